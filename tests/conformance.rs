@@ -1,0 +1,63 @@
+//! Every reference fixture through the native core: the objects path
+//! (`calls_usage`) and the bytes path (`calls_usage_from_json`) with the calls
+//! as a JSON array and as JSON Lines.
+
+mod common;
+
+use common::{bodies, compare, detail_json, fixtures, request_as_sent, to_value};
+use serde_json::Value as Json;
+
+#[test]
+fn there_are_76_fixtures() {
+    assert_eq!(fixtures().len(), 76);
+}
+
+#[test]
+fn every_fixture_through_every_path() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, f) in fixtures() {
+        let request = to_value(&request_as_sent(&f));
+        let calls = &f["calls"];
+        let mut outcomes = vec![("objects", weave_usage::calls_usage(&to_value(calls), &request, None))];
+        for (form, body) in bodies(calls) {
+            outcomes.push((form, weave_usage::calls_usage_from_json(body.as_bytes(), &request, None)));
+        }
+        for (path, outcome) in outcomes {
+            checked += 1;
+            let verdict = match (&outcome, f.get("expected"), f.get("expected_error")) {
+                (Ok(res), Some(want), _) => {
+                    let got: Json = serde_json::from_str(&res.to_json()).expect("response is JSON");
+                    compare(&got, want, "")
+                }
+                (Err(e), _, Some(want)) if e.status == 422 => {
+                    let got = detail_json(e);
+                    if &got == &want["detail"] {
+                        Ok(())
+                    } else {
+                        Err(format!("detail {got}, want {}", want["detail"]))
+                    }
+                }
+                (Ok(res), _, Some(_)) => Err(format!("expected an error, got {}", res.to_json())),
+                (Err(e), _, _) => Err(format!("unexpected error {e}")),
+                _ => Err("fixture has neither expected nor expected_error".into()),
+            };
+            if let Err(why) = verdict {
+                failures.push(format!("{name} via {path}: {why}"));
+            }
+        }
+    }
+    assert_eq!(checked, 76 * 3);
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_comparison_can_fail() {
+    use serde_json::json;
+    assert!(compare(&json!({"a": 1}), &json!({"a": 2}), "").is_err());
+    assert!(compare(&json!({"a": 1.0}), &json!({"a": 1.000001}), "").is_err());
+    assert!(compare(&json!({"a": 1.0}), &json!({"a": 1.0000000000001}), "").is_ok());
+    assert!(compare(&json!({"a": null}), &json!({"a": 0.0}), "").is_err());
+    assert!(compare(&json!({"a": {}}), &json!({"b": {}}), "").is_err());
+    assert!(compare(&json!(["x"]), &json!(["x", "y"]), "").is_err());
+}
