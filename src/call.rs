@@ -23,6 +23,8 @@ pub enum Shape {
     Fields(&'static [(&'static str, Shape)]),
     /// In an object keep every key, each value with this shape.
     EachValue(&'static Shape),
+    /// In an array keep every item, with this shape.
+    Items(&'static Shape),
 }
 
 /// The token counters of one `summary.usage[model]` entry that are read.
@@ -81,6 +83,10 @@ pub const CALL_SHAPE: Shape = Shape::Fields(&[
         ]),
     ),
 ]);
+
+/// A request or options object: every key (unknown keys must be reported),
+/// scalars, and arrays of scalars (`call_ids`).
+pub const ARGUMENT_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::Scalar));
 
 /// Indices into [`Tokens`], in output order.
 pub const REQUESTS: usize = 0;

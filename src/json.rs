@@ -137,7 +137,8 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         match (self.peek(), shape) {
             (Some(b'{'), Shape::Fields(_) | Shape::EachValue(_)) => self.object(shape),
-            (Some(b'{'), Shape::Scalar) => self.skip_value().map(|()| Value::Object(Vec::new())),
+            (Some(b'{'), Shape::Scalar | Shape::Items(_)) => self.skip_value().map(|()| Value::Object(Vec::new())),
+            (Some(b'['), Shape::Items(item)) => self.array(item),
             (Some(b'['), _) => self.skip_value().map(|()| Value::Array(Vec::new())),
             (Some(b'"'), _) => self.string().map(Value::String),
             (Some(b't'), _) => self.literal(b"true").map(|()| Value::Bool(true)),
@@ -167,7 +168,7 @@ impl<'a> Parser<'a> {
             let sub = match shape {
                 Shape::Fields(fields) => fields.iter().find(|(name, _)| *name == key).map(|(_, s)| s),
                 Shape::EachValue(s) => Some(*s),
-                Shape::Scalar => None,
+                Shape::Scalar | Shape::Items(_) => None,
             };
             match sub {
                 Some(s) => entries.push((key, self.value(s)?)),
@@ -178,6 +179,25 @@ impl<'a> Parser<'a> {
                 Some(b',') => {}
                 Some(b'}') => return Ok(Value::Object(entries)),
                 _ => return Err(self.fail_back("expected ',' or '}' after an object member")),
+            }
+        }
+    }
+
+    fn array(&mut self, item: &Shape) -> Parsed<Value> {
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(item)?);
+            self.skip_ws();
+            match self.next() {
+                Some(b',') => {}
+                Some(b']') => return Ok(Value::Array(items)),
+                _ => return Err(self.fail_back("expected ',' or ']' after an array element")),
             }
         }
     }
@@ -482,6 +502,24 @@ mod tests {
                 )]),
             ),
             ("id".into(), Value::String("b".into())),
+        ]);
+        assert_eq!(v, vec![want]);
+    }
+
+    #[test]
+    fn items_shape_keeps_array_elements() {
+        let v = values(r#"{"call_ids":["a",1,[2],{"x":3}],"limit":"5"}"#, &crate::call::ARGUMENT_SHAPE).unwrap();
+        let want = Value::Object(vec![
+            (
+                "call_ids".into(),
+                Value::Array(vec![
+                    Value::String("a".into()),
+                    Value::Number(Num::Int(1)),
+                    Value::Array(vec![]),
+                    Value::Object(vec![]),
+                ]),
+            ),
+            ("limit".into(), Value::String("5".into())),
         ]);
         assert_eq!(v, vec![want]);
     }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds pkg/, the npm package: the release wasm module (wasm-pack, target
+# web) optimised by wasm-opt, plus the entry modules and package.json from
+# js/. Assumes the tools are installed (scripts/setup.sh and `npm ci`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+wasm-pack --quiet build --target web --release --out-dir pkg --out-name weave_usage --no-pack
+
+wasm=pkg/weave_usage_bg.wasm
+wasm_opt=node_modules/.bin/wasm-opt
+# wasm-opt comes from npm's binaryen (pinned in package.json): wasm-pack's own
+# step is off (Cargo.toml) because it downloads binaryen, and Debian's v108
+# breaks wasm-bindgen's externref table. -O3: speed first; size has room.
+if [ ! -x "$wasm_opt" ]; then
+  echo "build: $wasm_opt is missing: run npm ci first" >&2
+  exit 1
+fi
+"$wasm_opt" -O3 "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+
+node js/package.mjs
+raw=$(wc -c < "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+echo "build: $wasm is $raw bytes ($gz gzipped)"
