@@ -22,8 +22,9 @@ pub mod rollup;
 pub mod time;
 pub mod value;
 
+/// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use api::{calls_usage, calls_usage_from_json, read_calls};
 pub use call::Call;

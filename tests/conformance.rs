@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Every reference fixture through the native core: the objects path
 //! (`calls_usage`) and the bytes path (`calls_usage_from_json`) with the calls
 //! as a JSON array and as JSON Lines.

@@ -1,0 +1,194 @@
+//! The boundary under wasm-bindgen-test, in headless Chromium
+//! (`wasm-pack test --headless --chrome`) and in Node (`wasm-pack test
+//! --node`): every reference fixture through the exported functions, with
+//! JavaScript values built the way a page builds them (`JSON.parse`,
+//! `TextEncoder`).
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::{compare, request_as_sent};
+use js_sys::{Object, Reflect, Uint8Array, JSON};
+use serde_json::Value as Json;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+use weave_usage::wasm::{calls_usage, calls_usage_from_json};
+
+/// Every fixture, embedded (a browser has no file system). The list must name
+/// 76 distinct files; `include_str!` fails to compile for a missing one, and
+/// the native suite checks that the directory holds exactly 76.
+macro_rules! embed {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("fixtures/conformance/", $name, ".json")))),*]
+    };
+}
+const FIXTURES: &[(&str, &str)] = embed![
+    "invalid-0",
+    "invalid-1",
+    "invalid-10",
+    "invalid-11",
+    "invalid-12",
+    "invalid-13",
+    "invalid-14",
+    "invalid-15",
+    "invalid-16",
+    "invalid-17",
+    "invalid-18",
+    "invalid-2",
+    "invalid-3",
+    "invalid-4",
+    "invalid-5",
+    "invalid-6",
+    "invalid-7",
+    "invalid-8",
+    "invalid-9",
+    "lax-ok-19",
+    "lax-ok-20",
+    "lax-ok-21",
+    "s2-case000",
+    "s2-case000-messy",
+    "s2-case001",
+    "s2-case002",
+    "s2-case003",
+    "s2-case003-messy",
+    "s2-case004",
+    "s2-case005",
+    "s2-case006",
+    "s2-case006-messy",
+    "s2-case007",
+    "s2-case008",
+    "s2-case009",
+    "s2-case009-messy",
+    "s2-case010",
+    "s2-case011",
+    "s2-case012",
+    "s2-case012-messy",
+    "s2-case013",
+    "s2-case014",
+    "s2-case015",
+    "s2-case015-messy",
+    "s2-case016",
+    "s2-case017",
+    "s2-case018",
+    "s2-case018-messy",
+    "s2-case019",
+    "s2-case020",
+    "s2-case021",
+    "s2-case021-messy",
+    "s2-case022",
+    "s2-case023",
+    "s2-case024",
+    "s2-case024-messy",
+    "s2-case025",
+    "s2-case026",
+    "s2-case027",
+    "s2-case027-messy",
+    "s2-case028",
+    "s2-case029",
+    "s2-case030",
+    "s2-case030-messy",
+    "s2-case031",
+    "s2-case032",
+    "s2-case033",
+    "s2-case033-messy",
+    "s2-case034",
+    "s2-case035",
+    "s2-case036",
+    "s2-case036-messy",
+    "s2-case037",
+    "s2-case038",
+    "s2-case039",
+    "s2-case039-messy",
+];
+
+fn js(j: &Json) -> JsValue {
+    JSON::parse(&j.to_string()).expect("valid JSON")
+}
+
+fn json(v: &JsValue) -> Json {
+    let text: String = JSON::stringify(v).expect("stringify").into();
+    serde_json::from_str(&text).expect("JSON")
+}
+
+/// Checks one outcome against the fixture; returns the reason it differs.
+fn check(fixture: &Json, outcome: Result<JsValue, JsValue>) -> Result<(), String> {
+    match (outcome, fixture.get("expected"), fixture.get("expected_error")) {
+        (Ok(res), Some(want), _) => compare(&json(&res), want, ""),
+        (Err(e), _, Some(want)) => {
+            if !e.is_instance_of::<js_sys::Error>() {
+                return Err("thrown value is not an Error".into());
+            }
+            let status = Reflect::get(&e, &"status".into()).ok().and_then(|s| s.as_f64());
+            let detail = json(&Reflect::get(&e, &"detail".into()).unwrap_or(JsValue::NULL));
+            if status != Some(422.0) {
+                return Err(format!("status {status:?}"));
+            }
+            if &detail != &want["detail"] {
+                return Err(format!("detail {detail}, want {}", want["detail"]));
+            }
+            Ok(())
+        }
+        (Ok(res), _, Some(_)) => Err(format!("expected an error, got {}", json(&res))),
+        (Err(e), _, _) => Err(format!("unexpected error {}", json(&Reflect::get(&e, &"message".into()).unwrap_or(JsValue::NULL)))),
+        (Ok(_), None, None) => Err("fixture has neither expected nor expected_error".into()),
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_fixture_through_both_exports() {
+    let names: std::collections::HashSet<&str> = FIXTURES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names.len(), 76);
+    let mut failures = Vec::new();
+    for (name, text) in FIXTURES {
+        let f: Json = serde_json::from_str(text).expect("fixture");
+        let request = js(&request_as_sent(&f));
+        let calls = f["calls"].as_array().expect("calls");
+        let array = serde_json::to_string(calls).unwrap();
+        let lines: Vec<String> = calls.iter().map(|c| c.to_string()).collect();
+        let lines = lines.join("\n");
+        let runs: Vec<(&str, Result<JsValue, JsValue>)> = vec![
+            ("objects", calls_usage(js(&f["calls"]), request.clone(), None)),
+            ("array string", calls_usage_from_json(JsValue::from_str(&array), request.clone(), None)),
+            ("array bytes", calls_usage_from_json(Uint8Array::from(array.as_bytes()).into(), request.clone(), None)),
+            ("jsonl string", calls_usage_from_json(JsValue::from_str(&lines), request.clone(), None)),
+            ("jsonl bytes", calls_usage_from_json(Uint8Array::from(lines.as_bytes()).into(), request.clone(), None)),
+        ];
+        for (how, outcome) in runs {
+            if let Err(why) = check(&f, outcome) {
+                failures.push(format!("{name} via {how}: {why}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[wasm_bindgen_test]
+fn hostile_keys_stay_own_properties() {
+    let calls = JSON::parse(r#"[{"id":"__proto__","trace_id":"t","ended_at":"x","summary":{"usage":{"constructor":{"prompt_tokens":1},"__proto__":{"prompt_tokens":2}}}}]"#).unwrap();
+    let request = JSON::parse(r#"{"project_id":"p","call_ids":["__proto__","toString"]}"#).unwrap();
+    let res = calls_usage(calls, request, None).expect("result");
+    let by_call = Reflect::get(&res, &"call_usage".into()).unwrap();
+    assert_eq!(keys(&by_call), ["__proto__", "toString"]);
+    let proto: JsValue = Object::get_prototype_of(&by_call).into();
+    let plain: JsValue = Object::get_prototype_of(&Object::new().into()).into();
+    assert_eq!(proto, plain, "call_usage keeps Object.prototype");
+    let own = Reflect::get(&by_call, &"__proto__".into()).unwrap();
+    assert_eq!(keys(&own), ["constructor", "__proto__"]);
+}
+
+fn keys(v: &JsValue) -> Vec<String> {
+    Object::keys(v.unchecked_ref::<Object>()).iter().filter_map(|k| k.as_string()).collect()
+}
+
+#[wasm_bindgen_test]
+fn errors_leave_the_module_working() {
+    let request = || JSON::parse(r#"{"project_id":"p","call_ids":["a"]}"#).unwrap();
+    for _ in 0..100 {
+        assert!(calls_usage_from_json(JsValue::from_str("{"), request(), None).is_err());
+        assert!(calls_usage(JsValue::from_f64(1.0), request(), None).is_err());
+    }
+    let body = JsValue::from_str(r#"{"id":"a","trace_id":"t","summary":{"usage":{"m":{"prompt_tokens":2}}}}"#);
+    let res = json(&calls_usage_from_json(body, request(), None).expect("works"));
+    assert_eq!(res["call_usage"]["a"]["m"]["total_tokens"], 2);
+    assert_eq!(res["unfinished_call_ids"], serde_json::json!(["a"]));
+}
