@@ -1,0 +1,329 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Property tests: random call forests (orphans, cycles, self-parents,
+//! duplicate and hostile ids, deleted calls, other projects, unreadable
+//! timestamps, random `limit`) against a deliberately naive recursive oracle
+//! written from the contract's words, plus invariants across input forms.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+
+use common::{compare, to_value};
+use proptest::prelude::*;
+use serde_json::{json, Value as Json};
+
+const IDS: [&str; 9] = ["a", "b", "c", "d", "e", "__proto__", "toString", "x y", ""];
+const MODELS: [&str; 3] = ["gpt-4o", "claude", "constructor"];
+const STARTS: [Option<&str>; 6] = [
+    Some("2025-01-01T00:00:00Z"),
+    Some("2025-01-01T01:00:00+01:00"), // the same instant as the first
+    Some("2025-01-01T00:00:00.5Z"),
+    Some("2024-12-31T20:00:01-04:00"),
+    Some("not a time"),
+    None,
+];
+
+fn arb_usage() -> impl Strategy<Value = Json> {
+    prop::collection::vec((0..MODELS.len(), prop::array::uniform6(0i64..4), prop::array::uniform2(0u8..3)), 0..3).prop_map(|entries| {
+        let mut usage = serde_json::Map::new();
+        let mut costs = serde_json::Map::new();
+        for (m, t, c) in entries {
+            usage.insert(
+                MODELS[m].into(),
+                json!({"requests": t[0], "prompt_tokens": t[1], "input_tokens": t[2], "completion_tokens": t[3], "total_tokens": t[4], "cache_read_input_tokens": t[5]}),
+            );
+            costs.insert(MODELS[m].into(), json!({"prompt_tokens_total_cost": f64::from(c[0]) * 0.1, "completion_tokens_total_cost": f64::from(c[1]) * 0.01}));
+        }
+        json!({"usage": usage, "weave": {"costs": costs}})
+    })
+}
+
+fn arb_call() -> impl Strategy<Value = Json> {
+    (
+        0..IDS.len(),
+        0..2usize,
+        prop::option::of(0..IDS.len() + 2),
+        0..4usize,
+        0..STARTS.len(),
+        any::<bool>(),
+        prop::bool::weighted(0.15),
+        arb_usage(),
+    )
+        .prop_map(|(id, trace, parent, project, start, ended, deleted, summary)| {
+            let parent = parent.map(|p| match p {
+                p if p < IDS.len() => IDS[p],
+                p if p == IDS.len() => "",
+                _ => "nowhere",
+            });
+            let trace = ["t1", "t2"][trace];
+            let mut c = json!({"id": IDS[id], "trace_id": trace, "parent_id": parent, "summary": summary});
+            match project {
+                0 => {}
+                1 => c["project_id"] = json!("other"),
+                _ => c["project_id"] = json!("p"),
+            }
+            if let Some(s) = STARTS[start] {
+                c["started_at"] = json!(s);
+            }
+            if ended {
+                c["ended_at"] = json!("2025-01-02T00:00:00Z");
+            }
+            if deleted {
+                c["deleted_at"] = json!("2025-01-02T00:00:00Z");
+            }
+            c
+        })
+}
+
+fn arb_request() -> impl Strategy<Value = Json> {
+    (prop::collection::vec(0..IDS.len() + 1, 0..5), any::<bool>(), 1u64..25).prop_map(|(ids, costs, limit)| {
+        let ids: Vec<&str> = ids.into_iter().map(|i| IDS.get(i).copied().unwrap_or("missing")).collect();
+        json!({"project_id": "p", "call_ids": ids, "include_costs": costs, "limit": limit})
+    })
+}
+
+// ---- The oracle: the contract, read literally, with plain recursion. ----
+
+fn s<'a>(c: &'a Json, k: &str) -> Option<&'a str> {
+    c.get(k).and_then(Json::as_str)
+}
+
+fn instant(c: &Json) -> Option<i64> {
+    // The generator only produces these forms.
+    match s(c, "started_at")? {
+        "2025-01-01T00:00:00Z" | "2025-01-01T01:00:00+01:00" => Some(0),
+        "2025-01-01T00:00:00.5Z" => Some(500_000),
+        "2024-12-31T20:00:01-04:00" => Some(1_000_000),
+        _ => None,
+    }
+}
+
+type Usage = BTreeMap<String, ([i64; 6], [f64; 4])>;
+
+fn own_usage(c: &Json, include_costs: bool) -> Usage {
+    let mut out = Usage::new();
+    let Some(usage) = c["summary"]["usage"].as_object() else { return out };
+    for (model, u) in usage {
+        let int = |k: &str| u.get(k).and_then(Json::as_i64).unwrap_or(0);
+        let prompt = int("prompt_tokens") + int("input_tokens");
+        let completion = int("completion_tokens") + int("output_tokens");
+        let total = if int("total_tokens") == 0 { prompt + completion } else { int("total_tokens") };
+        let tokens = [int("requests"), prompt, completion, total, int("cache_read_input_tokens"), int("cache_creation_input_tokens")];
+        let cost = |k: &str| c["summary"]["weave"]["costs"][model.as_str()][k].as_f64().unwrap_or(0.0);
+        let costs = if include_costs {
+            [cost("prompt_tokens_total_cost"), cost("completion_tokens_total_cost"), cost("cache_read_input_tokens_total_cost"), cost("cache_creation_input_tokens_total_cost")]
+        } else {
+            [0.0; 4]
+        };
+        if tokens.iter().any(|&t| t != 0) || costs.iter().any(|&x| x != 0.0) {
+            out.insert(model.clone(), (tokens, costs));
+        }
+    }
+    out
+}
+
+fn add(into: &mut Usage, from: &Usage) {
+    for (m, (t, c)) in from {
+        let e = into.entry(m.clone()).or_insert(([0; 6], [0.0; 4]));
+        for i in 0..6 {
+            e.0[i] += t[i];
+        }
+        for i in 0..4 {
+            e.1[i] += c[i];
+        }
+    }
+}
+
+fn oracle(calls: &[Json], request: &Json) -> Json {
+    let project = request["project_id"].as_str().unwrap();
+    let include_costs = request["include_costs"].as_bool().unwrap();
+    let limit = request["limit"].as_u64().unwrap() as usize;
+    let mut requested: Vec<&str> = Vec::new();
+    for id in request["call_ids"].as_array().unwrap() {
+        let id = id.as_str().unwrap();
+        if !requested.contains(&id) {
+            requested.push(id);
+        }
+    }
+    if requested.is_empty() {
+        return json!({"call_usage": {}, "unfinished_call_ids": []});
+    }
+    // Live calls; a later duplicate replaces an earlier one.
+    let mut live: Vec<&Json> = Vec::new();
+    for c in calls {
+        let other = s(c, "project_id").is_some_and(|p| p != project);
+        if s(c, "deleted_at").is_some() || other {
+            continue;
+        }
+        match live.iter().position(|l| s(l, "id") == s(c, "id")) {
+            Some(i) => live[i] = c,
+            None => live.push(c),
+        }
+    }
+    let traces: HashSet<&str> = live.iter().filter(|c| requested.contains(&s(c, "id").unwrap())).map(|c| s(c, "trace_id").unwrap()).collect();
+    if traces.is_empty() {
+        let empty: serde_json::Map<String, Json> = requested.iter().map(|id| (id.to_string(), json!({}))).collect();
+        return json!({"call_usage": empty, "unfinished_call_ids": []});
+    }
+    let mut scope: Vec<&Json> = live.into_iter().filter(|c| traces.contains(s(c, "trace_id").unwrap())).collect();
+    scope.sort_by(|a, b| {
+        let key = |c: &Json| (instant(c).is_none(), instant(c), s(c, "id").unwrap().to_string());
+        key(a).cmp(&key(b))
+    });
+    scope.truncate(limit);
+
+    let parent = |c: &Json| -> Option<usize> {
+        let p = s(c, "parent_id").filter(|p| !p.is_empty())?;
+        scope.iter().position(|x| s(x, "id") == Some(p))
+    };
+    let on_cycle = |start: usize| {
+        let mut at = start;
+        for _ in 0..scope.len() {
+            match parent(scope[at]) {
+                Some(p) if p == start => return true,
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    };
+    // A call's total: its own usage plus the totals of its children that are
+    // not on a cycle (those are never absorbed).
+    fn total(i: usize, scope: &[&Json], parent: &dyn Fn(&Json) -> Option<usize>, on_cycle: &dyn Fn(usize) -> bool, costs: bool) -> Usage {
+        let mut u = own_usage(scope[i], costs);
+        for (j, c) in scope.iter().enumerate() {
+            if parent(c) == Some(i) && !on_cycle(j) {
+                add(&mut u, &total(j, scope, parent, on_cycle, costs));
+            }
+        }
+        u
+    }
+    let mut by_id = serde_json::Map::new();
+    for id in &requested {
+        let usage = match scope.iter().position(|c| s(c, "id") == Some(id)) {
+            None => json!({}),
+            Some(i) => {
+                let u = total(i, &scope, &parent, &on_cycle, include_costs);
+                let models: serde_json::Map<String, Json> = u
+                    .into_iter()
+                    .map(|(m, (t, c))| {
+                        let cost = |x: f64| if include_costs { json!(x) } else { Json::Null };
+                        (m, json!({
+                            "requests": t[0], "prompt_tokens": t[1], "completion_tokens": t[2], "total_tokens": t[3],
+                            "cache_read_input_tokens": t[4], "cache_creation_input_tokens": t[5],
+                            "prompt_tokens_total_cost": cost(c[0]), "completion_tokens_total_cost": cost(c[1]),
+                            "cache_read_input_tokens_total_cost": cost(c[2]), "cache_creation_input_tokens_total_cost": cost(c[3]),
+                        }))
+                    })
+                    .collect();
+                Json::Object(models)
+            }
+        };
+        by_id.insert(id.to_string(), usage);
+    }
+    let mut unfinished: Vec<&str> = scope.iter().filter(|c| s(c, "ended_at").is_none()).map(|c| s(c, "id").unwrap()).collect();
+    unfinished.sort();
+    unfinished.dedup();
+    json!({"call_usage": by_id, "unfinished_call_ids": unfinished})
+}
+
+// ---- The library, through every input form. ----
+
+fn via_objects(calls: &[Json], request: &Json) -> Json {
+    let res = weave_usage::calls_usage(&to_value(&Json::Array(calls.to_vec())), &to_value(request), None).expect("valid input");
+    serde_json::from_str(&res.to_json()).unwrap()
+}
+
+fn via_bytes(body: &str, request: &Json) -> Json {
+    let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(request), None).expect("valid input");
+    serde_json::from_str(&res.to_json()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn matches_the_naive_oracle(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
+        let got = via_objects(&calls, &request);
+        let want = oracle(&calls, &request);
+        prop_assert!(compare(&got, &want, "").is_ok(), "{:?}\ngot  {got}\nwant {want}", compare(&got, &want, ""));
+    }
+
+    #[test]
+    fn every_input_form_gives_the_same_answer(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
+        let objects = via_objects(&calls, &request);
+        let array = via_bytes(&serde_json::to_string(&calls).unwrap(), &request);
+        let lines: Vec<String> = calls.iter().map(Json::to_string).collect();
+        let jsonl = via_bytes(&(lines.join("\r\n") + "\n\n"), &request);
+        let pretty = via_bytes(&serde_json::to_string_pretty(&calls).unwrap(), &request);
+        prop_assert_eq!(&objects, &array);
+        prop_assert_eq!(&objects, &jsonl);
+        prop_assert_eq!(&objects, &pretty);
+    }
+
+    #[test]
+    fn input_order_does_not_matter_without_duplicate_ids(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request(), seed in any::<u64>()) {
+        let mut seen = HashSet::new();
+        let mut unique: Vec<Json> = calls.into_iter().filter(|c| seen.insert(c["id"].as_str().unwrap().to_string())).collect();
+        let before = via_objects(&unique, &request);
+        // A deterministic shuffle from the seed.
+        let mut state = seed | 1;
+        for i in (1..unique.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            unique.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let after = via_objects(&unique, &request);
+        prop_assert!(compare(&after, &before, "").is_ok());
+    }
+
+    #[test]
+    fn roots_conserve_the_usage_of_an_acyclic_forest(parents in prop::collection::vec(prop::option::of(0usize..40), 1..40), usage in prop::collection::vec(arb_usage(), 40)) {
+        // Call i's parent is an earlier call (so no cycles), or none, or an
+        // id that is not there (an orphan, hence a root).
+        let calls: Vec<Json> = parents.iter().enumerate().map(|(i, p)| {
+            let parent = match p { Some(p) if *p < i => json!(format!("c{p}")), Some(_) => json!("gone"), None => Json::Null };
+            json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent, "ended_at": "x", "summary": usage[i]})
+        }).collect();
+        let ids: Vec<String> = (0..calls.len()).map(|i| format!("c{i}")).collect();
+        let request = json!({"project_id": "p", "call_ids": ids, "include_costs": true, "limit": 1000});
+        let res = via_objects(&calls, &request);
+        let roots = parents.iter().enumerate().filter(|(i, p)| !matches!(p, Some(p) if p < i)).map(|(i, _)| format!("c{i}"));
+        let mut by_roots = Usage::new();
+        for r in roots {
+            for (m, u) in res["call_usage"][r.as_str()].as_object().unwrap() {
+                let t: Vec<i64> = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"].iter().map(|k| u[*k].as_i64().unwrap()).collect();
+                let c: Vec<f64> = ["prompt_tokens_total_cost", "completion_tokens_total_cost", "cache_read_input_tokens_total_cost", "cache_creation_input_tokens_total_cost"].iter().map(|k| u[*k].as_f64().unwrap()).collect();
+                add(&mut by_roots, &BTreeMap::from([(m.clone(), (t.try_into().unwrap(), c.try_into().unwrap()))]));
+            }
+        }
+        let mut own = Usage::new();
+        for c in &calls {
+            add(&mut own, &own_usage(c, true));
+        }
+        prop_assert_eq!(by_roots.keys().collect::<Vec<_>>(), own.keys().collect::<Vec<_>>());
+        for (m, (t, c)) in &own {
+            prop_assert_eq!(&by_roots[m].0, t);
+            for k in 0..4 {
+                prop_assert!((by_roots[m].1[k] - c[k]).abs() <= 1e-9 * c[k].abs().max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_chain_does_not_recurse() {
+    // 200,000 calls in one parent chain: the rollup must be iterative.
+    let n = 200_000;
+    let mut body = String::new();
+    for i in 0..n {
+        let parent = if i == 0 { Json::Null } else { json!(format!("c{}", i - 1)) };
+        body.push_str(&json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent, "ended_at": "x", "started_at": "2025-01-01T00:00:00Z", "summary": {"usage": {"m": {"prompt_tokens": 1}}}}).to_string());
+        body.push('\n');
+    }
+    let request = json!({"project_id": "p", "call_ids": ["c0", "c199999"], "limit": n});
+    let res = via_bytes(&body, &request);
+    assert_eq!(res["call_usage"]["c0"]["m"]["prompt_tokens"], n);
+    assert_eq!(res["call_usage"]["c199999"]["m"]["prompt_tokens"], 1);
+}
