@@ -159,25 +159,29 @@ fn string_list(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<Vec<S
     (errors.len() == before).then_some(out)
 }
 
-/// pydantic's lax `bool`.
+/// pydantic's lax `bool`. Numbers are judged as i64: one that is not an
+/// integer, or does not fit in an i64, is not a bool at all (`bool_type`);
+/// an i64 other than 0 or 1 is an unreadable one (`bool_parsing`).
 fn boolean(v: &Value) -> std::result::Result<bool, Rejection> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        Value::Number(Num::Int(0)) => Ok(false),
-        Value::Number(Num::Int(1)) => Ok(true),
-        Value::Number(Num::Int(_) | Num::BigInt { .. }) => Err(BOOL_PARSING),
-        // A float that is not integral cannot be a bool at all; an integral one
-        // is judged like an int.
-        Value::Number(Num::Float(f)) if f.fract() != 0.0 || !f.is_finite() => Err(BOOL_TYPE),
-        Value::Number(Num::Float(f)) if *f == 0.0 => Ok(false),
-        Value::Number(Num::Float(f)) if *f == 1.0 => Ok(true),
-        Value::Number(Num::Float(_)) => Err(BOOL_PARSING),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
-            "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
-            _ => Err(BOOL_PARSING),
-        },
-        Value::Null | Value::Array(_) | Value::Object(_) => Err(BOOL_TYPE),
+    const I64_RANGE: std::ops::Range<f64> = -9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0;
+    let as_i64 = match v {
+        Value::Bool(b) => return Ok(*b),
+        Value::String(s) => {
+            return match s.to_ascii_lowercase().as_str() {
+                "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
+                "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+                _ => Err(BOOL_PARSING),
+            }
+        }
+        Value::Number(Num::Int(i)) => i64::try_from(*i).ok(),
+        Value::Number(Num::Float(f)) if f.fract() == 0.0 && I64_RANGE.contains(f) => Some(*f as i64),
+        Value::Number(Num::Float(_) | Num::BigInt { .. }) | Value::Null | Value::Array(_) | Value::Object(_) => None,
+    };
+    match as_i64 {
+        Some(0) => Ok(false),
+        Some(1) => Ok(true),
+        Some(_) => Err(BOOL_PARSING),
+        None => Err(BOOL_TYPE),
     }
 }
 
