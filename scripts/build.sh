@@ -20,6 +20,9 @@ fi
 mv "$wasm.opt" "$wasm"
 
 node js/package.mjs
+# The repo's tests and tools import the built package by name, as users do.
+mkdir -p node_modules
+ln -sfn ../pkg node_modules/weave-usage
 raw=$(wc -c < "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 echo "build: $wasm is $raw bytes ($gz gzipped)"

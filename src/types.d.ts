@@ -66,8 +66,10 @@ export interface CallsUsageReq {
   limit?: number;
 }
 
-/** No options exist yet; unknown keys are refused (422). */
-export interface UsageOptions {}
+/** No options exist yet: `{}` only; unknown keys are refused (422). */
+export interface UsageOptions {
+  [option: string]: never;
+}
 
 /** One model's usage, summed over a root call and all its descendants. */
 export interface LLMAggregatedUsage {
