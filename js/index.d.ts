@@ -1,5 +1,5 @@
 // The package's public types: both entries (index.js, node.js) export this.
-export { callsUsage, callsUsageFromJson } from './weave_usage.js';
+export { callsUsage, callsUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';
 export type {
   Call,
   CallSummary,

@@ -6,4 +6,4 @@ import init from './weave_usage.js';
 
 await init();
 
-export { callsUsage, callsUsageFromJson } from './weave_usage.js';
+export { callsUsage, callsUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';

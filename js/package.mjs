@@ -41,6 +41,8 @@ const manifest = {
     'weave_usage.d.ts',
     'weave_usage_bg.wasm',
     'weave_usage_bg.wasm.d.ts',
+    // wasm-bindgen's copy of js/select-calls.js, imported by weave_usage.js.
+    'snippets/',
     'README.md',
   ],
   // The entries instantiate the module when imported.

@@ -1,127 +1,113 @@
-//! Parsing a `/calls/stream_query` body: JSON Lines (one call per line) or a
-//! JSON array of calls, from bytes.
+//! A strict JSON (RFC 8259) scanner over bytes that may be only part of a
+//! stream, and a small shaped reader for the request and options.
 //!
-//! It is a strict JSON parser (RFC 8259) that only builds what a [`Shape`]
-//! asks for: the parts of a call outside [`crate::call::CALL_SHAPE`] are
-//! checked and skipped in one flat loop — no recursion on input nesting, no
-//! allocation — which is what makes the bytes path fast and safe on hostile
-//! input. Objects keep duplicate keys in order (the last one wins on lookup,
-//! as in `JSON.parse` and Python's `json.loads`).
-//!
-//! Framing: a UTF-8 byte order mark is skipped; if the first non-blank byte
-//! is `[`, the body is one array; otherwise it is a sequence of values each
-//! followed by a line break (or the end), blank lines allowed, CRLF fine.
-//! Errors give the line, the column and the byte offset.
+//! What makes it fit for the bytes path:
+//! - it skips values it does not need in one flat loop (no recursion on the
+//!   input's nesting, no allocation), checking them as it goes;
+//! - strings are borrowed from the input unless they hold escapes;
+//! - UTF-8 is checked only inside strings (the only place JSON allows
+//!   non-ASCII bytes), so there is no separate pass over the body;
+//! - line breaks can only appear in white space, so counting them there gives
+//!   exact line numbers for errors at no extra cost;
+//! - a failure says whether more input could have avoided it (`eof`), which
+//!   is how the stream reader (`stream.rs`) knows to wait for the next chunk.
 
-use crate::call::Shape;
-use crate::error::{Result, UsageError};
+use std::borrow::Cow;
+
 use crate::value::{Num, Value};
 
-/// A parse failure: the byte offset and what was wrong there.
+/// A parse failure at `offset` (into the scanned slice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Failure {
-    offset: usize,
-    what: &'static str,
+pub struct Failure {
+    pub offset: usize,
+    pub what: &'static str,
+    /// The input ended first, and more was expected: not an error yet.
+    pub eof: bool,
 }
 
-type Parsed<T> = std::result::Result<T, Failure>;
+pub type Parsed<T> = std::result::Result<T, Failure>;
 
-/// Calls `each(index, call)` for every top-level call in `body`, in order,
-/// each read with `shape`. Stops at the first error `each` returns.
-pub fn for_each_value(body: &[u8], shape: &Shape, mut each: impl FnMut(usize, Value) -> Result<()>) -> Result<()> {
-    if let Err(e) = std::str::from_utf8(body) {
-        return Err(bad(body, Failure { offset: e.valid_up_to(), what: "invalid UTF-8" }));
-    }
-    let mut p = Parser { b: body, pos: 0 };
-    if body.starts_with(b"\xEF\xBB\xBF") {
-        p.pos = 3;
-    }
-    p.skip_ws();
-    let mut index = 0usize;
-    if p.peek() == Some(b'[') {
-        p.pos += 1;
-        p.skip_ws();
-        if p.peek() == Some(b']') {
-            p.pos += 1;
-        } else {
-            loop {
-                let v = p.value(shape).map_err(|f| bad(body, f))?;
-                each(index, v)?;
-                index += 1;
-                p.skip_ws();
-                match p.next() {
-                    Some(b',') => {}
-                    Some(b']') => break,
-                    _ => return Err(bad(body, p.fail_back("expected ',' or ']' after an array element"))),
-                }
-            }
-        }
-        p.skip_ws();
-        if p.peek().is_some() {
-            return Err(bad(body, p.fail("unexpected content after the array")));
-        }
-        return Ok(());
-    }
-    while p.peek().is_some() {
-        let v = p.value(shape).map_err(|f| bad(body, f))?;
-        each(index, v)?;
-        index += 1;
-        // The rest of the line must be blank.
-        while matches!(p.peek(), Some(b' ' | b'\t' | b'\r')) {
-            p.pos += 1;
-        }
-        match p.peek() {
-            None | Some(b'\n') => p.skip_ws(),
-            Some(_) => return Err(bad(body, p.fail("expected a line break after the value"))),
-        }
-    }
-    Ok(())
+/// Where lines start, in absolute stream offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lines {
+    /// Line breaks seen so far.
+    pub breaks: u64,
+    /// Absolute offset of the current line's first byte.
+    pub start: u64,
+    /// UTF-8 continuation bytes seen on the current line (bytes minus these
+    /// is the column in characters).
+    pub continuation: u64,
 }
 
-/// The 400 error for a failure, with the line and column spelled out.
-fn bad(body: &[u8], f: Failure) -> UsageError {
-    let before = body.get(..f.offset).unwrap_or(body);
-    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
-    UsageError::bad_json(
-        f.offset,
-        format!("Invalid JSON at line {line}, column {column} (byte {}): {}", f.offset, f.what),
-    )
+/// Which parts of a value to build (for the request and options); anything
+/// else is checked and skipped.
+#[derive(Debug)]
+pub enum Shape {
+    /// Keep a scalar; an array or object becomes an empty one (its type is
+    /// all validation needs).
+    Scalar,
+    /// In an object keep every key, each value with this shape.
+    EachValue(&'static Shape),
+    /// In an array keep every item, with this shape.
+    Items(&'static Shape),
 }
 
-struct Parser<'a> {
-    b: &'a [u8],
-    pos: usize,
+/// A request or options object: every key (unknown keys must be reported),
+/// scalars, and arrays of scalars (`call_ids`).
+pub const ARGUMENT_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::Scalar));
+
+pub struct Parser<'a> {
+    pub b: &'a [u8],
+    pub pos: usize,
+    /// No more input will follow `b`.
+    pub last: bool,
+    /// Absolute stream offset of `b[0]`.
+    pub base: u64,
+    pub lines: Lines,
 }
 
 impl<'a> Parser<'a> {
-    fn peek(&self) -> Option<u8> {
+    pub fn new(b: &'a [u8], base: u64, last: bool, lines: Lines) -> Parser<'a> {
+        Parser { b, pos: 0, last, base, lines }
+    }
+
+    pub fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
     }
 
-    fn next(&mut self) -> Option<u8> {
-        let c = self.peek();
-        self.pos += 1;
-        c
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.b.len()
     }
 
-    fn fail(&self, what: &'static str) -> Failure {
-        Failure { offset: self.pos.min(self.b.len()), what }
+    /// A failure at `offset`; at the end of the slice it is `eof` unless this
+    /// is the last of the input.
+    pub fn fail_at(&self, offset: usize, what: &'static str) -> Failure {
+        let offset = offset.min(self.b.len());
+        Failure { offset, what, eof: offset >= self.b.len() && !self.last }
     }
 
-    /// A failure at the byte just consumed.
-    fn fail_back(&self, what: &'static str) -> Failure {
-        Failure { offset: self.pos.saturating_sub(1).min(self.b.len()), what }
+    pub fn fail(&self, what: &'static str) -> Failure {
+        self.fail_at(self.pos, what)
     }
 
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
+    /// Skips white space, counting line breaks.
+    pub fn skip_ws(&mut self) {
+        while let Some(c) = self.peek() {
+            match c {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.lines.breaks += 1;
+                    self.lines.start = self.base + self.pos as u64;
+                    self.lines.continuation = 0;
+                }
+                _ => break,
+            }
         }
     }
 
-    fn expect(&mut self, c: u8, what: &'static str) -> Parsed<()> {
+    /// Consumes `c` after optional white space.
+    pub fn expect(&mut self, c: u8, what: &'static str) -> Parsed<()> {
         self.skip_ws();
         if self.peek() == Some(c) {
             self.pos += 1;
@@ -131,80 +117,47 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// One value, built as far as `shape` asks. Recursion here follows the
-    /// shape (a handful of levels), never the input.
-    fn value(&mut self, shape: &Shape) -> Parsed<Value> {
+    /// After an object member: `,` (true: another member follows) or `}`.
+    pub fn member_end(&mut self) -> Parsed<bool> {
         self.skip_ws();
-        match (self.peek(), shape) {
-            (Some(b'{'), Shape::Fields(_) | Shape::EachValue(_)) => self.object(shape),
-            (Some(b'{'), Shape::Scalar | Shape::Items(_)) => self.skip_value().map(|()| Value::Object(Vec::new())),
-            (Some(b'['), Shape::Items(item)) => self.array(item),
-            (Some(b'['), _) => self.skip_value().map(|()| Value::Array(Vec::new())),
-            (Some(b'"'), _) => self.string().map(Value::String),
-            (Some(b't'), _) => self.literal(b"true").map(|()| Value::Bool(true)),
-            (Some(b'f'), _) => self.literal(b"false").map(|()| Value::Bool(false)),
-            (Some(b'n'), _) => self.literal(b"null").map(|()| Value::Null),
-            (Some(b'-' | b'0'..=b'9'), _) => self.number().map(Value::Number),
-            (None, _) => Err(self.fail("unexpected end of input")),
-            (Some(_), _) => Err(self.fail("expected a value")),
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b'}') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(self.fail("expected ',' or '}' after an object member")),
         }
     }
 
-    fn object(&mut self, shape: &Shape) -> Parsed<Value> {
-        self.pos += 1; // '{'
-        let mut entries = Vec::new();
+    /// `{` has been consumed: true if the object is empty (and now closed).
+    pub fn empty_object(&mut self) -> bool {
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(entries));
-        }
-        loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.fail("expected a string key"));
-            }
-            let key = self.string()?;
-            self.expect(b':', "expected ':' after an object key")?;
-            let sub = match shape {
-                Shape::Fields(fields) => fields.iter().find(|(name, _)| *name == key).map(|(_, s)| s),
-                Shape::EachValue(s) => Some(*s),
-                Shape::Scalar | Shape::Items(_) => None,
-            };
-            match sub {
-                Some(s) => entries.push((key, self.value(s)?)),
-                None => self.skip_value()?,
-            }
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => {}
-                Some(b'}') => return Ok(Value::Object(entries)),
-                _ => return Err(self.fail_back("expected ',' or '}' after an object member")),
-            }
+            true
+        } else {
+            false
         }
     }
 
-    fn array(&mut self, item: &Shape) -> Parsed<Value> {
-        self.pos += 1; // '['
-        let mut items = Vec::new();
+    /// An object key and its colon.
+    pub fn key(&mut self) -> Parsed<Cow<'a, str>> {
         self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
+        if self.peek() != Some(b'"') {
+            return Err(self.fail("expected a string key"));
         }
-        loop {
-            items.push(self.value(item)?);
-            self.skip_ws();
-            match self.next() {
-                Some(b',') => {}
-                Some(b']') => return Ok(Value::Array(items)),
-                _ => return Err(self.fail_back("expected ',' or ']' after an array element")),
-            }
-        }
+        let key = self.string()?;
+        self.expect(b':', "expected ':' after an object key")?;
+        Ok(key)
     }
 
     /// Checks and skips one value of any depth without building it, with an
     /// explicit stack of open containers instead of recursion.
-    fn skip_value(&mut self) -> Parsed<()> {
+    pub fn skip_value(&mut self) -> Parsed<()> {
         let mut open: Vec<u8> = Vec::new();
         loop {
             // A value starts here.
@@ -212,12 +165,9 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Some(b'{') => {
                     self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        self.pos += 1;
-                    } else {
+                    if !self.empty_object() {
                         open.push(b'}');
-                        self.member_key()?;
+                        self.skip_member_key()?;
                         continue;
                     }
                 }
@@ -231,11 +181,15 @@ impl<'a> Parser<'a> {
                         continue;
                     }
                 }
-                Some(b'"') => self.skip_string()?,
+                Some(b'"') => {
+                    self.scan_string()?;
+                }
                 Some(b't') => self.literal(b"true")?,
                 Some(b'f') => self.literal(b"false")?,
                 Some(b'n') => self.literal(b"null")?,
-                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                Some(b'-' | b'0'..=b'9') => {
+                    self.scan_number()?;
+                }
                 None => return Err(self.fail("unexpected end of input")),
                 Some(_) => return Err(self.fail("expected a value")),
             }
@@ -243,351 +197,377 @@ impl<'a> Parser<'a> {
             loop {
                 let Some(&close) = open.last() else { return Ok(()) };
                 self.skip_ws();
-                match self.next() {
+                match self.peek() {
                     Some(b',') => {
+                        self.pos += 1;
                         if close == b'}' {
-                            self.member_key()?;
+                            self.skip_member_key()?;
                         }
                         break;
                     }
                     Some(c) if c == close => {
+                        self.pos += 1;
                         open.pop();
                     }
-                    _ if close == b'}' => return Err(self.fail_back("expected ',' or '}' after an object member")),
-                    _ => return Err(self.fail_back("expected ',' or ']' after an array element")),
+                    _ if close == b'}' => return Err(self.fail("expected ',' or '}' after an object member")),
+                    _ => return Err(self.fail("expected ',' or ']' after an array element")),
                 }
             }
         }
     }
 
-    /// `"key":` inside a skipped object.
-    fn member_key(&mut self) -> Parsed<()> {
+    fn skip_member_key(&mut self) -> Parsed<()> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.fail("expected a string key"));
         }
-        self.skip_string()?;
+        self.scan_string()?;
         self.expect(b':', "expected ':' after an object key")
     }
 
-    fn literal(&mut self, word: &'static [u8]) -> Parsed<()> {
-        if self.b.get(self.pos..self.pos + word.len()) == Some(word) {
+    /// `null` (after checking the next byte is `n`).
+    pub fn literal(&mut self, word: &'static [u8]) -> Parsed<()> {
+        let rest = self.b.get(self.pos..).unwrap_or_default();
+        if rest.starts_with(word) {
             self.pos += word.len();
             Ok(())
+        } else if word.starts_with(rest) {
+            Err(self.fail_at(self.b.len(), "unexpected end of input"))
         } else {
             Err(self.fail("invalid literal"))
         }
     }
 
-    /// Skips a string, checking escapes and refusing raw control characters.
-    /// The body is valid UTF-8 (checked up front), so other bytes pass.
-    fn skip_string(&mut self) -> Parsed<()> {
-        self.pos += 1; // opening quote
+    /// Scans a string whose opening quote is at `pos`: checks escapes, raw
+    /// control characters and UTF-8. Returns the raw content's span and
+    /// whether it holds escapes; `pos` ends after the closing quote.
+    pub fn scan_string(&mut self) -> Parsed<(usize, usize, bool)> {
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escapes = false;
+        let mut high = 0u8;
+        let b = self.b;
         loop {
-            match self.next() {
-                Some(b'"') => return Ok(()),
-                Some(b'\\') => self.escape(&mut None)?,
-                Some(0x00..=0x1f) => return Err(self.fail_back("control character in a string")),
-                Some(_) => {}
-                None => return Err(self.fail("unterminated string")),
-            }
-        }
-    }
-
-    /// Reads a string. Escapes are decoded; a lone surrogate (`"\ud800"`,
-    /// which JSON allows but UTF-8 cannot hold) becomes U+FFFD.
-    fn string(&mut self) -> Parsed<String> {
-        self.pos += 1; // opening quote
-        let start = self.pos;
-        // Fast path: no escapes.
-        while let Some(c) = self.peek() {
-            match c {
-                b'"' => {
-                    let s = self.utf8(start, self.pos)?;
-                    self.pos += 1;
-                    return Ok(s.to_string());
-                }
-                b'\\' => break,
-                0x00..=0x1f => return Err(self.fail("control character in a string")),
-                _ => self.pos += 1,
-            }
-        }
-        let mut out = Some(self.utf8(start, self.pos)?.to_string());
-        loop {
-            let run = self.pos;
-            while let Some(c) = self.peek() {
-                if matches!(c, b'"' | b'\\' | 0x00..=0x1f) {
-                    break;
-                }
-                self.pos += 1;
-            }
-            let text = self.utf8(run, self.pos)?;
-            if let Some(o) = out.as_mut() {
-                o.push_str(text);
-            }
-            match self.next() {
-                Some(b'"') => return Ok(out.unwrap_or_default()),
-                Some(b'\\') => self.escape(&mut out)?,
-                Some(_) => return Err(self.fail_back("control character in a string")),
-                None => return Err(self.fail("unterminated string")),
-            }
-        }
-    }
-
-    fn utf8(&self, from: usize, to: usize) -> Parsed<&'a str> {
-        let bytes = self.b.get(from..to).ok_or(Failure { offset: from, what: "unterminated string" })?;
-        std::str::from_utf8(bytes).map_err(|e| Failure { offset: from + e.valid_up_to(), what: "invalid UTF-8" })
-    }
-
-    /// One escape after its backslash, appended to `out` when decoding.
-    fn escape(&mut self, out: &mut Option<String>) -> Parsed<()> {
-        let c = match self.next() {
-            Some(b'"') => '"',
-            Some(b'\\') => '\\',
-            Some(b'/') => '/',
-            Some(b'b') => '\u{8}',
-            Some(b'f') => '\u{c}',
-            Some(b'n') => '\n',
-            Some(b'r') => '\r',
-            Some(b't') => '\t',
-            Some(b'u') => {
-                let hi = self.hex4()?;
-                if (0xD800..0xDC00).contains(&hi) && self.b.get(self.pos..self.pos + 2) == Some(b"\\u") {
-                    let save = self.pos;
-                    self.pos += 2;
-                    let lo = self.hex4()?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{fffd}')
-                    } else {
-                        // Not a pair: decode the high half alone, then the next escape.
-                        self.pos = save;
-                        '\u{fffd}'
-                    }
-                } else {
-                    char::from_u32(hi).unwrap_or('\u{fffd}')
-                }
-            }
-            _ => return Err(self.fail_back("invalid escape in a string")),
-        };
-        if let Some(o) = out.as_mut() {
-            o.push(c);
-        }
-        Ok(())
-    }
-
-    fn hex4(&mut self) -> Parsed<u32> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let d = match self.next() {
-                Some(c @ b'0'..=b'9') => c - b'0',
-                Some(c @ b'a'..=b'f') => c - b'a' + 10,
-                Some(c @ b'A'..=b'F') => c - b'A' + 10,
-                _ => return Err(self.fail_back("invalid \\u escape in a string")),
+            let Some(&c) = b.get(i) else {
+                return Err(self.fail_at(b.len(), "unterminated string"));
             };
-            v = v * 16 + u32::from(d);
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    escapes = true;
+                    i += 1;
+                    match b.get(i) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 1,
+                        Some(b'u') => {
+                            for k in 1..=4 {
+                                match b.get(i + k) {
+                                    Some(h) if h.is_ascii_hexdigit() => {}
+                                    Some(_) => return Err(self.fail_at(i + k, "invalid \\u escape in a string")),
+                                    None => return Err(self.fail_at(b.len(), "unterminated string")),
+                                }
+                            }
+                            i += 5;
+                        }
+                        Some(_) => return Err(self.fail_at(i, "invalid escape in a string")),
+                        None => return Err(self.fail_at(b.len(), "unterminated string")),
+                    }
+                }
+                0x00..=0x1f => return Err(self.fail_at(i, "control character in a string")),
+                _ => {
+                    high |= c;
+                    i += 1;
+                }
+            }
         }
-        Ok(v)
+        if high >= 0x80 {
+            let raw = b.get(start..i).unwrap_or_default();
+            if let Err(e) = std::str::from_utf8(raw) {
+                return Err(self.fail_at(start + e.valid_up_to(), "invalid UTF-8"));
+            }
+            self.lines.continuation += raw.iter().filter(|&&c| (0x80..0xc0).contains(&c)).count() as u64;
+        }
+        self.pos = i + 1;
+        Ok((start, i, escapes))
     }
 
-    /// Checks the number grammar; returns (start, is_integer).
-    fn scan_number(&mut self) -> Parsed<(usize, bool)> {
-        let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
+    /// Reads a string (its opening quote at `pos`): borrowed unless it has
+    /// escapes. A lone surrogate escape (`"\ud800"`, valid JSON but not
+    /// Unicode) becomes U+FFFD.
+    pub fn string(&mut self) -> Parsed<Cow<'a, str>> {
+        let (start, end, escapes) = self.scan_string()?;
+        let b: &'a [u8] = self.b;
+        let raw = b.get(start..end).unwrap_or_default();
+        let text = std::str::from_utf8(raw).map_err(|e| self.fail_at(start + e.valid_up_to(), "invalid UTF-8"))?;
+        if !escapes {
+            return Ok(Cow::Borrowed(text));
         }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.skip_digits(),
-            _ => return Err(self.fail("invalid number")),
+        Ok(Cow::Owned(unescape(text)))
+    }
+
+    /// Checks the number grammar at `pos`; returns its text and whether it
+    /// is an integer literal. A number running to the end of a slice that is
+    /// not the last may continue in the next one.
+    pub fn scan_number(&mut self) -> Parsed<(&'a str, bool)> {
+        let b: &'a [u8] = self.b;
+        let start = self.pos;
+        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+        let mut i = start;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while digit(i) {
+                    i += 1;
+                }
+            }
+            _ => return Err(self.fail_at(i, "invalid number")),
         }
         let mut integer = true;
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if !self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                return Err(self.fail("invalid number"));
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digit(i) {
+                return Err(self.fail_at(i, "invalid number"));
             }
-            self.skip_digits();
+            while digit(i) {
+                i += 1;
+            }
             integer = false;
         }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.pos += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.pos += 1;
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
             }
-            if !self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                return Err(self.fail("invalid number"));
+            if !digit(i) {
+                return Err(self.fail_at(i, "invalid number"));
             }
-            self.skip_digits();
+            while digit(i) {
+                i += 1;
+            }
             integer = false;
         }
-        Ok((start, integer))
-    }
-
-    fn skip_digits(&mut self) {
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.pos += 1;
+        if i >= b.len() && !self.last {
+            return Err(self.fail_at(i, "unexpected end of input"));
         }
-    }
-
-    fn skip_number(&mut self) -> Parsed<()> {
-        self.scan_number().map(|_| ())
+        self.pos = i;
+        let text = b.get(start..i).and_then(|t| std::str::from_utf8(t).ok()).unwrap_or("0");
+        Ok((text, integer))
     }
 
     /// A number: integer literals exactly (as Python reads them), others as
     /// the nearest f64.
-    fn number(&mut self) -> Parsed<Num> {
-        let (start, integer) = self.scan_number()?;
-        let text = self.b.get(start..self.pos).and_then(|t| std::str::from_utf8(t).ok()).unwrap_or("0");
+    pub fn number(&mut self) -> Parsed<Num> {
+        let (text, integer) = self.scan_number()?;
         let approx = || text.parse::<f64>().unwrap_or(f64::NAN);
-        if integer {
-            Ok(text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int))
+        Ok(if integer {
+            text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int)
         } else {
-            Ok(Num::Float(approx()))
+            Num::Float(approx())
+        })
+    }
+
+    /// One value, built as far as `shape` asks. Recursion here follows the
+    /// shape (at most three levels), never the input.
+    pub fn value(&mut self, shape: &Shape) -> Parsed<Value> {
+        self.skip_ws();
+        match (self.peek(), shape) {
+            (Some(b'{'), Shape::EachValue(sub)) => {
+                self.pos += 1;
+                let mut entries = Vec::new();
+                if !self.empty_object() {
+                    loop {
+                        let key = self.key()?.into_owned();
+                        entries.push((key, self.value(sub)?));
+                        if !self.member_end()? {
+                            break;
+                        }
+                    }
+                }
+                Ok(Value::Object(entries))
+            }
+            (Some(b'['), Shape::Items(item)) => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value(item)?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Value::Array(items));
+                        }
+                        _ => return Err(self.fail("expected ',' or ']' after an array element")),
+                    }
+                }
+            }
+            (Some(b'{'), _) => self.skip_value().map(|()| Value::Object(Vec::new())),
+            (Some(b'['), _) => self.skip_value().map(|()| Value::Array(Vec::new())),
+            (Some(b'"'), _) => self.string().map(|s| Value::String(s.into_owned())),
+            (Some(b't'), _) => self.literal(b"true").map(|()| Value::Bool(true)),
+            (Some(b'f'), _) => self.literal(b"false").map(|()| Value::Bool(false)),
+            (Some(b'n'), _) => self.literal(b"null").map(|()| Value::Null),
+            (Some(b'-' | b'0'..=b'9'), _) => self.number().map(Value::Number),
+            (None, _) => Err(self.fail("unexpected end of input")),
+            (Some(_), _) => Err(self.fail("expected a value")),
         }
+    }
+}
+
+/// Decodes the escapes of a string whose raw text has been checked.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    let hex4 = |chars: &mut std::str::Chars<'_>| -> u32 {
+        (0..4).fold(0, |v, _| v * 16 + chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0))
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hi = hex4(&mut chars);
+                if (0xD800..0xDC00).contains(&hi) && chars.as_str().starts_with("\\u") {
+                    let mut ahead = chars.clone();
+                    ahead.next();
+                    ahead.next();
+                    let lo = hex4(&mut ahead);
+                    if (0xDC00..0xE000).contains(&lo) {
+                        chars = ahead;
+                        out.push(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{fffd}'));
+                        continue;
+                    }
+                }
+                out.push(char::from_u32(hi).unwrap_or('\u{fffd}'));
+            }
+            Some(other) => out.push(other), // '"', '\\', '/'
+            None => {}
+        }
+    }
+    out
+}
+
+/// The one value `text` holds (surrounding white space allowed), built as
+/// `shape` asks. For the request and options, which arrive as JSON text.
+pub fn parse_value(text: &[u8], shape: &Shape) -> std::result::Result<Value, Failure> {
+    let mut p = Parser::new(text, 0, true, Lines::default());
+    let v = p.value(shape)?;
+    p.skip_ws();
+    if p.at_end() {
+        Ok(v)
+    } else {
+        Err(p.fail("unexpected content after the value"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::CALL_SHAPE;
 
-    /// Keeps every object member (arrays are still skipped).
-    static ALL: Shape = Shape::EachValue(&ALL);
+    /// Keeps every object member and array item.
+    static ALL: Shape = Shape::EachValue(&ALL_ITEMS);
+    static ALL_ITEMS: Shape = Shape::Items(&ALL);
 
-    fn values(body: &str, shape: &Shape) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
-        for_each_value(body.as_bytes(), shape, |i, v| {
-            assert_eq!(i, out.len());
-            out.push(v);
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn err(body: &[u8]) -> String {
-        let e = for_each_value(body, &CALL_SHAPE, |_, _| Ok(())).unwrap_err();
-        assert_eq!(e.status, 400);
-        e.detail[0].msg.clone()
+    fn parse(text: &str) -> Parsed<Value> {
+        let shape = if text.trim_start().starts_with('[') { &ALL_ITEMS } else { &ALL };
+        parse_value(text.as_bytes(), shape)
     }
 
     #[test]
-    fn jsonl_and_array_framing() {
-        let want = vec![Value::Object(vec![("id".into(), Value::String("a".into()))]), Value::Null];
-        assert_eq!(values("{\"id\":\"a\"}\nnull\n", &ALL).unwrap(), want);
-        assert_eq!(values("\u{feff}\r\n  {\"id\":\"a\"} \r\n\n\t\nnull", &ALL).unwrap(), want);
-        assert_eq!(values("[{\"id\":\"a\"},\nnull]", &ALL).unwrap(), want);
-        assert_eq!(values(" [ ] ", &ALL).unwrap(), vec![]);
-        assert_eq!(values("", &ALL).unwrap(), vec![]);
-        assert_eq!(values(" \n\n ", &ALL).unwrap(), vec![]);
-        // A value may span lines; two on one line may not.
-        assert_eq!(values("{\n\"id\":\n\"a\"}\nnull", &ALL).unwrap(), want);
-        assert!(err(b"{} {}").contains("expected a line break"));
-    }
-
-    #[test]
-    fn shape_skips_what_is_not_read() {
-        let body = r#"{"inputs":{"deep":[[[{"x":"\u00e9"}]]]},"id":"a","summary":{"usage":{"m":{"prompt_tokens":1,"junk":2}},"status":"ok"},"id":"b"}"#;
-        let v = values(body, &CALL_SHAPE).unwrap();
-        let want = Value::Object(vec![
-            ("id".into(), Value::String("a".into())),
-            (
-                "summary".into(),
-                Value::Object(vec![(
-                    "usage".into(),
-                    Value::Object(vec![(
-                        "m".into(),
-                        Value::Object(vec![("prompt_tokens".into(), Value::Number(Num::Int(1)))]),
-                    )]),
-                )]),
-            ),
-            ("id".into(), Value::String("b".into())),
-        ]);
-        assert_eq!(v, vec![want]);
-    }
-
-    #[test]
-    fn items_shape_keeps_array_elements() {
-        let v = values(r#"{"call_ids":["a",1,[2],{"x":3}],"limit":"5"}"#, &crate::call::ARGUMENT_SHAPE).unwrap();
-        let want = Value::Object(vec![
-            (
-                "call_ids".into(),
-                Value::Array(vec![
-                    Value::String("a".into()),
-                    Value::Number(Num::Int(1)),
-                    Value::Array(vec![]),
-                    Value::Object(vec![]),
-                ]),
-            ),
-            ("limit".into(), Value::String("5".into())),
-        ]);
-        assert_eq!(v, vec![want]);
+    fn values_and_shapes() {
+        let v = parse(r#" {"a":[1,{"b":2}],"a":"x"} "#).unwrap();
+        assert_eq!(v.get("a"), Some(&Value::String("x".into())));
+        let v = parse_value(br#"{"call_ids":["a",1,[2],{"x":3}],"limit":"5"}"#, &ARGUMENT_SHAPE).unwrap();
+        assert_eq!(
+            v.get("call_ids"),
+            Some(&Value::Array(vec![Value::String("a".into()), Value::Number(Num::Int(1)), Value::Array(vec![]), Value::Object(vec![])]))
+        );
     }
 
     #[test]
     fn numbers_keep_integers_exact() {
-        let v = values("[9007199254740993, -0, 1.5, 1e2, 170141183460469231731687303715884105728, -1E-2]", &ALL).unwrap();
+        let v = parse("[9007199254740993, -0, 1.5, 1e2, 170141183460469231731687303715884105728, -1E-2]").unwrap();
         assert_eq!(
             v,
-            vec![
+            Value::Array(vec![
                 Value::Number(Num::Int(9_007_199_254_740_993)),
                 Value::Number(Num::Int(0)),
                 Value::Number(Num::Float(1.5)),
                 Value::Number(Num::Float(100.0)),
                 Value::Number(Num::BigInt { approx: 1.7014118346046923e38 }),
                 Value::Number(Num::Float(-0.01)),
-            ]
+            ])
         );
     }
 
     #[test]
     fn strings_decode_escapes_and_surrogates() {
-        let v = values(r#"["a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "\ud800", "\ud800\u0041", "\udc00x"]"#, &ALL).unwrap();
+        let v = parse(r#"["a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "\ud800", "\ud800\u0041", "\udc00x", "é"]"#).unwrap();
         assert_eq!(
             v,
-            vec![
+            Value::Array(vec![
                 Value::String("a\"\\/\u{8}\u{c}\n\r\té😀".into()),
                 Value::String("\u{fffd}".into()),
                 Value::String("\u{fffd}A".into()),
                 Value::String("\u{fffd}x".into()),
-            ]
+                Value::String("é".into()),
+            ])
         );
     }
 
     #[test]
     fn deep_nesting_is_skipped_without_recursion() {
         let depth = 1_000_000;
-        let body = format!("{{\"inputs\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
-        assert_eq!(values(&body, &CALL_SHAPE).unwrap().len(), 1);
-        let body = format!("{{\"inputs\":{}}}", "[".repeat(depth));
-        assert!(err(body.as_bytes()).contains("expected a value"));
-        let body = format!("{{\"inputs\":{}", "[".repeat(depth));
-        assert!(err(body.as_bytes()).contains("unexpected end of input"));
+        let body = format!("{{\"x\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse_value(body.as_bytes(), &Shape::EachValue(&Shape::Scalar)).is_ok());
+        let body = format!("{{\"x\":{}}}", "[".repeat(depth));
+        assert_eq!(parse_value(body.as_bytes(), &Shape::EachValue(&Shape::Scalar)).unwrap_err().what, "expected a value");
     }
 
     #[test]
-    fn errors_name_line_column_and_byte() {
-        assert_eq!(err(b"{\"id\":\"a\"}\n{\"id\":}"), "Invalid JSON at line 2, column 7 (byte 17): expected a value");
-        assert_eq!(err(b"[{\"id\":1},]"), "Invalid JSON at line 1, column 11 (byte 10): expected a value");
-        assert_eq!(err(b"{\"a\":1"), "Invalid JSON at line 1, column 7 (byte 6): expected ',' or '}' after an object member");
-        assert_eq!(err(b"{\"a\":\"\xff\"}"), "Invalid JSON at line 1, column 7 (byte 6): invalid UTF-8");
-        assert!(err(b"[1] 2").contains("unexpected content after the array"));
-        assert!(err(b"{\"inputs\":\"a\nb\"}").contains("control character"));
-        assert!(err(b"{\"inputs\":\"\\x\"}").contains("invalid escape"));
-        assert!(err(b"{\"inputs\":tru}").contains("invalid literal"));
-        assert!(err(b"{\"inputs\":01}").contains("expected ',' or '}'"));
-        assert!(err(b"{\"inputs\":-}").contains("invalid number"));
-        assert!(err(b"{\"inputs\":1.}").contains("invalid number"));
-        assert!(err(b"{\"inputs\":{1:2}}").contains("expected a string key"));
-        assert!(err(b"{\"inputs\":[1 2]}").contains("expected ',' or ']'"));
-        assert!(err(b"{\"id\":\"abc").contains("unterminated string"));
-        assert!(err(b"NaN").contains("expected a value"));
+    fn failures_know_whether_more_input_could_help() {
+        let partial = |text: &str| {
+            let mut p = Parser::new(text.as_bytes(), 0, false, Lines::default());
+            p.skip_value().unwrap_err()
+        };
+        for text in [r#"{"a":"#, r#"{"a":"x"#, r#"{"a":tr"#, r#"{"a":12"#, r#"{"a":1.5e"#, r#"["\u00"#, r#"[1,"#, r#"{"a":"\"#] {
+            assert!(partial(text).eof, "{text}");
+        }
+        for text in [r#"{"a":tx"#, r#"{"a":01"#, r#"{1"#, "[1 2", r#"["\x"]"#, "[\"\u{1}\"]"] {
+            assert!(!partial(text).eof, "{text}");
+        }
     }
 
     #[test]
-    fn the_error_loc_is_the_byte_offset() {
-        let e = for_each_value(b"\n\n{", &CALL_SHAPE, |_, _| Ok(())).unwrap_err();
-        assert_eq!(e.detail[0].loc, vec![crate::error::Loc::from("body"), crate::error::Loc::Index(3)]);
-        assert_eq!(e.detail[0].kind, "json_invalid");
+    fn errors() {
+        assert_eq!(parse(r#"{"a":1"#).unwrap_err().what, "expected ',' or '}' after an object member");
+        assert_eq!(parse("\"\u{1}\"").unwrap_err().what, "control character in a string");
+        assert_eq!(parse_value(b"\"a\xff\"", &ALL).unwrap_err(), Failure { offset: 2, what: "invalid UTF-8", eof: false });
+        assert_eq!(parse("tru").unwrap_err().what, "unexpected end of input");
+        assert_eq!(parse("1.").unwrap_err().what, "invalid number");
+        assert_eq!(parse("[1] 2").unwrap_err().what, "unexpected content after the value");
+    }
+
+    #[test]
+    fn lines_are_counted_in_white_space() {
+        let mut p = Parser::new(b"[\n1,\r\n \"\xc3\xa9\" ,\n", 0, false, Lines::default());
+        let _ = p.skip_value();
+        assert_eq!(p.lines.breaks, 3);
+        assert_eq!(p.lines.start, 14);
+        assert_eq!(p.lines.continuation, 0);
     }
 }

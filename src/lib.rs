@@ -4,21 +4,22 @@
 //! plus the ids of unfinished calls — the same answer as the reference server
 //! (Weave 0.53.0).
 //!
-//! Layout: [`value`] is the JSON model both input paths produce; [`json`]
-//! parses bodies from bytes; [`request`] validates the request like
-//! FastAPI + pydantic; [`call`] reads calls; [`pynum`] reads numbers like
-//! Python; [`time`] reads timestamps; [`rollup`] computes; [`response`]
-//! writes the answer; [`api`] ties them together. Only `wasm` (built for
-//! wasm32) touches JavaScript.
+//! Layout: [`json`] scans JSON bytes; [`stream`] frames a body (JSON Lines
+//! or an array) arriving in chunks; [`table`] reads each call into a compact
+//! table; [`pynum`] reads numbers like Python, [`time`] timestamps;
+//! [`value`] and [`request`] read and validate the request like FastAPI +
+//! pydantic; [`rollup`] computes; [`response`] writes the answer; [`api`]
+//! ties them together. Only `wasm` (built for wasm32) touches JavaScript.
 
 pub mod api;
-pub mod call;
 pub mod error;
 pub mod json;
 pub mod pynum;
 pub mod request;
 pub mod response;
 pub mod rollup;
+pub mod stream;
+pub mod table;
 pub mod time;
 pub mod value;
 
@@ -26,8 +27,8 @@ pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use api::{calls_usage, calls_usage_from_json, read_calls};
-pub use call::Call;
+pub use api::{argument_from_json, calls_usage_from_json, compute, prepare, Prepared};
+pub use stream::CallStream;
 pub use error::{Detail, Loc, UsageError};
 pub use request::{UsageOptions, UsageRequest};
 pub use response::{CallsUsageRes, ModelTotals};

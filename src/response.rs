@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::call::{Costs, Tokens, COST_FIELDS};
+use crate::table::{Costs, Tokens, COST_FIELDS};
 
 /// The response's token fields, in the reference's order.
 const TOKEN_FIELDS: [&str; 6] = [

@@ -1,31 +1,42 @@
 //! The JavaScript boundary: the only module that touches `JsValue`.
 //!
-//! Every export does four things: read its arguments into core values,
-//! call the core (`api.rs`), turn the result into JavaScript, and map a core
+//! Every export does four things: read its arguments, call the core
+//! (`api.rs`, `stream.rs`), turn the result into JavaScript, and map a core
 //! error to a thrown `Error` (in [`throw`], the one place that happens).
 //!
-//! Reading follows `JSON.stringify`, so a call list means here exactly what
-//! it would mean to the server once sent: `undefined` members are absent,
-//! NaN and ±Infinity are `null`, a `Date` is its ISO string. Only the parts
-//! of a call in [`CALL_SHAPE`] are visited; `inputs`, `output` and the rest
-//! are never touched.
-//!
-//! Results are built by `JSON.parse` on text the core writes: it defines
-//! each key as an own property, so ids and model names like `__proto__`
-//! cannot reach a prototype, and it is the fastest way to build many small
-//! objects.
+//! Design, for speed across the boundary:
+//! - Arguments are read as the JSON text `JSON.stringify` makes of them, so
+//!   a value means here exactly what it would mean to the server once sent
+//!   (`undefined` members absent, NaN and ±Infinity `null`, a `Date` its ISO
+//!   string), and one string crosses instead of one property at a time.
+//! - `callsUsage(calls)` is the same idea for calls: `js/select-calls.js`
+//!   keeps the calls that can matter to the request (its traces, and anything
+//!   that might be malformed), reduced to the fields the rollup reads, and
+//!   stringifies them once; the bytes path then reads them. Reading each
+//!   call's properties from Rust would cost a boundary crossing per property
+//!   and be several times slower than the plain-JS rollup it replaces.
+//! - Bytes are copied into wasm memory in slices of [`SLICE`] and streamed,
+//!   so a 1.5 GB body never needs 1.5 GB of wasm memory.
+//! - Results are built by `JSON.parse` on text the core writes: it defines
+//!   each key as an own property, so ids and model names like `__proto__`
+//!   cannot reach a prototype, and it is the fastest way to build many small
+//!   objects.
 
 use std::sync::Once;
 
-use js_sys::{Array, ArrayBuffer, Date, Object, Reflect, Uint8Array, JSON};
+use js_sys::{Array, ArrayBuffer, Reflect, Uint32Array, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::call::{Shape, ARGUMENT_SHAPE, CALL_SHAPE, COST_FIELDS};
 use crate::error::{Loc, UsageError};
 use crate::response::CallsUsageRes;
-use crate::value::{Num, Value};
+use crate::stream::CallStream;
+use crate::table::COST_FIELDS;
+use crate::value::Value;
+
+/// Bytes copied into wasm memory at a time.
+const SLICE: u32 = 4 << 20;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = include_str!("types.d.ts");
@@ -38,6 +49,14 @@ extern "C" {
     pub type OptionsArg;
 }
 
+#[wasm_bindgen(module = "/js/select-calls.js")]
+extern "C" {
+    /// `[json, indices]`: see js/select-calls.js. Throws what JSON.stringify
+    /// throws (a BigInt, a cycle in a malformed call).
+    #[wasm_bindgen(js_name = selectCalls, catch)]
+    fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<Array, JsValue>;
+}
+
 /// `callsUsage(calls, request, options?)`: usage per model for each
 /// requested root call over calls already parsed into objects.
 #[wasm_bindgen(js_name = callsUsage, unchecked_return_type = "CallsUsageRes")]
@@ -47,9 +66,21 @@ pub fn calls_usage(
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
     install_panic_hook();
-    let calls = read(&calls, &Shape::Items(&CALL_SHAPE));
-    let (request, options) = read_arguments(&request, options.as_ref());
-    let result = api::calls_usage(&calls, &request, options.as_ref()).map_err(throw)?;
+    // The request is validated before the calls are looked at, as the server does.
+    let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
+    if !Array::is_array(&calls) {
+        return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
+    }
+    let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
+    let picked = select_calls(&calls, &call_ids).map_err(|e| throw(not_json("calls", &e)))?;
+    let json = picked.get(0).as_string().unwrap_or_default();
+    let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
+    let result = (|| {
+        let mut stream = CallStream::new();
+        stream.push(json.as_bytes())?;
+        Ok(api::compute(stream.finish()?, &prepared))
+    })()
+    .map_err(|e| throw(original_index(e, indices.as_deref())))?;
     Ok(to_js(&result))
 }
 
@@ -63,10 +94,66 @@ pub fn calls_usage_from_json(
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
     install_panic_hook();
-    let body = read_body(&body).map_err(throw)?;
-    let (request, options) = read_arguments(&request, options.as_ref());
-    let result = api::calls_usage_from_json(&body, &request, options.as_ref()).map_err(throw)?;
-    Ok(to_js(&result))
+    let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
+    let mut stream = CallStream::new();
+    push_body(&mut stream, &body).map_err(throw)?;
+    let table = stream.finish().map_err(throw)?;
+    Ok(to_js(&api::compute(table, &prepared)))
+}
+
+/// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
+/// `finish(request, options?)` for the same answer `callsUsageFromJson` gives
+/// on the whole body. `finish` may be called again with other requests;
+/// `free()` releases the memory.
+#[wasm_bindgen(js_name = UsageAccumulator)]
+pub struct UsageAccumulator {
+    stream: CallStream,
+}
+
+#[wasm_bindgen(js_class = UsageAccumulator)]
+impl UsageAccumulator {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> UsageAccumulator {
+        install_panic_hook();
+        UsageAccumulator { stream: CallStream::new() }
+    }
+
+    /// Reads what `chunk` completes. Throws (400/422) on the first bad line
+    /// or call, and again on every later call.
+    pub fn push(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue) -> Result<(), JsValue> {
+        push_body(&mut self.stream, &chunk).map_err(throw)
+    }
+
+    /// The answer for `request` over everything pushed.
+    #[wasm_bindgen(unchecked_return_type = "CallsUsageRes")]
+    pub fn finish(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "CallsUsageReq")] request: JsValue,
+        options: Option<OptionsArg>,
+    ) -> Result<JsValue, JsValue> {
+        let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
+        let table = self.stream.finish().map_err(throw)?;
+        Ok(to_js(&api::compute(table, &prepared)))
+    }
+
+    /// Calls read so far (for progress).
+    #[wasm_bindgen(getter)]
+    pub fn calls(&self) -> f64 {
+        self.stream.calls() as f64
+    }
+
+    /// Bytes consumed so far (for progress).
+    #[wasm_bindgen(getter, js_name = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.stream.bytes_read() as f64
+    }
+}
+
+/// The size of the module's memory in bytes (for benchmarks and tests).
+#[wasm_bindgen(js_name = wasmMemoryBytes)]
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as f64
 }
 
 /// A bug that panics should say so in the console, not just trap.
@@ -75,96 +162,70 @@ fn install_panic_hook() {
     ONCE.call_once(|| std::panic::set_hook(Box::new(console_error_panic_hook::hook)));
 }
 
-fn read_arguments(request: &JsValue, options: Option<&OptionsArg>) -> (Value, Option<Value>) {
+/// The request and options, read as the JSON the server would receive, and
+/// validated.
+fn read_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api::Prepared, UsageError> {
+    let request = argument("body", request)?;
     // `None` covers both `undefined` and `null`.
-    let options = options.map(|o| read(o, &ARGUMENT_SHAPE));
-    (read(request, &ARGUMENT_SHAPE), options)
+    let options = options.map(|o| argument("options", o)).transpose()?;
+    api::prepare(&request, options.as_ref())
 }
 
-/// The body's bytes: a `Uint8Array` or `ArrayBuffer` is copied into wasm
-/// memory as is; a string is encoded as UTF-8.
-fn read_body(body: &JsValue) -> Result<Vec<u8>, UsageError> {
-    if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
-        Ok(bytes.to_vec())
+fn argument(what: &str, v: &JsValue) -> Result<Value, UsageError> {
+    let text = JSON::stringify(v).map_err(|e| not_json(what, &e))?;
+    // `undefined`, a function or a symbol stringify to undefined: nothing sent.
+    match text.as_string() {
+        Some(text) => api::argument_from_json(text.as_bytes(), what),
+        None => Ok(Value::Null),
+    }
+}
+
+/// A value `JSON.stringify` refused (a BigInt, a cycle).
+fn not_json(what: &str, e: &JsValue) -> UsageError {
+    let why = Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+    UsageError::invalid(vec![what.into()], "json_type", format!("Input is not JSON-serializable: {why}"))
+}
+
+/// Pushes a `Uint8Array`, `ArrayBuffer` or string, copying big ones into
+/// wasm memory a slice at a time.
+fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> {
+    let bytes = if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
+        bytes.clone()
     } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
-        Ok(Uint8Array::new(buffer).to_vec())
+        Uint8Array::new(buffer)
     } else if let Some(text) = body.as_string() {
-        Ok(text.into_bytes())
+        return stream.push(text.as_bytes());
     } else {
-        Err(UsageError::invalid(
-            vec![Loc::from("body")],
-            "bytes_type",
-            "Input should be a Uint8Array, an ArrayBuffer or a string",
-        ))
+        return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", "Input should be a Uint8Array, an ArrayBuffer or a string"));
+    };
+    let len = bytes.length();
+    let mut slice = vec![0u8; len.min(SLICE) as usize];
+    let mut at = 0;
+    while at < len {
+        let end = len.min(at + SLICE);
+        let n = (end - at) as usize;
+        let buf = slice.get_mut(..n).unwrap_or_default();
+        bytes.subarray(at, end).copy_to(buf);
+        stream.push(buf)?;
+        at = end;
     }
+    Ok(())
 }
 
-/// A JavaScript value as `JSON.stringify` would present it to the server,
-/// visiting only what `shape` keeps.
-fn read(v: &JsValue, shape: &Shape) -> Value {
-    if let Some(b) = v.as_bool() {
-        return Value::Bool(b);
-    }
-    if let Some(x) = v.as_f64() {
-        return if x.is_finite() { Value::Number(Num::from_js(x)) } else { Value::Null };
-    }
-    if let Some(s) = v.as_string() {
-        return Value::String(s);
-    }
-    if v.is_bigint() {
-        // JSON.stringify refuses BigInt; reading it as the integer it is
-        // serves the caller better than failing.
-        let text = String::from(js_sys::BigInt::unchecked_from_js_ref(v).to_string(10).unwrap_or_default());
-        return Value::Number(text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: text.parse().unwrap_or(f64::NAN) }, Num::Int));
-    }
-    if Array::is_array(v) {
-        return match shape {
-            Shape::Items(item) => {
-                let array = Array::unchecked_from_js_ref(v);
-                Value::Array(array.iter().map(|x| if is_absent(&x) { Value::Null } else { read(&x, item) }).collect())
+/// A call's error names its index among the picked calls; give it the index
+/// it has in the caller's array.
+fn original_index(mut e: UsageError, indices: Option<&[u32]>) -> UsageError {
+    let Some(indices) = indices else { return e };
+    for d in &mut e.detail {
+        if let [Loc::Key(k), Loc::Index(i), ..] = d.loc.as_mut_slice() {
+            if k == "calls" {
+                if let Some(&original) = indices.get(*i) {
+                    *i = original as usize;
+                }
             }
-            _ => Value::Array(Vec::new()),
-        };
+        }
     }
-    if let Some(date) = v.dyn_ref::<Date>() {
-        // What Date.prototype.toJSON gives: the ISO string, or null if invalid.
-        return if date.get_time().is_nan() { Value::Null } else { Value::String(date.to_iso_string().into()) };
-    }
-    if v.is_object() && !v.is_function() {
-        return match shape {
-            Shape::Fields(fields) => Value::Object(
-                fields
-                    .iter()
-                    .filter_map(|(name, sub)| {
-                        let x = get(v, &JsValue::from_str(name))?;
-                        Some(((*name).to_string(), read(&x, sub)))
-                    })
-                    .collect(),
-            ),
-            Shape::EachValue(sub) => Value::Object(
-                Object::keys(v.unchecked_ref::<Object>())
-                    .iter()
-                    .filter_map(|key| {
-                        let x = get(v, &key)?;
-                        Some((key.as_string().unwrap_or_default(), read(&x, sub)))
-                    })
-                    .collect(),
-            ),
-            Shape::Scalar | Shape::Items(_) => Value::Object(Vec::new()),
-        };
-    }
-    // null, undefined, functions and symbols.
-    Value::Null
-}
-
-/// A member that `JSON.stringify` would write: present and not `undefined`,
-/// a function or a symbol. A getter that throws counts as absent.
-fn get(object: &JsValue, key: &JsValue) -> Option<JsValue> {
-    Reflect::get(object, key).ok().filter(|x| !is_absent(x))
-}
-
-fn is_absent(x: &JsValue) -> bool {
-    x.is_undefined() || x.is_function() || x.is_symbol()
+    e
 }
 
 /// The result as plain JavaScript objects (see the module docs).

@@ -1,12 +1,34 @@
 #![cfg(not(target_arch = "wasm32"))]
-//! Every reference fixture through the native core: the objects path
-//! (`calls_usage`) and the bytes path (`calls_usage_from_json`) with the calls
-//! as a JSON array and as JSON Lines.
+//! Every reference fixture through the native core, with the calls as a
+//! JSON array and as JSON Lines, whole and streamed in random chunks (split
+//! mid-line, mid-string, mid-UTF-8 sequence). The objects path is JS-side
+//! and is tested through the package (tests/js, tests/wasm.rs).
 
 mod common;
 
 use common::{bodies, compare, detail_json, fixtures, request_as_sent, to_value};
 use serde_json::Value as Json;
+use weave_usage::{CallStream, CallsUsageRes, UsageError, Value};
+
+/// The body pushed through a `CallStream` in chunks of random sizes (1 byte
+/// to 64), as a `UsageAccumulator` receives a fetch body.
+fn streamed(body: &[u8], request: &Value, seed: u64) -> Result<CallsUsageRes, UsageError> {
+    // The request first, as callsUsageFromJson does, so errors compare equal.
+    let prepared = weave_usage::prepare(request, None)?;
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut stream = CallStream::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let n = ((state % 64) as usize + 1).min(rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        stream.push(chunk)?;
+        rest = tail;
+    }
+    Ok(weave_usage::compute(stream.finish()?, &prepared))
+}
 
 #[test]
 fn there_are_76_fixtures() {
@@ -20,9 +42,12 @@ fn every_fixture_through_every_path() {
     for (name, f) in fixtures() {
         let request = to_value(&request_as_sent(&f));
         let calls = &f["calls"];
-        let mut outcomes = vec![("objects", weave_usage::calls_usage(&to_value(calls), &request, None))];
+        let mut outcomes = Vec::new();
         for (form, body) in bodies(calls) {
-            outcomes.push((form, weave_usage::calls_usage_from_json(body.as_bytes(), &request, None)));
+            outcomes.push((form.to_string(), weave_usage::calls_usage_from_json(body.as_bytes(), &request, None)));
+            for seed in 0..4 {
+                outcomes.push((format!("{form} in random chunks (seed {seed})"), streamed(body.as_bytes(), &request, seed)));
+            }
         }
         for (path, outcome) in outcomes {
             checked += 1;
@@ -48,7 +73,7 @@ fn every_fixture_through_every_path() {
             }
         }
     }
-    assert_eq!(checked, 76 * 3);
+    assert_eq!(checked, 76 * 10);
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 

@@ -229,9 +229,9 @@ fn oracle(calls: &[Json], request: &Json) -> Json {
 
 // ---- The library, through every input form. ----
 
-fn via_objects(calls: &[Json], request: &Json) -> Json {
-    let res = weave_usage::calls_usage(&to_value(&Json::Array(calls.to_vec())), &to_value(request), None).expect("valid input");
-    serde_json::from_str(&res.to_json()).unwrap()
+/// The calls as a JSON array body.
+fn via_array(calls: &[Json], request: &Json) -> Json {
+    via_bytes(&serde_json::to_string(calls).unwrap(), request)
 }
 
 fn via_bytes(body: &str, request: &Json) -> Json {
@@ -244,28 +244,40 @@ proptest! {
 
     #[test]
     fn matches_the_naive_oracle(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
-        let got = via_objects(&calls, &request);
+        let got = via_array(&calls, &request);
         let want = oracle(&calls, &request);
         prop_assert!(compare(&got, &want, "").is_ok(), "{:?}\ngot  {got}\nwant {want}", compare(&got, &want, ""));
     }
 
     #[test]
-    fn every_input_form_gives_the_same_answer(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
-        let objects = via_objects(&calls, &request);
-        let array = via_bytes(&serde_json::to_string(&calls).unwrap(), &request);
+    fn every_input_form_gives_the_same_answer(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request(), cuts in prop::collection::vec(0usize..1000, 1..8)) {
+        let array = via_array(&calls, &request);
         let lines: Vec<String> = calls.iter().map(Json::to_string).collect();
         let jsonl = via_bytes(&(lines.join("\r\n") + "\n\n"), &request);
         let pretty = via_bytes(&serde_json::to_string_pretty(&calls).unwrap(), &request);
-        prop_assert_eq!(&objects, &array);
-        prop_assert_eq!(&objects, &jsonl);
-        prop_assert_eq!(&objects, &pretty);
+        prop_assert_eq!(&array, &jsonl);
+        prop_assert_eq!(&array, &pretty);
+        // Streamed in chunks cut at arbitrary points.
+        let body = lines.join("\n");
+        let mut stream = weave_usage::CallStream::new();
+        let mut rest = body.as_bytes();
+        let mut k = 0;
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at((cuts[k % cuts.len()] % 40 + 1).min(rest.len()));
+            stream.push(chunk).unwrap();
+            rest = tail;
+            k += 1;
+        }
+        let res = weave_usage::compute(stream.finish().unwrap(), &weave_usage::prepare(&to_value(&request), None).unwrap());
+        let streamed: Json = serde_json::from_str(&res.to_json()).unwrap();
+        prop_assert_eq!(&array, &streamed);
     }
 
     #[test]
     fn input_order_does_not_matter_without_duplicate_ids(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request(), seed in any::<u64>()) {
         let mut seen = HashSet::new();
         let mut unique: Vec<Json> = calls.into_iter().filter(|c| seen.insert(c["id"].as_str().unwrap().to_string())).collect();
-        let before = via_objects(&unique, &request);
+        let before = via_array(&unique, &request);
         // A deterministic shuffle from the seed.
         let mut state = seed | 1;
         for i in (1..unique.len()).rev() {
@@ -274,7 +286,7 @@ proptest! {
             state ^= state << 17;
             unique.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        let after = via_objects(&unique, &request);
+        let after = via_array(&unique, &request);
         prop_assert!(compare(&after, &before, "").is_ok());
     }
 
@@ -288,7 +300,7 @@ proptest! {
         }).collect();
         let ids: Vec<String> = (0..calls.len()).map(|i| format!("c{i}")).collect();
         let request = json!({"project_id": "p", "call_ids": ids, "include_costs": true, "limit": 1000});
-        let res = via_objects(&calls, &request);
+        let res = via_array(&calls, &request);
         let roots = parents.iter().enumerate().filter(|(i, p)| !matches!(p, Some(p) if p < i)).map(|(i, _)| format!("c{i}"));
         let mut by_roots = Usage::new();
         for r in roots {

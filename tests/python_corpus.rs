@@ -4,7 +4,7 @@
 //! on numeric strings.
 
 use serde_json::Value as Json;
-use weave_usage::call::ARGUMENT_SHAPE;
+use weave_usage::json::ARGUMENT_SHAPE;
 use weave_usage::pynum::{parse_float_str, parse_int_str};
 use weave_usage::{UsageRequest, Value};
 
@@ -17,15 +17,7 @@ fn corpus(name: &str) -> Vec<Json> {
 /// Reads a request body with the crate's own parser, which keeps integers
 /// exact and key order as written (serde_json would turn 10**30 into a float).
 fn read(text: &str) -> Value {
-    let mut out = None;
-    // Wrapped in an array so that a body that is itself an array is one value.
-    let wrapped = format!("[{text}]");
-    weave_usage::json::for_each_value(wrapped.as_bytes(), &ARGUMENT_SHAPE, |_, v| {
-        out = Some(v);
-        Ok(())
-    })
-    .unwrap();
-    out.unwrap()
+    weave_usage::json::parse_value(text.as_bytes(), &ARGUMENT_SHAPE).unwrap()
 }
 
 #[test]

@@ -169,8 +169,12 @@ test('malformed calls: 422 at ["calls", index, field]', () => {
 test('unparsable bodies: 400 naming the line (JSONL) and the byte offset', () => {
   const e = thrown(() => callsUsageFromJson('{"id":"a","trace_id":"t"}\n{"id": nope}\n', req(['a'])), 400);
   assert.deepEqual(e.detail, [{ loc: ['body', 33], msg: 'Invalid JSON at line 2, column 8 (byte 33): invalid literal', type: 'json_invalid' }]);
-  assert.match(thrown(() => callsUsageFromJson('[{"id":"a","trace_id":"t"}', req(['a'])), 400).detail[0].msg, /byte 26\): expected ',' or '\]'/);
-  assert.match(thrown(() => callsUsageFromJson(new Uint8Array([0x7b, 0x22, 0xff]), req(['a'])), 400).detail[0].msg, /invalid UTF-8/);
+  assert.match(thrown(() => callsUsageFromJson('[{"id":"a","trace_id":"t"}', req(['a'])), 400).detail[0].msg, /byte 26\): unexpected end of input/);
+  const enc = (s) => new TextEncoder().encode(s);
+  const withBadByte = (before, after) => new Uint8Array([...enc(before), 0xff, ...enc(after)]);
+  assert.equal(thrown(() => callsUsageFromJson(withBadByte('{"', '":1}'), req(['a'])), 400).detail[0].msg, 'Invalid JSON at line 1, column 3 (byte 2): invalid UTF-8');
+  // Also inside a value that is skipped, not read.
+  assert.match(thrown(() => callsUsageFromJson(withBadByte('{"id":"a","trace_id":"t","inputs":"', '"}'), req(['a'])), 400).detail[0].msg, /\(byte 35\): invalid UTF-8/);
   assert.match(thrown(() => callsUsageFromJson('not json', req(['a'])), 400).detail[0].msg, /line 1, column 1/);
   assert.equal(thrown(() => callsUsageFromJson(42, req(['a'])), 422).detail[0].type, 'bytes_type');
 });

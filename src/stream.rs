@@ -1,0 +1,391 @@
+//! Reading a calls body from chunks split anywhere (mid-line, mid-string,
+//! mid-UTF-8 sequence): the engine behind both `callsUsageFromJson` (one
+//! chunk, or the boundary's slices of a big one) and `UsageAccumulator`.
+//!
+//! Whole values are read straight from each chunk; only the value that a
+//! chunk cuts in two is kept, and the next chunk is appended to it. A value
+//! still incomplete is retried only once the buffer has doubled, so a huge
+//! value arriving in small chunks costs linear time, not quadratic.
+//!
+//! Framing: a UTF-8 byte order mark is skipped; if the first non-blank byte
+//! is `[`, the body is one JSON array of calls; otherwise JSON Lines, where
+//! each value ends its line (blank lines and CRLF are fine, and a value may
+//! span lines). Errors name the line, the column and the byte offset.
+
+use crate::error::UsageError;
+use crate::json::{Failure, Lines, Parser};
+use crate::table::{CallTable, ReadError};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing but white space (or a BOM) so far.
+    Start,
+    /// JSON Lines; `line_break`: a value was read and its line must end.
+    Lines { line_break: bool },
+    /// Inside the top-level array; `first`: no element read yet.
+    Array { first: bool },
+    /// After the array's `]`: only white space may follow.
+    ArrayDone,
+}
+
+/// Reads calls from chunks into a [`CallTable`].
+pub struct CallStream {
+    table: CallTable,
+    /// The start of a value that the last chunk cut.
+    pending: Vec<u8>,
+    /// Absolute offset of `pending[0]` (of the next byte when empty).
+    offset: u64,
+    lines: Lines,
+    state: State,
+    /// Index of the next call, for error locations.
+    index: usize,
+    /// Retry `pending` once it is at least this long.
+    retry_at: usize,
+    /// The first error; every later push or finish repeats it.
+    failed: Option<UsageError>,
+    finished: bool,
+}
+
+impl Default for CallStream {
+    fn default() -> Self {
+        CallStream::new()
+    }
+}
+
+impl CallStream {
+    pub fn new() -> CallStream {
+        CallStream {
+            table: CallTable::new(),
+            pending: Vec::new(),
+            offset: 0,
+            lines: Lines::default(),
+            state: State::Start,
+            index: 0,
+            retry_at: 0,
+            failed: None,
+            finished: false,
+        }
+    }
+
+    /// Reads what `chunk` completes. Fails on the first malformed call or bad
+    /// JSON, and from then on.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), UsageError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.finished {
+            return Err(UsageError::invalid(vec!["body".into()], "stream_finished", "No more data can be pushed after finish"));
+        }
+        if self.pending.is_empty() {
+            let used = self.read(chunk, false)?;
+            self.keep(chunk.get(used..).unwrap_or_default());
+            return Ok(());
+        }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() < self.retry_at {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.pending);
+        let used = self.read(&buf, false)?;
+        self.keep(buf.get(used..).unwrap_or_default());
+        Ok(())
+    }
+
+    /// Reads whatever is left as the end of the input and returns the table.
+    /// May be called again (the table stays); `push` may not.
+    pub fn finish(&mut self) -> Result<&CallTable, UsageError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if !self.finished {
+            let buf = std::mem::take(&mut self.pending);
+            self.read(&buf, true)?;
+            if matches!(self.state, State::Array { .. }) {
+                let end = self.offset + buf.len() as u64;
+                let f = Failure { offset: buf.len(), what: "unexpected end of input", eof: false };
+                return Err(self.fail(bad_json(f, self.lines, end)));
+            }
+            self.finished = true;
+        }
+        Ok(&self.table)
+    }
+
+    /// The calls read so far.
+    pub fn table(&self) -> &CallTable {
+        &self.table
+    }
+
+    /// How many calls have been read.
+    pub fn calls(&self) -> usize {
+        self.index
+    }
+
+    /// Input bytes consumed so far (not counting a value still incomplete).
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
+    fn keep(&mut self, rest: &[u8]) {
+        self.pending.clear();
+        self.pending.extend_from_slice(rest);
+        self.retry_at = rest.len().saturating_mul(2);
+    }
+
+    /// Reads as many whole steps from `data` as it holds; returns the bytes
+    /// used (the rest is an incomplete value, or nothing).
+    fn read(&mut self, data: &[u8], last: bool) -> Result<usize, UsageError> {
+        let base = self.offset;
+        let mut p = Parser::new(data, base, last, self.lines);
+        loop {
+            let (pos, lines, state) = (p.pos, p.lines, self.state);
+            match self.step(&mut p) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(ReadError::Json(f)) if f.eof => {
+                    // Wait for more input: undo this step.
+                    p.pos = pos;
+                    p.lines = lines;
+                    self.state = state;
+                    break;
+                }
+                Err(ReadError::Json(f)) => {
+                    let e = bad_json(f, p.lines, base + f.offset as u64);
+                    return Err(self.fail(e));
+                }
+                Err(ReadError::Call(e)) => return Err(self.fail(e)),
+            }
+        }
+        self.lines = p.lines;
+        self.offset = base + p.pos as u64;
+        Ok(p.pos)
+    }
+
+    /// One step of the framing: false when `p` holds nothing more to read.
+    fn step(&mut self, p: &mut Parser<'_>) -> Result<bool, ReadError> {
+        match self.state {
+            State::Start => {
+                if p.base == 0 && p.pos == 0 {
+                    let head = p.b.get(..BOM.len().min(p.b.len())).unwrap_or_default();
+                    if p.b.starts_with(BOM) {
+                        p.pos = BOM.len();
+                    } else if !head.is_empty() && BOM.starts_with(head) && !p.last {
+                        return Err(ReadError::Json(p.fail_at(p.b.len(), "unexpected end of input")));
+                    }
+                }
+                p.skip_ws();
+                match p.peek() {
+                    None => return Ok(false),
+                    Some(b'[') => {
+                        p.pos += 1;
+                        self.state = State::Array { first: true };
+                    }
+                    Some(_) => self.state = State::Lines { line_break: false },
+                }
+            }
+            State::Lines { line_break: true } => {
+                while matches!(p.peek(), Some(b' ' | b'\t' | b'\r')) {
+                    p.pos += 1;
+                }
+                match p.peek() {
+                    None => return Ok(false),
+                    Some(b'\n') => self.state = State::Lines { line_break: false },
+                    Some(_) => return Err(ReadError::Json(p.fail("expected a line break after the value"))),
+                }
+            }
+            State::Lines { line_break: false } => {
+                p.skip_ws();
+                if p.at_end() {
+                    return Ok(false);
+                }
+                self.table.read_call(p, self.index)?;
+                self.index += 1;
+                self.state = State::Lines { line_break: true };
+            }
+            State::Array { first } => {
+                p.skip_ws();
+                match p.peek() {
+                    None => return Ok(false),
+                    Some(b']') => {
+                        p.pos += 1;
+                        self.state = State::ArrayDone;
+                        return Ok(true);
+                    }
+                    Some(b',') if !first => p.pos += 1,
+                    Some(_) if first => {}
+                    Some(_) => return Err(ReadError::Json(p.fail("expected ',' or ']' after an array element"))),
+                }
+                self.table.read_call(p, self.index)?;
+                self.index += 1;
+                self.state = State::Array { first: false };
+            }
+            State::ArrayDone => {
+                p.skip_ws();
+                if p.at_end() {
+                    return Ok(false);
+                }
+                return Err(ReadError::Json(p.fail("unexpected content after the array")));
+            }
+        }
+        Ok(true)
+    }
+
+    fn fail(&mut self, e: UsageError) -> UsageError {
+        self.failed = Some(e.clone());
+        e
+    }
+}
+
+/// The 400 error for a failure at absolute offset `at`, with the line and
+/// column spelled out.
+fn bad_json(f: Failure, lines: Lines, at: u64) -> UsageError {
+    let line = lines.breaks + 1;
+    let column = at.saturating_sub(lines.start).saturating_sub(lines.continuation) + 1;
+    let offset = usize::try_from(at).unwrap_or(usize::MAX);
+    UsageError::bad_json(offset, format!("Invalid JSON at line {line}, column {column} (byte {at}): {}", f.what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ids read from `chunks`, or the error.
+    fn ids(chunks: &[&[u8]]) -> Result<Vec<String>, UsageError> {
+        let mut s = CallStream::new();
+        for c in chunks {
+            s.push(c)?;
+        }
+        let t = s.finish()?;
+        Ok(t.calls.iter().map(|c| t.str(c.id).to_string()).collect())
+    }
+
+    fn err(body: &[u8]) -> (u16, String) {
+        let e = ids(&[body]).unwrap_err();
+        (e.status, e.detail[0].msg.clone())
+    }
+
+    const A: &str = r#"{"id":"a","trace_id":"t"}"#;
+    const B: &str = r#"{"id":"b","trace_id":"t","inputs":{"x":[1,2,{"y":"é"}]}}"#;
+
+    #[test]
+    fn json_lines_and_arrays() {
+        let want = vec!["a".to_string(), "b".to_string()];
+        for body in [
+            format!("{A}\n{B}\n"),
+            format!("\u{feff}\r\n  {A} \r\n\n\t\n{B}"),
+            format!("[{A},\n{B}]"),
+            format!(" [ {A} , {B} ] \n"),
+            format!("{{\n\"id\":\n\"a\",\"trace_id\":\"t\"}}\n{B}"),
+        ] {
+            assert_eq!(ids(&[body.as_bytes()]).unwrap(), want, "{body}");
+        }
+        assert_eq!(ids(&[b" [ ] "]).unwrap(), Vec::<String>::new());
+        assert_eq!(ids(&[b""]).unwrap(), Vec::<String>::new());
+        assert_eq!(ids(&[b" \n\n "]).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn any_chunking_reads_the_same() {
+        let body = format!("\u{feff}{A}\r\n{B}\n\n{A}");
+        let bytes = body.as_bytes();
+        let whole = ids(&[bytes]).unwrap();
+        for size in 1..bytes.len() {
+            let chunks: Vec<&[u8]> = bytes.chunks(size).collect();
+            assert_eq!(ids(&chunks).unwrap(), whole, "chunks of {size}");
+        }
+        for cut in 0..=bytes.len() {
+            let (x, y) = bytes.split_at(cut);
+            assert_eq!(ids(&[x, b"", y]).unwrap(), whole, "cut at {cut}");
+        }
+        let array = format!("[{A},{B}]");
+        let whole = ids(&[array.as_bytes()]).unwrap();
+        for cut in 0..=array.len() {
+            let (x, y) = array.as_bytes().split_at(cut);
+            assert_eq!(ids(&[x, y]).unwrap(), whole, "array cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_huge_value_in_tiny_chunks_is_not_rescanned_per_chunk() {
+        // 4 MB of inputs in 64-byte chunks: quadratic rescanning would take
+        // minutes; doubling retries keep it linear.
+        let body = format!(r#"{{"id":"a","trace_id":"t","inputs":"{}"}}"#, "x".repeat(4 << 20));
+        let chunks: Vec<&[u8]> = body.as_bytes().chunks(64).collect();
+        assert_eq!(ids(&chunks).unwrap(), vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn errors_name_line_column_and_byte() {
+        assert_eq!(err(b"{\"id\":\"a\",\"trace_id\":\"t\"}\n{\"id\":}"), (400, "Invalid JSON at line 2, column 7 (byte 32): expected a value".into()));
+        assert_eq!(err(b"[{\"id\":\"a\",\"trace_id\":\"t\"},]"), (400, "Invalid JSON at line 1, column 28 (byte 27): expected a value".into()));
+        assert_eq!(err(b"{\"a\":1"), (400, "Invalid JSON at line 1, column 7 (byte 6): expected ',' or '}' after an object member".into()));
+        assert_eq!(err(b"{\"a\":\"\xff\"}"), (400, "Invalid JSON at line 1, column 7 (byte 6): invalid UTF-8".into()));
+        assert_eq!(err("{\"é\":1,\"a\":}".as_bytes()), (400, "Invalid JSON at line 1, column 12 (byte 12): expected a value".into()));
+        assert_eq!(err(b"[{\"id\":\"a\",\"trace_id\":\"t\"}"), (400, "Invalid JSON at line 1, column 27 (byte 26): unexpected end of input".into()));
+        assert!(err(b"[] 2").1.contains("unexpected content after the array"));
+        assert!(err(format!("{A} {A}").as_bytes()).1.contains("expected a line break"));
+        assert!(err(b"{\"x\":\"a\nb\"}").1.contains("control character"));
+        assert!(err(b"{\"x\":tru}").1.contains("invalid literal"));
+        assert!(err(b"{\"x\":01}").1.contains("expected ',' or '}'"));
+        assert!(err(b"{\"x\":{1:2}}").1.contains("expected a string key"));
+        assert!(err(b"{\"id\":\"abc").1.contains("unexpected end of input") || err(b"{\"id\":\"abc").1.contains("unterminated"));
+        assert!(err(b"NaN").1.contains("expected a value"));
+        assert!(err(b"\xEF\xBB").1.contains("expected a value"));
+    }
+
+    #[test]
+    fn the_error_loc_is_the_byte_offset() {
+        let e = ids(&[b"\n\n{"]).unwrap_err();
+        assert_eq!(e.detail[0].loc, vec![crate::error::Loc::from("body"), crate::error::Loc::Index(3)]);
+        assert_eq!(e.detail[0].kind, "json_invalid");
+    }
+
+    #[test]
+    fn an_error_is_sticky_and_finish_can_repeat() {
+        let mut s = CallStream::new();
+        assert!(s.push(b"{\"id\":1}\n").is_err());
+        assert!(s.push(A.as_bytes()).is_err());
+        assert!(s.finish().is_err());
+        let mut s = CallStream::new();
+        s.push(A.as_bytes()).unwrap();
+        assert_eq!(s.finish().unwrap().calls.len(), 1);
+        assert_eq!(s.finish().unwrap().calls.len(), 1);
+        assert_eq!(s.push(B.as_bytes()).unwrap_err().detail[0].kind, "stream_finished");
+    }
+
+    #[test]
+    fn malformed_calls_are_422_at_their_index() {
+        let e = ids(&[format!("{A}\n7\n").as_bytes()]).unwrap_err();
+        assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "dict_type"));
+        assert_eq!(e.detail[0].loc, vec![crate::error::Loc::from("calls"), crate::error::Loc::Index(1)]);
+        let e = ids(&[br#"[{"trace_id":5,"parent_id":1,"summary":"x","started_at":[],"ended_at":{},"deleted_at":true,"project_id":2}]"#]).unwrap_err();
+        let got: Vec<(String, &str)> = e.detail.iter().map(|d| (format!("{:?}", d.loc.get(2)), d.kind.as_str())).collect();
+        let field = |f: &str| format!("{:?}", Some(crate::error::Loc::from(f)));
+        assert_eq!(
+            got,
+            vec![
+                (field("id"), "missing"),
+                (field("trace_id"), "string_type"),
+                (field("parent_id"), "string_type"),
+                (field("project_id"), "string_type"),
+                (field("started_at"), "string_type"),
+                (field("ended_at"), "string_type"),
+                (field("deleted_at"), "string_type"),
+                (field("summary"), "dict_type"),
+            ]
+        );
+    }
+
+    #[test]
+    fn usage_is_read_like_the_reference() {
+        let body = r#"{"id":"a","trace_id":"t","summary":{"usage":{"m":{"input_tokens":2,"prompt_tokens":" 3 ","output_tokens":true,"junk":{"deep":[1]}},"x":7,"m":{"prompt_tokens":5,"input_tokens":1},"n":{"requests":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"1e-3"},"n":5}}}}"#;
+        let mut s = CallStream::new();
+        s.push(body.as_bytes()).unwrap();
+        let t = s.finish().unwrap();
+        let c = t.calls[0];
+        let got: Vec<(&str, [i128; 6], [f64; 4])> = t.usage_of(&c).iter().map(|u| (t.str(u.model), u.tokens, u.costs)).collect();
+        // "m" keeps its first position and its last value; "x" is not an object.
+        assert_eq!(got, vec![("m", [0, 6, 0, 0, 0, 0], [0.001, 0.0, 0.0, 0.0]), ("n", [1, 0, 0, 0, 0, 0], [0.0; 4])]);
+    }
+}
