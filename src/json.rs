@@ -71,10 +71,12 @@ impl<'a> Parser<'a> {
         Parser { b, pos: 0, last, base, lines }
     }
 
+    #[inline]
     pub fn peek(&self) -> Option<u8> {
         self.b.get(self.pos).copied()
     }
 
+    #[inline]
     pub fn at_end(&self) -> bool {
         self.pos >= self.b.len()
     }
@@ -91,6 +93,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips white space, counting line breaks.
+    #[inline]
     pub fn skip_ws(&mut self) {
         while let Some(c) = self.peek() {
             match c {
@@ -107,6 +110,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes `c` after optional white space.
+    #[inline]
     pub fn expect(&mut self, c: u8, what: &'static str) -> Parsed<()> {
         self.skip_ws();
         if self.peek() == Some(c) {
@@ -118,6 +122,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After an object member: `,` (true: another member follows) or `}`.
+    #[inline]
     pub fn member_end(&mut self) -> Parsed<bool> {
         self.skip_ws();
         match self.peek() {
@@ -134,6 +139,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `{` has been consumed: true if the object is empty (and now closed).
+    #[inline]
     pub fn empty_object(&mut self) -> bool {
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -144,13 +150,24 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// An object key and its colon.
-    pub fn key(&mut self) -> Parsed<Cow<'a, str>> {
+    /// An object key and its colon, as bytes: keys are mostly compared, and
+    /// comparing bytes spares a UTF-8 conversion per key. (A key is valid
+    /// UTF-8: `scan_string` checked it.)
+    #[inline]
+    pub fn key(&mut self) -> Parsed<Cow<'a, [u8]>> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.fail("expected a string key"));
         }
-        let key = self.string()?;
+        let (start, end, escapes) = self.scan_string()?;
+        let b: &'a [u8] = self.b;
+        let raw = b.get(start..end).unwrap_or_default();
+        let key = if escapes {
+            let text = std::str::from_utf8(raw).map_err(|e| self.fail_at(start + e.valid_up_to(), "invalid UTF-8"))?;
+            Cow::Owned(unescape(text).into_bytes())
+        } else {
+            Cow::Borrowed(raw)
+        };
         self.expect(b':', "expected ':' after an object key")?;
         Ok(key)
     }
@@ -158,7 +175,14 @@ impl<'a> Parser<'a> {
     /// Checks and skips one value of any depth without building it, with an
     /// explicit stack of open containers instead of recursion.
     pub fn skip_value(&mut self) -> Parsed<()> {
-        let mut open: Vec<u8> = Vec::new();
+        // Most skipped values are scalars: no container machinery for them.
+        self.skip_ws();
+        match self.peek() {
+            Some(b'"') => return self.scan_string().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => return self.scan_number().map(|_| ()),
+            _ => {}
+        }
+        let mut open = Nesting::default();
         loop {
             // A value starts here.
             self.skip_ws();
@@ -166,7 +190,7 @@ impl<'a> Parser<'a> {
                 Some(b'{') => {
                     self.pos += 1;
                     if !self.empty_object() {
-                        open.push(b'}');
+                        open.push(true);
                         self.skip_member_key()?;
                         continue;
                     }
@@ -177,7 +201,7 @@ impl<'a> Parser<'a> {
                     if self.peek() == Some(b']') {
                         self.pos += 1;
                     } else {
-                        open.push(b']');
+                        open.push(false);
                         continue;
                     }
                 }
@@ -195,27 +219,32 @@ impl<'a> Parser<'a> {
             }
             // A value ended: close containers or move to the next element.
             loop {
-                let Some(&close) = open.last() else { return Ok(()) };
+                let Some(object) = open.top() else { return Ok(()) };
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => {
                         self.pos += 1;
-                        if close == b'}' {
+                        if object {
                             self.skip_member_key()?;
                         }
                         break;
                     }
-                    Some(c) if c == close => {
+                    Some(b'}') if object => {
                         self.pos += 1;
                         open.pop();
                     }
-                    _ if close == b'}' => return Err(self.fail("expected ',' or '}' after an object member")),
+                    Some(b']') if !object => {
+                        self.pos += 1;
+                        open.pop();
+                    }
+                    _ if object => return Err(self.fail("expected ',' or '}' after an object member")),
                     _ => return Err(self.fail("expected ',' or ']' after an array element")),
                 }
             }
         }
     }
 
+    #[inline]
     fn skip_member_key(&mut self) -> Parsed<()> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
@@ -226,6 +255,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `null` (after checking the next byte is `n`).
+    #[inline]
     pub fn literal(&mut self, word: &'static [u8]) -> Parsed<()> {
         let rest = self.b.get(self.pos..).unwrap_or_default();
         if rest.starts_with(word) {
@@ -245,9 +275,32 @@ impl<'a> Parser<'a> {
         let start = self.pos + 1;
         let mut i = start;
         let mut escapes = false;
-        let mut high = 0u8;
+        let mut high = 0u64;
         let b = self.b;
         loop {
+            // Sixteen bytes at a time where wasm SIMD is on, then eight.
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            while let Some(block) = b.get(i..i + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+                let (special, non_ascii) = simd::scan16(block);
+                if non_ascii {
+                    high |= 0x80;
+                }
+                if special != 0 {
+                    i += special.trailing_zeros() as usize;
+                    break;
+                }
+                i += 16;
+            }
+            while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                let x = u64::from_le_bytes(word);
+                high |= x;
+                let special = needs_a_look(x);
+                if special != 0 {
+                    i += (special.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
             let Some(&c) = b.get(i) else {
                 return Err(self.fail_at(b.len(), "unterminated string"));
             };
@@ -274,12 +327,14 @@ impl<'a> Parser<'a> {
                 }
                 0x00..=0x1f => return Err(self.fail_at(i, "control character in a string")),
                 _ => {
-                    high |= c;
+                    high |= u64::from(c);
                     i += 1;
                 }
             }
         }
-        if high >= 0x80 {
+        // `high` may include a few bytes past the string: then this check
+        // runs needlessly, never wrongly.
+        if high & 0x8080_8080_8080_8080 != 0 {
             let raw = b.get(start..i).unwrap_or_default();
             if let Err(e) = std::str::from_utf8(raw) {
                 return Err(self.fail_at(start + e.valid_up_to(), "invalid UTF-8"));
@@ -378,7 +433,7 @@ impl<'a> Parser<'a> {
                 let mut entries = Vec::new();
                 if !self.empty_object() {
                     loop {
-                        let key = self.key()?.into_owned();
+                        let key = String::from_utf8_lossy(&self.key()?).into_owned();
                         entries.push((key, self.value(sub)?));
                         if !self.member_end()? {
                             break;
@@ -417,6 +472,72 @@ impl<'a> Parser<'a> {
             (Some(b'-' | b'0'..=b'9'), _) => self.number().map(Value::Number),
             (None, _) => Err(self.fail("unexpected end of input")),
             (Some(_), _) => Err(self.fail("expected a value")),
+        }
+    }
+}
+
+/// A word with the high bit set in the lowest byte that is `"`, `\\` or a
+/// control character (bytes above it may be flagged falsely; the lowest is
+/// exact), or 0 if there is none. The classic SWAR zero-byte test.
+fn needs_a_look(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let quote = zero_byte(x ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(x ^ (ONES * u64::from(b'\\')));
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    quote | backslash | control
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::{u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or};
+
+    /// A bit per byte that is `"`, `\\` or a control character, and whether
+    /// any byte is non-ASCII.
+    #[inline]
+    pub fn scan16(block: &[u8; 16]) -> (u16, bool) {
+        // SAFETY: reads the 16 bytes of `block`; v128_load allows unaligned reads.
+        let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
+        let quote = u8x16_eq(v, u8x16_splat(b'"'));
+        let backslash = u8x16_eq(v, u8x16_splat(b'\\'));
+        let control = u8x16_lt(v, u8x16_splat(0x20));
+        (u8x16_bitmask(v128_or(v128_or(quote, backslash), control)), u8x16_bitmask(v) != 0)
+    }
+}
+
+/// The open containers of a skipped value (true: object), as bits: no
+/// allocation unless nesting passes 128 levels.
+#[derive(Default)]
+struct Nesting {
+    depth: usize,
+    bits: u128,
+    deeper: Vec<bool>,
+}
+
+impl Nesting {
+    fn push(&mut self, object: bool) {
+        if self.depth < 128 {
+            self.bits = (self.bits & !(1 << self.depth)) | (u128::from(object) << self.depth);
+        } else {
+            self.deeper.push(object);
+        }
+        self.depth += 1;
+    }
+
+    fn pop(&mut self) {
+        if self.depth > 128 {
+            self.deeper.pop();
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// Whether the innermost open container is an object; `None` if none is.
+    fn top(&self) -> Option<bool> {
+        match self.depth {
+            0 => None,
+            d if d <= 128 => Some(self.bits >> (d - 1) & 1 == 1),
+            _ => self.deeper.last().copied(),
         }
     }
 }
@@ -539,6 +660,23 @@ mod tests {
     }
 
     #[test]
+    fn nesting_mixes_objects_and_arrays_at_any_depth() {
+        for depth in [1, 127, 128, 129, 300] {
+            let open: String = (0..depth).map(|i| if i % 3 == 0 { "{\"k\":" } else { "[" }).collect();
+            let close: String = (0..depth).rev().map(|i| if i % 3 == 0 { "}" } else { "]" }).collect();
+            let text = format!("{open}1{close}");
+            let mut p = Parser::new(text.as_bytes(), 0, true, Lines::default());
+            assert_eq!(p.skip_value(), Ok(()), "depth {depth}");
+            assert!(p.at_end());
+            // The innermost closer swapped for the other kind.
+            let swapped = if close.starts_with('}') { "]" } else { "}" };
+            let wrong = format!("{open}1{swapped}{}", &close[1..]);
+            let mut p = Parser::new(wrong.as_bytes(), 0, true, Lines::default());
+            assert!(p.skip_value().is_err(), "depth {depth}: {wrong}");
+        }
+    }
+
+    #[test]
     fn failures_know_whether_more_input_could_help() {
         let partial = |text: &str| {
             let mut p = Parser::new(text.as_bytes(), 0, false, Lines::default());
@@ -560,6 +698,25 @@ mod tests {
         assert_eq!(parse("tru").unwrap_err().what, "unexpected end of input");
         assert_eq!(parse("1.").unwrap_err().what, "invalid number");
         assert_eq!(parse("[1] 2").unwrap_err().what, "unexpected content after the value");
+    }
+
+    #[test]
+    fn the_word_scan_finds_every_special_byte() {
+        for special in [b'"', b'\\', 0x00, 0x1f] {
+            for at in 0..8 {
+                let mut w = *b"abcdefgh";
+                w[at] = special;
+                assert_eq!(needs_a_look(u64::from_le_bytes(w)).trailing_zeros() / 8, at as u32, "{special} at {at}");
+            }
+        }
+        assert_eq!(needs_a_look(u64::from_le_bytes(*b"ab\xc3\xa9 ~\x7f\x20")), 0);
+        // Strings of every length around the word size, with a quote at each end.
+        for n in 0..40 {
+            let text = format!("\"{}\"", "y".repeat(n));
+            assert_eq!(parse(&text).unwrap(), Value::String("y".repeat(n)));
+            let text = format!("\"{}\\n{}\"", "y".repeat(n), "z".repeat(n % 9));
+            assert_eq!(parse(&text).unwrap(), Value::String(format!("{}\n{}", "y".repeat(n), "z".repeat(n % 9))));
+        }
     }
 
     #[test]

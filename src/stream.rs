@@ -18,6 +18,9 @@ use crate::table::{CallTable, ReadError};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Bytes of a new chunk appended at a time to a value the last one cut.
+const STEP: usize = 64 << 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Nothing but white space (or a BOM) so far.
@@ -71,26 +74,45 @@ impl CallStream {
 
     /// Reads what `chunk` completes. Fails on the first malformed call or bad
     /// JSON, and from then on.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), UsageError> {
+    pub fn push(&mut self, mut chunk: &[u8]) -> Result<(), UsageError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
         if self.finished {
             return Err(UsageError::invalid(vec!["body".into()], "stream_finished", "No more data can be pushed after finish"));
         }
-        if self.pending.is_empty() {
-            let used = self.read(chunk, false)?;
-            self.keep(chunk.get(used..).unwrap_or_default());
-            return Ok(());
+        loop {
+            if self.pending.is_empty() {
+                let used = self.read(chunk, false)?;
+                self.keep(chunk.get(used..).unwrap_or_default());
+                return Ok(());
+            }
+            // Complete the cut value with as little of the chunk as will do,
+            // rather than copying the whole chunk after it.
+            let want = self.retry_at.saturating_sub(self.pending.len()).max(STEP);
+            let (head, rest) = chunk.split_at(want.min(chunk.len()));
+            self.pending.extend_from_slice(head);
+            if self.pending.len() < self.retry_at {
+                return Ok(()); // The chunk ran out: wait for more.
+            }
+            let buf = std::mem::take(&mut self.pending);
+            let used = self.read(&buf, false)?;
+            let left = buf.len() - used;
+            if left <= head.len() {
+                // Past the cut value: read on from the chunk itself.
+                chunk = chunk.get(head.len() - left..).unwrap_or_default();
+                self.pending = buf;
+                self.pending.clear();
+                self.retry_at = 0;
+            } else {
+                // Still incomplete: keep it, and take more of the chunk.
+                self.keep(buf.get(used..).unwrap_or_default());
+                chunk = rest;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+            }
         }
-        self.pending.extend_from_slice(chunk);
-        if self.pending.len() < self.retry_at {
-            return Ok(());
-        }
-        let buf = std::mem::take(&mut self.pending);
-        let used = self.read(&buf, false)?;
-        self.keep(buf.get(used..).unwrap_or_default());
-        Ok(())
     }
 
     /// Reads whatever is left as the end of the input and returns the table.

@@ -210,14 +210,14 @@ impl CallTable {
             loop {
                 let key = p.key()?;
                 match key.as_ref() {
-                    "id" => id = self.text_field(p)?,
-                    "trace_id" => trace = self.text_field(p)?,
-                    "parent_id" => parent = self.text_field(p)?,
-                    "project_id" => project = self.text_field(p)?,
-                    "started_at" => started = instant_field(p)?,
-                    "ended_at" => ended = flag_field(p)?,
-                    "deleted_at" => deleted = flag_field(p)?,
-                    "summary" => {
+                    b"id" => id = self.text_field(p)?,
+                    b"trace_id" => trace = self.text_field(p)?,
+                    b"parent_id" => parent = self.text_field(p)?,
+                    b"project_id" => project = self.text_field(p)?,
+                    b"started_at" => started = instant_field(p)?,
+                    b"ended_at" => ended = flag_field(p)?,
+                    b"deleted_at" => deleted = flag_field(p)?,
+                    b"summary" => {
                         self.scratch.usage.clear();
                         self.scratch.costs.clear();
                         p.skip_ws();
@@ -304,11 +304,11 @@ impl CallTable {
         loop {
             let key = p.key()?;
             match key.as_ref() {
-                "usage" => {
+                b"usage" => {
                     self.scratch.usage.clear();
                     self.read_map(p, Map::Usage)?;
                 }
-                "weave" => {
+                b"weave" => {
                     self.scratch.costs.clear();
                     p.skip_ws();
                     if p.peek() == Some(b'{') {
@@ -316,7 +316,7 @@ impl CallTable {
                         if !p.empty_object() {
                             loop {
                                 let key = p.key()?;
-                                if key == "costs" {
+                                if key.as_ref() == b"costs" {
                                     self.scratch.costs.clear();
                                     self.read_map(p, Map::Costs)?;
                                 } else {
@@ -353,7 +353,7 @@ impl CallTable {
         }
         loop {
             let model = p.key()?;
-            let model = self.intern(&model);
+            let model = self.intern(&String::from_utf8_lossy(&model));
             p.skip_ws();
             let is_object = p.peek() == Some(b'{');
             match map {
@@ -413,7 +413,7 @@ fn read_fields<T: Copy, const N: usize>(
     }
     loop {
         let key = p.key()?;
-        match names.iter().position(|n| *n == key.as_ref()) {
+        match names.iter().position(|n| n.as_bytes() == key.as_ref()) {
             Some(i) => {
                 let v = p.value(&Shape::Scalar)?;
                 if let Some(slot) = out.get_mut(i) {

@@ -1,0 +1,50 @@
+//! Times the core natively on a calls export, to profile the parser and the
+//! rollup without a JS engine in the way:
+//!     cargo run --release --example native_bench -- FILE.jsonl [ROOT_ID ...]
+//! Without root ids it asks for the first 100 calls without a parent.
+
+use std::time::Instant;
+
+use weave_usage::{compute, prepare, CallStream, Num, Value};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: native_bench FILE [ROOT_ID ...]");
+        std::process::exit(2);
+    };
+    let body = std::fs::read(&path).unwrap_or_else(|e| {
+        eprintln!("{path}: {e}");
+        std::process::exit(1)
+    });
+    let mut roots: Vec<String> = args.collect();
+    let mut times = Vec::new();
+    for run in 0..7 {
+        let t = Instant::now();
+        let mut stream = CallStream::new();
+        for chunk in body.chunks(4 << 20) {
+            stream.push(chunk).expect("valid body");
+        }
+        let table = stream.finish().expect("valid body");
+        let parsed = t.elapsed();
+        if run == 0 && roots.is_empty() {
+            roots = table.calls.iter().filter(|c| c.parent == weave_usage::table::NONE).take(100).map(|c| table.str(c.id).to_string()).collect();
+        }
+        let request = Value::Object(vec![
+            ("project_id".into(), Value::String("acme/agents".into())),
+            ("call_ids".into(), Value::Array(roots.iter().cloned().map(Value::String).collect())),
+            ("include_costs".into(), Value::Bool(true)),
+            ("limit".into(), Value::Number(Num::Int(100_000_000))),
+        ]);
+        let t2 = Instant::now();
+        let res = compute(table, &prepare(&request, None).expect("valid request"));
+        let rolled = t2.elapsed();
+        times.push((parsed, rolled));
+        if run == 0 {
+            println!("{} calls, {} bytes, {} roots, table ~{} MB", table.calls.len(), body.len(), res.call_usage.len(), table.heap_bytes() >> 20);
+        }
+    }
+    times.sort();
+    let (p, r) = times[times.len() / 2];
+    println!("median: parse {:.1} ms ({:.0} MB/s), rollup {:.1} ms", p.as_secs_f64() * 1e3, body.len() as f64 / p.as_secs_f64() / 1e6, r.as_secs_f64() * 1e3);
+}
