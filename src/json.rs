@@ -159,17 +159,23 @@ impl<'a> Parser<'a> {
         if self.peek() != Some(b'"') {
             return Err(self.fail("expected a string key"));
         }
+        let key = self.raw_string()?;
+        self.expect(b':', "expected ':' after an object key")?;
+        Ok(key)
+    }
+
+    /// A string (its opening quote at `pos`) as UTF-8 bytes, checked and with
+    /// escapes decoded; borrowed unless it has escapes. For strings that are
+    /// only compared, hashed or stored, this spares a `str` conversion.
+    pub fn raw_string(&mut self) -> Parsed<Cow<'a, [u8]>> {
         let (start, end, escapes) = self.scan_string()?;
         let b: &'a [u8] = self.b;
         let raw = b.get(start..end).unwrap_or_default();
-        let key = if escapes {
-            let text = std::str::from_utf8(raw).map_err(|e| self.fail_at(start + e.valid_up_to(), "invalid UTF-8"))?;
-            Cow::Owned(unescape(text).into_bytes())
-        } else {
-            Cow::Borrowed(raw)
-        };
-        self.expect(b':', "expected ':' after an object key")?;
-        Ok(key)
+        if !escapes {
+            return Ok(Cow::Borrowed(raw));
+        }
+        let text = std::str::from_utf8(raw).map_err(|e| self.fail_at(start + e.valid_up_to(), "invalid UTF-8"))?;
+        Ok(Cow::Owned(unescape(text).into_bytes()))
     }
 
     /// Checks and skips one value of any depth without building it, with an

@@ -81,7 +81,7 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
         .filter(|(i, c)| live.get(c.id as usize) == Some(&(*i as u32)) && traced.get(c.trace as usize) == Some(&true))
         .map(|(_, c)| c)
         .collect();
-    scope.sort_unstable_by(|a, b| a.started.cmp(&b.started).then_with(|| table.str(a.id).cmp(table.str(b.id))));
+    scope.sort_unstable_by(|a, b| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
     scope.truncate(usize::try_from(request.limit).unwrap_or(usize::MAX));
 
     let mut usage = rollup(table, &scope, request.include_costs);
@@ -131,7 +131,7 @@ fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usa
         .iter()
         .map(|c| {
             // An empty `parent_id` is no parent (the reference tests truthiness).
-            if c.parent == NONE || table.str(c.parent).is_empty() {
+            if c.parent == NONE || table.bytes(c.parent).is_empty() {
                 return UNSET;
             }
             let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);

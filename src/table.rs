@@ -8,7 +8,6 @@
 //! validating it as the contract says (a malformed call is a 422 at
 //! `["calls", index, field]`) and reading usage as the reference does.
 
-use std::borrow::Cow;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -75,7 +74,8 @@ pub struct UsageRec {
 /// All calls read so far.
 #[derive(Default)]
 pub struct CallTable {
-    arena: String,
+    /// Every string once, back to back (UTF-8: the scanner checked it).
+    arena: Vec<u8>,
     spans: Vec<(usize, usize)>,
     index: HashTable<Sym>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -133,16 +133,14 @@ impl CallTable {
     }
 
     /// The symbol of `s`, adding it if new.
-    pub fn intern(&mut self, s: &str) -> Sym {
+    pub fn intern(&mut self, s: &[u8]) -> Sym {
         let hash = self.hasher.hash_one(s);
-        let (arena, spans) = (&self.arena, &self.spans);
-        let text = |sym: &Sym| spans.get(*sym as usize).and_then(|&(a, b)| arena.get(a..b)).unwrap_or_default();
-        if let Some(&sym) = self.index.find(hash, |sym| text(sym) == s) {
+        if let Some(&sym) = self.index.find(hash, |sym| self.bytes(*sym) == s) {
             return sym;
         }
         let sym = Sym::try_from(self.spans.len()).unwrap_or(NONE - 1);
         let start = self.arena.len();
-        self.arena.push_str(s);
+        self.arena.extend_from_slice(s);
         self.spans.push((start, self.arena.len()));
         let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
         self.index.insert_unique(hash, sym, |sym| {
@@ -153,13 +151,19 @@ impl CallTable {
 
     /// The symbol of `s`, if it has been seen.
     pub fn lookup(&self, s: &str) -> Option<Sym> {
+        let s = s.as_bytes();
         let hash = self.hasher.hash_one(s);
-        self.index.find(hash, |sym| self.str(*sym) == s).copied()
+        self.index.find(hash, |sym| self.bytes(*sym) == s).copied()
+    }
+
+    /// The UTF-8 bytes of a symbol (byte order is code point order).
+    pub fn bytes(&self, sym: Sym) -> &[u8] {
+        self.spans.get(sym as usize).and_then(|&(a, b)| self.arena.get(a..b)).unwrap_or_default()
     }
 
     /// The text of a symbol.
     pub fn str(&self, sym: Sym) -> &str {
-        self.spans.get(sym as usize).and_then(|&(a, b)| self.arena.get(a..b)).unwrap_or_default()
+        std::str::from_utf8(self.bytes(sym)).unwrap_or_default()
     }
 
     /// How many distinct strings the table holds.
@@ -286,7 +290,7 @@ impl CallTable {
         p.skip_ws();
         Ok(match p.peek() {
             Some(b'"') => {
-                let s = p.string()?;
+                let s = p.raw_string()?;
                 Field::Value(self.intern(&s))
             }
             Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
@@ -353,7 +357,7 @@ impl CallTable {
         }
         loop {
             let model = p.key()?;
-            let model = self.intern(&String::from_utf8_lossy(&model));
+            let model = self.intern(&model);
             p.skip_ws();
             let is_object = p.peek() == Some(b'{');
             match map {
@@ -432,10 +436,7 @@ fn read_fields<T: Copy, const N: usize>(
 fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, Failure> {
     p.skip_ws();
     Ok(match p.peek() {
-        Some(b'"') => {
-            let s: Cow<'_, str> = p.string()?;
-            Field::Value(parse_instant(&s).unwrap_or(NO_INSTANT))
-        }
+        Some(b'"') => Field::Value(parse_instant(p.raw_string()?).unwrap_or(NO_INSTANT)),
         Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
         _ => p.skip_value().map(|()| Field::WrongType)?,
     })

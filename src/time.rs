@@ -7,8 +7,8 @@
 /// (`T`/`t`/space as separator, `z` too); a missing offset means UTC, as the
 /// reference assumes for naive datetimes. Fractions beyond microseconds are
 /// truncated: the reference stores microseconds.
-pub fn parse_instant(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+pub fn parse_instant(s: impl AsRef<[u8]>) -> Option<i64> {
+    let b = s.as_ref();
     let year = digits(b, 0, 4)?;
     let month = digits(b, 5, 2)?;
     let day = digits(b, 8, 2)?;
