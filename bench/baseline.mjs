@@ -9,10 +9,20 @@ const toInt = (v) => (typeof v === 'number' ? (Number.isFinite(v) ? Math.trunc(v
 const toFloat = (v) => (typeof v === 'number' ? v : typeof v === 'boolean' ? +v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v.replace(/_/g, ''))) ? Number(v.replace(/_/g, '')) : 0);
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** JSON Lines text → calls. */
-export function parseJsonl(text) {
+/** JSON Lines bytes → calls: decoded 16 MB at a time (a whole 1.5 GB body
+ * is beyond V8's longest string), one JSON.parse per line. */
+export function parseJsonl(bytes) {
   const calls = [];
-  for (const line of text.split('\n')) if (line.trim()) calls.push(JSON.parse(line));
+  const decoder = new TextDecoder();
+  let carry = '';
+  const step = 16 << 20;
+  for (let at = 0; at < bytes.length; at += step) {
+    const text = carry + decoder.decode(bytes.subarray(at, at + step), { stream: at + step < bytes.length });
+    const lines = text.split('\n');
+    carry = lines.pop();
+    for (const line of lines) if (line.trim()) calls.push(JSON.parse(line));
+  }
+  if (carry.trim()) calls.push(JSON.parse(carry));
   return calls;
 }
 

@@ -55,6 +55,9 @@ extern "C" {
     /// throws (a BigInt, a cycle in a malformed call).
     #[wasm_bindgen(js_name = selectCalls, catch)]
     fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<Array, JsValue>;
+
+    /// A string's UTF-8 bytes, by the engine's `TextEncoder`.
+    fn utf8(text: &JsValue) -> Uint8Array;
 }
 
 /// `callsUsage(calls, request, options?)`: usage per model for each
@@ -73,11 +76,11 @@ pub fn calls_usage(
     }
     let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
     let picked = select_calls(&calls, &call_ids).map_err(|e| throw(not_json("calls", &e)))?;
-    let json = picked.get(0).as_string().unwrap_or_default();
+    let json = picked.get(0);
     let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
     let result = (|| {
         let mut stream = CallStream::new();
-        stream.push(json.as_bytes())?;
+        push_body(&mut stream, &json)?;
         Ok(api::compute(stream.finish()?, &prepared))
     })()
     .map_err(|e| throw(original_index(e, indices.as_deref())))?;
@@ -193,8 +196,8 @@ fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> 
         bytes.clone()
     } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
         Uint8Array::new(buffer)
-    } else if let Some(text) = body.as_string() {
-        return stream.push(text.as_bytes());
+    } else if body.is_string() {
+        utf8(body)
     } else {
         return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", "Input should be a Uint8Array, an ArrayBuffer or a string"));
     };

@@ -1,0 +1,113 @@
+// The benchmark itself, for any JS engine: bench/node.mjs runs it in Node,
+// bench/chromium.mjs in headless Chromium (bench/page.html). It measures,
+// per size, each path against the plain-JavaScript rollup it replaces, and
+// checks that they agree. Timing is reported, never asserted.
+import { generate } from './data.mjs';
+import { parseJsonl, rollup } from './baseline.mjs';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Deep equality, costs within 1e-9 relative. */
+function agree(a, b) {
+  if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && agree(a[k], b[k]));
+}
+
+/**
+ * lib: the weave-usage module. env: { heap(): bytes of JS heap in use or
+ * null, gc(): collect garbage if possible }. sizes: call counts. runs: per
+ * size. log: progress lines. Returns one row per (size, path).
+ */
+export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000 }) {
+  const rows = [];
+  for (const n of sizes) {
+    const t0 = performance.now();
+    const { body, roots, count } = generate(n);
+    const mb = body.length / 1e6;
+    const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
+    log(`${count} calls, ${mb.toFixed(0)} MB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const time = (label, k, f) => {
+      const ms = [];
+      let out;
+      for (let i = 0; i < k; i++) {
+        env.gc();
+        const t = performance.now();
+        out = f();
+        ms.push(performance.now() - t);
+      }
+      log(`  ${label}: median ${median(ms).toFixed(1)} ms`);
+      return { ms, out };
+    };
+    const row = (path, ms, extra = {}) => rows.push({ calls: count, mb, path, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), runs: ms.length, ...extra });
+
+    // Baseline: JSON.parse per line + JS rollup (skipped when too big for the heap).
+    let base = null;
+    let calls = null;
+    if (count <= baselineLimit) {
+      env.gc();
+      const heap0 = env.heap();
+      const parse = time('JSON.parse (per line)', runs, () => parseJsonl(body));
+      calls = parse.out;
+      const heap = env.heap() === null ? null : env.heap() - heap0;
+      const roll = time('JS rollup', runs, () => rollup(calls, request));
+      base = roll.out;
+      const total = parse.ms.map((m, i) => m + roll.ms[i]);
+      row('JSON.parse + JS rollup', total, { jsHeap: heap });
+      row('JS rollup on objects', roll.ms);
+    }
+
+    // Bytes path.
+    const bytes = time('callsUsageFromJson(bytes)', runs, () => lib.callsUsageFromJson(body, request));
+    row('callsUsageFromJson(bytes)', bytes.ms, { wasm: lib.wasmMemoryBytes(), agrees: base ? agree(bytes.out, base) : null });
+
+    // Objects path, on the same parsed objects.
+    if (calls) {
+      const objects = time('callsUsage(objects)', runs, () => lib.callsUsage(calls, request));
+      row('callsUsage(objects)', objects.ms, { wasm: lib.wasmMemoryBytes(), agrees: agree(objects.out, base) });
+    }
+
+    // Streaming, in 1 MB chunks as a fetch body would arrive.
+    const streamed = time('UsageAccumulator (1 MB chunks)', Math.min(runs, 3), () => {
+      const acc = new lib.UsageAccumulator();
+      try {
+        for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
+        return acc.finish(request);
+      } finally {
+        acc.free();
+      }
+    });
+    row('UsageAccumulator.push + finish', streamed.ms, { wasm: lib.wasmMemoryBytes(), agrees: agree(streamed.out, bytes.out) });
+    calls = null;
+  }
+  return rows;
+}
+
+/** The rows as a text table, with ratios against the baseline of each size. */
+export function table(rows) {
+  const base = new Map(rows.filter((r) => r.path === 'JSON.parse + JS rollup').map((r) => [r.calls, r.median]));
+  const roll = new Map(rows.filter((r) => r.path === 'JS rollup on objects').map((r) => [r.calls, r.median]));
+  const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
+  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'wasm MB', 'JS heap MB', 'agrees'];
+  const lines = rows.map((r) => {
+    const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS rollup') || r.path.startsWith('JSON.parse') ? null : base.get(r.calls);
+    return [
+      r.calls.toLocaleString('en-US'),
+      fmt(r.mb, 0),
+      r.path,
+      fmt(r.median),
+      fmt(r.min),
+      fmt(r.max),
+      r.path === 'JS rollup on objects' || r.path === 'callsUsage(objects)' ? '—' : fmt(r.mb / (r.median / 1000), 0),
+      ref ? `${(ref / r.median).toFixed(2)}x` : '—',
+      r.wasm ? fmt(r.wasm / 1e6, 0) : '—',
+      r.jsHeap ? fmt(r.jsHeap / 1e6, 0) : '—',
+      r.agrees === null || r.agrees === undefined ? '—' : r.agrees ? 'yes' : 'NO',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmtLine = (l) => l.map((c, i) => (i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [fmtLine(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmtLine)].join('\n');
+}
