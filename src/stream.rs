@@ -212,7 +212,10 @@ impl CallStream {
                 }
                 match p.peek() {
                     None => return Ok(false),
-                    Some(b'\n') => self.state = State::Lines { line_break: false },
+                    Some(b'\n') => {
+                        p.skip_ws(); // counts the line break
+                        self.state = State::Lines { line_break: false };
+                    }
                     Some(_) => return Err(ReadError::Json(p.fail("expected a line break after the value"))),
                 }
             }
