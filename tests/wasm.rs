@@ -12,7 +12,7 @@ use js_sys::{Object, Reflect, Uint8Array, JSON};
 use serde_json::Value as Json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
-use weave_usage::wasm::{calls_usage, calls_usage_from_json};
+use weave_usage::wasm::{calls_usage, calls_usage_from_json, UsageAccumulator};
 
 /// Every fixture, embedded (a browser has no file system). The list must name
 /// 76 distinct files; `include_str!` fails to compile for a missing one, and
@@ -153,6 +153,11 @@ fn every_fixture_through_both_exports() {
             ("jsonl string", calls_usage_from_json(JsValue::from_str(&lines), request.clone(), None)),
             ("jsonl bytes", calls_usage_from_json(Uint8Array::from(lines.as_bytes()).into(), request.clone(), None)),
         ];
+        // And streamed through the accumulator, 7 bytes at a time.
+        let mut acc = UsageAccumulator::new();
+        let pushed: Result<(), JsValue> = lines.as_bytes().chunks(7).try_for_each(|c| acc.push(Uint8Array::from(c).into()));
+        let streamed = pushed.and_then(|()| acc.finish(request.clone(), None));
+        let runs: Vec<(&str, Result<JsValue, JsValue>)> = runs.into_iter().chain([("accumulator, 7-byte chunks", streamed)]).collect();
         for (how, outcome) in runs {
             if let Err(why) = check(&f, outcome) {
                 failures.push(format!("{name} via {how}: {why}"));

@@ -3,6 +3,8 @@
 import {
   callsUsage,
   callsUsageFromJson,
+  UsageAccumulator,
+  wasmMemoryBytes,
   type Call,
   type CallsUsageError,
   type CallsUsageReq,
@@ -47,6 +49,15 @@ try {
 }
 void [total, cost, unfinished];
 
+// Streaming: push chunks as they arrive, then finish (any number of times).
+const acc = new UsageAccumulator();
+acc.push(new Uint8Array(0));
+const progress: number = acc.calls + acc.bytesRead + wasmMemoryBytes();
+const streamed: CallsUsageRes = acc.finish(request);
+acc.finish({ project_id: 'p', call_ids: [] }, {});
+acc.free();
+void [progress, streamed];
+
 // ---- Misuse the compiler must refuse. ----
 
 // @ts-expect-error: the field is call_ids, not callIds
@@ -67,4 +78,8 @@ callsUsageFromJson(42, request);
 const nameless: Call = { trace_id: 't' };
 // @ts-expect-error: options has no such key
 callsUsage(calls, request, { includeCosts: true });
+// @ts-expect-error: push takes bytes, not text
+acc.push('{}');
+// @ts-expect-error: finish needs a request
+acc.finish();
 void [n, nameless];
