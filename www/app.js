@@ -185,7 +185,7 @@ function showError({ title, message, items, excerpt }) {
   const pre = $('error-excerpt');
   pre.hidden = !excerpt;
   if (excerpt) pre.replaceChildren(excerpt.text, '\n', ' '.repeat(excerpt.caret) + '^');
-  $('error-items').replaceChildren(...items.map((i) => el('li', {}, el('code', {}, i.where), ' ', i.msg)));
+  $('error-items').replaceChildren(...items.map((i) => el('li', {}, el('code', {}, i.where), ': ', i.msg)));
   $('error').hidden = false;
   setState('error');
 }

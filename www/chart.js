@@ -51,7 +51,9 @@ export function renderChart(container, rows, { includeCosts, colors, maxBars = 1
     legend.append(el('li', {}, el('span', { class: 'swatch', style: `background:${colors.get(model)}` }), model, ' ', el('span', { class: 'muted' }, fmt(value))));
   }
   const note = all.length > maxBars ? el('p', { class: 'muted note' }, `The ${maxBars} largest of ${all.length} root calls.`) : '';
-  container.replaceChildren(title, legend, drawBars(bars, { width: Math.max(280, container.clientWidth), measure, colors, fmt }), note);
+  const body = el('div', { class: 'chart-body' });
+  container.replaceChildren(title, legend, body, note);
+  body.append(drawBars(bars, { width: Math.max(280, body.clientWidth), measure, colors, fmt }));
 }
 
 function drawBars(bars, { width, measure, colors, fmt }) {
