@@ -108,14 +108,13 @@ function assignColors(rows) {
 function render() {
   const rows = state.rows;
   $('progress').hidden = true;
-  $('cards').replaceChildren(...(rows ? cards(rows) : []));
+  $('results').hidden = !rows;
   const table = $('usage-table');
   if (!rows) {
     table.replaceChildren();
-    $('chart').replaceChildren();
-    $('unfinished').hidden = true;
     return;
   }
+  $('cards').replaceChildren(...cards(rows));
   const onSort = (key) => {
     const column = COLUMNS.find((c) => c.key === key);
     state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: column.text ? 1 : -1 };
