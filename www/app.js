@@ -9,6 +9,7 @@ import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const SAMPLE = { url: new URL('sample/traces.jsonl', import.meta.url).href, name: 'sample traces.jsonl' };
+const ROWS_SHOWN = 250;
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -20,6 +21,7 @@ const state = {
   rows: null, // table rows of the latest result
   result: null,
   sort: { key: null, dir: 1 },
+  maxRows: ROWS_SHOWN, // table rows drawn; "Show all" lifts it
   colors: new Map(), // model → colour, kept while a file is open so colours do not move
   seq: 0, // id of the latest request to the worker
 };
@@ -44,9 +46,10 @@ const handlers = {
   opened(file) {
     state.file = file;
     state.colors = new Map();
+    state.maxRows = ROWS_SHOWN;
     state.project = file.projects[0]?.id ?? 'default';
     selectAll();
-    $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id ?? '' }, `${p.id ?? '(none)'} · ${formatInt(p.calls)} calls`)));
+    $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${formatInt(p.calls)} calls`)));
     $('project-field').hidden = file.projects.length < 2;
     renderFileInfo();
     renderRootsPanel();
@@ -83,7 +86,7 @@ function open(source) {
 
 function requestUsage() {
   const roots = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
-  const request = { project_id: state.project ?? 'default', call_ids: roots.map((r) => r.id), include_costs: state.includeCosts, limit: state.limit };
+  const request = { project_id: state.project, call_ids: roots.map((r) => r.id), include_costs: state.includeCosts, limit: state.limit };
   state.seq++;
   showProgress(null, `Aggregating ${formatInt(state.file.calls)} calls…`, true);
   setState('aggregating');
@@ -115,15 +118,23 @@ function render() {
     return;
   }
   $('cards').replaceChildren(...cards(rows));
+  if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
+  renderUsageTable();
+  renderChart($('chart'), rows, state);
+  renderUnfinished(state.result.unfinished_call_ids);
+}
+
+function renderUsageTable() {
+  const rows = state.rows;
   const onSort = (key) => {
     const column = COLUMNS.find((c) => c.key === key);
     state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: column.text ? 1 : -1 };
-    renderTable(table, rows, { ...state, onSort });
+    renderUsageTable();
   };
-  if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
-  renderTable(table, rows, { ...state, onSort });
-  renderChart($('chart'), rows, state);
-  renderUnfinished(state.result.unfinished_call_ids);
+  renderTable($('usage-table'), rows, { ...state, onSort });
+  const more = $('table-more');
+  more.hidden = rows.length <= state.maxRows;
+  more.querySelector('span').textContent = `Showing the first ${formatInt(state.maxRows)} of ${formatInt(rows.length)} rows, in the order chosen above.`;
 }
 
 function cards(rows) {
@@ -144,9 +155,14 @@ function renderFileInfo() {
 }
 
 function renderRootsPanel() {
-  const roots = rootsInProject(state.file, state.project);
-  $('roots-count').textContent = `${state.selected.size} of ${roots.length}`;
-  renderRoots($('roots'), roots, state);
+  renderRoots($('roots'), rootsInProject(state.file, state.project), state);
+  renderRootsCount();
+}
+
+/** After a change of selection: the count, and the checkboxes in place (a full redraw is slow for thousands of roots). */
+function renderRootsCount() {
+  for (const box of $('roots').querySelectorAll('input[data-root-id]')) box.checked = state.selected.has(box.dataset.rootId);
+  $('roots-count').textContent = `${formatInt(state.selected.size)} of ${formatInt(rootsInProject(state.file, state.project).length)} selected`;
 }
 
 function renderUnfinished(ids) {
@@ -204,6 +220,10 @@ $('file-input').addEventListener('change', (e) => {
   e.target.value = ''; // so that choosing the same file again reloads it
   if (file) open({ file });
 });
+$('show-all').addEventListener('click', () => {
+  state.maxRows = Infinity;
+  renderUsageTable();
+});
 $('sample-button').addEventListener('click', () => open(SAMPLE));
 $('include-costs').addEventListener('change', (e) => {
   state.includeCosts = e.target.checked;
@@ -219,7 +239,7 @@ $('limit').addEventListener('change', (e) => {
   if (state.file) requestUsage();
 });
 $('project').addEventListener('change', (e) => {
-  state.project = state.file.projects.find((p) => (p.id ?? '') === e.target.value)?.id ?? null;
+  state.project = e.target.value;
   selectAll();
   renderRootsPanel();
   requestUsage();
@@ -229,19 +249,19 @@ $('roots').addEventListener('change', (e) => {
   if (id === undefined) return;
   if (e.target.checked) state.selected.add(id);
   else state.selected.delete(id);
-  renderRootsPanel();
+  renderRootsCount();
   requestUsage();
 });
 $('select-all').addEventListener('click', () => {
   if (!state.file) return;
   selectAll();
-  renderRootsPanel();
+  renderRootsCount();
   requestUsage();
 });
 $('select-none').addEventListener('click', () => {
   if (!state.file) return;
   state.selected = new Set();
-  renderRootsPanel();
+  renderRootsCount();
   requestUsage();
 });
 

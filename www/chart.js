@@ -44,13 +44,14 @@ export function renderChart(container, rows, { includeCosts, colors, maxBars = 1
     return;
   }
 
+  // The legend totals every root, not only the bars drawn.
   const byModel = new Map();
-  for (const b of bars) for (const s of b.segments) byModel.set(s.model, (byModel.get(s.model) ?? 0) + s.value);
+  for (const b of all) for (const s of b.segments) byModel.set(s.model, (byModel.get(s.model) ?? 0) + s.value);
   const legend = el('ul', { class: 'legend' });
   for (const [model, value] of [...byModel].sort((a, b) => b[1] - a[1])) {
     legend.append(el('li', {}, el('span', { class: 'swatch', style: `background:${colors.get(model)}` }), model, ' ', el('span', { class: 'muted' }, fmt(value))));
   }
-  const note = all.length > maxBars ? el('p', { class: 'muted note' }, `The ${maxBars} largest of ${all.length} root calls.`) : '';
+  const note = all.length > maxBars ? el('p', { class: 'muted note' }, `The ${maxBars} largest of ${formatInt(all.length)} root calls.`) : '';
   const body = el('div', { class: 'chart-body' });
   container.replaceChildren(title, legend, body, note);
   body.append(drawBars(bars, { width: Math.max(280, body.clientWidth), measure, colors, fmt }));

@@ -23,9 +23,9 @@ export function renderRoots(list, roots, { selected, file }) {
       const size = file.traceSizes[r.trace_id] ?? 1;
       const meta = [started, `${formatInt(size)} call${size === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
       const name = el('span', { class: 'name-line' }, el('span', { class: 'name' }, r.name), el('code', {}, r.id.slice(0, 8)));
-      const text = el('span', { class: 'root-text' }, name, el('span', { class: 'meta muted' }, meta));
-      const label = el('label', { title: `${r.name} ${r.id}` }, box, text);
-      if (!r.ended) label.append(el('span', { class: 'badge' }, 'running'));
+      const details = el('span', { class: 'meta muted' }, meta);
+      if (!r.ended) details.append(' ', el('span', { class: 'badge' }, 'running'));
+      const label = el('label', { title: `${r.name} ${r.id}` }, box, el('span', { class: 'root-text' }, name, details));
       return el('li', {}, label);
     }),
   );

@@ -94,7 +94,8 @@ export class CallScanner {
     }
     this.#calls++;
     count(this.#traces, call.trace_id);
-    count(this.#projects, call.project_id ?? null);
+    // A call without a project belongs to whichever project is asked for.
+    if (typeof call.project_id === 'string') count(this.#projects, call.project_id);
     if (call.parent_id == null) {
       this.#roots.set(call.id, {
         id: call.id,

@@ -69,10 +69,11 @@ function compareText(a, b) {
 }
 
 /**
- * Fills `table` (a <table>): sortable header, one row per entry, totals.
+ * Fills `table` (a <table>): sortable header, the first `maxRows` rows in
+ * `sort` order (thousands of DOM rows would stall the page), totals of all.
  * `onSort(key)` is called when a header is clicked; `colors` maps model → CSS colour.
  */
-export function renderTable(table, rows, { sort, includeCosts, colors, onSort }) {
+export function renderTable(table, rows, { sort, includeCosts, colors, onSort, maxRows = Infinity }) {
   const columns = COLUMNS.filter((c) => includeCosts || !c.cost);
   const thead = el('thead');
   const head = thead.appendChild(el('tr'));
@@ -85,7 +86,7 @@ export function renderTable(table, rows, { sort, includeCosts, colors, onSort })
 
   const tbody = el('tbody');
   let previous = null;
-  for (const r of sortRows(rows, sort)) {
+  for (const r of sortRows(rows, sort).slice(0, maxRows)) {
     const tr = tbody.appendChild(el('tr', { 'data-root': r.root.id, 'data-model': r.model ?? '' }));
     for (const c of columns) tr.appendChild(cell(c, r, { colors, repeated: previous === r.root.id }));
     previous = r.root.id;
@@ -94,7 +95,7 @@ export function renderTable(table, rows, { sort, includeCosts, colors, onSort })
   const sum = totals(rows);
   const tfoot = el('tfoot');
   const tr = tfoot.appendChild(el('tr', { class: 'totals' }));
-  tr.appendChild(el('th', { scope: 'row', colspan: 2, class: 'text' }, `Total (${new Set(rows.map((r) => r.root.id)).size} roots)`));
+  tr.appendChild(el('th', { scope: 'row', colspan: 2, class: 'text' }, `Total (${formatInt(new Set(rows.map((r) => r.root.id)).size)} roots)`));
   for (const c of columns.slice(2)) tr.appendChild(numberCell(c, sum[c.key]));
 
   table.replaceChildren(thead, tbody, tfoot);

@@ -130,7 +130,7 @@ test('an uploaded file with a known answer, then roots deselected and reselected
 
     await page.uncheck('#roots input[data-root-id=rb]');
     await settled(page);
-    assert.equal(await page.textContent('#roots-count'), '1 of 2');
+    assert.equal(await page.textContent('#roots-count'), '1 of 2 selected');
     const onlyRa = await tableText(page);
     assert.deepEqual(Object.keys(onlyRa), ['ra claude-3-5-sonnet', 'ra gpt-4o', 'total']);
     assert.deepEqual(onlyRa.total, ['3', '1,100', '320', '1,420', '400', '0', '$0.0113']);
@@ -138,6 +138,21 @@ test('an uploaded file with a known answer, then roots deselected and reselected
     await page.click('#select-all');
     await settled(page);
     assert.deepEqual(await tableText(page), KNOWN_TEXT);
+  });
+});
+
+test('an export with two projects: the project is chosen, its roots listed', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    const other = { ...KNOWN[4], id: 'ro', trace_id: 'to', project_id: 'acme/other' };
+    await upload(page, 'two.jsonl', jsonl([...KNOWN, other]));
+    await settled(page);
+    assert.equal(await page.isVisible('#project'), true);
+    assert.equal(await page.inputValue('#project'), 'acme/known', 'the project with most calls first');
+    assert.deepEqual(await tableText(page), KNOWN_TEXT);
+    await page.selectOption('#project', 'acme/other');
+    await settled(page);
+    assert.deepEqual(await page.$$eval('#roots input', (xs) => xs.map((x) => x.dataset.rootId)), ['ro']);
+    assert.deepEqual(Object.keys(await tableText(page)), ['ro gpt-4o', 'total']);
   });
 });
 
@@ -236,7 +251,9 @@ test('a large export: progress while reading, the limit, and the library’s tot
   const expected = (limit) => {
     const res = callsUsageFromJson(bytes, { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit });
     const models = Object.values(res.call_usage).flatMap((m) => Object.values(m));
-    return { total_tokens: models.reduce((s, u) => s + u.total_tokens, 0), cost: models.reduce((s, u) => s + costOf(u), 0) };
+    // Table rows: one per root and model, one for a root without usage.
+    const rows = Object.values(res.call_usage).reduce((n, m) => n + Math.max(1, Object.keys(m).length), 0);
+    return { total_tokens: models.reduce((s, u) => s + u.total_tokens, 0), cost: models.reduce((s, u) => s + costOf(u), 0), rows };
   };
 
   await withDashboard({ width: 1280, height: 900 }, async (page) => {
@@ -264,6 +281,13 @@ test('a large export: progress while reading, the limit, and the library’s tot
     want = expected(20000);
     assert.equal(Number(totals.total_tokens.value), want.total_tokens);
     assert.ok(close(Number(totals.cost.value), want.cost));
+
+    // Thousands of rows: the first ones drawn, the rest on request.
+    assert.equal(await page.locator('#usage-table tbody tr').count(), 250);
+    assert.match(await page.textContent('#table-more'), new RegExp(`first 250 of ${formatInt(want.rows)} rows`));
+    await page.click('#show-all');
+    assert.equal(await page.locator('#usage-table tbody tr').count(), want.rows);
+    assert.equal(await page.isVisible('#table-more'), false);
   });
 });
 

@@ -46,6 +46,12 @@ test('blank and broken lines: skipped, line numbers kept for the calls', () => {
   assert.deepEqual(found.lineOfCall, [1, 3, 4]);
 });
 
+test('calls without a project belong to any, not to a project of their own', () => {
+  const found = scan([{ id: 'n', trace_id: 't' }, CALLS[0]].map((c) => JSON.stringify(c)).join('\n'));
+  assert.deepEqual(found.projects, [{ id: 'p', calls: 1 }]);
+  assert.deepEqual(found.roots.map((r) => [r.id, r.project_id]), [['r1', 'p'], ['n', null]]);
+});
+
 test('the last of several calls with one id counts', () => {
   const found = scan([CALLS[0], { ...CALLS[0], parent_id: 'elsewhere' }].map((c) => JSON.stringify(c)).join('\n'));
   assert.deepEqual(found.roots, []);
