@@ -95,7 +95,8 @@ export function renderTable(table, rows, { sort, includeCosts, colors, onSort, m
   const sum = totals(rows);
   const tfoot = el('tfoot');
   const tr = tfoot.appendChild(el('tr', { class: 'totals' }));
-  tr.appendChild(el('th', { scope: 'row', colspan: 2, class: 'text' }, `Total (${formatInt(new Set(rows.map((r) => r.root.id)).size)} roots)`));
+  const roots = new Set(rows.map((r) => r.root.id)).size;
+  tr.append(el('th', { scope: 'row', class: 'text' }, 'Total'), el('td', { class: 'text muted' }, `${formatInt(roots)} root call${roots === 1 ? '' : 's'}`));
   for (const c of columns.slice(2)) tr.appendChild(numberCell(c, sum[c.key]));
 
   table.replaceChildren(thead, tbody, tfoot);

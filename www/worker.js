@@ -12,8 +12,8 @@ import { CallScanner } from './scan.js';
 import { errorReport } from './errors.js';
 
 // Imported dynamically: the package instantiates its wasm with top-level
-// await, and a worker whose module is still evaluating drops the messages
-// posted to it, so the handler below must be installed first.
+// await, and messages that reach a worker before its handler is installed
+// are lost; a static import would hold the handler back until then.
 const loading = import('./pkg/index.js');
 let weave; // the package, once loaded
 
@@ -30,11 +30,14 @@ self.onmessage = ({ data }) => {
 
 async function handle(data) {
   try {
-    weave ??= await loading;
+    weave ??= await loading.catch((e) => {
+      throw new Error(`The weave-usage package could not be loaded (${e.message}). Is pkg/ built? Run scripts/build.sh.`);
+    });
     if (data.type === 'open') await open(data);
     else if (data.type === 'usage') usage(data);
   } catch (e) {
-    self.postMessage({ type: 'error', id: data.id, report: errorReport(e, file ?? { name: data.name ?? data.file?.name }) });
+    const about = !weave ? {} : file ?? { name: data.name ?? data.file?.name };
+    self.postMessage({ type: 'error', id: data.id, report: errorReport(e, about) });
   }
 }
 

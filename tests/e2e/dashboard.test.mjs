@@ -118,6 +118,33 @@ test('the sample is loaded by default and its figures are the library’s', asyn
   });
 });
 
+test('with a streaming UsageAccumulator in the package, the worker feeds it while reading', async () => {
+  // The same page, served with a stand-in package that has the accumulator.
+  const stand = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}tests/e2e/apps/accumulator-pkg`, '/real-pkg/': `${repo}pkg` } });
+  const { page, problems, close } = await openPage(browser, stand.url);
+  try {
+    await page.goto(stand.url);
+    await settled(page);
+    await upload(page, 'known.jsonl', jsonl(KNOWN));
+    await settled(page);
+    assert.deepEqual(await tableText(page), KNOWN_TEXT);
+    await page.uncheck('#include-costs');
+    await settled(page);
+    const [worker] = page.workers();
+    const calls = await worker.evaluate(() => self.accumulatorCalls);
+    // Sample and known.jsonl: one accumulator each, fed, finished once and
+    // freed; the costs toggle was answered from the kept bytes.
+    assert.equal(calls.created, 2);
+    assert.ok(calls.push >= 2);
+    assert.equal(calls.finish, 2);
+    assert.equal(calls.free, 2);
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+    stand.server.close();
+  }
+});
+
 test('an uploaded file with a known answer, then roots deselected and reselected', async () => {
   await withDashboard({ width: 1280, height: 900 }, async (page) => {
     await upload(page, 'known.jsonl', jsonl(KNOWN));
