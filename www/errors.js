@@ -52,7 +52,6 @@ function badJson(d, { bytes, name }) {
     title: `${name ?? 'The file'} is not valid JSON (400)`,
     message: m ? `Line ${m[1]}, column ${m[2]}: ${reason}.` : `${msg}.`,
     items: [],
-    line: m ? Number(m[1]) : null,
   };
   if (bytes && offset !== null) report.excerpt = excerpt(bytes, offset);
   return report;

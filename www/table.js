@@ -3,7 +3,7 @@ import { el } from './dom.js';
 import { formatCost, formatInt } from './format.js';
 
 const COSTS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
-export const COUNTS = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+const COUNTS = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
 
 export const COLUMNS = [
   { key: 'root', label: 'Root call', text: true },

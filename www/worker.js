@@ -62,17 +62,25 @@ async function open(source) {
   const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator() : null;
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes.push(value);
-    scanner.push(value);
-    accumulator?.push(value);
-    progress(bytes.length, !!accumulator);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes.push(value);
+      scanner.push(value);
+      accumulator?.push(value);
+      progress(bytes.length, !!accumulator);
+    }
+  } catch (e) {
+    // Reading failed, or an accumulator that parses as it goes refused a
+    // chunk: the bytes read so far hold the offending line for the report.
+    accumulator?.free();
+    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done() }) });
+    return;
   }
   const summary = scanner.finish();
   file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator };
-  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, streamed: !!accumulator, ...summary });
+  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
 function usage({ id, request }) {
