@@ -66,6 +66,13 @@ const handlers = {
   },
   error({ report }) {
     state.result = state.rows = null;
+    if (!state.file) {
+      // The file could not be opened: nothing of the previous one stays.
+      $('file-info').textContent = 'No file open';
+      $('roots').replaceChildren();
+      $('roots-count').textContent = '';
+      $('project-field').hidden = true;
+    }
     showError(report);
     render();
     setState('error');
@@ -239,6 +246,7 @@ $('limit').addEventListener('change', (e) => {
   if (state.file) requestUsage();
 });
 $('project').addEventListener('change', (e) => {
+  if (!state.file) return;
   state.project = e.target.value;
   selectAll();
   renderRootsPanel();
@@ -246,7 +254,7 @@ $('project').addEventListener('change', (e) => {
 });
 $('roots').addEventListener('change', (e) => {
   const id = e.target.dataset.rootId;
-  if (id === undefined) return;
+  if (id === undefined || !state.file) return;
   if (e.target.checked) state.selected.add(id);
   else state.selected.delete(id);
   renderRootsCount();

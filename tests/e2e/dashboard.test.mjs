@@ -318,6 +318,23 @@ test('a large export: progress while reading, the limit, and the library’s tot
   });
 });
 
+test('without a built package the page says what to do', async () => {
+  const bare = await serve({ root: `${repo}www` }); // no /pkg/
+  const { page, problems, close } = await openPage(browser, bare.url);
+  try {
+    await page.goto(bare.url);
+    await settled(page, 'error');
+    assert.equal(await page.textContent('#error-title'), 'Something went wrong');
+    assert.match(await page.textContent('#error-message'), /package could not be loaded .* Run scripts\/build\.sh\.$/);
+    assert.equal(await page.textContent('#file-info'), 'No file open');
+    // The browser itself logs the missing module; nothing else may show.
+    assert.ok(problems.length > 0 && problems.every((p) => p.includes('/pkg/index.js') || p.includes('404')), problems.join('\n'));
+  } finally {
+    await close();
+    bare.server.close();
+  }
+});
+
 test('narrow (phone) width: nothing overflows the page', async () => {
   await withDashboard({ width: 390, height: 844 }, async (page) => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
