@@ -6,6 +6,11 @@
 #   3. wasm-bindgen-test in headless Chromium, then in Node
 #   4. JS: node --test on the built package, imported by name
 #   5. TypeScript: tsc --strict on code using the package's types
+#   6. package and browsers: the dashboard's modules (node --test), then with
+#      playwright-core driving Debian's Chromium: the www/ dashboard used as a
+#      person would, the browser entry as plain ESM and bundled by Vite, and
+#      `npm pack` (the tarball installed and used from Node, TypeScript and a
+#      Vite dev server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -23,26 +28,31 @@ ran_wasm_tests() {
   grep -E "^test result: ok\. [1-9][0-9]* passed" "$1" | head -1 | sed "s/^/$3: /"
 }
 
-step "1/5 native: cargo test"
+step "1/6 native: cargo test"
 cargo test 2>&1 | tee "$log/native"
 native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
 
-step "2/5 build pkg/"
+step "2/6 build pkg/"
 scripts/build.sh
 
-step "3/5 wasm-bindgen-test: headless Chromium, then Node"
+step "3/6 wasm-bindgen-test: headless Chromium, then Node"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(command -v chromedriver) wasm-pack test --headless --chrome 2>&1 | tee "$log/chrome"
 chrome=$(ran_wasm_tests "$log/chrome" "Running headless tests in Chrome" chromium)
 wasm-pack test --node 2>&1 | tee "$log/node"
 node_wasm=$(ran_wasm_tests "$log/node" "running [1-9][0-9]* tests" node)
 
-step "4/5 JS: node --test against the built package"
+step "4/6 JS: node --test against the built package"
 node --test tests/js/ 2>&1 | tee "$log/js"
 js=$(grep -E "^# (pass|fail) " "$log/js" | tr '\n' ' ')
 
-step "5/5 TypeScript: tsc --strict tests/types"
+step "5/6 TypeScript: tsc --strict tests/types"
 npx --no-install tsc -p tests/types
 echo "tsc: the API type-checks and every @ts-expect-error misuse is refused"
+
+step "6/6 package and browsers: dashboard, plain ESM, Vite, npm pack (Chromium via playwright-core)"
+node --test tests/www/ tests/e2e/ 2>&1 | tee "$log/e2e"
+e2e=$(grep -E "^# (pass|fail) " "$log/e2e" | tr '\n' ' ')
+echo "screenshots: tests/e2e/out/"
 
 echo
 echo "==== summary"
@@ -50,3 +60,4 @@ echo "native cargo test:        $native"
 echo "wasm-bindgen-test:        $chrome; $node_wasm"
 echo "node --test (package):    $js"
 echo "tsc --strict:             ok"
+echo "package + browsers:       $e2e"

@@ -1,0 +1,71 @@
+// The dashboard's scan of an export for its roots, projects and trace sizes.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { CallScanner, opName } from '../../www/scan.js';
+
+/** Feeds `text` in chunks of `size` bytes (splitting lines and characters anywhere). */
+function scan(text, size = 7) {
+  const bytes = new TextEncoder().encode(text);
+  const s = new CallScanner();
+  for (let i = 0; i < bytes.length; i += size) s.push(bytes.subarray(i, i + size));
+  return s.finish();
+}
+
+const CALLS = [
+  { id: 'r1', trace_id: 't1', project_id: 'p', op_name: 'weave:///e/p/op/agent.run:abc', started_at: '2025-03-01T10:00:00Z', ended_at: '2025-03-01T10:01:00Z' },
+  { id: 'c1', trace_id: 't1', project_id: 'p', parent_id: 'r1' },
+  { id: 'r0', trace_id: 't0', project_id: 'p', display_name: 'first ☃', started_at: '2025-03-01T09:00:00Z' },
+  { id: 'rd', trace_id: 't2', project_id: 'p', deleted_at: '2025-03-02T00:00:00Z' },
+  { id: 'rx', trace_id: 't3', project_id: 'other' },
+];
+
+test('JSON Lines in any chunking: roots by start time, deleted ones left out', () => {
+  const text = CALLS.map((c) => JSON.stringify(c)).join('\r\n') + '\n';
+  for (const size of [1, 3, 7, 1 << 16]) {
+    const found = scan(text, size);
+    assert.equal(found.format, 'jsonl');
+    assert.equal(found.calls, 4);
+    assert.deepEqual(found.roots.map((r) => [r.id, r.name, r.ended]), [['r0', 'first ☃', false], ['r1', 'agent.run', true], ['rx', 'call', false]]);
+    assert.deepEqual(found.projects, [{ id: 'p', calls: 3 }, { id: 'other', calls: 1 }]);
+    assert.deepEqual(found.traceSizes, { t1: 2, t0: 1, t3: 1 });
+    assert.deepEqual(found.lineOfCall, [1, 2, 3, 4, 5]);
+  }
+});
+
+test('a JSON array, pretty-printed', () => {
+  const found = scan('  ' + JSON.stringify(CALLS, null, 2));
+  assert.equal(found.format, 'array');
+  assert.deepEqual(found.roots.map((r) => r.id), ['r0', 'r1', 'rx']);
+  assert.equal(found.lineOfCall, null);
+});
+
+test('blank and broken lines: skipped, line numbers kept for the calls', () => {
+  const found = scan(`${JSON.stringify(CALLS[0])}\n\n{broken\n${JSON.stringify(CALLS[2])}`);
+  assert.deepEqual(found.roots.map((r) => r.id), ['r0', 'r1']);
+  assert.deepEqual(found.lineOfCall, [1, 3, 4]);
+});
+
+test('calls without a project belong to any, not to a project of their own', () => {
+  const found = scan([{ id: 'n', trace_id: 't' }, CALLS[0]].map((c) => JSON.stringify(c)).join('\n'));
+  assert.deepEqual(found.projects, [{ id: 'p', calls: 1 }]);
+  assert.deepEqual(found.roots.map((r) => [r.id, r.project_id]), [['r1', 'p'], ['n', null]]);
+});
+
+test('the last of several calls with one id counts', () => {
+  const found = scan([CALLS[0], { ...CALLS[0], parent_id: 'elsewhere' }].map((c) => JSON.stringify(c)).join('\n'));
+  assert.deepEqual(found.roots, []);
+});
+
+test('the bundled sample: six roots in one project', () => {
+  const found = scan(readFileSync(new URL('../../www/sample/traces.jsonl', import.meta.url), 'utf8'), 4096);
+  assert.equal(found.calls, 56);
+  assert.equal(found.roots.length, 6);
+  assert.deepEqual(found.projects, [{ id: 'acme/agents', calls: 56 }]);
+});
+
+test('op names', () => {
+  assert.equal(opName('weave:///acme/agents/op/openai.chat.completions.create:Xy12'), 'openai.chat.completions.create');
+  assert.equal(opName('my_op'), 'my_op');
+  assert.equal(opName(null), '');
+});

@@ -1,0 +1,308 @@
+// The dashboard: opens a calls export in the worker, lists its root calls,
+// and shows per-root, per-model usage as the worker computes it with the
+// weave-usage package. State lives here; the views are in their own modules.
+import { renderChart } from './chart.js';
+import { el } from './dom.js';
+import { formatBytes, formatCost, formatInt } from './format.js';
+import { renderRoots, rootsInProject } from './roots.js';
+import { COLUMNS, renderTable, totals, usageRows } from './table.js';
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const SAMPLE = { url: new URL('sample/traces.jsonl', import.meta.url).href, name: 'sample traces.jsonl' };
+const ROWS_SHOWN = 250;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  file: null, // the worker's 'opened' message
+  project: null,
+  selected: new Set(),
+  includeCosts: true,
+  limit: 10000,
+  rows: null, // table rows of the latest result
+  result: null,
+  sort: { key: null, dir: 1 },
+  maxRows: ROWS_SHOWN, // table rows drawn; "Show all" lifts it
+  colors: new Map(), // model → colour, kept while a file is open so colours do not move
+  seq: 0, // id of the latest request to the worker
+};
+
+const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
+// Answers to anything but the latest request are stale: drop them.
+worker.onmessage = ({ data }) => {
+  if (data.id === state.seq) handlers[data.type](data);
+};
+worker.onerror = (e) => {
+  // Loading the worker or the package failed: say so on the page, not only in the console.
+  e.preventDefault();
+  showError({ title: 'The dashboard could not start', message: `${e.message || 'The worker failed to load.'} Is pkg/ built (scripts/build.sh)?`, items: [] });
+};
+worker.onmessageerror = () => showError({ title: 'The worker sent a message that could not be read', message: '', items: [] });
+
+const handlers = {
+  progress({ loaded, total, aggregating }) {
+    const what = aggregating ? 'Reading and aggregating' : 'Reading';
+    showProgress(total ? loaded / total : null, `${what} ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}…`);
+  },
+  opened(file) {
+    state.file = file;
+    state.colors = new Map();
+    state.maxRows = ROWS_SHOWN;
+    state.project = file.projects[0]?.id ?? 'default';
+    selectAll();
+    $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${formatInt(p.calls)} calls`)));
+    $('project-field').hidden = file.projects.length < 2;
+    renderFileInfo();
+    renderRootsPanel();
+    requestUsage();
+  },
+  usage({ result }) {
+    state.result = result;
+    const selected = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
+    state.rows = usageRows(result, selected);
+    assignColors(state.rows);
+    hideError();
+    render();
+    setState('ready');
+  },
+  error({ report }) {
+    state.result = state.rows = null;
+    if (!state.file) {
+      // The file could not be opened: nothing of the previous one stays.
+      $('file-info').textContent = 'No file open';
+      $('roots').replaceChildren();
+      $('roots-count').textContent = '';
+      $('project-field').hidden = true;
+    }
+    showError(report);
+    render();
+    setState('error');
+  },
+};
+
+// ---- actions ----
+
+function open(source) {
+  state.file = state.result = state.rows = null;
+  state.seq++;
+  hideError();
+  $('file-info').textContent = `Opening ${source.name ?? source.file.name}…`;
+  showProgress(0, 'Reading…');
+  setState('loading');
+  worker.postMessage({ type: 'open', id: state.seq, ...source });
+}
+
+function requestUsage() {
+  const roots = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
+  const request = { project_id: state.project, call_ids: roots.map((r) => r.id), include_costs: state.includeCosts, limit: state.limit };
+  state.seq++;
+  showProgress(null, `Aggregating ${formatInt(state.file.calls)} calls…`, true);
+  setState('aggregating');
+  renderLimitWarning(roots);
+  worker.postMessage({ type: 'usage', id: state.seq, request });
+}
+
+function selectAll() {
+  state.selected = new Set(rootsInProject(state.file, state.project).map((r) => r.id));
+}
+
+function assignColors(rows) {
+  const size = new Map();
+  for (const r of rows) if (r.model !== null) size.set(r.model, (size.get(r.model) ?? 0) + r.total_tokens);
+  for (const [model] of [...size].sort((a, b) => b[1] - a[1])) {
+    if (!state.colors.has(model)) state.colors.set(model, PALETTE[state.colors.size % PALETTE.length]);
+  }
+}
+
+// ---- views ----
+
+function render() {
+  const rows = state.rows;
+  $('progress').hidden = true;
+  $('results').hidden = !rows;
+  const table = $('usage-table');
+  if (!rows) {
+    table.replaceChildren();
+    return;
+  }
+  $('cards').replaceChildren(...cards(rows));
+  if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
+  renderUsageTable();
+  renderChart($('chart'), rows, state);
+  renderUnfinished(state.result.unfinished_call_ids);
+}
+
+function renderUsageTable() {
+  const rows = state.rows;
+  const onSort = (key) => {
+    const column = COLUMNS.find((c) => c.key === key);
+    state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: column.text ? 1 : -1 };
+    renderUsageTable();
+  };
+  renderTable($('usage-table'), rows, { ...state, onSort });
+  const more = $('table-more');
+  more.hidden = rows.length <= state.maxRows;
+  more.querySelector('span').textContent = `Showing the first ${formatInt(state.maxRows)} of ${formatInt(rows.length)} rows, in the order chosen above.`;
+}
+
+function cards(rows) {
+  const sum = totals(rows);
+  const card = (label, value, key) => el('div', { class: 'card', 'data-card': key }, el('span', { class: 'label' }, label), el('strong', {}, value));
+  return [
+    ...(state.includeCosts ? [card('Cost', formatCost(sum.cost ?? 0), 'cost')] : []),
+    card('Total tokens', formatInt(sum.total_tokens), 'tokens'),
+    card('Requests', formatInt(sum.requests), 'requests'),
+    card('Root calls', formatInt(new Set(rows.map((r) => r.root.id)).size), 'roots'),
+    card('Unfinished calls', formatInt(state.result.unfinished_call_ids.length), 'unfinished'),
+  ];
+}
+
+function renderFileInfo() {
+  const f = state.file;
+  $('file-info').textContent = `${f.name} · ${formatBytes(f.size)} · ${formatInt(f.calls)} calls · ${f.format === 'array' ? 'JSON array' : 'JSON Lines'}`;
+}
+
+function renderRootsPanel() {
+  renderRoots($('roots'), rootsInProject(state.file, state.project), state);
+  renderRootsCount();
+}
+
+/** After a change of selection: the count, and the checkboxes in place (a full redraw is slow for thousands of roots). */
+function renderRootsCount() {
+  for (const box of $('roots').querySelectorAll('input[data-root-id]')) box.checked = state.selected.has(box.dataset.rootId);
+  $('roots-count').textContent = `${formatInt(state.selected.size)} of ${formatInt(rootsInProject(state.file, state.project).length)} selected`;
+}
+
+function renderUnfinished(ids) {
+  const box = $('unfinished');
+  box.hidden = ids.length === 0;
+  box.querySelector('summary').textContent = `${formatInt(ids.length)} unfinished call${ids.length === 1 ? '' : 's'} in the selected traces`;
+  box.querySelector('ul').replaceChildren(...ids.slice(0, 200).map((id) => el('li', {}, el('code', {}, id))));
+}
+
+/** The endpoint aggregates at most `limit` calls of the requested traces: say when that cuts. */
+function renderLimitWarning(roots) {
+  const traces = new Set(roots.map((r) => r.trace_id));
+  let calls = 0;
+  for (const t of traces) calls += state.file.traceSizes[t] ?? 0;
+  const box = $('limit-warning');
+  box.hidden = calls <= state.limit;
+  box.textContent = `The selected traces hold ${formatInt(calls)} calls, more than the limit of ${formatInt(state.limit)}: as Weave does, only the first ${formatInt(state.limit)} (by start time) are counted. Raise the limit to count them all.`;
+}
+
+function showProgress(fraction, text, delayed = false) {
+  const bar = $('progress-bar');
+  if (fraction === null) bar.removeAttribute('value');
+  else bar.value = fraction;
+  $('progress-text').textContent = text;
+  const box = $('progress');
+  // Quick recomputations should not flash a bar: it fades in only if the work lasts.
+  box.classList.toggle('delayed', delayed);
+  box.hidden = false;
+}
+
+function showError({ title, message, items, excerpt }) {
+  $('progress').hidden = true;
+  $('error-title').textContent = title;
+  $('error-message').textContent = message;
+  const pre = $('error-excerpt');
+  pre.hidden = !excerpt;
+  if (excerpt) pre.replaceChildren(excerpt.text, '\n', ' '.repeat(excerpt.caret) + '^');
+  $('error-items').replaceChildren(...items.map((i) => el('li', {}, el('code', {}, i.where), ': ', i.msg)));
+  $('error').hidden = false;
+  setState('error');
+}
+
+function hideError() {
+  $('error').hidden = true;
+}
+
+function setState(s) {
+  document.body.dataset.state = s;
+}
+
+// ---- events ----
+
+$('file-input').addEventListener('change', (e) => {
+  const file = e.target.files[0];
+  e.target.value = ''; // so that choosing the same file again reloads it
+  if (file) open({ file });
+});
+$('show-all').addEventListener('click', () => {
+  state.maxRows = Infinity;
+  renderUsageTable();
+});
+$('sample-button').addEventListener('click', () => open(SAMPLE));
+$('include-costs').addEventListener('change', (e) => {
+  state.includeCosts = e.target.checked;
+  if (state.file) requestUsage();
+});
+$('limit').addEventListener('change', (e) => {
+  const n = Number(e.target.value);
+  if (!Number.isInteger(n) || n < 1) {
+    e.target.value = state.limit;
+    return;
+  }
+  state.limit = n;
+  if (state.file) requestUsage();
+});
+$('project').addEventListener('change', (e) => {
+  if (!state.file) return;
+  state.project = e.target.value;
+  selectAll();
+  renderRootsPanel();
+  requestUsage();
+});
+$('roots').addEventListener('change', (e) => {
+  const id = e.target.dataset.rootId;
+  if (id === undefined || !state.file) return;
+  if (e.target.checked) state.selected.add(id);
+  else state.selected.delete(id);
+  renderRootsCount();
+  requestUsage();
+});
+$('select-all').addEventListener('click', () => {
+  if (!state.file) return;
+  selectAll();
+  renderRootsCount();
+  requestUsage();
+});
+$('select-none').addEventListener('click', () => {
+  if (!state.file) return;
+  state.selected = new Set();
+  renderRootsCount();
+  requestUsage();
+});
+
+// Drag and drop anywhere on the page. dragenter/dragleave fire for every
+// child element crossed, so count them to know when the file left the window.
+let dragDepth = 0;
+const hasFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+window.addEventListener('dragenter', (e) => {
+  if (!hasFiles(e)) return;
+  e.preventDefault();
+  dragDepth++;
+  $('drop-overlay').hidden = false;
+});
+window.addEventListener('dragover', (e) => {
+  if (hasFiles(e)) e.preventDefault();
+});
+window.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) $('drop-overlay').hidden = true;
+});
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  $('drop-overlay').hidden = true;
+  const file = e.dataTransfer?.files[0];
+  if (file) open({ file });
+});
+
+let lastWidth = 0;
+new ResizeObserver(([entry]) => {
+  const width = Math.round(entry.contentRect.width);
+  if (width !== lastWidth && state.rows) renderChart($('chart'), state.rows, state);
+  lastWidth = width;
+}).observe($('chart'));
+
+open(SAMPLE);

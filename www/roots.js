@@ -1,0 +1,32 @@
+// The list of root calls found in the file, each with a checkbox.
+import { el } from './dom.js';
+import { formatInt } from './format.js';
+
+const time = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/** The file's roots that a request for `project` can see: the project's own and those without one. */
+export function rootsInProject(file, project) {
+  return file ? file.roots.filter((r) => r.project_id === null || r.project_id === project) : [];
+}
+
+/** Fills `list` (a <ul>); checkboxes carry `data-root-id`, the app listens for changes. */
+export function renderRoots(list, roots, { selected, file }) {
+  if (roots.length === 0) {
+    list.replaceChildren(el('li', { class: 'muted empty' }, 'No root calls (calls without a parent) in this file.'));
+    return;
+  }
+  list.replaceChildren(
+    ...roots.map((r) => {
+      const box = el('input', { type: 'checkbox', 'data-root-id': r.id });
+      box.checked = selected.has(r.id);
+      const started = r.started_at && !Number.isNaN(Date.parse(r.started_at)) ? time.format(new Date(r.started_at)) : '';
+      const size = file.traceSizes[r.trace_id] ?? 1;
+      const meta = [started, `${formatInt(size)} call${size === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
+      const name = el('span', { class: 'name-line' }, el('span', { class: 'name' }, r.name), el('code', {}, r.id.slice(0, 8)));
+      const details = el('span', { class: 'meta muted' }, meta);
+      if (!r.ended) details.append(' ', el('span', { class: 'badge' }, 'running'));
+      const label = el('label', { title: `${r.name} ${r.id}` }, box, el('span', { class: 'root-text' }, name, details));
+      return el('li', {}, label);
+    }),
+  );
+}

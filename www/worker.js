@@ -1,0 +1,133 @@
+// The dashboard's worker: reads a calls export and aggregates it with the
+// weave-usage package off the main thread, so a file of tens of MB leaves
+// the page responsive.
+//
+// Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
+//               { type: 'usage', id, request }
+// Messages out: { type: 'progress', id, loaded, total, aggregating }
+//               { type: 'opened', id, name, size, ...CallScanner summary }
+//               { type: 'usage', id, result } or { type: 'error', id, report }
+// Each answer carries the id of the message it answers.
+import { CallScanner } from './scan.js';
+import { errorReport } from './errors.js';
+
+// Imported dynamically: the package instantiates its wasm with top-level
+// await, and messages that reach a worker before its handler is installed
+// are lost; a static import would hold the handler back until then.
+const loading = import('./pkg/index.js');
+let weave; // the package, once loaded
+
+/** The open file: its bytes (kept for other requests and for error excerpts)
+ * and an accumulator already fed with them, used by the first request. */
+let file = null;
+
+// One message at a time: a file opened while another is still being read
+// waits for it, so they never interleave.
+let queue = Promise.resolve();
+self.onmessage = ({ data }) => {
+  queue = queue.then(() => handle(data));
+};
+
+async function handle(data) {
+  try {
+    weave ??= await loading.catch((e) => {
+      throw new Error(`The weave-usage package could not be loaded (${e.message}). Is pkg/ built? Run scripts/build.sh.`);
+    });
+    if (data.type === 'open') await open(data);
+    else if (data.type === 'usage') usage(data);
+  } catch (e) {
+    const about = !weave ? {} : file ?? { name: data.name ?? data.file?.name };
+    self.postMessage({ type: 'error', id: data.id, report: errorReport(e, about) });
+  }
+}
+
+async function open(source) {
+  file?.accumulator?.free();
+  file = null;
+  let stream, total, name;
+  if (source.file) {
+    ({ name, size: total } = source.file);
+    stream = source.file.stream();
+  } else {
+    name = source.name;
+    const res = await fetch(source.url);
+    if (!res.ok) throw new Error(`${source.url}: HTTP ${res.status}`);
+    total = Number(res.headers.get('content-length')) || 0;
+    stream = res.body;
+  }
+  const bytes = new Bytes(total);
+  const scanner = new CallScanner();
+  // The streaming accumulator, where the package has it: it aggregates while
+  // the file is read, so the progress bar covers the aggregation too.
+  const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator() : null;
+  const progress = throttle(source.id, total);
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes.push(value);
+      scanner.push(value);
+      accumulator?.push(value);
+      progress(bytes.length, !!accumulator);
+    }
+  } catch (e) {
+    // Reading failed, or an accumulator that parses as it goes refused a
+    // chunk: the bytes read so far hold the offending line for the report.
+    accumulator?.free();
+    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done() }) });
+    return;
+  }
+  const summary = scanner.finish();
+  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator };
+  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
+}
+
+function usage({ id, request }) {
+  if (!file) throw new Error('No file is open.');
+  let result;
+  if (file.accumulator) {
+    const accumulator = file.accumulator;
+    file.accumulator = null;
+    try {
+      result = accumulator.finish(request);
+    } finally {
+      accumulator.free();
+    }
+  } else {
+    result = weave.callsUsageFromJson(file.bytes, request);
+  }
+  self.postMessage({ type: 'usage', id, result });
+}
+
+/** A growing byte buffer, allocated once when the size is known. */
+class Bytes {
+  #buf;
+  length = 0;
+  constructor(size) {
+    this.#buf = new Uint8Array(size || 1 << 16);
+  }
+  push(chunk) {
+    if (this.length + chunk.length > this.#buf.length) {
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.length + chunk.length));
+      bigger.set(this.#buf.subarray(0, this.length));
+      this.#buf = bigger;
+    }
+    this.#buf.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+  done() {
+    return this.#buf.subarray(0, this.length);
+  }
+}
+
+/** Posts progress at most once per percent (or per MB when the size is unknown). */
+function throttle(id, total) {
+  const step = total ? total / 100 : 1 << 20;
+  let next = 0;
+  return (loaded, aggregating) => {
+    if (loaded < next) return;
+    next = loaded + step;
+    self.postMessage({ type: 'progress', id, loaded, total, aggregating });
+  };
+}
