@@ -15,6 +15,13 @@ copyFileSync(join(root, 'README.md'), join(pkg, 'README.md'));
 // wasm-pack writes a .gitignore of "*", which would hide the files from npm pack.
 rmSync(join(pkg, '.gitignore'), { force: true });
 
+// wasm-bindgen declares `[Symbol.dispose]()` on UsageAccumulator, which only
+// type-checks with TypeScript's `esnext.disposable` lib: a consumer with the
+// default lib would get an error inside our types. The method stays at run
+// time; the declaration goes (`free()` is the documented way).
+const dts = join(pkg, 'weave_usage.d.ts');
+writeFileSync(dts, readFileSync(dts, 'utf8').replace(/^\s*\[Symbol\.dispose\]\(\): void;\n/gm, ''));
+
 const manifest = {
   name: field('name'),
   version: field('version'),

@@ -17,8 +17,9 @@ import { errorReport } from './errors.js';
 const loading = import('./pkg/index.js');
 let weave; // the package, once loaded
 
-/** The open file: its bytes (kept for other requests and for error excerpts)
- * and an accumulator already fed with them, used by the first request. */
+/** The open file: its bytes (kept for error excerpts, and for requests when
+ * the package has no accumulator) and the accumulator fed with them, which
+ * answers every request without reading the file again. */
 let file = null;
 
 // One message at a time: a file opened while another is still being read
@@ -72,10 +73,17 @@ async function open(source) {
       progress(bytes.length, !!accumulator);
     }
   } catch (e) {
-    // Reading failed, or an accumulator that parses as it goes refused a
-    // chunk: the bytes read so far hold the offending line for the report.
+    // Reading failed, or the accumulator (which parses as it goes) refused a
+    // chunk: the bytes read so far hold the offending line for the report,
+    // and the scan so far maps a call's index to its line.
     accumulator?.free();
-    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done() }) });
+    let lineOfCall = null;
+    try {
+      lineOfCall = scanner.finish().lineOfCall;
+    } catch {
+      // The scan may stop at the same bad line; the report then goes without.
+    }
+    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done(), lineOfCall }) });
     return;
   }
   const summary = scanner.finish();
@@ -85,18 +93,7 @@ async function open(source) {
 
 function usage({ id, request }) {
   if (!file) throw new Error('No file is open.');
-  let result;
-  if (file.accumulator) {
-    const accumulator = file.accumulator;
-    file.accumulator = null;
-    try {
-      result = accumulator.finish(request);
-    } finally {
-      accumulator.free();
-    }
-  } else {
-    result = weave.callsUsageFromJson(file.bytes, request);
-  }
+  const result = file.accumulator ? file.accumulator.finish(request) : weave.callsUsageFromJson(file.bytes, request);
   self.postMessage({ type: 'usage', id, result });
 }
 

@@ -118,8 +118,8 @@ test('the sample is loaded by default and its figures are the library’s', asyn
   });
 });
 
-test('with a streaming UsageAccumulator in the package, the worker feeds it while reading', async () => {
-  // The same page, served with a stand-in package that has the accumulator.
+test('the worker feeds the UsageAccumulator while reading and asks it every request', async () => {
+  // The same page, served with a spy around the package's accumulator.
   const stand = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}tests/e2e/apps/accumulator-pkg`, '/real-pkg/': `${repo}pkg` } });
   const { page, problems, close } = await openPage(browser, stand.url);
   try {
@@ -132,12 +132,13 @@ test('with a streaming UsageAccumulator in the package, the worker feeds it whil
     await settled(page);
     const [worker] = page.workers();
     const calls = await worker.evaluate(() => self.accumulatorCalls);
-    // Sample and known.jsonl: one accumulator each, fed, finished once and
-    // freed; the costs toggle was answered from the kept bytes.
+    // Sample and known.jsonl: one accumulator each, fed while reading; the
+    // sample's is freed when known.jsonl opens; known.jsonl's answers both
+    // its first request and the costs toggle without reading the file again.
     assert.equal(calls.created, 2);
     assert.ok(calls.push >= 2);
-    assert.equal(calls.finish, 2);
-    assert.equal(calls.free, 2);
+    assert.equal(calls.finish, 3);
+    assert.equal(calls.free, 1);
     assert.deepEqual(problems, []);
   } finally {
     await close();
