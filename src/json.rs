@@ -156,6 +156,17 @@ impl<'a> Parser<'a> {
     #[inline]
     pub fn key(&mut self) -> Parsed<Cow<'a, [u8]>> {
         self.skip_ws();
+        // Fast path: a plain ASCII key right before its colon, as JSON
+        // writers produce them: nothing to decode or check further.
+        let b: &'a [u8] = self.b;
+        if b.get(self.pos) == Some(&b'"') {
+            let start = self.pos + 1;
+            let (end, non_ascii) = plain_run(b, start);
+            if !non_ascii && b.get(end) == Some(&b'"') && b.get(end + 1) == Some(&b':') {
+                self.pos = end + 2;
+                return Ok(Cow::Borrowed(b.get(start..end).unwrap_or_default()));
+            }
+        }
         if self.peek() != Some(b'"') {
             return Err(self.fail("expected a string key"));
         }
@@ -281,32 +292,12 @@ impl<'a> Parser<'a> {
         let start = self.pos + 1;
         let mut i = start;
         let mut escapes = false;
-        let mut high = 0u64;
+        let mut non_ascii = false;
         let b = self.b;
         loop {
-            // Sixteen bytes at a time where wasm SIMD is on, then eight.
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-            while let Some(block) = b.get(i..i + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
-                let (special, non_ascii) = simd::scan16(block);
-                if non_ascii {
-                    high |= 0x80;
-                }
-                if special != 0 {
-                    i += special.trailing_zeros() as usize;
-                    break;
-                }
-                i += 16;
-            }
-            while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-                let x = u64::from_le_bytes(word);
-                high |= x;
-                let special = needs_a_look(x);
-                if special != 0 {
-                    i += (special.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
+            let (end, more) = plain_run(b, i);
+            i = end;
+            non_ascii |= more;
             let Some(&c) = b.get(i) else {
                 return Err(self.fail_at(b.len(), "unterminated string"));
             };
@@ -331,16 +322,10 @@ impl<'a> Parser<'a> {
                         None => return Err(self.fail_at(b.len(), "unterminated string")),
                     }
                 }
-                0x00..=0x1f => return Err(self.fail_at(i, "control character in a string")),
-                _ => {
-                    high |= u64::from(c);
-                    i += 1;
-                }
+                _ => return Err(self.fail_at(i, "control character in a string")),
             }
         }
-        // `high` may include a few bytes past the string: then this check
-        // runs needlessly, never wrongly.
-        if high & 0x8080_8080_8080_8080 != 0 {
+        if non_ascii {
             let raw = b.get(start..i).unwrap_or_default();
             if let Err(e) = std::str::from_utf8(raw) {
                 return Err(self.fail_at(start + e.valid_up_to(), "invalid UTF-8"));
@@ -482,6 +467,45 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// From `i`: the index of the first byte that is `"`, `\\` or a control
+/// character (or the end of `b`), and whether a non-ASCII byte comes before
+/// it. Sixteen bytes a step with wasm SIMD, eight with plain integer tricks
+/// (SWAR), then one.
+#[inline(always)]
+fn plain_run(b: &[u8], mut i: usize) -> (usize, bool) {
+    let mut non_ascii = false;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    while let Some(block) = b.get(i..i + 16).and_then(|w| <&[u8; 16]>::try_from(w).ok()) {
+        let (special, high) = simd::scan16(block);
+        if special != 0 {
+            // Only the non-ASCII bytes before the special one count.
+            let before = special & special.wrapping_neg();
+            return (i + special.trailing_zeros() as usize, non_ascii || high & before.wrapping_sub(1) != 0);
+        }
+        non_ascii |= high != 0;
+        i += 16;
+    }
+    while let Some(word) = b.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+        let x = u64::from_le_bytes(word);
+        let special = needs_a_look(x);
+        if special != 0 {
+            let k = special.trailing_zeros() / 8;
+            let before = if k == 0 { 0 } else { x & (u64::MAX >> (64 - 8 * k)) };
+            return (i + k as usize, non_ascii || before & 0x8080_8080_8080_8080 != 0);
+        }
+        non_ascii |= x & 0x8080_8080_8080_8080 != 0;
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            break;
+        }
+        non_ascii |= c >= 0x80;
+        i += 1;
+    }
+    (i, non_ascii)
+}
+
 /// A word with the high bit set in the lowest byte that is `"`, `\\` or a
 /// control character (bytes above it may be flagged falsely; the lowest is
 /// exact), or 0 if there is none. The classic SWAR zero-byte test.
@@ -499,16 +523,16 @@ fn needs_a_look(x: u64) -> u64 {
 mod simd {
     use core::arch::wasm32::{u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or};
 
-    /// A bit per byte that is `"`, `\\` or a control character, and whether
-    /// any byte is non-ASCII.
-    #[inline]
-    pub fn scan16(block: &[u8; 16]) -> (u16, bool) {
+    /// A bit per byte that is `"`, `\\` or a control character, and a bit per
+    /// non-ASCII byte.
+    #[inline(always)]
+    pub fn scan16(block: &[u8; 16]) -> (u16, u16) {
         // SAFETY: reads the 16 bytes of `block`; v128_load allows unaligned reads.
         let v = unsafe { v128_load(block.as_ptr().cast::<v128>()) };
         let quote = u8x16_eq(v, u8x16_splat(b'"'));
         let backslash = u8x16_eq(v, u8x16_splat(b'\\'));
         let control = u8x16_lt(v, u8x16_splat(0x20));
-        (u8x16_bitmask(v128_or(v128_or(quote, backslash), control)), u8x16_bitmask(v) != 0)
+        (u8x16_bitmask(v128_or(v128_or(quote, backslash), control)), u8x16_bitmask(v))
     }
 }
 
@@ -604,6 +628,9 @@ pub fn parse_value(text: &[u8], shape: &Shape) -> std::result::Result<Value, Fai
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Under wasm-bindgen-test these run as wasm too, SIMD scan included.
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// Keeps every object member and array item.
     static ALL: Shape = Shape::EachValue(&ALL_ITEMS);
@@ -704,6 +731,23 @@ mod tests {
         assert_eq!(parse("tru").unwrap_err().what, "unexpected end of input");
         assert_eq!(parse("1.").unwrap_err().what, "invalid number");
         assert_eq!(parse("[1] 2").unwrap_err().what, "unexpected content after the value");
+    }
+
+    #[test]
+    fn plain_run_stops_exactly_and_sees_only_what_precedes() {
+        for len in 0..40 {
+            for stop in [b'"', b'\\', 0x01] {
+                let mut text = vec![b'a'; len];
+                text.push(stop);
+                text.extend_from_slice("é tail".as_bytes());
+                assert_eq!(plain_run(&text, 0), (len, false), "len {len} stop {stop}: non-ASCII after the stop is not seen");
+                if len > 0 {
+                    text[len - 1] = 0xc3;
+                    assert_eq!(plain_run(&text, 0), (len, true), "len {len} stop {stop}: non-ASCII before the stop is seen");
+                }
+            }
+            assert_eq!(plain_run(&vec![b'z'; len], 0), (len, false));
+        }
     }
 
     #[test]
