@@ -78,28 +78,36 @@ export function utf8(text) {
  * locations.
  */
 export function selectCalls(calls, callIds) {
+  const n = calls.length;
   const wanted = new Set(callIds);
+  // 1 = picked. Suspects first, with the traces of the requested calls.
+  const picked = new Uint8Array(n);
   const traces = new Set();
-  for (const c of calls) if (isObject(c) && wanted.has(c.id)) traces.add(c.trace_id);
-
-  const picked = new Uint8Array(calls.length);
-  const ids = new Set();
-  for (let i = 0; i < calls.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = calls[i];
     if (suspect(c)) picked[i] = 1;
-    else if (wanted.has(c.id) || traces.has(c.trace_id)) {
+    else if (wanted.has(c.id)) traces.add(c.trace_id);
+  }
+  // Every call of those traces (the requested ones included).
+  const ids = new Set();
+  for (let i = 0; i < n; i++) {
+    const c = calls[i];
+    if (!picked[i] && traces.has(c.trace_id)) {
       picked[i] = 1;
       ids.add(c.id);
     }
   }
+  // Other copies of a picked id: a later one replaces it.
+  if (ids.size > 0) {
+    for (let i = 0; i < n; i++) if (!picked[i] && ids.has(calls[i].id)) picked[i] = 1;
+  }
   const out = [];
   const indices = [];
-  for (let i = 0; i < calls.length; i++) {
-    const c = calls[i];
-    if (picked[i] || (isObject(c) && ids.has(c.id))) {
-      out.push(project(c));
+  for (let i = 0; i < n; i++) {
+    if (picked[i]) {
+      out.push(project(calls[i]));
       indices.push(i);
     }
   }
-  return [utf8(JSON.stringify(out)), indices.length === calls.length ? null : Uint32Array.from(indices)];
+  return [utf8(JSON.stringify(out)), indices.length === n ? null : Uint32Array.from(indices)];
 }
