@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The benchmark, in Node and in headless Chromium: generated call lists of
+# 10k, 100k and 1M calls (or the sizes given), each path against the plain-
+# JavaScript rollup it replaces (JSON.parse + Map-based rollup), medians of
+# 5 runs, MB/s, memory, and a check that the answers agree. Installs what is
+# missing first. Timing is printed, never asserted. Takes a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+scripts/setup.sh --browser
+scripts/build.sh
+echo "== Node"
+node --expose-gc --max-old-space-size=12000 bench/node.mjs "$@"
+echo
+echo "== Chromium"
+node bench/chromium.mjs "$@"
