@@ -190,88 +190,133 @@ impl<'a> Parser<'a> {
     }
 
     /// Checks and skips one value of any depth without building it, with an
-    /// explicit stack of open containers instead of recursion.
+    /// explicit stack of open containers instead of recursion. The hot loop
+    /// of the bytes path: it works on a local index, scans plain strings and
+    /// numbers inline, and leaves escapes, non-ASCII and errors to the full
+    /// scanners.
     pub fn skip_value(&mut self) -> Parsed<()> {
-        // Most skipped values are scalars: no container machinery for them.
-        self.skip_ws();
-        match self.peek() {
-            Some(b'"') => return self.scan_string().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => return self.scan_number().map(|_| ()),
-            _ => {}
-        }
+        let b: &'a [u8] = self.b;
+        let mut i = self.pos;
         let mut open = Nesting::default();
-        loop {
+        'value: loop {
             // A value starts here.
-            self.skip_ws();
-            match self.peek() {
+            i = self.ws(i);
+            match b.get(i) {
+                Some(b'"') => i = self.skip_string_at(i)?,
                 Some(b'{') => {
-                    self.pos += 1;
-                    if !self.empty_object() {
+                    i = self.ws(i + 1);
+                    if b.get(i) == Some(&b'}') {
+                        i += 1;
+                    } else {
                         open.push(true);
-                        self.skip_member_key()?;
-                        continue;
+                        i = self.skip_key_at(i)?;
+                        continue 'value;
                     }
                 }
                 Some(b'[') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
+                    i = self.ws(i + 1);
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
                     } else {
                         open.push(false);
-                        continue;
+                        continue 'value;
                     }
                 }
-                Some(b'"') => {
-                    self.scan_string()?;
-                }
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
                 Some(b'-' | b'0'..=b'9') => {
+                    self.pos = i;
                     self.scan_number()?;
+                    i = self.pos;
                 }
-                None => return Err(self.fail("unexpected end of input")),
-                Some(_) => return Err(self.fail("expected a value")),
+                Some(b't' | b'f' | b'n') => {
+                    self.pos = i;
+                    let word: &'static [u8] = match b.get(i) {
+                        Some(b't') => b"true",
+                        Some(b'f') => b"false",
+                        _ => b"null",
+                    };
+                    self.literal(word)?;
+                    i = self.pos;
+                }
+                None => return Err(self.fail_at(i, "unexpected end of input")),
+                Some(_) => return Err(self.fail_at(i, "expected a value")),
             }
             // A value ended: close containers or move to the next element.
             loop {
-                let Some(object) = open.top() else { return Ok(()) };
-                self.skip_ws();
-                match self.peek() {
+                let Some(object) = open.top() else {
+                    self.pos = i;
+                    return Ok(());
+                };
+                i = self.ws(i);
+                match b.get(i) {
                     Some(b',') => {
-                        self.pos += 1;
+                        i += 1;
                         if object {
-                            self.skip_member_key()?;
+                            let at = self.ws(i);
+                            i = self.skip_key_at(at)?;
                         }
-                        break;
+                        continue 'value;
                     }
                     Some(b'}') if object => {
-                        self.pos += 1;
+                        i += 1;
                         open.pop();
                     }
                     Some(b']') if !object => {
-                        self.pos += 1;
+                        i += 1;
                         open.pop();
                     }
-                    _ if object => return Err(self.fail("expected ',' or '}' after an object member")),
-                    _ => return Err(self.fail("expected ',' or ']' after an array element")),
+                    _ if object => return Err(self.fail_at(i, "expected ',' or '}' after an object member")),
+                    _ => return Err(self.fail_at(i, "expected ',' or ']' after an array element")),
                 }
             }
         }
     }
 
-    #[inline]
-    fn skip_member_key(&mut self) -> Parsed<()> {
-        self.skip_ws();
-        if self.peek() != Some(b'"') {
-            return Err(self.fail("expected a string key"));
+    /// White space from `i`, counting line breaks; the index after it.
+    #[inline(always)]
+    fn ws(&mut self, mut i: usize) -> usize {
+        while let Some(&c) = self.b.get(i) {
+            match c {
+                b' ' | b'\t' | b'\r' => i += 1,
+                b'\n' => {
+                    i += 1;
+                    self.lines.breaks += 1;
+                    self.lines.start = self.base + i as u64;
+                    self.lines.continuation = 0;
+                }
+                _ => break,
+            }
         }
-        self.scan_string()?;
-        self.expect(b':', "expected ':' after an object key")
+        i
     }
 
-    /// `null` (after checking the next byte is `n`).
+    /// A string at `i` (its opening quote): the index after it. Plain ASCII
+    /// strings are scanned here; the rest by `scan_string`.
+    #[inline(always)]
+    fn skip_string_at(&mut self, i: usize) -> Parsed<usize> {
+        let (end, non_ascii) = plain_run(self.b, i + 1);
+        if !non_ascii && self.b.get(end) == Some(&b'"') {
+            return Ok(end + 1);
+        }
+        self.pos = i;
+        self.scan_string()?;
+        Ok(self.pos)
+    }
+
+    /// `"key":` at `i` inside a skipped object: the index after the colon.
+    #[inline(always)]
+    fn skip_key_at(&mut self, i: usize) -> Parsed<usize> {
+        if self.b.get(i) != Some(&b'"') {
+            return Err(self.fail_at(i, "expected a string key"));
+        }
+        let after = self.skip_string_at(i)?;
+        let i = self.ws(after);
+        if self.b.get(i) == Some(&b':') {
+            Ok(i + 1)
+        } else {
+            Err(self.fail_at(i, "expected ':' after an object key"))
+        }
+    }
+
     #[inline]
     pub fn literal(&mut self, word: &'static [u8]) -> Parsed<()> {
         let rest = self.b.get(self.pos..).unwrap_or_default();
