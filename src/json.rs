@@ -222,11 +222,7 @@ impl<'a> Parser<'a> {
                         continue 'value;
                     }
                 }
-                Some(b'-' | b'0'..=b'9') => {
-                    self.pos = i;
-                    self.scan_number()?;
-                    i = self.pos;
-                }
+                Some(b'-' | b'0'..=b'9') => i = self.skip_number_at(i)?,
                 Some(b't' | b'f' | b'n') => {
                     self.pos = i;
                     let word: &'static [u8] = match b.get(i) {
@@ -299,6 +295,27 @@ impl<'a> Parser<'a> {
         }
         self.pos = i;
         self.scan_string()?;
+        Ok(self.pos)
+    }
+
+    /// A number at `i`: the index after it. Plain integers are scanned here;
+    /// the rest by `scan_number`.
+    #[inline(always)]
+    fn skip_number_at(&mut self, i: usize) -> Parsed<usize> {
+        let b = self.b;
+        let mut j = i + usize::from(b.get(i) == Some(&b'-'));
+        let first = j;
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        // A lone 0 or digits not starting with 0, ended by a delimiter.
+        let digits = j - first;
+        let ended = matches!(b.get(j), Some(b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'));
+        if ended && (digits == 1 || (digits > 1 && b.get(first) != Some(&b'0'))) {
+            return Ok(j);
+        }
+        self.pos = i;
+        self.scan_number()?;
         Ok(self.pos)
     }
 
@@ -451,6 +468,12 @@ impl<'a> Parser<'a> {
     /// the nearest f64.
     pub fn number(&mut self) -> Parsed<Num> {
         let (text, integer) = self.scan_number()?;
+        if integer && text.len() <= 18 {
+            // Fits an i64 whatever the digits: skip the general parser.
+            let (negative, digits) = text.strip_prefix('-').map_or((false, text), |d| (true, d));
+            let v = digits.bytes().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
+            return Ok(Num::Int(i128::from(if negative { -v } else { v })));
+        }
         let approx = || text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(if integer {
             text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int)

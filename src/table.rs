@@ -72,7 +72,6 @@ pub struct UsageRec {
 }
 
 /// All calls read so far.
-#[derive(Default)]
 pub struct CallTable {
     /// Every string once, back to back (UTF-8: the scanner checked it).
     arena: Vec<u8>,
@@ -82,6 +81,19 @@ pub struct CallTable {
     pub calls: Vec<CallRec>,
     pub usage: Vec<UsageRec>,
     scratch: Scratch,
+    /// The last symbol of each [`Recent`] kind.
+    recent: [Sym; 4],
+}
+
+/// Kinds of fields whose values repeat from one call to the next.
+#[derive(Clone, Copy)]
+enum Recent {
+    Trace,
+    Parent,
+    Project,
+    Model,
+    /// Not cached (ids are new with every call).
+    None,
 }
 
 /// Per-call working space, reused from call to call.
@@ -127,6 +139,21 @@ enum Field<T> {
     WrongType,
 }
 
+impl Default for CallTable {
+    fn default() -> Self {
+        CallTable {
+            arena: Vec::new(),
+            spans: Vec::new(),
+            index: HashTable::new(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+            calls: Vec::new(),
+            usage: Vec::new(),
+            scratch: Scratch::default(),
+            recent: [NONE; 4],
+        }
+    }
+}
+
 impl CallTable {
     pub fn new() -> CallTable {
         CallTable::default()
@@ -146,6 +173,23 @@ impl CallTable {
         self.index.insert_unique(hash, sym, |sym| {
             hasher.hash_one(spans.get(*sym as usize).and_then(|&(a, b)| arena.get(a..b)).unwrap_or_default())
         });
+        sym
+    }
+
+    /// `intern`, remembering the last symbol of each kind of field: calls of
+    /// one trace and one project come together, so most trace and project
+    /// ids (and many parents) are the previous call's, found by one compare.
+    fn intern_recent(&mut self, s: &[u8], recent: Recent) -> Sym {
+        let Some(slot) = self.recent.get(recent as usize).copied() else {
+            return self.intern(s);
+        };
+        if slot != NONE && self.bytes(slot) == s {
+            return slot;
+        }
+        let sym = self.intern(s);
+        if let Some(r) = self.recent.get_mut(recent as usize) {
+            *r = sym;
+        }
         sym
     }
 
@@ -214,10 +258,10 @@ impl CallTable {
             loop {
                 let key = p.key()?;
                 match key.as_ref() {
-                    b"id" => id = self.text_field(p)?,
-                    b"trace_id" => trace = self.text_field(p)?,
-                    b"parent_id" => parent = self.text_field(p)?,
-                    b"project_id" => project = self.text_field(p)?,
+                    b"id" => id = self.text_field(p, Recent::None)?,
+                    b"trace_id" => trace = self.text_field(p, Recent::Trace)?,
+                    b"parent_id" => parent = self.text_field(p, Recent::Parent)?,
+                    b"project_id" => project = self.text_field(p, Recent::Project)?,
                     b"started_at" => started = instant_field(p)?,
                     b"ended_at" => ended = flag_field(p)?,
                     b"deleted_at" => deleted = flag_field(p)?,
@@ -286,12 +330,12 @@ impl CallTable {
     }
 
     /// A string-or-null field, interned.
-    fn text_field(&mut self, p: &mut Parser<'_>) -> Result<Field<Sym>, Failure> {
+    fn text_field(&mut self, p: &mut Parser<'_>, recent: Recent) -> Result<Field<Sym>, Failure> {
         p.skip_ws();
         Ok(match p.peek() {
             Some(b'"') => {
                 let s = p.raw_string()?;
-                Field::Value(self.intern(&s))
+                Field::Value(self.intern_recent(&s, recent))
             }
             Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
             _ => p.skip_value().map(|()| Field::WrongType)?,
@@ -357,7 +401,7 @@ impl CallTable {
         }
         loop {
             let model = p.key()?;
-            let model = self.intern(&model);
+            let model = self.intern_recent(&model, Recent::Model);
             p.skip_ws();
             let is_object = p.peek() == Some(b'{');
             match map {
