@@ -415,7 +415,7 @@ impl<'a> Parser<'a> {
     /// Checks the number grammar at `pos`; returns its text and whether it
     /// is an integer literal. A number running to the end of a slice that is
     /// not the last may continue in the next one.
-    pub fn scan_number(&mut self) -> Parsed<(&'a str, bool)> {
+    pub fn scan_number(&mut self) -> Parsed<(&'a [u8], bool)> {
         let b: &'a [u8] = self.b;
         let start = self.pos;
         let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -460,20 +460,21 @@ impl<'a> Parser<'a> {
             return Err(self.fail_at(i, "unexpected end of input"));
         }
         self.pos = i;
-        let text = b.get(start..i).and_then(|t| std::str::from_utf8(t).ok()).unwrap_or("0");
-        Ok((text, integer))
+        Ok((b.get(start..i).unwrap_or(b"0"), integer))
     }
 
     /// A number: integer literals exactly (as Python reads them), others as
     /// the nearest f64.
     pub fn number(&mut self) -> Parsed<Num> {
-        let (text, integer) = self.scan_number()?;
-        if integer && text.len() <= 18 {
+        let (raw, integer) = self.scan_number()?;
+        if integer && raw.len() <= 18 {
             // Fits an i64 whatever the digits: skip the general parser.
-            let (negative, digits) = text.strip_prefix('-').map_or((false, text), |d| (true, d));
-            let v = digits.bytes().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
+            let (negative, digits) = raw.strip_prefix(b"-").map_or((false, raw), |d| (true, d));
+            let v = digits.iter().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
             return Ok(Num::Int(i128::from(if negative { -v } else { v })));
         }
+        // The grammar was checked: ASCII only.
+        let text = std::str::from_utf8(raw).unwrap_or("0");
         let approx = || text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(if integer {
             text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int)
