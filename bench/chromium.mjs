@@ -2,6 +2,8 @@
 //   node bench/chromium.mjs [sizes...]
 // Serves bench/ and the built package on localhost, runs bench/page.html,
 // and prints the same table as bench/node.mjs.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { serve } from '../tools/serve.mjs';
 import { table } from './suite.mjs';
@@ -22,7 +24,8 @@ try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(m.text()));
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  console.log(`Chromium ${browser.version()}`);
+  const wasm = readFileSync(`${repo}pkg/weave_usage_bg.wasm`);
+  console.log(`Chromium ${browser.version()}; wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped`);
   await page.goto(`${url}page.html?sizes=${(sizes.length ? sizes : [10_000, 100_000, 1_000_000]).join(',')}&runs=5`);
   await page.waitForFunction(() => window.bench, null, { timeout: 0, polling: 1000 });
   const result = await page.evaluate(() => window.bench);

@@ -432,15 +432,19 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(self.fail_at(i, "invalid number")),
         }
+        // One or more digits from `j`: the index after them.
+        let more_digits = |mut j: usize| {
+            if !digit(j) {
+                return Err(self.fail_at(j, "invalid number"));
+            }
+            while digit(j) {
+                j += 1;
+            }
+            Ok(j)
+        };
         let mut integer = true;
         if b.get(i) == Some(&b'.') {
-            i += 1;
-            if !digit(i) {
-                return Err(self.fail_at(i, "invalid number"));
-            }
-            while digit(i) {
-                i += 1;
-            }
+            i = more_digits(i + 1)?;
             integer = false;
         }
         if matches!(b.get(i), Some(b'e' | b'E')) {
@@ -448,12 +452,7 @@ impl<'a> Parser<'a> {
             if matches!(b.get(i), Some(b'+' | b'-')) {
                 i += 1;
             }
-            if !digit(i) {
-                return Err(self.fail_at(i, "invalid number"));
-            }
-            while digit(i) {
-                i += 1;
-            }
+            i = more_digits(i)?;
             integer = false;
         }
         if i >= b.len() && !self.last {
