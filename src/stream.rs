@@ -134,11 +134,6 @@ impl CallStream {
         Ok(&self.table)
     }
 
-    /// The calls read so far.
-    pub fn table(&self) -> &CallTable {
-        &self.table
-    }
-
     /// How many calls have been read.
     pub fn calls(&self) -> usize {
         self.index
