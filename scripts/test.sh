@@ -25,7 +25,8 @@ step() { echo; echo "==== $*"; }
 # environment) and prints its count.
 ran_wasm_tests() {
   grep -q "$2" "$1" || { echo "test.sh: wasm tests did not run in $3" >&2; exit 1; }
-  grep -E "^test result: ok\. [1-9][0-9]* passed" "$1" | head -1 | sed "s/^/$3: /"
+  grep -qE "^test result: ok\. [1-9][0-9]* passed" "$1" || { echo "test.sh: no wasm test passed in $3" >&2; exit 1; }
+  grep -E "^test result:" "$1" | awk -v env="$3" '{p+=$4; f+=$6} END {print env ": " p " passed, " f " failed"}'
 }
 
 step "1/6 native: cargo test"
