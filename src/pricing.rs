@@ -153,6 +153,8 @@ fn lax_float(v: &Value) -> Result<f64, Rejection> {
         // float() of an integer too big for a double raises.
         Value::Number(Num::BigInt { approx }) if approx.is_finite() => Ok(*approx),
         Value::Number(Num::BigInt { .. }) => Err(FLOAT_TYPE),
+        // Unlike float(), pydantic refuses non-ASCII digits (white space is fine).
+        Value::String(s) if s.chars().any(|c| !c.is_ascii() && !c.is_whitespace()) => Err(FLOAT_PARSING),
         Value::String(s) => parse_float_str(s).ok_or(FLOAT_PARSING),
         Value::Array(_) | Value::Object(_) => Err(FLOAT_TYPE),
     }
