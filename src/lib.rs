@@ -36,7 +36,7 @@ pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use api::{argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_usage_from_json, Prepared, PreparedTrace};
+pub use api::{argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json, trace_usage_from_json, Prepared, PreparedTrace};
 pub use diagnostics::Diagnostics;
 pub use error::{Detail, Loc, UsageError};
 pub use options::{Rollup, UsageOptions};
