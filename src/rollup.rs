@@ -100,22 +100,18 @@ pub(crate) fn is_live(c: &CallRec, project: Option<Sym>) -> bool {
 /// The live calls that `keep` accepts, in the server's order (started_at
 /// instant, then id; unreadable timestamps last), cut to `limit`.
 pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(&CallRec) -> bool) -> Scope {
-    let mut calls: Vec<u32> = table
+    let mut calls: Vec<(u32, &CallRec)> = table
         .calls
         .iter()
         .enumerate()
         .filter(|(i, c)| live.get(c.id as usize) == Some(&(*i as u32)) && keep(c))
-        .map(|(i, _)| i as u32)
+        .map(|(i, c)| (i as u32, c))
         .collect();
-    let call = |i: &u32| table.calls.get(*i as usize);
-    calls.sort_unstable_by(|a, b| match (call(a), call(b)) {
-        (Some(a), Some(b)) => a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))),
-        _ => std::cmp::Ordering::Equal,
-    });
+    calls.sort_unstable_by(|(_, a), (_, b)| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let cut = calls.len().saturating_sub(limit);
     calls.truncate(limit);
-    Scope { calls, cut }
+    Scope { calls: calls.into_iter().map(|(i, _)| i).collect(), cut }
 }
 
 /// Computes the response for `request` over the calls in `table`.
