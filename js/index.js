@@ -6,4 +6,4 @@ import init from './weave_usage.js';
 
 await init();
 
-export { callsUsage, callsUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';

@@ -5,4 +5,4 @@ import { initSync } from './weave_usage.js';
 
 initSync({ module: readFileSync(new URL('./weave_usage_bg.wasm', import.meta.url)) });
 
-export { callsUsage, callsUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';

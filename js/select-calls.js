@@ -75,9 +75,11 @@ export function utf8(text) {
 /**
  * `[json, indices]`: the picked calls as a JSON array in UTF-8 bytes, and
  * each one's index in `calls` (`null` when every call was picked), for error
- * locations.
+ * locations. `callIds` null picks every call.
  */
 export function selectCalls(calls, callIds) {
+  // /trace/usage: every call may be in scope.
+  if (callIds === null) return [utf8(JSON.stringify(calls.map(project))), null];
   const n = calls.length;
   const wanted = new Set(callIds);
   // 1 = picked. Suspects first, with the traces of the requested calls.

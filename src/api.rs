@@ -1,19 +1,21 @@
 //! The contract's operations over JS-free inputs: validate the request and
-//! options ([`prepare`]), read the calls ([`CallStream`]), compute
-//! ([`compute`]). The JS boundary (`wasm.rs`) and native callers (tests,
-//! benchmarks) both come through here.
+//! options ([`prepare`], [`prepare_trace`]), read the calls ([`CallStream`]),
+//! compute ([`compute`], [`compute_trace`]). The JS boundary (`wasm.rs`) and
+//! native callers (tests, benchmarks) both come through here.
 
 use crate::error::{Result, UsageError};
-use crate::json::{parse_value, ARGUMENT_SHAPE};
-use crate::request::{UsageOptions, UsageRequest};
+use crate::json::{parse_value, Shape, ARGUMENT_SHAPE};
+use crate::options::{UsageOptions, OPTIONS_SHAPE};
+use crate::request::{TraceUsageRequest, UsageRequest};
 use crate::response::CallsUsageRes;
 use crate::rollup;
 use crate::stream::CallStream;
 use crate::table::CallTable;
+use crate::trace::{self, TraceUsageRes};
 use crate::value::Value;
 
 /// A validated request and its options.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
     pub request: UsageRequest,
     pub options: UsageOptions,
@@ -27,7 +29,7 @@ pub fn prepare(request: &Value, options: Option<&Value>) -> Result<Prepared> {
 
 /// The answer for a prepared request over calls already read.
 pub fn compute(table: &CallTable, prepared: &Prepared) -> CallsUsageRes {
-    rollup::calls_usage(table, &prepared.request)
+    rollup::calls_usage(table, &prepared.request, &prepared.options)
 }
 
 /// `callsUsageFromJson(body, request, options?)` in one call: `body` is JSON
@@ -39,9 +41,68 @@ pub fn calls_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
     Ok(compute(stream.finish()?, &prepared))
 }
 
-/// Reads a request or options object from its JSON text (the boundary hands
-/// over `JSON.stringify` of what it was given).
+/// A validated `TraceUsageReq` and its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedTrace {
+    pub request: TraceUsageRequest,
+    pub options: UsageOptions,
+}
+
+/// [`prepare`] for `/trace/usage`.
+pub fn prepare_trace(request: &Value, options: Option<&Value>) -> Result<PreparedTrace> {
+    Ok(PreparedTrace { request: TraceUsageRequest::from_value(request)?, options: UsageOptions::from_value(options)? })
+}
+
+/// `/trace/usage` for a prepared request over calls already read.
+pub fn compute_trace(table: &CallTable, prepared: &PreparedTrace) -> TraceUsageRes {
+    trace::trace_usage(table, &prepared.request, &prepared.options)
+}
+
+/// `traceUsageFromJson(body, request, options?)` in one call.
+pub fn trace_usage_from_json(body: &[u8], request: &Value, options: Option<&Value>) -> Result<TraceUsageRes> {
+    let prepared = prepare_trace(request, options)?;
+    let mut stream = CallStream::new();
+    stream.push(body)?;
+    Ok(compute_trace(stream.finish()?, &prepared))
+}
+
+/// A `TraceUsageReq` from its JSON text: every key, scalars, and objects
+/// (`filter`) of lists of scalars (`trace_ids`, `call_ids`).
+const TRACE_REQUEST_SHAPE: Shape = Shape::EachValue(&Shape::EachValue(&Shape::Items(&Shape::Scalar)));
+
+/// Reads a `CallsUsageReq` (`what`: `"body"`) or options (`"options"`)
+/// object from its JSON text (the boundary hands over `JSON.stringify` of
+/// what it was given). Options keep their nested price rows; the request
+/// needs only scalars and lists of them.
 pub fn argument_from_json(text: &[u8], what: &str) -> Result<Value> {
-    parse_value(text, &ARGUMENT_SHAPE)
+    let shape = if what == "options" { &OPTIONS_SHAPE } else { &ARGUMENT_SHAPE };
+    shaped_from_json(text, what, shape)
+}
+
+/// Reads a `TraceUsageReq` from its JSON text (its `filter` is an object).
+pub fn trace_request_from_json(text: &[u8]) -> Result<Value> {
+    shaped_from_json(text, "body", &TRACE_REQUEST_SHAPE)
+}
+
+fn shaped_from_json(text: &[u8], what: &str, shape: &Shape) -> Result<Value> {
+    parse_value(text, shape)
         .map_err(|f| UsageError::invalid(vec![what.into()], "json_invalid", format!("{what} is not JSON: {} at byte {}", f.what, f.offset)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_keep_what_validation_reads() {
+        let v = trace_request_from_json(br#"{"project_id":"p","filter":{"trace_ids":["t"],"call_ids":null},"limit":"5"}"#).unwrap();
+        let r = prepare_trace(&v, None).unwrap().request;
+        assert_eq!((r.trace_ids, r.limit), (vec!["t".to_string()], 5));
+        let o = argument_from_json(br#"{"prices":[{"llm_id":"m","effective_date":"2024-01-01","prompt_token_cost":"1e-6"}],"rollup":"dedupe"}"#, "options").unwrap();
+        let o = UsageOptions::from_value(Some(&o)).unwrap();
+        assert_eq!(o.prices.map(|p| p[0].rates[0]), Some(1e-6));
+        let c = argument_from_json(br#"{"project_id":"p","call_ids":["a","b"]}"#, "body").unwrap();
+        assert_eq!(UsageRequest::from_value(&c).unwrap().call_ids, ["a", "b"]);
+        assert_eq!(trace_request_from_json(b"{").unwrap_err().detail[0].kind, "json_invalid");
+    }
 }

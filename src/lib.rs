@@ -2,18 +2,26 @@
 //! JavaScript already holds: token usage (and optionally cost) per model for
 //! each requested root call, summed over the call and all its descendants,
 //! plus the ids of unfinished calls — the same answer as the reference server
-//! (Weave 0.53.0).
+//! (Weave 0.53.0). Also `/trace/usage` (every call with its rolled-up usage)
+//! and options the server does not have: pricing from price rows, a rollup
+//! that does not double count, diagnostics.
 //!
 //! Layout: [`json`] scans JSON bytes; [`stream`] frames a body (JSON Lines
 //! or an array) arriving in chunks; [`table`] reads each call into a compact
 //! table; [`pynum`] reads numbers like Python, [`time`] timestamps;
-//! [`value`] and [`request`] read and validate the request like FastAPI +
-//! pydantic; [`rollup`] computes; [`response`] writes the answer; [`api`]
-//! ties them together. Only `wasm` (built for wasm32) touches JavaScript.
+//! [`value`], [`request`] and [`options`] read and validate the arguments
+//! like FastAPI + pydantic; [`pricing`] prices usage from price rows;
+//! [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
+//! [`diagnostics`] reports on the calls; [`response`] writes the answer;
+//! [`api`] ties them together. Only `wasm` (built for wasm32) touches
+//! JavaScript.
 
 pub mod api;
+pub mod diagnostics;
 pub mod error;
 pub mod json;
+pub mod options;
+pub mod pricing;
 pub mod pynum;
 pub mod request;
 pub mod response;
@@ -21,15 +29,19 @@ pub mod rollup;
 pub mod stream;
 pub mod table;
 pub mod time;
+pub mod trace;
 pub mod value;
 
 /// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use api::{argument_from_json, calls_usage_from_json, compute, prepare, Prepared};
-pub use stream::CallStream;
+pub use api::{argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json, trace_usage_from_json, Prepared, PreparedTrace};
+pub use diagnostics::Diagnostics;
 pub use error::{Detail, Loc, UsageError};
-pub use request::{UsageOptions, UsageRequest};
+pub use options::{Rollup, UsageOptions};
+pub use request::{TraceUsageRequest, UsageRequest};
 pub use response::{CallsUsageRes, ModelTotals};
+pub use stream::CallStream;
+pub use trace::TraceUsageRes;
 pub use value::{Num, Value};

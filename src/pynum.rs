@@ -16,40 +16,50 @@ const MAX_STR_DIGITS: usize = 4300;
 /// `int(value)` as the reference's `_safe_int` reads it: 0 for `None` and for
 /// anything `int()` rejects. Integers beyond ±2^127 saturate.
 pub fn py_int(value: &Value) -> i128 {
+    try_py_int(value).unwrap_or(0)
+}
+
+/// [`py_int`], telling an unreadable value (`None`: `int()` raises) from a
+/// readable one; `null` is a readable 0, as `_safe_int(None)` is 0 by design.
+/// The reader records unreadable values for `options.diagnostics`.
+pub fn try_py_int(value: &Value) -> Option<i128> {
     match value {
-        Value::Bool(b) => i128::from(*b),
-        Value::Number(Num::Int(i)) => *i,
+        Value::Bool(b) => Some(i128::from(*b)),
+        Value::Number(Num::Int(i)) => Some(*i),
         Value::Number(Num::BigInt { approx }) => float_to_int(*approx),
         Value::Number(Num::Float(f)) => float_to_int(*f),
-        Value::String(s) => parse_int_str(s).unwrap_or(0),
-        Value::Null | Value::Array(_) | Value::Object(_) => 0,
+        Value::String(s) => parse_int_str(s),
+        Value::Null => Some(0),
+        Value::Array(_) | Value::Object(_) => None,
     }
 }
 
 /// `float(value)` as the reference's `_safe_float` reads it: 0.0 for `None` and
 /// for anything `float()` rejects.
 pub fn py_float(value: &Value) -> f64 {
+    try_py_float(value).unwrap_or(0.0)
+}
+
+/// [`py_float`], with `None` where `float()` raises (`null` reads as 0.0).
+pub fn try_py_float(value: &Value) -> Option<f64> {
     match value {
-        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
         // Rust's `as` rounds to nearest, ties to even, as `float(int)` does.
-        Value::Number(Num::Int(i)) => *i as f64,
-        Value::Number(Num::BigInt { approx }) => *approx,
-        Value::Number(Num::Float(f)) => *f,
-        Value::String(s) => parse_float_str(s).unwrap_or(0.0),
-        Value::Null | Value::Array(_) | Value::Object(_) => 0.0,
+        Value::Number(Num::Int(i)) => Some(*i as f64),
+        Value::Number(Num::BigInt { approx }) => Some(*approx),
+        Value::Number(Num::Float(f)) => Some(*f),
+        Value::String(s) => parse_float_str(s),
+        Value::Null => Some(0.0),
+        Value::Array(_) | Value::Object(_) => None,
     }
 }
 
 /// `int(x)` for a float truncates toward zero. NaN and ±inf make `int()` raise
 /// (`ValueError`, and `OverflowError`, which the reference does not even catch);
 /// both count as unreadable here. Beyond ±2^127 the result saturates.
-fn float_to_int(f: f64) -> i128 {
-    if f.is_finite() {
-        // `as` truncates toward zero and saturates at the i128 bounds.
-        f.trunc() as i128
-    } else {
-        0
-    }
+fn float_to_int(f: f64) -> Option<i128> {
+    // `as` truncates toward zero and saturates at the i128 bounds.
+    f.is_finite().then(|| f.trunc() as i128)
 }
 
 /// Python's `int(str)` in base 10: surrounding white space, an optional sign,

@@ -1,11 +1,15 @@
-//! The request (`CallsUsageReq`) and the options object, validated the way
+//! The requests (`CallsUsageReq`, `TraceUsageReq`), validated the way
 //! FastAPI + pydantic v2 validate the reference's request body in lax mode:
 //! same coercions (`"5"` → 5, `"yes"` → true, `5.0` → 5), same error `type`s and
 //! messages, errors in field order and then one `extra_forbidden` per unknown
-//! key in the order the keys were given.
+//! key in the order the keys were given. The lax readers here are shared
+//! with the options (`options.rs`, `pricing.rs`).
 //!
 //! One addition to the reference: `limit` below 1 is refused (the reference's
 //! in-memory server would treat it as "no limit", ClickHouse as an error).
+//! One restriction: `TraceUsageReq.filter` takes only `trace_ids` and
+//! `call_ids` (the other filters need fields a call is not read for) and
+//! `query` is refused; both are 422 `not_supported`.
 
 use crate::error::{Detail, Loc, Result, UsageError};
 use crate::value::{Num, Value};
@@ -55,11 +59,7 @@ impl UsageRequest {
             None => Some(i128::from(DEFAULT_LIMIT)),
             Some(v) => collect(&mut errors, at("limit"), integer(v).and_then(at_least_one)),
         };
-        for (key, _) in entries {
-            if !FIELDS.contains(&key.as_str()) {
-                errors.push(Detail::new(at(key), "extra_forbidden", "Extra inputs are not permitted"));
-            }
-        }
+        extra_keys(entries, &FIELDS, &[Loc::from("body")], &mut errors);
 
         match (project_id, call_ids, include_costs, limit) {
             (Some(project_id), Some(call_ids), Some(include_costs), Some(limit)) if errors.is_empty() => {
@@ -76,45 +76,145 @@ impl UsageRequest {
     }
 }
 
-/// The `options` argument. No option exists yet: it may be omitted, `null` or
-/// `{}`; anything else is refused so that a typo never passes silently.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UsageOptions {}
+pub use crate::options::UsageOptions;
 
-impl UsageOptions {
-    pub fn from_value(options: Option<&Value>) -> Result<UsageOptions> {
-        match options {
-            None | Some(Value::Null) => Ok(UsageOptions {}),
-            Some(Value::Object(entries)) => {
-                let errors: Vec<Detail> = entries
-                    .iter()
-                    .map(|(key, _)| {
-                        Detail::new(
-                            vec!["options".into(), key.as_str().into()],
-                            "extra_forbidden",
-                            "Extra inputs are not permitted",
-                        )
-                    })
-                    .collect();
-                if errors.is_empty() {
-                    Ok(UsageOptions {})
-                } else {
-                    Err(UsageError::unprocessable(errors))
-                }
-            }
-            Some(_) => Err(UsageError::invalid(
-                vec!["options".into()],
+/// A validated `TraceUsageReq`: every live call of the project (narrowed by
+/// `filter`) is in scope, and each gets its own rolled-up usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceUsageRequest {
+    pub project_id: String,
+    /// `filter.trace_ids`; empty means no filter (the reference tests truthiness).
+    pub trace_ids: Vec<String>,
+    /// `filter.call_ids`; empty means no filter.
+    pub call_ids: Vec<String>,
+    pub include_costs: bool,
+    /// At least 1.
+    pub limit: u64,
+}
+
+const TRACE_FIELDS: [&str; 5] = ["project_id", "filter", "query", "include_costs", "limit"];
+
+/// `CallsFilter`'s fields, in its order (errors come in this order). Only
+/// `trace_ids` and `call_ids` can be applied to the fields a call is read for.
+const FILTER_FIELDS: [&str; 11] = [
+    "op_names",
+    "input_refs",
+    "output_refs",
+    "parent_ids",
+    "trace_ids",
+    "call_ids",
+    "thread_ids",
+    "turn_ids",
+    "trace_roots_only",
+    "wb_user_ids",
+    "wb_run_ids",
+];
+
+impl TraceUsageRequest {
+    /// Validates a `TraceUsageReq` body, every problem reported.
+    pub fn from_value(body: &Value) -> Result<TraceUsageRequest> {
+        let Value::Object(entries) = body else {
+            return Err(UsageError::invalid(
+                vec!["body".into()],
                 "model_type",
-                "Input should be a valid dictionary or instance of UsageOptions",
+                "Input should be a valid dictionary or instance of TraceUsageReq",
+            ));
+        };
+        let mut errors = Vec::new();
+        let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
+
+        let project_id = match body.get("project_id") {
+            None => missing(&mut errors, at("project_id")),
+            Some(v) => collect(&mut errors, at("project_id"), string(v)),
+        };
+        let filter = match body.get("filter") {
+            None | Some(Value::Null) => Some((Vec::new(), Vec::new())),
+            Some(v) => calls_filter(v, &at("filter"), &mut errors),
+        };
+        if let Some(v) = body.get("query") {
+            if *v != Value::Null {
+                errors.push(Detail::new(
+                    at("query"),
+                    "not_supported",
+                    "Not supported here: pass only the calls to aggregate, or filter them by trace_ids or call_ids",
+                ));
+            }
+        }
+        let include_costs = match body.get("include_costs") {
+            None => Some(false),
+            Some(v) => collect(&mut errors, at("include_costs"), boolean(v)),
+        };
+        let limit = match body.get("limit") {
+            None => Some(i128::from(DEFAULT_LIMIT)),
+            Some(v) => collect(&mut errors, at("limit"), integer(v).and_then(at_least_one)),
+        };
+        extra_keys(entries, &TRACE_FIELDS, &[Loc::from("body")], &mut errors);
+
+        match (project_id, filter, include_costs, limit) {
+            (Some(project_id), Some((trace_ids, call_ids)), Some(include_costs), Some(limit)) if errors.is_empty() => {
+                Ok(TraceUsageRequest {
+                    project_id,
+                    trace_ids,
+                    call_ids,
+                    include_costs,
+                    limit: u64::try_from(limit).unwrap_or(u64::MAX),
+                })
+            }
+            _ => Err(UsageError::unprocessable(errors)),
+        }
+    }
+}
+
+/// `filter` (a `CallsFilter`): `trace_ids` and `call_ids` as `list[str] |
+/// None`; any other filter given (not null) is `not_supported`; unknown keys
+/// are `extra_forbidden`.
+fn calls_filter(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<(Vec<String>, Vec<String>)> {
+    let Value::Object(entries) = v else {
+        errors.push(Detail::new(loc.to_vec(), "model_type", "Input should be a valid dictionary or instance of CallsFilter"));
+        return None;
+    };
+    let before = errors.len();
+    let at = |field: &str| {
+        let mut l = loc.to_vec();
+        l.push(Loc::from(field));
+        l
+    };
+    let (mut trace_ids, mut call_ids) = (Vec::new(), Vec::new());
+    for field in FILTER_FIELDS {
+        let list = match field {
+            "trace_ids" => Some(&mut trace_ids),
+            "call_ids" => Some(&mut call_ids),
+            _ => None,
+        };
+        match (v.get(field), list) {
+            (None | Some(Value::Null), _) => {}
+            (Some(value), Some(list)) => *list = string_list(value, &at(field), errors).unwrap_or_default(),
+            (Some(_), None) => errors.push(Detail::new(
+                at(field),
+                "not_supported",
+                "Not supported here: only trace_ids and call_ids can filter calls; pass only the calls to aggregate",
             )),
+        }
+    }
+    extra_keys(entries, &FILTER_FIELDS, loc, errors);
+    (errors.len() == before).then_some((trace_ids, call_ids))
+}
+
+/// One `extra_forbidden` per key of `entries` not in `fields`, in the order given.
+pub(crate) fn extra_keys(entries: &[(String, Value)], fields: &[&str], loc: &[Loc], errors: &mut Vec<Detail>) {
+    for (key, _) in entries {
+        if !fields.contains(&key.as_str()) {
+            let mut l = loc.to_vec();
+            l.push(Loc::from(key.as_str()));
+            errors.push(Detail::new(l, "extra_forbidden", "Extra inputs are not permitted"));
         }
     }
 }
 
 /// A rejected field: its pydantic error `type` and message.
-type Rejection = (&'static str, &'static str);
+pub(crate) type Rejection = (&'static str, &'static str);
 
-const STRING_TYPE: Rejection = ("string_type", "Input should be a valid string");
+pub(crate) const STRING_TYPE: Rejection = ("string_type", "Input should be a valid string");
 const BOOL_TYPE: Rejection = ("bool_type", "Input should be a valid boolean");
 const BOOL_PARSING: Rejection = ("bool_parsing", "Input should be a valid boolean, unable to interpret input");
 const INT_TYPE: Rejection = ("int_type", "Input should be a valid integer");
@@ -124,16 +224,16 @@ const INT_PARSING_SIZE: Rejection = ("int_parsing_size", "Unable to parse input 
 const FINITE_NUMBER: Rejection = ("finite_number", "Input should be a finite number");
 const AT_LEAST_ONE: Rejection = ("greater_than_equal", "Input should be greater than or equal to 1");
 
-fn missing<T>(errors: &mut Vec<Detail>, loc: Vec<Loc>) -> Option<T> {
+pub(crate) fn missing<T>(errors: &mut Vec<Detail>, loc: Vec<Loc>) -> Option<T> {
     errors.push(Detail::new(loc, "missing", "Field required"));
     None
 }
 
-fn collect<T>(errors: &mut Vec<Detail>, loc: Vec<Loc>, r: std::result::Result<T, Rejection>) -> Option<T> {
+pub(crate) fn collect<T>(errors: &mut Vec<Detail>, loc: Vec<Loc>, r: std::result::Result<T, Rejection>) -> Option<T> {
     r.map_err(|(kind, msg)| errors.push(Detail::new(loc, kind, msg))).ok()
 }
 
-fn string(v: &Value) -> std::result::Result<String, Rejection> {
+pub(crate) fn string(v: &Value) -> std::result::Result<String, Rejection> {
     match v {
         Value::String(s) => Ok(s.clone()),
         _ => Err(STRING_TYPE),
@@ -142,7 +242,7 @@ fn string(v: &Value) -> std::result::Result<String, Rejection> {
 
 /// `list[str]`: a non-list is one `list_type` error; otherwise one
 /// `string_type` error per bad item, each at its index.
-fn string_list(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<Vec<String>> {
+pub(crate) fn string_list(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<Vec<String>> {
     let Value::Array(items) = v else {
         errors.push(Detail::new(loc.to_vec(), "list_type", "Input should be a valid list"));
         return None;
@@ -162,7 +262,7 @@ fn string_list(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<Vec<S
 /// pydantic's lax `bool`. Numbers are judged as i64: one that is not an
 /// integer, or does not fit in an i64, is not a bool at all (`bool_type`);
 /// an i64 other than 0 or 1 is an unreadable one (`bool_parsing`).
-fn boolean(v: &Value) -> std::result::Result<bool, Rejection> {
+pub(crate) fn boolean(v: &Value) -> std::result::Result<bool, Rejection> {
     const I64_RANGE: std::ops::Range<f64> = -9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0;
     let as_i64 = match v {
         Value::Bool(b) => return Ok(*b),
@@ -306,14 +406,36 @@ mod tests {
     }
 
     #[test]
-    fn options_refuse_unknown_keys() {
-        assert!(UsageOptions::from_value(None).is_ok());
-        assert!(UsageOptions::from_value(Some(&Value::Null)).is_ok());
-        assert!(UsageOptions::from_value(Some(&obj(&[]))).is_ok());
-        let e = UsageOptions::from_value(Some(&obj(&[("includeCosts", Value::Bool(true))]))).unwrap_err();
-        assert_eq!(e.status, 422);
-        assert_eq!(e.detail[0].loc, vec![Loc::from("options"), Loc::from("includeCosts")]);
-        let e = UsageOptions::from_value(Some(&Value::Bool(true))).unwrap_err();
-        assert_eq!(e.detail[0].kind, "model_type");
+    fn trace_request_defaults_filter_and_refusals() {
+        let r = TraceUsageRequest::from_value(&obj(&[("project_id", s("p"))])).unwrap();
+        assert_eq!(r, TraceUsageRequest { project_id: "p".into(), trace_ids: vec![], call_ids: vec![], include_costs: false, limit: 10_000 });
+        let filter = obj(&[("trace_ids", Value::Array(vec![s("t")])), ("call_ids", Value::Null)]);
+        let r = TraceUsageRequest::from_value(&obj(&[("project_id", s("p")), ("filter", filter), ("include_costs", s("yes")), ("limit", s("5"))])).unwrap();
+        assert_eq!((r.trace_ids, r.call_ids, r.include_costs, r.limit), (vec!["t".to_string()], vec![], true, 5));
+
+        let e = TraceUsageRequest::from_value(&obj(&[
+            ("zz", Value::Bool(true)),
+            ("limit", Value::Number(Num::Int(0))),
+            ("query", obj(&[])),
+            ("filter", obj(&[("op_names", Value::Array(vec![])), ("trace_ids", Value::Array(vec![Value::Null])), ("bogus", Value::Null)])),
+        ]))
+        .unwrap_err();
+        let got: Vec<(String, &str)> = e.detail.iter().map(|d| (format!("{:?}", d.loc), d.kind.as_str())).collect();
+        let loc = |path: &[&str]| format!("{:?}", path.iter().map(|p| p.parse::<usize>().map_or(Loc::from(*p), Loc::Index)).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            vec![
+                (loc(&["body", "project_id"]), "missing"),
+                (loc(&["body", "filter", "op_names"]), "not_supported"),
+                (loc(&["body", "filter", "trace_ids", "0"]), "string_type"),
+                (loc(&["body", "filter", "bogus"]), "extra_forbidden"),
+                (loc(&["body", "query"]), "not_supported"),
+                (loc(&["body", "limit"]), "greater_than_equal"),
+                (loc(&["body", "zz"]), "extra_forbidden"),
+            ]
+        );
+        let e = TraceUsageRequest::from_value(&obj(&[("project_id", s("p")), ("filter", s("x"))])).unwrap_err();
+        assert_eq!(e.detail[0].msg, "Input should be a valid dictionary or instance of CallsFilter");
+        assert_eq!(TraceUsageRequest::from_value(&Value::Null).unwrap_err().detail[0].msg, "Input should be a valid dictionary or instance of TraceUsageReq");
     }
 }

@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use crate::diagnostics::Diagnostics;
 use crate::table::{Costs, Tokens, COST_FIELDS};
 
 /// The response's token fields, in the reference's order.
@@ -33,12 +34,15 @@ pub struct ModelTotals {
 
 /// `CallsUsageRes`: per requested id (each once, in request order), the
 /// usage per model of that call and everything it absorbs; and the ids in
-/// scope that have not ended, sorted.
+/// scope that have not ended, sorted. (`TraceUsageRes` is the same shape,
+/// with every call in scope.)
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CallsUsageRes {
     pub call_usage: Vec<(String, Vec<ModelTotals>)>,
     pub unfinished_call_ids: Vec<String>,
     pub include_costs: bool,
+    /// Only with `options.diagnostics`; written after the reference's fields.
+    pub diagnostics: Option<Diagnostics>,
 }
 
 impl CallsUsageRes {
@@ -74,7 +78,12 @@ impl CallsUsageRes {
             }
             write_str(&mut out, id);
         }
-        out.push_str("]}");
+        out.push(']');
+        if let Some(d) = &self.diagnostics {
+            out.push(',');
+            d.write_json(&mut out);
+        }
+        out.push('}');
         out
     }
 
@@ -111,7 +120,7 @@ impl CallsUsageRes {
 }
 
 /// A JSON string literal.
-fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -142,6 +151,7 @@ mod tests {
             ],
             unfinished_call_ids: vec!["x".into()],
             include_costs: false,
+            diagnostics: None,
         };
         assert_eq!(
             r.to_json(),
@@ -156,6 +166,7 @@ mod tests {
             call_usage: vec![("a".into(), vec![ModelTotals { model: "m".into(), tokens: [0; 6], costs: [0.1 + 0.2, 1e-7, f64::NAN, f64::NEG_INFINITY] }])],
             unfinished_call_ids: vec![],
             include_costs: true,
+            diagnostics: None,
         };
         let json = r.to_json();
         assert!(json.contains(r#""prompt_tokens_total_cost":0.30000000000000004,"completion_tokens_total_cost":1e-7,"cache_read_input_tokens_total_cost":"NaN","cache_creation_input_tokens_total_cost":"-Infinity""#), "{json}");

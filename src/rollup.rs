@@ -1,6 +1,6 @@
 //! The `/calls/usage` computation over the call table: which calls count,
 //! which are in scope, and the bottom-up rollup of usage from each call into
-//! its ancestors.
+//! its ancestors. `trace.rs` (`/trace/usage`) shares the scope and rollup.
 //!
 //! The rollup is Kahn's algorithm, never recursion: a call is merged into its
 //! parent once all of its own children have been merged into it. Calls on a
@@ -10,52 +10,131 @@
 //! bit-for-bit the same.
 //!
 //! Lookups by id go through dense arrays indexed by symbol, not hash maps.
+//!
+//! `options.rollup: "dedupe"` changes one thing: when a call is final (all
+//! its children absorbed), if its own usage covers what its children brought
+//! (every model they have, each of the six token counters at least as large),
+//! the call counts as its own usage alone, because Weave's client already
+//! summed its children into it. Otherwise it keeps the reference's sum, in
+//! the reference's order, so a trace where no call covers its children gives
+//! exactly the reference's answer. Calls on a cycle, never final, are judged
+//! on what they absorbed.
 
 use std::collections::{HashSet, VecDeque};
 
+use crate::diagnostics::Diagnostics;
+use crate::options::{Rollup, UsageOptions};
+use crate::pricing::Pricer;
 use crate::request::UsageRequest;
 use crate::response::{CallsUsageRes, ModelTotals};
-use crate::table::{CallRec, CallTable, Costs, Sym, Tokens, COMPLETION, NONE, PROMPT, TOTAL};
+use crate::table::{CallRec, CallTable, Costs, Sym, Tokens, COMPLETION, HAS_COSTS, NONE, PROMPT, TOTAL};
 
 /// One model's running totals during the rollup.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Totals {
-    tokens: Tokens,
-    costs: Costs,
+pub(crate) struct Totals {
+    pub tokens: Tokens,
+    pub costs: Costs,
 }
 
 /// Per-model totals of one call, in first-seen order (a call has a handful
 /// of models, so a vector beats a map).
-type Usage = Vec<(Sym, Totals)>;
+pub(crate) type Usage = Vec<(Sym, Totals)>;
 
-const UNSET: u32 = u32::MAX;
+pub(crate) const UNSET: u32 = u32::MAX;
+
+/// What a computation needs besides the calls and the scope: how to cost a
+/// call's usage and how to roll it up.
+pub(crate) struct Settings<'a> {
+    pub include_costs: bool,
+    /// Present when `options.prices` was given.
+    pub pricer: Option<Pricer<'a>>,
+    pub reprice: bool,
+    pub rollup: Rollup,
+    pub diagnostics: bool,
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(table: &CallTable, project: &str, include_costs: bool, options: &'a UsageOptions) -> Settings<'a> {
+        Settings {
+            include_costs,
+            pricer: options.prices.as_deref().map(|rows| Pricer::new(rows, table, project)),
+            reprice: options.reprice,
+            rollup: options.rollup,
+            diagnostics: options.diagnostics,
+        }
+    }
+
+    /// Whether `summary.weave.costs` is read at all (not when every model is
+    /// repriced from the rows).
+    pub fn reads_given_costs(&self) -> bool {
+        self.include_costs && !(self.reprice && self.pricer.is_some())
+    }
+}
+
+/// The calls in scope, in the server's order, as indices into the table's calls.
+pub(crate) struct Scope {
+    pub calls: Vec<u32>,
+    /// How many more there were before `limit` cut them.
+    pub cut: usize,
+}
+
+/// For each symbol, the index of the live call with that id (`UNSET` if
+/// none): not deleted, of the project (or none); the last of several with
+/// one id replaces the others.
+pub(crate) fn live_calls(table: &CallTable, project: Option<Sym>) -> Vec<u32> {
+    let mut live = vec![UNSET; table.symbols()];
+    for (i, c) in table.calls.iter().enumerate() {
+        if is_live(c, project) {
+            if let Some(slot) = live.get_mut(c.id as usize) {
+                *slot = i as u32;
+            }
+        }
+    }
+    live
+}
+
+pub(crate) fn is_live(c: &CallRec, project: Option<Sym>) -> bool {
+    !c.deleted && (c.project == NONE || Some(c.project) == project)
+}
+
+/// The live calls that `keep` accepts, in the server's order (started_at
+/// instant, then id; unreadable timestamps last), cut to `limit`.
+pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(&CallRec) -> bool) -> Scope {
+    let mut calls: Vec<(u32, &CallRec)> = table
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| live.get(c.id as usize) == Some(&(*i as u32)) && keep(c))
+        .map(|(i, c)| (i as u32, c))
+        .collect();
+    calls.sort_unstable_by(|(_, a), (_, b)| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let cut = calls.len().saturating_sub(limit);
+    calls.truncate(limit);
+    Scope { calls: calls.into_iter().map(|(i, _)| i).collect(), cut }
+}
 
 /// Computes the response for `request` over the calls in `table`.
-pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
-    if request.call_ids.is_empty() {
-        return CallsUsageRes { include_costs: request.include_costs, ..CallsUsageRes::default() };
-    }
+pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> CallsUsageRes {
+    let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let mut seen = HashSet::new();
     let requested: Vec<&str> = request.call_ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect();
-    let calls = &table.calls;
-    let symbols = table.symbols();
-
-    // Live calls: not deleted, of the project (or none); the last of several
-    // with one id replaces the others.
-    let project = table.lookup(&request.project_id);
-    let mut live = vec![UNSET; symbols];
-    for (i, c) in calls.iter().enumerate() {
-        if c.deleted || (c.project != NONE && Some(c.project) != project) {
-            continue;
-        }
-        if let Some(slot) = live.get_mut(c.id as usize) {
-            *slot = i as u32;
-        }
+    let empty = Scope { calls: Vec::new(), cut: 0 };
+    let nothing = |requested: Vec<&str>| CallsUsageRes {
+        call_usage: requested.into_iter().map(|id| (id.to_string(), Vec::new())).collect(),
+        unfinished_call_ids: Vec::new(),
+        include_costs: request.include_costs,
+        diagnostics: settings.diagnostics.then(|| Diagnostics::collect(table, &empty, &Rolled::default(), &settings, project_sym(table, &request.project_id))),
+    };
+    if requested.is_empty() {
+        return nothing(requested);
     }
-    let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| calls.get(i as usize));
+    let project = project_sym(table, &request.project_id);
+    let live = live_calls(table, project);
+    let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls.get(i as usize));
 
     // The traces of the requested calls.
-    let mut traced = vec![false; symbols];
+    let mut traced = vec![false; table.symbols()];
     let mut any = false;
     for id in &requested {
         if let Some(c) = table.lookup(id).and_then(live_call) {
@@ -66,32 +145,13 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
         }
     }
     if !any {
-        return CallsUsageRes {
-            call_usage: requested.into_iter().map(|id| (id.to_string(), Vec::new())).collect(),
-            unfinished_call_ids: Vec::new(),
-            include_costs: request.include_costs,
-        };
+        return nothing(requested);
     }
 
-    // Scope: their live calls in the server's order (started_at instant, then
-    // id; unreadable timestamps last), cut to `limit`.
-    let mut scope: Vec<&CallRec> = calls
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| live.get(c.id as usize) == Some(&(*i as u32)) && traced.get(c.trace as usize) == Some(&true))
-        .map(|(_, c)| c)
-        .collect();
-    scope.sort_unstable_by(|a, b| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
-    scope.truncate(usize::try_from(request.limit).unwrap_or(usize::MAX));
+    let scope = select(table, &live, request.limit, |c| traced.get(c.trace as usize) == Some(&true));
+    let mut rolled = rollup(table, &scope.calls, &settings);
 
-    let mut usage = rollup(table, &scope, request.include_costs);
-
-    let mut position = vec![UNSET; symbols];
-    for (k, c) in scope.iter().enumerate() {
-        if let Some(slot) = position.get_mut(c.id as usize) {
-            *slot = k as u32;
-        }
-    }
+    let position = positions(table, &scope.calls);
     let call_usage = requested
         .into_iter()
         .map(|id| {
@@ -99,59 +159,113 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
                 .lookup(id)
                 .and_then(|sym| position.get(sym as usize))
                 .filter(|&&k| k != UNSET)
-                .and_then(|&k| usage.get_mut(k as usize))
+                .and_then(|&k| rolled.usage.get_mut(k as usize))
                 .map(std::mem::take)
                 .unwrap_or_default();
-            let models = models
-                .into_iter()
-                .map(|(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs })
-                .collect();
-            (id.to_string(), models)
+            (id.to_string(), model_totals(table, models))
         })
         .collect();
 
-    let mut unfinished: Vec<String> = scope.iter().filter(|c| !c.ended).map(|c| table.str(c.id).to_string()).collect();
-    // Byte order of UTF-8 is code point order; ids in scope are distinct.
-    unfinished.sort_unstable();
-
-    CallsUsageRes { call_usage, unfinished_call_ids: unfinished, include_costs: request.include_costs }
+    CallsUsageRes {
+        call_usage,
+        unfinished_call_ids: unfinished(table, &scope.calls),
+        include_costs: request.include_costs,
+        diagnostics: settings.diagnostics.then(|| Diagnostics::collect(table, &scope, &rolled, &settings, project)),
+    }
 }
 
-/// Each scoped call's usage plus that of every descendant it absorbs,
-/// indexed like `scope`.
-fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usage> {
+pub(crate) fn project_sym(table: &CallTable, project: &str) -> Option<Sym> {
+    table.lookup(project)
+}
+
+/// Per symbol, the position in `scope` of the call with that id.
+pub(crate) fn positions(table: &CallTable, scope: &[u32]) -> Vec<u32> {
     let mut position = vec![UNSET; table.symbols()];
-    for (k, c) in scope.iter().enumerate() {
-        if let Some(slot) = position.get_mut(c.id as usize) {
+    for (k, &i) in scope.iter().enumerate() {
+        if let Some(slot) = table.calls.get(i as usize).and_then(|c| position.get_mut(c.id as usize)) {
             *slot = k as u32;
         }
     }
-    let mut pending = vec![0u32; scope.len()];
-    let parent: Vec<u32> = scope
+    position
+}
+
+pub(crate) fn model_totals(table: &CallTable, models: Usage) -> Vec<ModelTotals> {
+    models.into_iter().map(|(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs }).collect()
+}
+
+/// The ids in scope of calls that have not ended, sorted by code point
+/// (byte order of UTF-8; ids in scope are distinct).
+pub(crate) fn unfinished(table: &CallTable, scope: &[u32]) -> Vec<String> {
+    let mut ids: Vec<String> = scope
         .iter()
-        .map(|c| {
+        .filter_map(|&i| table.calls.get(i as usize))
+        .filter(|c| !c.ended)
+        .map(|c| table.str(c.id).to_string())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The rollup's result, indexed like the scope.
+#[derive(Default)]
+pub(crate) struct Rolled {
+    /// Each call's usage plus that of every descendant it absorbs.
+    pub usage: Vec<Usage>,
+    /// Positions of calls never final (on a parent cycle).
+    pub stuck: Vec<u32>,
+    /// Positions of calls whose `parent_id` names no call in scope (only
+    /// collected for diagnostics).
+    pub orphans: Vec<u32>,
+    /// `"dedupe"`: positions of calls counted as their own usage although
+    /// children brought some.
+    pub deduped: Vec<u32>,
+}
+
+/// Rolls usage up the scope's parent links (see the module docs).
+pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>) -> Rolled {
+    let calls: Vec<&CallRec> = scope.iter().filter_map(|&i| table.calls.get(i as usize)).collect();
+    let position = positions(table, scope);
+    let mut orphans = Vec::new();
+    let mut pending = vec![0u32; calls.len()];
+    let parent: Vec<u32> = calls
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
             // An empty `parent_id` is no parent (the reference tests truthiness).
             if c.parent == NONE || table.bytes(c.parent).is_empty() {
                 return UNSET;
             }
             let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
-            if let Some(n) = pending.get_mut(p as usize) {
-                *n += 1;
+            match pending.get_mut(p as usize) {
+                Some(n) => *n += 1,
+                None if settings.diagnostics => orphans.push(k as u32),
+                None => {}
             }
             p
         })
         .collect();
-    let mut usage: Vec<Usage> = scope.iter().map(|c| own_usage(table, c, include_costs)).collect();
+    let mut usage: Vec<Usage> = calls.iter().map(|c| own_usage(table, c, settings)).collect();
+    // "dedupe" compares each call's own usage with what its children bring.
+    let dedupe = settings.rollup == Rollup::Dedupe;
+    let own: Vec<Usage> = if dedupe { usage.clone() } else { Vec::new() };
+    let mut brought: Vec<Usage> = if dedupe { vec![Usage::new(); calls.len()] } else { Vec::new() };
+    let mut deduped = Vec::new();
 
-    let mut queue: VecDeque<u32> = (0..scope.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)).collect();
+    let mut queue: VecDeque<u32> = (0..calls.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)).collect();
     while let Some(child) = queue.pop_front() {
+        if dedupe {
+            decide(child, &own, &brought, &mut usage, &mut deduped);
+        }
         let p = parent.get(child as usize).copied().unwrap_or(UNSET);
         if p == UNSET {
             continue;
         }
         let from = usage.get_mut(child as usize).map(std::mem::take).unwrap_or_default();
         if let Some(into) = usage.get_mut(p as usize) {
-            merge(into, &from, include_costs);
+            merge(into, &from, settings.include_costs);
+        }
+        if let Some(into) = brought.get_mut(p as usize) {
+            merge(into, &from, settings.include_costs);
         }
         // The child's own total is still reported if it was requested.
         if let Some(slot) = usage.get_mut(child as usize) {
@@ -164,20 +278,53 @@ fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usa
             }
         }
     }
-    usage
+    let stuck: Vec<u32> = (0..calls.len() as u32).filter(|&k| pending.get(k as usize).is_some_and(|&n| n > 0)).collect();
+    if dedupe {
+        for &k in &stuck {
+            decide(k, &own, &brought, &mut usage, &mut deduped);
+        }
+    }
+    deduped.sort_unstable();
+    Rolled { usage, stuck, orphans, deduped }
+}
+
+/// `"dedupe"`, once call `k` is final: if its own usage covers what its
+/// children brought, it counts as its own usage alone.
+fn decide(k: u32, own: &[Usage], brought: &[Usage], usage: &mut [Usage], deduped: &mut Vec<u32>) {
+    let (Some(own), Some(brought)) = (own.get(k as usize), brought.get(k as usize)) else { return };
+    if !brought.is_empty() && covers(own, brought) {
+        if let Some(slot) = usage.get_mut(k as usize) {
+            *slot = own.clone();
+        }
+        deduped.push(k);
+    }
+}
+
+/// Whether `own` covers `brought`: every model of `brought` is in `own`
+/// with each token counter at least as large.
+fn covers(own: &Usage, brought: &Usage) -> bool {
+    brought.iter().all(|(model, b)| {
+        own.iter().find(|(m, _)| m == model).is_some_and(|(_, o)| o.tokens.iter().zip(b.tokens).all(|(o, b)| *o >= b))
+    })
 }
 
 /// A call's own usage: `total_tokens` falls back to prompt + completion, and
 /// a model counts only if some counter (or, with costs, some cost) is
-/// non-zero. NaN counts as non-zero, as it is truthy in Python.
-fn own_usage(table: &CallTable, call: &CallRec, include_costs: bool) -> Usage {
+/// non-zero. NaN counts as non-zero, as it is truthy in Python. Costs come
+/// from `summary.weave.costs`, or from the price rows for a model without
+/// them (every model with `reprice`).
+fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usage {
     let mut out = Usage::new();
     for m in table.usage_of(call) {
         let mut tokens = m.tokens;
         if tokens[TOTAL] == 0 {
             tokens[TOTAL] = tokens[PROMPT].saturating_add(tokens[COMPLETION]);
         }
-        let costs = if include_costs { m.costs } else { [0.0; 4] };
+        let costs = match &settings.pricer {
+            _ if !settings.include_costs => [0.0; 4],
+            Some(pricer) if settings.reprice || m.flags & HAS_COSTS == 0 => pricer.costs(m, call.started).unwrap_or([0.0; 4]),
+            _ => m.costs,
+        };
         if tokens.iter().any(|&t| t != 0) || costs.iter().any(|&c| c != 0.0) {
             out.push((m.model, Totals { tokens, costs }));
         }

@@ -14,7 +14,7 @@ use hashbrown::HashTable;
 
 use crate::error::{Detail, Loc, UsageError};
 use crate::json::{Failure, Parser, Shape};
-use crate::pynum::{py_float, py_int};
+use crate::pynum::{try_py_float, try_py_int};
 use crate::time::parse_instant;
 
 /// A string in the table's arena.
@@ -63,13 +63,54 @@ pub struct CallRec {
 
 /// One model's usage as one call reports it, before any rollup: prompt and
 /// completion include their `input_`/`output_` aliases, `total` is as given,
-/// costs are read whether or not a request will want them.
+/// costs are read whether or not a request will want them. Everything that
+/// pricing (`options.prices`) needs is here or in the call's `started`, so a
+/// streamed table can be priced once the request is known.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UsageRec {
     pub model: Sym,
     pub tokens: Tokens,
     pub costs: Costs,
+    /// [`HAS_COSTS`], [`PROMPT_AND_INPUT`], [`UNREADABLE`]. A byte that fits
+    /// in the record's padding: no extra memory per entry.
+    pub flags: u8,
 }
+
+/// `summary.weave.costs[model]` is an object (its costs were given).
+pub const HAS_COSTS: u8 = 1;
+/// Both `prompt_tokens` and `input_tokens` are non-zero (the sum may count
+/// the same tokens twice).
+pub const PROMPT_AND_INPUT: u8 = 2;
+/// Some value of this entry was unreadable: see [`CallTable::unreadable`].
+pub const UNREADABLE: u8 = 4;
+
+/// A value that was present but unreadable, so read as 0 (as the reference
+/// reads it). Recorded only when it happens, for `options.diagnostics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Index into [`CallTable::calls`].
+    pub call: u32,
+    pub model: Sym,
+    /// Index into [`VALUE_FIELDS`].
+    pub field: u8,
+}
+
+/// The names of the fields an [`Unreadable`] can refer to: the usage
+/// counters, then the cost fields.
+pub const VALUE_FIELDS: [&str; 12] = [
+    "requests",
+    "prompt_tokens",
+    "input_tokens",
+    "completion_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "prompt_tokens_total_cost",
+    "completion_tokens_total_cost",
+    "cache_read_input_tokens_total_cost",
+    "cache_creation_input_tokens_total_cost",
+];
 
 /// All calls read so far.
 pub struct CallTable {
@@ -80,6 +121,9 @@ pub struct CallTable {
     hasher: hashbrown::DefaultHashBuilder,
     pub calls: Vec<CallRec>,
     pub usage: Vec<UsageRec>,
+    /// Values read as 0 because unreadable, in call order. Empty unless such
+    /// values occur, so it costs nothing on clean input.
+    pub unreadable: Vec<Unreadable>,
     scratch: Scratch,
     /// The last symbol of each [`Recent`] kind.
     recent: [Sym; 4],
@@ -99,11 +143,14 @@ enum Recent {
 /// Per-call working space, reused from call to call.
 #[derive(Default)]
 struct Scratch {
-    /// `summary.usage`: model, and its raw counters (None: not an object).
-    usage: Vec<(Sym, Option<[i128; 8]>)>,
-    /// `summary.weave.costs`: model, and its costs (None: not an object).
-    costs: Vec<(Sym, Option<Costs>)>,
+    /// `summary.usage`: model, and its entry (None: not an object).
+    usage: Vec<(Sym, Option<Read<[i128; 8]>>)>,
+    /// `summary.weave.costs`: model, and its entry (None: not an object).
+    costs: Vec<(Sym, Option<Read<Costs>>)>,
 }
+
+/// An entry's values as read, and a bit per value that was unreadable.
+type Read<T> = (T, u16);
 
 /// The counters of a usage entry that are read, in `[i128; 8]` order.
 const USAGE_FIELDS: [&str; 8] = [
@@ -228,6 +275,7 @@ impl CallTable {
             + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
             + self.calls.capacity() * std::mem::size_of::<CallRec>()
             + self.usage.capacity() * std::mem::size_of::<UsageRec>()
+            + self.unreadable.capacity() * std::mem::size_of::<Unreadable>()
     }
 
     /// Reads the call at `index` of the input from `p` (at the start of a
@@ -406,11 +454,11 @@ impl CallTable {
             let is_object = p.peek() == Some(b'{');
             match map {
                 Map::Usage => {
-                    let entry = if is_object { Some(read_fields(p, &USAGE_FIELDS, py_int, 0)?) } else { p.skip_value().map(|()| None)? };
+                    let entry = if is_object { Some(read_fields(p, &USAGE_FIELDS, try_py_int, 0)?) } else { p.skip_value().map(|()| None)? };
                     upsert(&mut self.scratch.usage, model, entry);
                 }
                 Map::Costs => {
-                    let entry = if is_object { Some(read_fields(p, &COST_FIELDS, py_float, 0.0)?) } else { p.skip_value().map(|()| None)? };
+                    let entry = if is_object { Some(read_fields(p, &COST_FIELDS, try_py_float, 0.0)?) } else { p.skip_value().map(|()| None)? };
                     upsert(&mut self.scratch.costs, model, entry);
                 }
             }
@@ -420,14 +468,29 @@ impl CallTable {
         }
     }
 
-    /// Moves the scratch usage of the call just read into the table.
+    /// Moves the scratch usage of the call about to be added (the next
+    /// index of `calls`) into the table.
     fn flush_usage(&mut self) {
+        let call = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
         let Scratch { usage, costs } = &self.scratch;
         for &(model, raw) in usage {
-            let Some(r) = raw else { continue };
+            let Some((r, bad_counters)) = raw else { continue };
             let tokens = [r[0], r[1].saturating_add(r[2]), r[3].saturating_add(r[4]), r[5], r[6], r[7]];
-            let costs = costs.iter().find(|(m, _)| *m == model).and_then(|(_, c)| *c).unwrap_or([0.0; 4]);
-            self.usage.push(UsageRec { model, tokens, costs });
+            let given = costs.iter().find(|(m, _)| *m == model).and_then(|(_, c)| *c);
+            let (costs, bad_costs) = given.unwrap_or(([0.0; 4], 0));
+            let mut flags = if given.is_some() { HAS_COSTS } else { 0 };
+            if r[1] != 0 && r[2] != 0 {
+                flags |= PROMPT_AND_INPUT;
+            }
+            // Rare: only then is anything recorded.
+            let bad = u32::from(bad_counters) | (u32::from(bad_costs) << USAGE_FIELDS.len());
+            if bad != 0 {
+                flags |= UNREADABLE;
+                for field in (0..VALUE_FIELDS.len() as u8).filter(|f| bad & (1 << f) != 0) {
+                    self.unreadable.push(Unreadable { call, model, field });
+                }
+            }
+            self.usage.push(UsageRec { model, tokens, costs, flags });
         }
     }
 }
@@ -447,31 +510,37 @@ fn upsert<T>(list: &mut Vec<(Sym, T)>, key: Sym, value: T) {
 }
 
 /// The named fields of an object (at `{`), each read with `read`; others are
-/// skipped; absent ones are `zero`.
+/// skipped; absent ones are `zero`, and so are unreadable ones (`read` gives
+/// `None`), which also set their bit in the returned mask. Of duplicate keys
+/// the last counts, for the mask too.
 fn read_fields<T: Copy, const N: usize>(
     p: &mut Parser<'_>,
     names: &[&str; N],
-    read: fn(&crate::value::Value) -> T,
+    read: fn(&crate::value::Value) -> Option<T>,
     zero: T,
-) -> Result<[T; N], Failure> {
+) -> Result<([T; N], u16), Failure> {
     let mut out = [zero; N];
+    let mut bad = 0u16;
     p.pos += 1;
     if p.empty_object() {
-        return Ok(out);
+        return Ok((out, bad));
     }
     loop {
         let key = p.key()?;
         match names.iter().position(|n| n.as_bytes() == key.as_ref()) {
             Some(i) => {
                 let v = p.value(&Shape::Scalar)?;
+                let value = read(&v);
                 if let Some(slot) = out.get_mut(i) {
-                    *slot = read(&v);
+                    *slot = value.unwrap_or(zero);
                 }
+                let bit = 1u16 << (i % 16);
+                bad = if value.is_some() { bad & !bit } else { bad | bit };
             }
             None => p.skip_value()?,
         }
         if !p.member_end()? {
-            return Ok(out);
+            return Ok((out, bad));
         }
     }
 }

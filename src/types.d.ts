@@ -66,9 +66,63 @@ export interface CallsUsageReq {
   limit?: number;
 }
 
-/** No options exist yet: `{}` only; unknown keys are refused (422). */
+/** The body of Weave's `POST /trace/usage`: every call of the project (as
+ * narrowed by `filter`) with its own rolled-up usage. Validated like
+ * `CallsUsageReq`. */
+export interface TraceUsageReq {
+  project_id: string;
+  /** Only `trace_ids` and `call_ids` (each: empty or null means no filter);
+   * the server's other filters need fields calls are not read for (422
+   * `not_supported`). */
+  filter?: { trace_ids?: string[] | null; call_ids?: string[] | null } | null;
+  /** Default `false`: the cost fields of the result are `null`. */
+  include_costs?: boolean;
+  /** Default 10000, at least 1: how many calls to aggregate, in
+   * (`started_at`, `id`) order. */
+  limit?: number;
+}
+
+/** A price row, as Weave's `/costs/query` returns it or as stored: rates are
+ * per token, in USD. Validated like a pydantic model (lax: numeric strings
+ * are read); a bad row is a 422 at `["options", "prices", index, field]`. */
+export interface PriceRow {
+  llm_id: string;
+  prompt_token_cost?: number | string | null;
+  completion_token_cost?: number | string | null;
+  cache_read_input_token_cost?: number | string | null;
+  cache_creation_input_token_cost?: number | string | null;
+  /** When the price takes effect: ISO 8601 / RFC 3339 (no offset: UTC), a
+   * `Date`, or a Unix timestamp (seconds, or milliseconds beyond 2e10). */
+  effective_date: string | Date | number;
+  /** Default `"project"`. */
+  pricing_level?: 'project' | 'default';
+  /** Default: the request's project for a project row, `"default"` for a
+   * default row. Rows of another project (or a default row with another id)
+   * never apply. */
+  pricing_level_id?: string | null;
+  provider_id?: string | null;
+  /** Carried by `/costs/query` and stored rows; accepted, not read. */
+  id?: unknown;
+  prompt_token_cost_unit?: unknown;
+  completion_token_cost_unit?: unknown;
+  created_at?: unknown;
+  created_by?: unknown;
+}
+
+/** What the library adds to the endpoint. Omitted, `null` or `{}`: the
+ * reference's answer exactly. Unknown keys are refused (422). */
 export interface UsageOptions {
-  [option: string]: never;
+  /** With `include_costs`: a model without costs in `summary.weave.costs`
+   * is priced from these rows, as the Weave server picks them. */
+  prices?: PriceRow[] | null;
+  /** Price every model from `prices`, ignoring `summary.weave.costs`. */
+  reprice?: boolean;
+  /** `"reference"` (default): every call adds its children's totals.
+   * `"dedupe"`: a call whose own usage covers its children's (every model,
+   * every token counter at least as large) counts as its own usage alone. */
+  rollup?: 'reference' | 'dedupe';
+  /** Add a `diagnostics` object to the result. */
+  diagnostics?: boolean;
 }
 
 /** One model's usage, summed over a root call and all its descendants. */
@@ -92,12 +146,51 @@ export interface CallsUsageRes {
   call_usage: { [callId: string]: { [model: string]: LLMAggregatedUsage } };
   /** Ids of the calls aggregated that have not ended, sorted by code point. */
   unfinished_call_ids: string[];
+  /** Only with `options.diagnostics: true`. */
+  diagnostics?: UsageDiagnostics;
+}
+
+/** The response of `POST /trace/usage`: every call in scope, in the
+ * server's order, with its usage and its descendants'. */
+export interface TraceUsageRes {
+  /** Call id → model → usage (`{}` for a call without any). */
+  call_usage: { [callId: string]: { [model: string]: LLMAggregatedUsage } };
+  /** Ids of the calls in scope that have not ended, sorted by code point. */
+  unfinished_call_ids: string[];
+  /** Only with `options.diagnostics: true`. */
+  diagnostics?: UsageDiagnostics;
+}
+
+/** `options.diagnostics: true`: what in the calls in scope could make the
+ * totals surprising. Id lists are sorted by code point. */
+export interface UsageDiagnostics {
+  calls_in_scope: number;
+  /** Calls of the traces in scope left out by `limit`. */
+  calls_cut_by_limit: number;
+  /** `parent_id` names no call in scope: counted as roots. */
+  orphan_call_ids: string[];
+  /** On a parent cycle: never added to their parents. */
+  cycle_call_ids: string[];
+  /** Ids given by several live calls: the last one counted. */
+  duplicate_call_ids: string[];
+  /** Values present but unreadable, read as 0 (cost fields only when costs
+   * were read from the calls). */
+  unreadable_values: { call_id: string; model: string; field: string }[];
+  /** Entries with both `prompt_tokens` and `input_tokens` non-zero (they
+   * are added, which double counts if both hold the same tokens). */
+  prompt_and_input_tokens: { call_id: string; model: string }[];
+  /** Only with `options.prices`: models with token usage and no row for
+   * the project or the default level. */
+  unpriced_models?: string[];
+  /** Only with `options.rollup: "dedupe"`: calls counted as their own usage
+   * because it covers what their children brought. */
+  deduped_call_ids?: string[];
 }
 
 /** One entry of a FastAPI `HTTPValidationError`. */
 export interface ValidationErrorDetail {
   /** Where: `["body", field, …]` for the request, `["calls", index, field]`
-   * for a call, `["options", key]`, or `["body", byteOffset]` for bad JSON. */
+   * for a call, `["options", key, …]`, or `["body", byteOffset]` for bad JSON. */
   loc: (string | number)[];
   msg: string;
   type: string;

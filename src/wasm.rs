@@ -4,6 +4,11 @@
 //! (`api.rs`, `stream.rs`), turn the result into JavaScript, and map a core
 //! error to a thrown `Error` (in [`throw`], the one place that happens).
 //!
+//! `/calls/usage` and `/trace/usage` come in the same pairs: `callsUsage` /
+//! `traceUsage` take calls as objects, `callsUsageFromJson` /
+//! `traceUsageFromJson` take the body as bytes or text, and a
+//! `UsageAccumulator` answers both (`finish`, `finishTrace`).
+//!
 //! Design, for speed across the boundary:
 //! - Arguments are read as the JSON text `JSON.stringify` makes of them, so
 //!   a value means here exactly what it would mean to the server once sent
@@ -31,9 +36,9 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::error::{Loc, UsageError};
 use crate::response::CallsUsageRes;
+use crate::value::Value;
 use crate::stream::CallStream;
 use crate::table::COST_FIELDS;
-use crate::value::Value;
 
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;
@@ -51,8 +56,9 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/select-calls.js")]
 extern "C" {
-    /// `[json, indices]`: see js/select-calls.js. Throws what JSON.stringify
-    /// throws (a BigInt, a cycle in a malformed call).
+    /// `[json, indices]`: see js/select-calls.js (`call_ids` null: every
+    /// call). Throws what JSON.stringify throws (a BigInt, a cycle in a
+    /// malformed call).
     #[wasm_bindgen(js_name = selectCalls, catch)]
     fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<Array, JsValue>;
 
@@ -71,20 +77,57 @@ pub fn calls_usage(
     install_panic_hook();
     // The request is validated before the calls are looked at, as the server does.
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
-    if !Array::is_array(&calls) {
+    let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
+    let result = read_objects(&calls, &call_ids, |table| api::compute(table, &prepared))?;
+    Ok(to_js(&result))
+}
+
+/// `traceUsage(calls, request, options?)`: Weave's `/trace/usage` over calls
+/// already parsed into objects: every call in scope with its rolled-up usage.
+#[wasm_bindgen(js_name = traceUsage, unchecked_return_type = "TraceUsageRes")]
+pub fn trace_usage(
+    #[wasm_bindgen(unchecked_param_type = "Call[]")] calls: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    install_panic_hook();
+    let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
+    // Every call can be in scope: all are read.
+    let result = read_objects(&calls, &JsValue::NULL, |table| api::compute_trace(table, &prepared))?;
+    Ok(to_js(&result))
+}
+
+/// `traceUsageFromJson(body, request, options?)`: the same over a body, as
+/// `callsUsageFromJson` takes it.
+#[wasm_bindgen(js_name = traceUsageFromJson, unchecked_return_type = "TraceUsageRes")]
+pub fn trace_usage_from_json(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] body: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    install_panic_hook();
+    let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
+    let mut stream = CallStream::new();
+    push_body(&mut stream, &body).map_err(throw)?;
+    let table = stream.finish().map_err(throw)?;
+    Ok(to_js(&api::compute_trace(table, &prepared)))
+}
+
+/// The objects path: the calls that can matter (`call_ids`' traces, or all
+/// when it is null) cross as one JSON text, are read like a body, and
+/// `compute` runs on them. A call's error names its index in `calls`.
+fn read_objects(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::table::CallTable) -> CallsUsageRes) -> Result<CallsUsageRes, JsValue> {
+    if !Array::is_array(calls) {
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
     }
-    let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
-    let picked = select_calls(&calls, &call_ids).map_err(|e| throw(not_json("calls", &e)))?;
+    let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
     let json = picked.get(0);
     let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
-    let result = (|| {
-        let mut stream = CallStream::new();
-        push_body(&mut stream, &json)?;
-        Ok(api::compute(stream.finish()?, &prepared))
-    })()
-    .map_err(|e| throw(original_index(e, indices.as_deref())))?;
-    Ok(to_js(&result))
+    let mut stream = CallStream::new();
+    let table = push_body(&mut stream, &json)
+        .and_then(|()| stream.finish())
+        .map_err(|e| throw(original_index(e, indices.as_deref())))?;
+    Ok(compute(table))
 }
 
 /// `callsUsageFromJson(body, request, options?)`: the same over the text
@@ -140,6 +183,19 @@ impl UsageAccumulator {
         Ok(to_js(&api::compute(table, &prepared)))
     }
 
+    /// `/trace/usage` for `request` over everything pushed: like `finish`,
+    /// it ends the input and may be called again, with any request.
+    #[wasm_bindgen(js_name = finishTrace, unchecked_return_type = "TraceUsageRes")]
+    pub fn finish_trace(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
+        options: Option<OptionsArg>,
+    ) -> Result<JsValue, JsValue> {
+        let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
+        let table = self.stream.finish().map_err(throw)?;
+        Ok(to_js(&api::compute_trace(table, &prepared)))
+    }
+
     /// Calls read so far (for progress).
     #[wasm_bindgen(getter)]
     pub fn calls(&self) -> f64 {
@@ -174,13 +230,28 @@ fn read_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api
     api::prepare(&request, options.as_ref())
 }
 
+/// [`read_arguments`] for a `TraceUsageReq`.
+fn read_trace_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api::PreparedTrace, UsageError> {
+    let request = match stringify("body", request)? {
+        Some(text) => api::trace_request_from_json(text.as_bytes())?,
+        None => Value::Null,
+    };
+    let options = options.map(|o| argument("options", o)).transpose()?;
+    api::prepare_trace(&request, options.as_ref())
+}
+
 fn argument(what: &str, v: &JsValue) -> Result<Value, UsageError> {
-    let text = JSON::stringify(v).map_err(|e| not_json(what, &e))?;
-    // `undefined`, a function or a symbol stringify to undefined: nothing sent.
-    match text.as_string() {
+    match stringify(what, v)? {
         Some(text) => api::argument_from_json(text.as_bytes(), what),
         None => Ok(Value::Null),
     }
+}
+
+/// `JSON.stringify(v)`; `None` for `undefined`, a function or a symbol,
+/// which stringify to undefined: nothing sent.
+fn stringify(what: &str, v: &JsValue) -> Result<Option<String>, UsageError> {
+    let text = JSON::stringify(v).map_err(|e| not_json(what, &e))?;
+    Ok(text.as_string())
 }
 
 /// A value `JSON.stringify` refused (a BigInt, a cycle).

@@ -324,6 +324,99 @@ proptest! {
     }
 }
 
+/// `/calls/usage` with options, as JSON.
+fn with_options(calls: &[Json], request: &Json, options: Json) -> Json {
+    let body = serde_json::to_string(calls).unwrap();
+    let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(request), Some(&to_value(&options))).expect("valid input");
+    serde_json::from_str(&res.to_json()).unwrap()
+}
+
+const COUNTERS: [&str; 6] = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dedupe_never_adds_and_changes_nothing_unless_a_call_covers(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
+        let reference = via_array(&calls, &request);
+        let mut dedupe = with_options(&calls, &request, json!({"rollup": "dedupe", "diagnostics": true}));
+        let deduped = dedupe["diagnostics"]["deduped_call_ids"].as_array().unwrap().len();
+        dedupe.as_object_mut().unwrap().remove("diagnostics");
+        if deduped == 0 {
+            // Same sums in the same order: identical, costs included.
+            prop_assert_eq!(&dedupe, &reference);
+        }
+        // The generator's counters are never negative, so dedupe only removes.
+        for (id, models) in dedupe["call_usage"].as_object().unwrap() {
+            for (model, u) in models.as_object().unwrap() {
+                for k in COUNTERS {
+                    prop_assert!(u[k].as_i64() <= reference["call_usage"][id][model][k].as_i64(), "{id} {model} {k}");
+                }
+            }
+        }
+        prop_assert_eq!(&dedupe["unfinished_call_ids"], &reference["unfinished_call_ids"]);
+    }
+
+    #[test]
+    fn dedupe_counts_a_locally_summed_tree_once(parents in prop::collection::vec(prop::option::of(0usize..30), 1..30), own in prop::collection::vec((0..MODELS.len(), prop::array::uniform4(0i64..5)), 30)) {
+        // As Weave's client reports a trace run in one process: each call's
+        // summary.usage is its own LLM usage plus its children's summaries.
+        let n = parents.len();
+        let parent: Vec<Option<usize>> = parents.iter().enumerate().map(|(i, p)| p.filter(|p| *p < i)).collect();
+        let mut summary: Vec<Usage> = (0..n)
+            .map(|i| {
+                let (m, t) = own[i];
+                let tokens = [t[0], t[1], t[2], t[1] + t[2], t[3], 0];
+                if tokens.iter().all(|&x| x == 0) { Usage::new() } else { BTreeMap::from([(MODELS[m].to_string(), (tokens, [0.0; 4]))]) }
+            })
+            .collect();
+        let llm = summary.clone();
+        // Children come after their parents: sum from the last call back.
+        for i in (0..n).rev() {
+            if let Some(p) = parent[i] {
+                let child = summary[i].clone();
+                add(&mut summary[p], &child);
+            }
+        }
+        let calls: Vec<Json> = (0..n).map(|i| {
+            let usage: serde_json::Map<String, Json> = summary[i].iter().map(|(m, (t, _))| (m.clone(), json!({"requests": t[0], "prompt_tokens": t[1], "completion_tokens": t[2], "cache_read_input_tokens": t[4]}))).collect();
+            json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent[i].map(|p| format!("c{p}")), "ended_at": "x", "summary": {"usage": usage}})
+        }).collect();
+        let roots: Vec<String> = (0..n).filter(|&i| parent[i].is_none()).map(|i| format!("c{i}")).collect();
+        let request = json!({"project_id": "p", "call_ids": roots, "limit": 1000});
+        let res = with_options(&calls, &request, json!({"rollup": "dedupe"}));
+        for r in (0..n).filter(|&i| parent[i].is_none()) {
+            // The root's total is the LLM usage of its tree, each call once.
+            let mut want = Usage::new();
+            for i in (0..n).filter(|&i| { let mut a = i; while let Some(p) = parent[a] { a = p; } a == r }) {
+                add(&mut want, &llm[i]);
+            }
+            let got = res["call_usage"][format!("c{r}")].as_object().unwrap();
+            prop_assert_eq!(got.len(), want.len());
+            for (m, (t, _)) in &want {
+                for (k, name) in COUNTERS.iter().enumerate() {
+                    prop_assert_eq!(got[m][*name].as_i64(), Some(t[k]), "c{} {} {}", r, m, name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trace_usage_agrees_with_calls_usage_call_by_call(calls in prop::collection::vec(arb_call(), 0..24), costs in any::<bool>(), limit in 1u64..25) {
+        let body = serde_json::to_string(&calls).unwrap();
+        for trace in ["t1", "t2"] {
+            let request = json!({"project_id": "p", "filter": {"trace_ids": [trace]}, "include_costs": costs, "limit": limit});
+            let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&request), None).expect("valid input");
+            let traced: Json = serde_json::from_str(&res.to_json()).unwrap();
+            for (id, usage) in traced["call_usage"].as_object().unwrap() {
+                let one = via_array(&calls, &json!({"project_id": "p", "call_ids": [id], "include_costs": costs, "limit": limit}));
+                prop_assert_eq!(&one["call_usage"][id.as_str()], usage, "{}", id);
+                prop_assert_eq!(&one["unfinished_call_ids"], &traced["unfinished_call_ids"]);
+            }
+        }
+    }
+}
+
 #[test]
 fn a_long_chain_does_not_recurse() {
     // 200,000 calls in one parent chain: the rollup must be iterative.
@@ -338,4 +431,13 @@ fn a_long_chain_does_not_recurse() {
     let res = via_bytes(&body, &request);
     assert_eq!(res["call_usage"]["c0"]["m"]["prompt_tokens"], n);
     assert_eq!(res["call_usage"]["c199999"]["m"]["prompt_tokens"], 1);
+    // Each call's 1 covers its child's 1: dedupe counts the chain as one call.
+    let options = to_value(&json!({"rollup": "dedupe", "diagnostics": true}));
+    let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), Some(&options)).unwrap();
+    let res: Json = serde_json::from_str(&res.to_json()).unwrap();
+    assert_eq!(res["call_usage"]["c0"]["m"]["prompt_tokens"], 1);
+    assert_eq!(res["diagnostics"]["deduped_call_ids"].as_array().unwrap().len(), n - 1);
+    // And /trace/usage reports every call of it.
+    let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&json!({"project_id": "p", "limit": n})), None).unwrap();
+    assert_eq!(res.call_usage.len(), n);
 }

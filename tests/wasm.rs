@@ -12,7 +12,7 @@ use js_sys::{Object, Reflect, Uint8Array, JSON};
 use serde_json::Value as Json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
-use weave_usage::wasm::{calls_usage, calls_usage_from_json, UsageAccumulator};
+use weave_usage::wasm::{calls_usage, calls_usage_from_json, trace_usage, trace_usage_from_json, OptionsArg, UsageAccumulator};
 
 /// Every fixture, embedded (a browser has no file system). The list must name
 /// 76 distinct files; `include_str!` fails to compile for a missing one, and
@@ -196,4 +196,57 @@ fn errors_leave_the_module_working() {
     let res = json(&calls_usage_from_json(body, request(), None).expect("works"));
     assert_eq!(res["call_usage"]["a"]["m"]["total_tokens"], 2);
     assert_eq!(res["unfinished_call_ids"], serde_json::json!(["a"]));
+}
+
+fn options(text: &str) -> Option<OptionsArg> {
+    Some(JSON::parse(text).expect("options JSON").unchecked_into())
+}
+
+#[wasm_bindgen_test]
+fn options_and_trace_usage_through_every_export() {
+    // A star whose root's usage already holds its children's (Weave's client
+    // sums them), one child without costs, priced from a row.
+    let calls = r#"[
+        {"id":"r","trace_id":"t","started_at":"2025-03-01T09:00:00Z","ended_at":"x","summary":{"usage":{"m":{"requests":2,"prompt_tokens":30}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":0.3}}}}},
+        {"id":"a","trace_id":"t","parent_id":"r","started_at":"2025-03-01T09:00:01Z","ended_at":"x","summary":{"usage":{"m":{"requests":1,"prompt_tokens":10}}}},
+        {"id":"b","trace_id":"t","parent_id":"r","started_at":"2025-03-01T09:00:02Z","summary":{"usage":{"m":{"requests":1,"prompt_tokens":20}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":0.2}}}}}
+    ]"#;
+    let opts = r#"{"rollup":"dedupe","diagnostics":true,"prices":[{"llm_id":"m","prompt_token_cost":0.01,"effective_date":"2024-01-01"}]}"#;
+    let request = || JSON::parse(r#"{"project_id":"p","call_ids":["r","a"],"include_costs":true}"#).unwrap();
+    let trace_request = || JSON::parse(r#"{"project_id":"p","include_costs":true,"filter":{"trace_ids":["t"]}}"#).unwrap();
+    let lines: Vec<String> = serde_json::from_str::<Vec<Json>>(calls).unwrap().iter().map(|c| c.to_string()).collect();
+    let body = lines.join("\n");
+
+    let by_objects = json(&calls_usage(JSON::parse(calls).unwrap(), request(), options(opts)).expect("objects"));
+    let by_bytes = json(&calls_usage_from_json(Uint8Array::from(body.as_bytes()).into(), request(), options(opts)).expect("bytes"));
+    assert_eq!(by_objects, by_bytes);
+    assert_eq!(by_objects["call_usage"]["r"]["m"]["prompt_tokens"], 30, "deduped");
+    assert_eq!(by_objects["call_usage"]["a"]["m"]["prompt_tokens_total_cost"], 0.1, "priced from the row");
+    assert_eq!(by_objects["diagnostics"]["deduped_call_ids"], serde_json::json!(["r"]));
+    assert_eq!(by_objects["diagnostics"]["unpriced_models"], serde_json::json!([]));
+
+    let traced = json(&trace_usage(JSON::parse(calls).unwrap(), trace_request(), options(opts)).expect("trace objects"));
+    let traced_bytes = json(&trace_usage_from_json(JsValue::from_str(&body), trace_request(), options(opts)).expect("trace bytes"));
+    let mut acc = UsageAccumulator::new();
+    body.as_bytes().chunks(5).for_each(|c| acc.push(Uint8Array::from(c).into()).expect("push"));
+    let traced_acc = json(&acc.finish_trace(trace_request(), options(opts)).expect("finishTrace"));
+    assert_eq!(traced, traced_bytes);
+    assert_eq!(traced, traced_acc);
+    assert_eq!(keys(&JSON::parse(&traced["call_usage"].to_string()).unwrap()), ["r", "a", "b"]);
+    assert_eq!(traced["call_usage"]["b"]["m"]["prompt_tokens_total_cost"], 0.2);
+    assert_eq!(traced["unfinished_call_ids"], serde_json::json!(["b"]));
+    // The same accumulator still answers /calls/usage.
+    assert_eq!(json(&acc.finish(request(), options(opts)).expect("finish")), by_objects);
+
+    // Without options: the reference's sum, and no diagnostics key.
+    let plain = json(&calls_usage(JSON::parse(calls).unwrap(), request(), None).expect("plain"));
+    assert_eq!(plain["call_usage"]["r"]["m"]["prompt_tokens"], 60);
+    assert!(plain.get("diagnostics").is_none());
+
+    // A bad row: 422 at its index and field, thrown as an Error.
+    let e = calls_usage(JSON::parse(calls).unwrap(), request(), options(r#"{"prices":[{"llm_id":"m","effective_date":"soon"}]}"#)).unwrap_err();
+    assert!(e.is_instance_of::<js_sys::Error>());
+    let detail = json(&Reflect::get(&e, &"detail".into()).unwrap());
+    assert_eq!(detail[0]["loc"], serde_json::json!(["options", "prices", 0, "effective_date"]));
+    assert_eq!(detail[0]["type"], "datetime_from_date_parsing");
 }

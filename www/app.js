@@ -1,11 +1,16 @@
 // The dashboard: opens a calls export in the worker, lists its root calls,
 // and shows per-root, per-model usage as the worker computes it with the
-// weave-usage package. State lives here; the views are in their own modules.
+// weave-usage package, with its options (a price table, the rollup mode,
+// diagnostics) and a per-call view of one trace. State lives here; the views
+// are in their own modules.
 import { renderChart } from './chart.js';
+import { renderDiagnostics } from './diagnostics.js';
 import { el } from './dom.js';
 import { formatBytes, formatCost, formatInt } from './format.js';
+import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { renderRoots, rootsInProject } from './roots.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
+import { renderTrace } from './trace.js';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const SAMPLE = { url: new URL('sample/traces.jsonl', import.meta.url).href, name: 'sample traces.jsonl' };
@@ -24,6 +29,15 @@ const state = {
   maxRows: ROWS_SHOWN, // table rows drawn; "Show all" lifts it
   colors: new Map(), // model → colour, kept while a file is open so colours do not move
   seq: 0, // id of the latest request to the worker
+  // Options (kept across files).
+  rollup: 'reference',
+  diagnostics: true,
+  prices: [], // editor rows (text), see prices.js
+  reprice: false,
+  priceErrors: new Set(), // "row field" pairs the package refused
+  // The trace view: the root whose trace is shown, and the worker's answer.
+  traceRoot: null,
+  trace: null,
 };
 
 const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
@@ -55,8 +69,13 @@ const handlers = {
     renderRootsPanel();
     requestUsage();
   },
-  usage({ result }) {
+  usage({ result, trace }) {
     state.result = result;
+    state.trace = trace;
+    if (state.priceErrors.size) {
+      state.priceErrors = new Set();
+      renderPricesPanel();
+    }
     const selected = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
     state.rows = usageRows(result, selected);
     assignColors(state.rows);
@@ -65,7 +84,15 @@ const handlers = {
     setState('ready');
   },
   error({ report }) {
-    state.result = state.rows = null;
+    state.result = state.rows = state.trace = null;
+    // A refused price row: mark its inputs and show the editor.
+    state.priceErrors = new Set(
+      (report.optionLocs ?? [])
+        .filter((loc) => loc[1] === 'prices' && Number.isInteger(loc[2]))
+        .map((loc) => `${sentRowIndex(state.prices, loc[2])} ${loc[3] ?? ''}`),
+    );
+    if (state.priceErrors.size) setPricesOpen(true);
+    renderPricesPanel();
     if (!state.file) {
       // The file could not be opened: nothing of the previous one stays.
       $('file-info').textContent = 'No file open';
@@ -83,6 +110,7 @@ const handlers = {
 
 function open(source) {
   state.file = state.result = state.rows = null;
+  state.traceRoot = state.trace = null;
   state.seq++;
   hideError();
   $('file-info').textContent = `Opening ${source.name ?? source.file.name}…`;
@@ -94,11 +122,24 @@ function open(source) {
 function requestUsage() {
   const roots = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
   const request = { project_id: state.project, call_ids: roots.map((r) => r.id), include_costs: state.includeCosts, limit: state.limit };
+  // The trace view asks /trace/usage for the root's trace, with the same options.
+  const root = state.traceRoot;
+  const trace = root ? { traceId: root.trace_id, request: { project_id: state.project, filter: { trace_ids: [root.trace_id] }, include_costs: state.includeCosts, limit: state.limit } } : null;
   state.seq++;
   showProgress(null, `Aggregating ${formatInt(state.file.calls)} calls…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
-  worker.postMessage({ type: 'usage', id: state.seq, request });
+  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace });
+}
+
+/** The package's `options` for the dashboard's settings. */
+function usageOptions() {
+  const options = { rollup: state.rollup, diagnostics: state.diagnostics };
+  if (state.prices.length || state.reprice) {
+    options.prices = pricesOption(state.prices);
+    options.reprice = state.reprice;
+  }
+  return options;
 }
 
 function selectAll() {
@@ -129,6 +170,57 @@ function render() {
   renderUsageTable();
   renderChart($('chart'), rows, state);
   renderUnfinished(state.result.unfinished_call_ids);
+  renderDiagnosticsPanel();
+  renderTracePanel();
+}
+
+function renderDiagnosticsPanel() {
+  const box = $('diagnostics-panel');
+  const d = state.result?.diagnostics;
+  box.hidden = !d;
+  if (d) renderDiagnostics(box, d);
+  $('add-unpriced').hidden = !d?.unpriced_models?.length;
+}
+
+function renderTracePanel() {
+  const box = $('trace-panel');
+  box.hidden = !(state.traceRoot && state.trace);
+  if (box.hidden) return;
+  renderTrace(box, state.traceRoot, state.trace.result, state.trace.calls, {
+    includeCosts: state.includeCosts,
+    onClose: () => {
+      state.traceRoot = state.trace = null;
+      box.hidden = true;
+    },
+  });
+}
+
+function setPricesOpen(open) {
+  $('prices').hidden = !open;
+  $('prices-toggle').setAttribute('aria-expanded', String(open));
+}
+
+function renderPricesPanel() {
+  const n = pricesOption(state.prices).length;
+  $('prices-count').textContent = `${formatInt(n)} row${n === 1 ? '' : 's'}${state.reprice ? ', repricing every call' : ''}`;
+  $('prices-toggle').textContent = n ? `Price table (${formatInt(n)})` : 'Price table';
+  renderPriceRows($('price-rows'), state.prices, {
+    invalid: state.priceErrors,
+    onEdit: (i, key, value) => {
+      state.prices[i][key] = value;
+      pricesChanged();
+    },
+    onRemove: (i) => {
+      state.prices.splice(i, 1);
+      pricesChanged();
+    },
+  });
+}
+
+function pricesChanged() {
+  $('prices-error').hidden = true;
+  renderPricesPanel();
+  if (state.file) requestUsage();
 }
 
 function renderUsageTable() {
@@ -245,9 +337,56 @@ $('limit').addEventListener('change', (e) => {
   state.limit = n;
   if (state.file) requestUsage();
 });
+$('rollup').addEventListener('change', (e) => {
+  state.rollup = e.target.value;
+  if (state.file) requestUsage();
+});
+$('diagnostics').addEventListener('change', (e) => {
+  state.diagnostics = e.target.checked;
+  if (state.file) requestUsage();
+});
+$('prices-toggle').addEventListener('click', () => setPricesOpen($('prices').hidden));
+$('add-price').addEventListener('click', () => {
+  state.prices.push(blankRow());
+  renderPricesPanel();
+  $('price-rows').querySelector('tr:last-child input')?.focus();
+});
+$('add-unpriced').addEventListener('click', () => {
+  for (const model of state.result?.diagnostics?.unpriced_models ?? []) state.prices.push(blankRow(model));
+  setPricesOpen(true);
+  renderPricesPanel();
+});
+$('clear-prices').addEventListener('click', () => {
+  state.prices = [];
+  pricesChanged();
+});
+$('reprice').addEventListener('change', (e) => {
+  state.reprice = e.target.checked;
+  pricesChanged();
+});
+$('prices-file').addEventListener('change', async (e) => {
+  const file = e.target.files[0];
+  e.target.value = '';
+  if (!file) return;
+  try {
+    state.prices = rowsFromJson(JSON.parse(await file.text()));
+  } catch (err) {
+    $('prices-error').textContent = `${file.name}: ${err.message}`;
+    $('prices-error').hidden = false;
+    return;
+  }
+  pricesChanged();
+});
+$('usage-table').addEventListener('click', (e) => {
+  const id = e.target.closest?.('[data-trace-root]')?.dataset.traceRoot;
+  if (id === undefined || !state.file) return;
+  state.traceRoot = rootsInProject(state.file, state.project).find((r) => r.id === id) ?? null;
+  requestUsage();
+});
 $('project').addEventListener('change', (e) => {
   if (!state.file) return;
   state.project = e.target.value;
+  state.traceRoot = state.trace = null;
   selectAll();
   renderRootsPanel();
   requestUsage();
@@ -305,4 +444,5 @@ new ResizeObserver(([entry]) => {
   lastWidth = width;
 }).observe($('chart'));
 
+renderPricesPanel();
 open(SAMPLE);

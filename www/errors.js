@@ -15,13 +15,18 @@ export function errorReport(e, file = {}) {
   if (status === 400) return badJson(detail[0], file);
   if (status === 422) {
     const fromCalls = detail.some((d) => d.loc?.[0] === 'calls');
+    const fromOptions = detail.length > 0 && detail.every((d) => d.loc?.[0] === 'options');
     return {
       status,
-      title: fromCalls ? 'Weave would refuse calls in this file (422)' : 'The request was refused (422)',
+      title: fromCalls ? 'Weave would refuse calls in this file (422)' : fromOptions ? 'The options were refused (422)' : 'The request was refused (422)',
       message: fromCalls
         ? `${detail.length === 1 ? 'One call is' : `${detail.length} problems are`} malformed; the server would answer 422 for this export.`
-        : 'The usage request is not valid.',
+        : fromOptions
+          ? 'Each problem names the price row (counting from 0) and the field.'
+          : 'The usage request is not valid.',
       items: detail.map((d) => ({ where: where(d.loc, file.lineOfCall), msg: d.msg })),
+      // Where in the options, so that the price editor can mark the inputs.
+      optionLocs: detail.filter((d) => d.loc?.[0] === 'options').map((d) => d.loc),
     };
   }
   return {

@@ -118,3 +118,38 @@ function count(map, key) {
 function cmp(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * The calls of one trace in a calls export (its text), for the trace view:
+ * `{ id, parent_id, name }` each, as the file has them (the library decides
+ * which of them count). Lines that cannot be read are skipped, as above.
+ */
+export function traceCalls(text, traceId) {
+  const out = [];
+  const keep = (c) => {
+    if (c !== null && typeof c === 'object' && c.trace_id === traceId && typeof c.id === 'string') {
+      out.push({ id: c.id, parent_id: typeof c.parent_id === 'string' ? c.parent_id : null, name: c.display_name || opName(c.op_name) || 'call' });
+    }
+  };
+  if (text.trimStart().startsWith('[')) {
+    try {
+      const calls = JSON.parse(text);
+      if (Array.isArray(calls)) calls.forEach(keep);
+    } catch {
+      // The library reports where the array is broken.
+    }
+    return out;
+  }
+  // Only lines that mention the trace id are parsed (when it is plain
+  // ASCII, which JSON writes as is; otherwise every line).
+  const plain = /^[\x20-\x7e]*$/.test(traceId) && !/["\\]/.test(traceId);
+  for (const line of text.split('\n')) {
+    if (plain && !line.includes(traceId)) continue;
+    try {
+      keep(JSON.parse(line));
+    } catch {
+      // Skipped.
+    }
+  }
+  return out;
+}

@@ -106,6 +106,8 @@ function cell(column, row, { colors, repeated }) {
   if (column.key === 'root') {
     const td = el('td', { class: 'text root' + (repeated ? ' repeated' : ''), title: `${row.root.name} ${row.root.id}` });
     td.append(el('span', { class: 'name' }, row.root.name), el('code', {}, row.root.id.slice(0, 8)));
+    // The app opens the trace view for a root from here.
+    if (!repeated) td.append(el('button', { type: 'button', class: 'link trace-link', 'data-trace-root': row.root.id, 'aria-label': `Show the trace of ${row.root.name}` }, 'trace ›'));
     return td;
   }
   if (column.key === 'model') {

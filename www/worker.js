@@ -3,12 +3,15 @@
 // the page responsive.
 //
 // Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
-//               { type: 'usage', id, request }
+//               { type: 'usage', id, request, options, trace }
+//                 (trace: null, or { request, traceId } for the trace view)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
 //               { type: 'opened', id, name, size, ...CallScanner summary }
-//               { type: 'usage', id, result } or { type: 'error', id, report }
+//               { type: 'usage', id, result, trace } or { type: 'error', id, report }
+//                 (trace: null, or { result, calls }: traceUsage's answer and
+//                 the trace's calls as the file has them)
 // Each answer carries the id of the message it answers.
-import { CallScanner } from './scan.js';
+import { CallScanner, traceCalls } from './scan.js';
 import { errorReport } from './errors.js';
 
 // Imported dynamically: the package instantiates its wasm with top-level
@@ -91,10 +94,19 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
-function usage({ id, request }) {
+function usage({ id, request, options, trace }) {
   if (!file) throw new Error('No file is open.');
-  const result = file.accumulator ? file.accumulator.finish(request) : weave.callsUsageFromJson(file.bytes, request);
-  self.postMessage({ type: 'usage', id, result });
+  const acc = file.accumulator;
+  const result = acc ? acc.finish(request, options) : weave.callsUsageFromJson(file.bytes, request, options);
+  let traced = null;
+  if (trace) {
+    const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
+    // The trace's calls do not change with the request: read them once.
+    file.traces ??= new Map();
+    if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
+    traced = { result: res, calls: file.traces.get(trace.traceId) };
+  }
+  self.postMessage({ type: 'usage', id, result, trace: traced });
 }
 
 /** A growing byte buffer, allocated once when the size is known. */

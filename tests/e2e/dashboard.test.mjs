@@ -1,10 +1,11 @@
 // The www/ dashboard used as a person would: in Chromium, served as
 // scripts/demo.sh serves it, checked against the package's own answers
-// computed here in Node.
+// computed here in Node. The last tests cover the options: the price table,
+// the rollup switch, the diagnostics panel and the trace view.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { callsUsageFromJson } from 'weave-usage';
+import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
 import { launch, openPage, out, readSample, repo, rootsOf, serve } from './helpers.mjs';
@@ -139,6 +140,11 @@ test('the worker feeds the UsageAccumulator while reading and asks it every requ
     assert.ok(calls.push >= 2);
     assert.equal(calls.finish, 3);
     assert.equal(calls.free, 1);
+    // The trace view asks the same accumulator for /trace/usage.
+    await page.click('#usage-table button[data-trace-root=ra]');
+    await settled(page);
+    const after = await worker.evaluate(() => self.accumulatorCalls);
+    assert.deepEqual([after.created, after.finish, after.finishTrace], [2, 4, 1]);
     assert.deepEqual(problems, []);
   } finally {
     await close();
@@ -346,5 +352,187 @@ test('narrow (phone) width: nothing overflows the page', async () => {
     });
     assert.ok(fits, 'the chart fits its panel');
     await page.screenshot({ path: `${out}dashboard-narrow.png`, fullPage: true });
+  });
+});
+
+// ---- options: rollup, prices, diagnostics, trace view ----
+
+/** The table's totals row as numbers, by column key. */
+async function totalsOf(page) {
+  const { totals } = await readTable(page);
+  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, Number(v.value)]));
+}
+
+/** Sums of the package's answer over every root and model. */
+function sums(res) {
+  const models = Object.values(res.call_usage).flatMap((m) => Object.values(m));
+  return { prompt_tokens: models.reduce((s, u) => s + u.prompt_tokens, 0), total_tokens: models.reduce((s, u) => s + u.total_tokens, 0), cost: models.reduce((s, u) => s + costOf(u), 0) };
+}
+
+// A trace run in one process: Weave's client summed the two LLM calls into
+// the agent's own usage, so the reference sum counts them twice.
+const STAR = [
+  { id: 'sa', trace_id: 'ts', project_id: 'acme/star', parent_id: null, op_name: 'weave:///acme/star/op/agent:1', started_at: '2025-03-01T09:00:00Z', ended_at: '2025-03-01T09:01:00Z', summary: { usage: { 'gpt-4o': { requests: 2, prompt_tokens: 300, completion_tokens: 30 } } } },
+  { id: 's1', trace_id: 'ts', project_id: 'acme/star', parent_id: 'sa', started_at: '2025-03-01T09:00:01Z', ended_at: '2025-03-01T09:00:02Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 100, completion_tokens: 10 } } } },
+  { id: 's2', trace_id: 'ts', project_id: 'acme/star', parent_id: 'sa', started_at: '2025-03-01T09:00:03Z', ended_at: '2025-03-01T09:00:04Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 200, completion_tokens: 20 } } } },
+];
+const STAR_REQUEST = { project_id: 'acme/star', call_ids: ['sa'], include_costs: true };
+
+test('rollup switch: "count once" dedupes a locally summed trace, and says which calls', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'star.jsonl', jsonl(STAR));
+    await settled(page);
+    const reference = callsUsageFromJson(jsonl(STAR), STAR_REQUEST);
+    assert.equal((await totalsOf(page)).prompt_tokens, sums(reference).prompt_tokens);
+    assert.equal(sums(reference).prompt_tokens, 600, 'the reference counts the children twice');
+    assert.equal(await page.locator('#diagnostics-panel [data-diag=deduped]').count(), 0, 'no dedupe item in reference mode');
+
+    await page.selectOption('#rollup', 'dedupe');
+    await settled(page);
+    const dedupe = callsUsageFromJson(jsonl(STAR), STAR_REQUEST, { rollup: 'dedupe' });
+    assert.equal(sums(dedupe).prompt_tokens, 300);
+    assert.deepEqual(await totalsOf(page), { ...(await totalsOf(page)), prompt_tokens: 300, total_tokens: 330, requests: 2 });
+    assert.equal(await page.getAttribute('#diagnostics-panel [data-diag=deduped]', 'data-count'), '1');
+    await page.click('#diagnostics-panel [data-diag=deduped] summary');
+    assert.deepEqual(await page.$$eval('#diagnostics-panel [data-diag=deduped] li code', (cs) => cs.map((c) => c.textContent)), ['sa']);
+    await page.screenshot({ path: `${out}dashboard-dedupe.png`, fullPage: true });
+
+    await page.selectOption('#rollup', 'reference');
+    await settled(page);
+    assert.equal((await totalsOf(page)).prompt_tokens, 600);
+  });
+});
+
+// Usage without costs in the file, for the price table to price.
+const UNPRICED = [
+  { id: 'ua', trace_id: 'tu', project_id: 'acme/prices', parent_id: null, started_at: '2025-03-01T09:00:00Z', ended_at: '2025-03-01T09:01:00Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 1000, completion_tokens: 100, cache_read_input_tokens: 400 } } } },
+  { id: 'u1', trace_id: 'tu', project_id: 'acme/prices', parent_id: 'ua', started_at: '2025-03-01T09:00:01Z', ended_at: '2025-03-01T09:00:02Z', summary: { usage: { claude: { requests: 1, prompt_tokens: 500, completion_tokens: 50 } }, weave: { costs: { claude: { prompt_tokens_total_cost: 0.5, completion_tokens_total_cost: 0.25 } } } } },
+];
+const UNPRICED_REQUEST = { project_id: 'acme/prices', call_ids: ['ua'], include_costs: true };
+
+/** Types into row `n` of the price table, field by field, each answered (`state`) before the next. */
+async function fillRow(page, n, values, state = 'ready') {
+  for (const [field, value] of Object.entries(values)) {
+    const input = `#price-rows tr:nth-child(${n}) [data-field=${field}]`;
+    if (field === 'pricing_level') await page.selectOption(input, value);
+    else {
+      await page.fill(input, value);
+      await page.press(input, 'Tab');
+    }
+    await settled(page, state);
+  }
+}
+
+test('price table: typed rows price the models without costs; reprice; a JSON upload; a bad row is marked', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'unpriced.jsonl', jsonl(UNPRICED));
+    await settled(page);
+    const cost = async () => (await totalsOf(page)).cost;
+    assert.ok(close(await cost(), 0.75), 'only the given costs at first');
+
+    await page.click('#prices-toggle');
+    assert.equal(await page.isVisible('#prices'), true);
+    assert.equal(await page.getAttribute('#prices-toggle', 'aria-expanded'), 'true');
+    await page.click('#add-price');
+    await fillRow(page, 1, { llm_id: 'gpt-4o', prompt_token_cost: '2e-6', completion_token_cost: '1e-5', cache_read_input_token_cost: '5e-7', effective_date: '2024-01-01' });
+    const prices = [{ llm_id: 'gpt-4o', prompt_token_cost: 2e-6, completion_token_cost: 1e-5, cache_read_input_token_cost: 5e-7, effective_date: '2024-01-01' }];
+    const want = callsUsageFromJson(jsonl(UNPRICED), UNPRICED_REQUEST, { prices });
+    assert.ok(close(await cost(), sums(want).cost), `priced: ${await cost()} vs ${sums(want).cost}`);
+    // (1000 − 400) × 2e-6 + 100 × 1e-5 + 400 × 5e-7 = 0.0024, plus the given 0.75.
+    assert.ok(close(sums(want).cost, 0.7524));
+    assert.equal(await page.textContent('#prices-toggle'), 'Price table (1)');
+
+    // Reprice: claude has no row, so its given costs give way to nothing.
+    await page.check('#reprice');
+    await settled(page);
+    assert.ok(close(await cost(), sums(callsUsageFromJson(jsonl(UNPRICED), UNPRICED_REQUEST, { prices, reprice: true })).cost));
+    assert.ok(close(await cost(), 0.0024));
+    await page.uncheck('#reprice');
+    await settled(page);
+
+    // A /costs/query answer loaded from a file replaces the rows.
+    const query = { results: [{ id: 'c1', llm_id: 'claude', prompt_token_cost: 1e-3, completion_token_cost: 2e-3, prompt_token_cost_unit: 'USD', completion_token_cost_unit: 'USD', effective_date: '2024-06-01T00:00:00Z', provider_id: 'anthropic' }] };
+    await page.setInputFiles('#prices-file', { name: 'costs.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(query)) });
+    await settled(page);
+    assert.equal(await page.locator('#price-rows tr').count(), 1);
+    assert.equal(await page.inputValue('#price-rows [data-field=llm_id]'), 'claude');
+    await page.check('#reprice');
+    await settled(page);
+    const repriced = callsUsageFromJson(jsonl(UNPRICED), UNPRICED_REQUEST, { prices: query.results, reprice: true });
+    assert.ok(close(await cost(), sums(repriced).cost));
+    assert.ok(close(sums(repriced).cost, 0.6));
+    assert.equal(await page.getAttribute('#diagnostics-panel [data-diag=unpriced]', 'data-count'), '1');
+
+    // A date the package cannot read: 422 naming the row and field, the input marked.
+    await fillRow(page, 1, { effective_date: 'next tuesday' }, 'error');
+    assert.equal(await page.textContent('#error-title'), 'The options were refused (422)');
+    assert.deepEqual(await page.$$eval('#error-items li', (lis) => lis.map((li) => li.textContent)), ['options › prices › 0 › effective_date: Input should be a valid datetime or date, invalid character in year']);
+    assert.equal(await page.getAttribute('#price-rows [data-field=effective_date]', 'aria-invalid'), 'true');
+    await page.screenshot({ path: `${out}dashboard-prices-422.png`, fullPage: true });
+    await fillRow(page, 1, { effective_date: '2024-06-01' });
+    await settled(page);
+    assert.equal(await page.isVisible('#error'), false);
+    assert.equal(await page.getAttribute('#price-rows [data-field=effective_date]', 'aria-invalid'), null);
+
+    // A file that is not a price list is reported beside the editor.
+    await page.setInputFiles('#prices-file', { name: 'nope.json', mimeType: 'application/json', buffer: Buffer.from('{"rows": []}') });
+    await page.waitForSelector('#prices-error:not([hidden])');
+    assert.match(await page.textContent('#prices-error'), /^nope\.json: Expected a list of price rows/);
+    await page.click('#clear-prices');
+    await settled(page);
+    assert.equal(await page.locator('#price-rows tr').count(), 0);
+  });
+});
+
+test('diagnostics panel: what the package found, and off when switched off', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    const odd = [
+      ...KNOWN,
+      { id: 'ax', trace_id: 'ta', project_id: 'acme/known', parent_id: 'gone', started_at: '2025-03-01T09:00:06Z', ended_at: 'x', summary: { usage: { 'gpt-4o': { prompt_tokens: '12.5', input_tokens: 3, completion_tokens: 1 } } } },
+      { ...KNOWN[1], summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 100, input_tokens: 100 } } } },
+    ];
+    await upload(page, 'odd.jsonl', jsonl(odd));
+    await settled(page);
+    const want = callsUsageFromJson(jsonl(odd), { project_id: 'acme/known', call_ids: ['ra', 'rb'], include_costs: true }, { diagnostics: true }).diagnostics;
+    const items = await page.$$eval('#diagnostics-panel [data-diag]', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.diag, Number(li.dataset.count)])));
+    assert.deepEqual(items, { cut: 0, orphans: 1, cycles: 0, duplicates: 1, unreadable: 1, 'prompt-and-input': 1 });
+    assert.deepEqual([want.orphan_call_ids, want.duplicate_call_ids], [['ax'], ['a1']]);
+    await page.click('#diagnostics-panel [data-diag=unreadable] summary');
+    assert.equal(await page.textContent('#diagnostics-panel [data-diag=unreadable] li code'), 'ax › gpt-4o › prompt_tokens');
+    assert.match(await page.textContent('#diagnostics-panel .diag-summary'), /^6 calls counted\. 4 things to look at\.$/);
+
+    await page.uncheck('#diagnostics');
+    await settled(page);
+    assert.equal(await page.isVisible('#diagnostics-panel'), false);
+    await page.check('#diagnostics');
+    await settled(page);
+    assert.equal(await page.isVisible('#diagnostics-panel'), true);
+  });
+});
+
+test('trace view: a root’s calls as a tree, each with its rolled-up usage (traceUsage)', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'known.jsonl', jsonl(KNOWN));
+    await settled(page);
+    assert.equal(await page.isVisible('#trace-panel'), false);
+    await page.click('#usage-table button[data-trace-root=ra]');
+    await settled(page);
+    const res = traceUsageFromJson(jsonl(KNOWN), { project_id: 'acme/known', filter: { trace_ids: ['ta'] }, include_costs: true });
+    const rows = () => page.$$eval('#trace-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.call, Number(tr.dataset.depth), Number(tr.querySelector('[data-key=total_tokens]').dataset.value)]));
+    const tokens = (id) => Object.values(res.call_usage[id]).reduce((s, u) => s + u.total_tokens, 0);
+    assert.deepEqual(await rows(), [['ra', 0, tokens('ra')], ['a1', 1, tokens('a1')], ['a2', 1, tokens('a2')], ['a3', 2, tokens('a3')]]);
+    assert.deepEqual((await rows()).map((r) => r[2]), [1435 - 15, 120, 1300, 1300]);
+    assert.match(await page.textContent('#trace-panel h2'), /^Trace of agent\.run/);
+    assert.equal(await page.locator('#trace-table tr[data-call=a2] .badge').count(), 1, 'a2 is still running');
+    const costText = await page.textContent('#trace-table tr[data-call=ra] [data-key=cost]');
+    assert.equal(costText, '$0.0113');
+    await page.screenshot({ path: `${out}dashboard-trace.png`, fullPage: true });
+
+    // It follows the options: without costs the cost column goes.
+    await page.uncheck('#include-costs');
+    await settled(page);
+    assert.equal(await page.locator('#trace-table [data-key=cost]').count(), 0);
+    await page.click('#trace-close');
+    assert.equal(await page.isVisible('#trace-panel'), false);
   });
 });

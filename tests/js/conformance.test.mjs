@@ -1,12 +1,21 @@
 // Every reference fixture through the built package in Node, imported by
 // name as users import it: callsUsage on objects, callsUsageFromJson on
-// JSON array and JSON Lines, each as a string and as bytes.
+// JSON array and JSON Lines, each as a string and as bytes; and with options
+// that must not change the reference's answer (rollup "reference",
+// diagnostics on).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { callsUsage, callsUsageFromJson } from 'weave-usage';
 import { fixtures, requestAsSent, assertMatches, bodies } from './helpers.mjs';
 
 const all = fixtures();
+
+/** The result without its `diagnostics`, which must be there. */
+function withoutDiagnostics(res) {
+  assert.equal(typeof res.diagnostics?.calls_in_scope, 'number', 'diagnostics present');
+  const { diagnostics, ...rest } = res;
+  return rest;
+}
 
 test('all 76 reference fixtures are here', () => {
   assert.equal(all.length, 76);
@@ -19,6 +28,10 @@ for (const f of all) {
     for (const [form, body] of Object.entries(bodies(f.calls))) {
       runs[`callsUsageFromJson(${form})`] = () => callsUsageFromJson(body, request);
     }
+    // Options that only add to the answer leave the reference's part alone.
+    const neutral = { rollup: 'reference', diagnostics: true };
+    runs['callsUsage(objects, neutral options)'] = () => withoutDiagnostics(callsUsage(structuredClone(f.calls), request, neutral));
+    runs['callsUsageFromJson(JSONL bytes, neutral options)'] = () => withoutDiagnostics(callsUsageFromJson(bodies(f.calls)['JSONL bytes'], request, neutral));
     for (const [how, run] of Object.entries(runs)) {
       if (f.expected_error) {
         assert.throws(run, (e) => {

@@ -3,6 +3,8 @@
 import {
   callsUsage,
   callsUsageFromJson,
+  traceUsage,
+  traceUsageFromJson,
   UsageAccumulator,
   wasmMemoryBytes,
   type Call,
@@ -10,6 +12,11 @@ import {
   type CallsUsageReq,
   type CallsUsageRes,
   type LLMAggregatedUsage,
+  type PriceRow,
+  type TraceUsageReq,
+  type TraceUsageRes,
+  type UsageDiagnostics,
+  type UsageOptions,
   type ValidationErrorDetail,
 } from 'weave-usage';
 
@@ -55,8 +62,32 @@ acc.push(new Uint8Array(0));
 const progress: number = acc.calls + acc.bytesRead + wasmMemoryBytes();
 const streamed: CallsUsageRes = acc.finish(request);
 acc.finish({ project_id: 'p', call_ids: [] }, {});
-acc.free();
 void [progress, streamed];
+
+// Options: prices (a /costs/query row as it comes), reprice, rollup, diagnostics.
+const prices: PriceRow[] = [
+  { llm_id: 'gpt-4o', prompt_token_cost: 2.5e-6, completion_token_cost: 1e-5, effective_date: '2024-01-01T00:00:00Z' },
+  { id: 'row-1', llm_id: 'gpt-4o', prompt_token_cost: '3e-6', effective_date: new Date(), pricing_level: 'default', provider_id: 'openai', prompt_token_cost_unit: 'USD' },
+  { llm_id: 'claude', cache_read_input_token_cost: null, effective_date: 1704067200, pricing_level: 'project', pricing_level_id: 'acme/agents' },
+];
+const options: UsageOptions = { prices, reprice: true, rollup: 'dedupe', diagnostics: true };
+const withDiagnostics: CallsUsageRes = callsUsage(calls, request, options);
+const diagnostics: UsageDiagnostics | undefined = withDiagnostics.diagnostics;
+const orphans: string[] | undefined = diagnostics?.orphan_call_ids;
+const unreadable: string | undefined = diagnostics?.unreadable_values[0]?.field;
+const unpriced: string[] | undefined = diagnostics?.unpriced_models;
+callsUsageFromJson('', request, { rollup: 'reference' });
+callsUsageFromJson('', request, { prices: null });
+
+// /trace/usage: objects, bytes, the accumulator.
+const traceRequest: TraceUsageReq = { project_id: 'acme/agents', filter: { trace_ids: ['t'] }, include_costs: true, limit: 100 };
+const traced: TraceUsageRes = traceUsage(calls, traceRequest, options);
+const perCall: LLMAggregatedUsage | undefined = traced.call_usage['root']?.['gpt-4o'];
+traceUsageFromJson(new Uint8Array(0), { project_id: 'p' });
+traceUsageFromJson('', { project_id: 'p', filter: null }, null);
+const tracedStream: TraceUsageRes = acc.finishTrace(traceRequest);
+acc.free();
+void [diagnostics, orphans, unreadable, unpriced, perCall, tracedStream];
 
 // ---- Misuse the compiler must refuse. ----
 
@@ -82,4 +113,20 @@ callsUsage(calls, request, { includeCosts: true });
 acc.push('{}');
 // @ts-expect-error: finish needs a request
 acc.finish();
-void [n, nameless];
+// @ts-expect-error: the rollup is "reference" or "dedupe"
+callsUsage(calls, request, { rollup: 'dedup' });
+// @ts-expect-error: a price row needs an effective_date
+const undated: PriceRow = { llm_id: 'gpt-4o', prompt_token_cost: 1e-6 };
+// @ts-expect-error: prices is a list of rows
+callsUsage(calls, request, { prices: { 'gpt-4o': 1e-6 } });
+// @ts-expect-error: pricing_level is "project" or "default"
+callsUsage(calls, request, { prices: [{ llm_id: 'm', effective_date: '2024-01-01', pricing_level: 'org' }] });
+// @ts-expect-error: diagnostics are only there when asked for, so possibly undefined
+const calls_in_scope: number = callsUsage(calls, request).diagnostics.calls_in_scope;
+// @ts-expect-error: a trace request has no call_ids (use filter.call_ids)
+traceUsage(calls, { project_id: 'p', call_ids: ['root'] });
+// @ts-expect-error: the trace filter takes trace_ids and call_ids only
+traceUsage(calls, { project_id: 'p', filter: { op_names: ['x'] } });
+// @ts-expect-error: finishTrace needs a request
+acc.finishTrace();
+void [n, nameless, undated, calls_in_scope];

@@ -3,9 +3,9 @@
 // `accumulatorCalls`, so the test can see how the dashboard uses it.
 import * as real from '/real-pkg/index.js';
 
-export { callsUsage, callsUsageFromJson } from '/real-pkg/index.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson } from '/real-pkg/index.js';
 
-const calls = (self.accumulatorCalls = { created: 0, push: 0, finish: 0, free: 0 });
+const calls = (self.accumulatorCalls = { created: 0, push: 0, finish: 0, finishTrace: 0, free: 0 });
 
 export class UsageAccumulator {
   #inner = new real.UsageAccumulator();
@@ -19,6 +19,10 @@ export class UsageAccumulator {
   finish(request, options) {
     calls.finish++;
     return this.#inner.finish(request, options);
+  }
+  finishTrace(request, options) {
+    calls.finishTrace++;
+    return this.#inner.finishTrace(request, options);
   }
   free() {
     calls.free++;

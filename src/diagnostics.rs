@@ -1,0 +1,174 @@
+//! `options.diagnostics: true`: what in the calls could make the totals
+//! surprising, reported beside them (never instead of them) in a
+//! `diagnostics` object. Everything is about the calls in scope (after
+//! `limit`), except `calls_cut_by_limit`.
+//!
+//! Collected only when asked for: the default path does no extra work. The
+//! one thing the reader has to record as it goes, values that were present
+//! but unreadable (read as 0), it records only when that happens.
+
+use std::fmt::Write;
+
+use crate::response::write_str;
+use crate::rollup::{is_live, Rolled, Scope, Settings};
+use crate::table::{CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, VALUE_FIELDS};
+
+/// The `diagnostics` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub calls_in_scope: usize,
+    /// Calls of the traces in scope left out by `limit`.
+    pub calls_cut_by_limit: usize,
+    /// Calls whose `parent_id` names no call in scope (deleted, another
+    /// trace or project, cut by `limit`, or never given): they count as roots.
+    pub orphan_call_ids: Vec<String>,
+    /// Calls on a parent cycle: never added to their parents.
+    pub cycle_call_ids: Vec<String>,
+    /// Ids given by more than one live call: the last one counted.
+    pub duplicate_call_ids: Vec<String>,
+    /// Values present but unreadable, read as 0 (cost fields only when costs
+    /// were read from the calls).
+    pub unreadable_values: Vec<CallValue>,
+    /// Usage entries with both `prompt_tokens` and `input_tokens` non-zero:
+    /// the reference adds them, which double counts if they are the same tokens.
+    pub prompt_and_input_tokens: Vec<CallValue>,
+    /// With `options.prices`: models in scope with token usage and no price
+    /// row for the project or the default level.
+    pub unpriced_models: Option<Vec<String>>,
+    /// With `options.rollup: "dedupe"`: calls counted as their own usage
+    /// because it covers what their children brought.
+    pub deduped_call_ids: Option<Vec<String>>,
+}
+
+/// A call's model, and for an unreadable value its field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallValue {
+    pub call_id: String,
+    pub model: String,
+    pub field: Option<&'static str>,
+}
+
+impl Diagnostics {
+    pub(crate) fn collect(table: &CallTable, scope: &Scope, rolled: &Rolled, settings: &Settings<'_>, project: Option<Sym>) -> Diagnostics {
+        let call = |i: u32| table.calls.get(i as usize);
+        let id_at = |k: &u32| scope.calls.get(*k as usize).and_then(|&i| call(i)).map(|c| table.str(c.id).to_string());
+        let sorted = |mut ids: Vec<String>| {
+            ids.sort_unstable();
+            ids
+        };
+
+        // Live copies per id; only the ids in scope matter.
+        let mut in_scope = vec![false; table.symbols()];
+        for c in scope.calls.iter().filter_map(|&i| call(i)) {
+            if let Some(slot) = in_scope.get_mut(c.id as usize) {
+                *slot = true;
+            }
+        }
+        let mut copies = vec![0u8; table.symbols()];
+        for c in table.calls.iter().filter(|c| is_live(c, project) && in_scope.get(c.id as usize) == Some(&true)) {
+            if let Some(n) = copies.get_mut(c.id as usize) {
+                *n = n.saturating_add(1);
+            }
+        }
+        let duplicates = scope.calls.iter().filter_map(|&i| call(i)).filter(|c| copies.get(c.id as usize).is_some_and(|&n| n > 1));
+
+        let mut prompt_and_input = Vec::new();
+        let mut flagged = vec![false; table.calls.len()];
+        let mut models = Vec::new();
+        for &i in &scope.calls {
+            let Some(c) = call(i) else { continue };
+            for u in table.usage_of(c) {
+                if u.flags & PROMPT_AND_INPUT != 0 {
+                    prompt_and_input.push(CallValue { call_id: table.str(c.id).to_string(), model: table.str(u.model).to_string(), field: None });
+                }
+                if u.flags & UNREADABLE != 0 {
+                    if let Some(f) = flagged.get_mut(i as usize) {
+                        *f = true;
+                    }
+                }
+                if u.tokens.iter().any(|&t| t != 0) {
+                    models.push(u.model);
+                }
+            }
+        }
+        let with_costs = settings.reads_given_costs();
+        let unreadable: Vec<CallValue> = table
+            .unreadable
+            .iter()
+            .filter(|u| flagged.get(u.call as usize) == Some(&true) && (with_costs || usize::from(u.field) < 8))
+            .filter_map(|u| {
+                let c = call(u.call)?;
+                let field = VALUE_FIELDS.get(usize::from(u.field))?;
+                Some(CallValue { call_id: table.str(c.id).to_string(), model: table.str(u.model).to_string(), field: Some(field) })
+            })
+            .collect();
+        // Stable: within a call, models and fields keep the order read.
+        let by_call = |mut v: Vec<CallValue>| {
+            v.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+            v
+        };
+
+        let unpriced_models = settings.pricer.as_ref().map(|pricer| {
+            models.sort_unstable();
+            models.dedup();
+            sorted(models.iter().filter(|&&m| !pricer.has_rows(m)).map(|&m| table.str(m).to_string()).collect())
+        });
+
+        Diagnostics {
+            calls_in_scope: scope.calls.len(),
+            calls_cut_by_limit: scope.cut,
+            orphan_call_ids: sorted(rolled.orphans.iter().filter_map(id_at).collect()),
+            cycle_call_ids: sorted(rolled.stuck.iter().filter_map(id_at).collect()),
+            duplicate_call_ids: sorted(duplicates.map(|c| table.str(c.id).to_string()).collect()),
+            unreadable_values: by_call(unreadable),
+            prompt_and_input_tokens: by_call(prompt_and_input),
+            unpriced_models,
+            deduped_call_ids: (settings.rollup == crate::options::Rollup::Dedupe).then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
+        }
+    }
+
+    /// Appends `"diagnostics":{…}` to a response being written.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        let ids = |out: &mut String, name: &str, ids: &[String]| {
+            let _ = write!(out, ",\"{name}\":[");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, id);
+            }
+            out.push(']');
+        };
+        let values = |out: &mut String, name: &str, values: &[CallValue]| {
+            let _ = write!(out, ",\"{name}\":[");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"call_id\":");
+                write_str(out, &v.call_id);
+                out.push_str(",\"model\":");
+                write_str(out, &v.model);
+                if let Some(field) = v.field {
+                    out.push_str(",\"field\":");
+                    write_str(out, field);
+                }
+                out.push('}');
+            }
+            out.push(']');
+        };
+        let _ = write!(out, "\"diagnostics\":{{\"calls_in_scope\":{},\"calls_cut_by_limit\":{}", self.calls_in_scope, self.calls_cut_by_limit);
+        ids(out, "orphan_call_ids", &self.orphan_call_ids);
+        ids(out, "cycle_call_ids", &self.cycle_call_ids);
+        ids(out, "duplicate_call_ids", &self.duplicate_call_ids);
+        values(out, "unreadable_values", &self.unreadable_values);
+        values(out, "prompt_and_input_tokens", &self.prompt_and_input_tokens);
+        if let Some(models) = &self.unpriced_models {
+            ids(out, "unpriced_models", models);
+        }
+        if let Some(deduped) = &self.deduped_call_ids {
+            ids(out, "deduped_call_ids", deduped);
+        }
+        out.push('}');
+    }
+}

@@ -1,0 +1,155 @@
+//! The `options` argument: what the library adds to the reference's answer.
+//! Validated like a pydantic model with `extra="forbid"` (lax mode, errors
+//! at `["options", …]` in field order, then one `extra_forbidden` per unknown
+//! key): a typo never passes silently. With `options` omitted, `null` or
+//! `{}`, every answer is exactly the reference's.
+//!
+//! - `prices` (`pricing.rs`): price rows; with `include_costs`, models
+//!   without costs in `summary.weave.costs` are priced from them;
+//! - `reprice`: price every model from the rows, ignoring `summary.weave.costs`;
+//! - `rollup`: `"reference"` or `"dedupe"` (`rollup.rs`);
+//! - `diagnostics`: add a `diagnostics` object (`diagnostics.rs`).
+
+use crate::error::{Detail, Loc, Result, UsageError};
+use crate::json::Shape;
+use crate::pricing::PriceRow;
+use crate::request::{boolean, collect, extra_keys};
+use crate::value::Value;
+
+/// How usage rolls up from children into parents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rollup {
+    /// The reference's sum: every call adds its children's totals.
+    #[default]
+    Reference,
+    /// A call whose own usage covers its children's totals (every model,
+    /// every token counter at least as large) counts as its subtree total.
+    Dedupe,
+}
+
+/// The validated `options`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageOptions {
+    /// `None` when not given (or null).
+    pub prices: Option<Vec<PriceRow>>,
+    pub reprice: bool,
+    pub rollup: Rollup,
+    pub diagnostics: bool,
+}
+
+const FIELDS: [&str; 4] = ["prices", "reprice", "rollup", "diagnostics"];
+
+/// The parts of the options argument to build from its JSON text: every key,
+/// scalars, arrays (`prices`) of objects (rows) of scalars.
+pub const OPTIONS_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::EachValue(&Shape::Scalar)));
+
+impl UsageOptions {
+    pub fn from_value(options: Option<&Value>) -> Result<UsageOptions> {
+        let v = match options {
+            None | Some(Value::Null) => return Ok(UsageOptions::default()),
+            Some(v) => v,
+        };
+        let Value::Object(entries) = v else {
+            return Err(UsageError::invalid(
+                vec!["options".into()],
+                "model_type",
+                "Input should be a valid dictionary or instance of UsageOptions",
+            ));
+        };
+        let mut errors = Vec::new();
+        let at = |field: &str| vec![Loc::from("options"), Loc::from(field)];
+
+        let prices = match v.get("prices") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::Array(rows)) => {
+                let before = errors.len();
+                let rows: Vec<PriceRow> = rows.iter().enumerate().filter_map(|(i, row)| PriceRow::from_value(row, i, &mut errors)).collect();
+                (errors.len() == before).then_some(Some(rows))
+            }
+            Some(_) => {
+                errors.push(Detail::new(at("prices"), "list_type", "Input should be a valid list"));
+                None
+            }
+        };
+        let reprice = match v.get("reprice") {
+            None => Some(false),
+            Some(x) => collect(&mut errors, at("reprice"), boolean(x)),
+        };
+        let rollup = match v.get("rollup") {
+            None => Some(Rollup::Reference),
+            Some(Value::String(s)) if s == "reference" => Some(Rollup::Reference),
+            Some(Value::String(s)) if s == "dedupe" => Some(Rollup::Dedupe),
+            Some(_) => collect(&mut errors, at("rollup"), Err(("literal_error", "Input should be 'reference' or 'dedupe'"))),
+        };
+        let diagnostics = match v.get("diagnostics") {
+            None => Some(false),
+            Some(x) => collect(&mut errors, at("diagnostics"), boolean(x)),
+        };
+        extra_keys(entries, &FIELDS, &[Loc::from("options")], &mut errors);
+
+        match (prices, reprice, rollup, diagnostics) {
+            (Some(prices), Some(reprice), Some(rollup), Some(diagnostics)) if errors.is_empty() => {
+                Ok(UsageOptions { prices, reprice, rollup, diagnostics })
+            }
+            _ => Err(UsageError::unprocessable(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Num;
+
+    fn obj(entries: &[(&str, Value)]) -> Value {
+        Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+
+    #[test]
+    fn absent_null_and_empty_are_the_defaults() {
+        for o in [None, Some(&Value::Null), Some(&obj(&[]))] {
+            assert_eq!(UsageOptions::from_value(o).unwrap(), UsageOptions::default());
+        }
+    }
+
+    #[test]
+    fn lax_values_are_read() {
+        let o = UsageOptions::from_value(Some(&obj(&[
+            ("reprice", Value::String("yes".into())),
+            ("rollup", Value::String("dedupe".into())),
+            ("diagnostics", Value::Number(Num::Int(1))),
+            ("prices", Value::Array(vec![])),
+        ])))
+        .unwrap();
+        assert_eq!(o, UsageOptions { prices: Some(vec![]), reprice: true, rollup: Rollup::Dedupe, diagnostics: true });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_in_field_order() {
+        let e = UsageOptions::from_value(Some(&obj(&[
+            ("includeCosts", Value::Bool(true)),
+            ("diagnostics", Value::Number(Num::Int(2))),
+            ("rollup", Value::Null),
+            ("prices", Value::Array(vec![Value::Number(Num::Int(5))])),
+            ("reprice", Value::Null),
+        ])))
+        .unwrap_err();
+        assert_eq!(e.status, 422);
+        let got: Vec<(Vec<Loc>, &str)> = e.detail.iter().map(|d| (d.loc.clone(), d.kind.as_str())).collect();
+        let at = |path: &[&str]| path.iter().map(|p| p.parse::<usize>().map_or(Loc::from(*p), Loc::Index)).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                (at(&["options", "prices", "0"]), "model_type"),
+                (at(&["options", "reprice"]), "bool_type"),
+                (at(&["options", "rollup"]), "literal_error"),
+                (at(&["options", "diagnostics"]), "bool_parsing"),
+                (at(&["options", "includeCosts"]), "extra_forbidden"),
+            ]
+        );
+        let e = UsageOptions::from_value(Some(&Value::Bool(true))).unwrap_err();
+        assert_eq!((e.detail[0].kind.as_str(), e.detail[0].msg.as_str()), ("model_type", "Input should be a valid dictionary or instance of UsageOptions"));
+        let e = UsageOptions::from_value(Some(&obj(&[("prices", Value::String("x".into()))]))).unwrap_err();
+        assert_eq!(e.detail[0].msg, "Input should be a valid list");
+    }
+}

@@ -1,0 +1,495 @@
+//! `options.prices`: price rows in Weave's `/costs/query` shape, validated
+//! like a pydantic model (lax mode), and the pricing of a call's usage from
+//! them the way the reference's in-memory server does it
+//! (`_apply_costs_to_calls` / `_pick_best_cost_row`, weave 0.53.0):
+//!
+//! - only the project's rows (`pricing_level` `"project"`, `pricing_level_id`
+//!   the request's project) and the default rows (`"default"`/`"default"`)
+//!   apply; other rows are ignored;
+//! - of a model's rows, the best is the first (in the order given) with the
+//!   least (rows taking effect after the call's `started_at` last; project
+//!   before default; latest `effective_date` first);
+//! - the prompt cost charges `prompt_tokens − cache_read − cache_creation`
+//!   at the prompt rate, the cache tokens at their own rates, a missing or
+//!   null rate being 0.
+//!
+//! Where the reference is silent or fails: a call without a readable
+//! `started_at` (the reference asserts one exists) is priced as if it started
+//! after every row took effect; `pricing_level` defaults to `"project"` and
+//! `pricing_level_id` to the request's project (`"default"` for a default
+//! row), so rows from `/costs/query`, which carries neither, apply as-is.
+
+use std::collections::HashMap;
+
+use crate::error::{Detail, Loc};
+use crate::pynum::parse_float_str;
+use crate::request::{collect, extra_keys, missing, string, Rejection, STRING_TYPE};
+use crate::table::{CallTable, Costs, Sym, UsageRec, COMPLETION, PROMPT};
+use crate::value::{Num, Value};
+
+/// Where a row applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Project,
+    Default,
+}
+
+/// One validated price row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceRow {
+    pub llm_id: String,
+    /// Per token: prompt, completion, cache read, cache creation (null or
+    /// absent: 0, as `float(x or 0.0)` reads it).
+    pub rates: [f64; 4],
+    /// Microseconds since the epoch (a date without an offset is UTC).
+    pub effective: i64,
+    pub level: Level,
+    /// `None`: the request's project for a project row, `"default"` for a default one.
+    pub level_id: Option<String>,
+}
+
+/// The row's fields that are read, in the model's order (errors come in it).
+const RATE_FIELDS: [&str; 4] = [
+    "prompt_token_cost",
+    "completion_token_cost",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+];
+
+/// Every key a row may carry: the read ones, then those a `/costs/query` row
+/// or a stored row also has, which are accepted and ignored (costs are in
+/// USD, as the reference assumes). Any other key is `extra_forbidden`, so a
+/// misspelt rate never silently prices at 0.
+const ROW_KEYS: [&str; 14] = [
+    "llm_id",
+    "prompt_token_cost",
+    "completion_token_cost",
+    "cache_read_input_token_cost",
+    "cache_creation_input_token_cost",
+    "effective_date",
+    "pricing_level",
+    "pricing_level_id",
+    "provider_id",
+    "id",
+    "prompt_token_cost_unit",
+    "completion_token_cost_unit",
+    "created_at",
+    "created_by",
+];
+
+const FLOAT_TYPE: Rejection = ("float_type", "Input should be a valid number");
+const FLOAT_PARSING: Rejection = ("float_parsing", "Input should be a valid number, unable to parse string as a number");
+const LEVEL_LITERAL: Rejection = ("literal_error", "Input should be 'project' or 'default'");
+
+impl PriceRow {
+    /// Validates row `index` of `options.prices`, adding every problem to
+    /// `errors` at `["options", "prices", index, field]`.
+    pub fn from_value(v: &Value, index: usize, errors: &mut Vec<Detail>) -> Option<PriceRow> {
+        let loc = vec![Loc::from("options"), Loc::from("prices"), Loc::Index(index)];
+        let Value::Object(entries) = v else {
+            errors.push(Detail::new(loc, "model_type", "Input should be a valid dictionary or instance of PriceRow"));
+            return None;
+        };
+        let before = errors.len();
+        let at = |field: &str| {
+            let mut l = loc.clone();
+            l.push(Loc::from(field));
+            l
+        };
+        let llm_id = match v.get("llm_id") {
+            None => missing(errors, at("llm_id")),
+            Some(x) => collect(errors, at("llm_id"), string(x)),
+        };
+        let mut rates = [0.0; 4];
+        for (rate, field) in rates.iter_mut().zip(RATE_FIELDS) {
+            if let Some(x) = v.get(field) {
+                *rate = collect(errors, at(field), lax_float(x)).unwrap_or(0.0);
+            }
+        }
+        let effective = match v.get("effective_date") {
+            None => missing(errors, at("effective_date")),
+            Some(x) => match effective_date(x) {
+                Ok(t) => Some(t),
+                Err((kind, msg)) => {
+                    errors.push(Detail::new(at("effective_date"), kind, msg));
+                    None
+                }
+            },
+        };
+        let level = match v.get("pricing_level") {
+            None => Some(Level::Project),
+            Some(Value::String(s)) if s == "project" => Some(Level::Project),
+            Some(Value::String(s)) if s == "default" => Some(Level::Default),
+            Some(_) => collect(errors, at("pricing_level"), Err(LEVEL_LITERAL)),
+        };
+        let level_id = match v.get("pricing_level_id") {
+            None | Some(Value::Null) => Some(None),
+            Some(x) => collect(errors, at("pricing_level_id"), string(x)).map(Some),
+        };
+        if let Some(x) = v.get("provider_id") {
+            if !matches!(x, Value::Null | Value::String(_)) {
+                errors.push(Detail::new(at("provider_id"), STRING_TYPE.0, STRING_TYPE.1));
+            }
+        }
+        extra_keys(entries, &ROW_KEYS, &loc, errors);
+        match (llm_id, effective, level, level_id) {
+            (Some(llm_id), Some(effective), Some(level), Some(level_id)) if errors.len() == before => {
+                Some(PriceRow { llm_id, rates, effective, level, level_id })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// pydantic's lax `float | None`: `None` is 0 here (the reference reads the
+/// rate as `float(x or 0.0)`); bools and integers convert; strings parse as
+/// Python's `float()` parses them.
+fn lax_float(v: &Value) -> Result<f64, Rejection> {
+    match v {
+        Value::Null => Ok(0.0),
+        Value::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Value::Number(Num::Int(i)) => Ok(*i as f64),
+        Value::Number(Num::Float(f)) => Ok(*f),
+        // float() of an integer too big for a double raises.
+        Value::Number(Num::BigInt { approx }) if approx.is_finite() => Ok(*approx),
+        Value::Number(Num::BigInt { .. }) => Err(FLOAT_TYPE),
+        // Unlike float(), pydantic refuses non-ASCII digits (white space is fine).
+        Value::String(s) if s.chars().any(|c| !c.is_ascii() && !c.is_whitespace()) => Err(FLOAT_PARSING),
+        Value::String(s) => parse_float_str(s).ok_or(FLOAT_PARSING),
+        Value::Array(_) | Value::Object(_) => Err(FLOAT_TYPE),
+    }
+}
+
+/// A failed `effective_date`: pydantic's error type and message.
+type DateError = (&'static str, String);
+
+/// pydantic's lax `datetime`, as microseconds since the epoch: RFC 3339 or
+/// ISO 8601 text (`YYYY-MM-DD`, optionally `T`/`t`/space, `HH:MM[:SS[.f]]`,
+/// `Z` or `±HH[:]MM`; no offset means UTC, as the reference assumes), or a
+/// Unix timestamp, as a number or numeric text, in seconds, or in
+/// milliseconds beyond ±2e10.
+pub fn effective_date(v: &Value) -> Result<i64, DateError> {
+    match v {
+        Value::Number(Num::Int(i)) => timestamp(*i as f64),
+        Value::Number(Num::Float(f) | Num::BigInt { approx: f }) => timestamp(*f),
+        Value::String(s) if is_numeric(s) => timestamp(s.parse::<f64>().unwrap_or(f64::NAN)),
+        Value::String(s) => iso_datetime(s.as_bytes()).map_err(|why| ("datetime_from_date_parsing", format!("Input should be a valid datetime or date, {why}"))),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => Err(("datetime_type", "Input should be a valid datetime".into())),
+    }
+}
+
+/// Text pydantic reads as a timestamp: a sign, digits, and a fraction.
+fn is_numeric(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()) && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Seconds (or milliseconds beyond ±2e10) since the epoch, within years 0 to 9999.
+fn timestamp(t: f64) -> Result<i64, DateError> {
+    const MIN: f64 = -62_167_219_200.0; // 0000-01-01T00:00:00Z
+    const MAX: f64 = 253_402_300_799.0; // 9999-12-31T23:59:59Z
+    let seconds = if t.abs() > 2e10 { t / 1000.0 } else { t };
+    if seconds.is_nan() || seconds > MAX {
+        return Err(("datetime_parsing", "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps".into()));
+    }
+    if seconds < MIN {
+        return Err(("datetime_parsing", "Input should be a valid datetime, dates before 0000 are not supported as unix timestamps".into()));
+    }
+    // In range, so the product fits an i64 exactly enough.
+    Ok((seconds * 1e6).round() as i64)
+}
+
+/// An ISO date or date-time; the error names what is wrong, as speedate does.
+fn iso_datetime(b: &[u8]) -> Result<i64, &'static str> {
+    if b.len() < 10 {
+        return Err("input is too short");
+    }
+    let num = |from: usize, len: usize, what: &'static str| -> Result<i64, &'static str> {
+        let part = b.get(from..from + len).ok_or("input is too short")?;
+        if part.iter().all(u8::is_ascii_digit) {
+            Ok(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+        } else {
+            Err(what)
+        }
+    };
+    let year = num(0, 4, "invalid character in year")?;
+    if b.get(4) != Some(&b'-') {
+        return Err("invalid date separator, expected `-`");
+    }
+    let month = num(5, 2, "invalid character in month")?;
+    if b.get(7) != Some(&b'-') {
+        return Err("invalid date separator, expected `-`");
+    }
+    let day = num(8, 2, "invalid character in day")?;
+    if !(1..=12).contains(&month) {
+        return Err("month value is outside expected range of 1-12");
+    }
+    if day < 1 || day > days_in_month(year, month) {
+        return Err("day value is outside expected range");
+    }
+    let days = days_from_civil(year, month, day);
+    if b.len() == 10 {
+        return Ok(days * 86_400_000_000);
+    }
+    let micros = time_of_day(b.get(10..).unwrap_or_default()).ok_or("unexpected extra characters at the end of the input")?;
+    Ok(days * 86_400_000_000 + micros)
+}
+
+/// `THH:MM[:SS[.f]][offset]` after a date: microseconds past the date's UTC midnight.
+fn time_of_day(b: &[u8]) -> Option<i64> {
+    let two = |i: usize| -> Option<i64> {
+        let (x, y) = (*b.get(i)?, *b.get(i + 1)?);
+        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| i64::from(x - b'0') * 10 + i64::from(y - b'0'))
+    };
+    if !matches!(b.first(), Some(b'T' | b't' | b' ')) || b.get(3) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute) = (two(1)?, two(4)?);
+    let mut i = 6;
+    let mut second = 0;
+    let mut micros = 0;
+    if b.get(i) == Some(&b':') {
+        second = two(i + 1)?;
+        i += 3;
+        if matches!(b.get(i), Some(b'.' | b',')) {
+            i += 1;
+            let start = i;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                if i - start < 6 {
+                    micros = micros * 10 + i64::from(b.get(i).copied().unwrap_or(b'0') - b'0');
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            for _ in (i - start)..6 {
+                micros *= 10;
+            }
+        }
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let offset_minutes = match b.get(i..).unwrap_or_default() {
+        [] => 0,
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (h, m) = match rest {
+                [h1, h2, b':', m1, m2] | [h1, h2, m1, m2] => {
+                    let d = |x: &u8| x.is_ascii_digit().then(|| i64::from(x - b'0'));
+                    (d(h1)? * 10 + d(h2)?, d(m1)? * 10 + d(m2)?)
+                }
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
+        }
+        _ => return None,
+    };
+    Some(((hour * 60 + minute - offset_minutes) * 60 + second) * 1_000_000 + micros)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The rows that apply to a request's project, by model, ready to price a
+/// call's usage.
+pub struct Pricer<'r> {
+    /// Per model symbol: its applicable rows with their rank among levels
+    /// (0 project, 1 default), in the order given.
+    by_model: HashMap<Sym, Vec<(u8, &'r PriceRow)>>,
+}
+
+impl<'r> Pricer<'r> {
+    /// Keeps the rows that apply to `project`, for the models the table has
+    /// seen (a model no call names can never be priced).
+    pub fn new(rows: &'r [PriceRow], table: &CallTable, project: &str) -> Pricer<'r> {
+        let mut by_model: HashMap<Sym, Vec<(u8, &PriceRow)>> = HashMap::new();
+        for row in rows {
+            let rank = match (row.level, row.level_id.as_deref()) {
+                (Level::Project, None) => 0,
+                (Level::Project, Some(id)) if id == project => 0,
+                (Level::Default, None | Some("default")) => 1,
+                _ => continue,
+            };
+            if let Some(model) = table.lookup(&row.llm_id) {
+                by_model.entry(model).or_default().push((rank, row));
+            }
+        }
+        Pricer { by_model }
+    }
+
+    /// Whether any row applies to `model`.
+    pub fn has_rows(&self, model: Sym) -> bool {
+        self.by_model.contains_key(&model)
+    }
+
+    /// The row that prices `model` for a call that started at `started`
+    /// (microseconds; `NO_INSTANT`, after everything, when unknown).
+    pub fn best(&self, model: Sym, started: i64) -> Option<&'r PriceRow> {
+        let rows = self.by_model.get(&model)?;
+        // The reference takes Python's min() of (is_future, level rank,
+        // -effective): the first row with the least key wins ties.
+        let key = |&(rank, row): &(u8, &PriceRow)| (row.effective > started, rank, std::cmp::Reverse(row.effective));
+        let mut best = rows.first()?;
+        for candidate in rows.iter().skip(1) {
+            if key(candidate) < key(best) {
+                best = candidate;
+            }
+        }
+        Some(best.1)
+    }
+
+    /// The four `*_total_cost` values of one usage entry of a call that
+    /// started at `started`, or `None` when no row applies.
+    pub fn costs(&self, usage: &UsageRec, started: i64) -> Option<Costs> {
+        let row = self.best(usage.model, started)?;
+        let [prompt_rate, completion_rate, read_rate, creation_rate] = row.rates;
+        let (read, creation) = (usage.tokens[4], usage.tokens[5]);
+        // Python subtracts exact integers, then multiplies as a float.
+        let uncached = usage.tokens[PROMPT].saturating_sub(read).saturating_sub(creation);
+        Some([
+            uncached as f64 * prompt_rate,
+            usage.tokens[COMPLETION] as f64 * completion_rate,
+            read as f64 * read_rate,
+            creation as f64 * creation_rate,
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::String(x.into())
+    }
+
+    #[test]
+    fn dates_read_like_pydantic() {
+        let day = 86_400_000_000i64;
+        let jan1 = days_from_civil(2024, 1, 1) * day;
+        for (text, want) in [
+            ("2024-01-01", jan1),
+            ("2024-01-01T00:00:00Z", jan1),
+            ("2024-01-01t00:00:00z", jan1),
+            ("2024-01-01 00:00", jan1),
+            ("2024-01-01T00:00Z", jan1),
+            ("2024-01-01T02:00:00+02:00", jan1),
+            ("2024-01-01T02:00:00+0200", jan1),
+            ("2023-12-31T23:00:00-01:00", jan1),
+            ("2024-01-01T00:00:00.1234567Z", jan1 + 123_456),
+            ("2024-01-01T00:00:00,5", jan1 + 500_000),
+            ("1700000000", 1_700_000_000_000_000),
+            ("1700000000.5", 1_700_000_000_500_000),
+            ("-1", -1_000_000),
+            ("+5", 5_000_000),
+            ("5.", 5_000_000),
+            ("-99999999999", -99_999_999_999_000),
+        ] {
+            assert_eq!(effective_date(&s(text)), Ok(want), "{text}");
+        }
+        assert_eq!(effective_date(&Value::Number(Num::Int(20_000_000_000))), Ok(20_000_000_000_000_000));
+        assert_eq!(effective_date(&Value::Number(Num::Float(1.7e12))), Ok(1_700_000_000_000_000));
+        let why = |text: &str| effective_date(&s(text)).unwrap_err().1;
+        for (text, reason) in [
+            ("", "input is too short"),
+            ("1e5", "input is too short"),
+            ("2024-1-01", "input is too short"),
+            ("abcdefghijklmn", "invalid character in year"),
+            (" 2024-01-01", "invalid character in year"),
+            ("2024/01/01", "invalid date separator, expected `-`"),
+            ("2024-00-01", "month value is outside expected range of 1-12"),
+            ("2023-02-29", "day value is outside expected range"),
+            ("2024-01-01T", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T24:00:00", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00:00:60", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00:00:00.", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00:00:00+02", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00:00:00+25:00", "unexpected extra characters at the end of the input"),
+            ("2024-01-01T00:00:00 ", "unexpected extra characters at the end of the input"),
+            ("2024-01-01X", "unexpected extra characters at the end of the input"),
+        ] {
+            assert_eq!(why(text), format!("Input should be a valid datetime or date, {reason}"), "{text}");
+        }
+        assert_eq!(effective_date(&Value::Bool(true)).unwrap_err().0, "datetime_type");
+        assert_eq!(effective_date(&Value::Null).unwrap_err().1, "Input should be a valid datetime");
+        assert_eq!(effective_date(&Value::Number(Num::Float(1e30))).unwrap_err().0, "datetime_parsing");
+        assert!(effective_date(&Value::Number(Num::Float(-1e14))).unwrap_err().1.contains("before 0000"));
+    }
+
+    #[test]
+    fn rows_report_every_problem_at_its_field() {
+        let row = Value::Object(vec![
+            ("llm_id".into(), Value::Number(Num::Int(5))),
+            ("prompt_token_cost".into(), s("abc")),
+            ("completion_token_cost".into(), Value::Array(vec![])),
+            ("effective_date".into(), s("2024-13-01")),
+            ("pricing_level".into(), s("org")),
+            ("prompt_cost".into(), Value::Number(Num::Int(1))),
+        ]);
+        let mut errors = Vec::new();
+        assert!(PriceRow::from_value(&row, 3, &mut errors).is_none());
+        let got: Vec<(String, &str)> = errors.iter().map(|d| (format!("{:?}", d.loc.get(3)), d.kind.as_str())).collect();
+        let field = |f: &str| format!("{:?}", Some(Loc::from(f)));
+        assert_eq!(
+            got,
+            vec![
+                (field("llm_id"), "string_type"),
+                (field("prompt_token_cost"), "float_parsing"),
+                (field("completion_token_cost"), "float_type"),
+                (field("effective_date"), "datetime_from_date_parsing"),
+                (field("pricing_level"), "literal_error"),
+                (field("prompt_cost"), "extra_forbidden"),
+            ]
+        );
+        assert!(errors.iter().all(|d| d.loc.get(..3) == Some(&[Loc::from("options"), Loc::from("prices"), Loc::Index(3)][..])));
+        let mut errors = Vec::new();
+        assert!(PriceRow::from_value(&Value::Object(vec![]), 0, &mut errors).is_none());
+        assert_eq!(errors.iter().map(|d| d.kind.as_str()).collect::<Vec<_>>(), ["missing", "missing"]);
+    }
+
+    #[test]
+    fn a_query_row_is_accepted_as_is() {
+        let row = Value::Object(vec![
+            ("id".into(), s("2341-asdf")),
+            ("llm_id".into(), s("gpt-4o")),
+            ("prompt_token_cost".into(), Value::Number(Num::Float(2.5e-6))),
+            ("completion_token_cost".into(), s("1e-5")),
+            ("prompt_token_cost_unit".into(), s("USD")),
+            ("completion_token_cost_unit".into(), s("USD")),
+            ("effective_date".into(), s("2024-01-01T00:00:00Z")),
+            ("provider_id".into(), s("openai")),
+        ]);
+        let mut errors = Vec::new();
+        let r = PriceRow::from_value(&row, 0, &mut errors).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!((r.level, r.level_id, r.rates), (Level::Project, None, [2.5e-6, 1e-5, 0.0, 0.0]));
+    }
+}
