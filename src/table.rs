@@ -197,6 +197,7 @@ impl Default for CallTable {
             usage: Vec::new(),
             scratch: Scratch::default(),
             recent: [NONE; 4],
+            unreadable: Vec::new(),
         }
     }
 }
