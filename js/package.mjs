@@ -12,6 +12,7 @@ const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
 
 for (const f of ['index.js', 'node.js', 'index.d.ts']) copyFileSync(join(root, 'js', f), join(pkg, f));
 copyFileSync(join(root, 'README.md'), join(pkg, 'README.md'));
+copyFileSync(join(root, 'LICENSE'), join(pkg, 'LICENSE'));
 // wasm-pack writes a .gitignore of "*", which would hide the files from npm pack.
 rmSync(join(pkg, '.gitignore'), { force: true });
 
@@ -51,6 +52,7 @@ const manifest = {
     // wasm-bindgen's copy of js/select-calls.js, imported by weave_usage.js.
     'snippets/',
     'README.md',
+    'LICENSE',
   ],
   // The entries instantiate the module when imported.
   sideEffects: ['./index.js', './node.js'],

@@ -13,6 +13,7 @@ import { callsUsageFromJson } from 'weave-usage';
 import { launch, openPage, readSample, repo, samplePath } from './helpers.mjs';
 
 const FILES = [
+  'LICENSE',
   'README.md',
   'index.d.ts',
   'index.js',
