@@ -10,6 +10,12 @@
 //! bit-for-bit the same.
 //!
 //! Lookups by id go through dense arrays indexed by symbol, not hash maps.
+//!
+//! Bounds on hostile input (many distinct model names): a call's totals are
+//! kept after it is absorbed only if it was requested, so memory stays
+//! linear in the input plus the answer (keeping every call's totals made a
+//! chain of n calls with a model each hold n²/2 entries); and a model list
+//! that grows long gets an index, so a merge costs what it merges.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -24,9 +30,117 @@ struct Totals {
     costs: Costs,
 }
 
-/// Per-model totals of one call, in first-seen order (a call has a handful
-/// of models, so a vector beats a map).
-type Usage = Vec<(Sym, Totals)>;
+/// Per-model totals of one call, in first-seen order. A call has a handful
+/// of models, so a linear search wins; past [`INDEXED`] models (only odd or
+/// hostile input has that many) an index by model keeps lookups constant.
+/// A deque, so that a long list can absorb a short one at either end (see
+/// [`absorb`]); an entry moved out of the middle leaves a tombstone (model
+/// `NONE`) until the list is compacted.
+#[derive(Debug, Default)]
+struct Usage {
+    entries: VecDeque<(Sym, Totals)>,
+    /// Only for long lists, so that the common short one stays small.
+    index: Option<Box<Index>>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    /// Model → position; positions count from `base` so that pushing at the
+    /// front does not shift them.
+    at: hashbrown::HashMap<Sym, i64>,
+    /// The position of `entries[0]`.
+    base: i64,
+    tombstones: usize,
+}
+
+/// Model lists longer than this get an index.
+const INDEXED: usize = 16;
+
+impl Usage {
+    /// Entries in order, tombstones left out.
+    fn iter(&self) -> impl Iterator<Item = &(Sym, Totals)> {
+        self.entries.iter().filter(|(m, _)| *m != NONE)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len() - self.index.as_ref().map_or(0, |ix| ix.tombstones)
+    }
+
+    fn slot(&self, model: Sym) -> Option<usize> {
+        match &self.index {
+            Some(ix) => usize::try_from(ix.at.get(&model)? - ix.base).ok(),
+            None => self.entries.iter().position(|(m, _)| *m == model),
+        }
+    }
+
+    fn find_mut(&mut self, model: Sym) -> Option<&mut Totals> {
+        let i = self.slot(model)?;
+        self.entries.get_mut(i).map(|(_, t)| t)
+    }
+
+    fn push_back(&mut self, model: Sym, totals: Totals) {
+        self.entries.push_back((model, totals));
+        let len = self.entries.len() as i64;
+        match &mut self.index {
+            Some(ix) => {
+                ix.at.insert(model, ix.base + len - 1);
+            }
+            None if self.entries.len() > INDEXED => self.reindex(),
+            None => {}
+        }
+    }
+
+    /// Only for an indexed list (the only kind that absorbs at the front).
+    fn push_front(&mut self, model: Sym, totals: Totals) {
+        self.entries.push_front((model, totals));
+        match &mut self.index {
+            Some(ix) => {
+                ix.base -= 1;
+                ix.at.insert(model, ix.base);
+            }
+            None => self.reindex(),
+        }
+    }
+
+    /// Takes `model`'s entry out, leaving a tombstone.
+    fn remove(&mut self, model: Sym) -> Option<Totals> {
+        let i = self.slot(model)?;
+        let (m, totals) = self.entries.get_mut(i)?;
+        *m = NONE;
+        let totals = *totals;
+        match &mut self.index {
+            Some(ix) => {
+                ix.tombstones += 1;
+                ix.at.remove(&model);
+            }
+            // A tombstone must be counted: index the list.
+            None => self.reindex(),
+        }
+        Some(totals)
+    }
+
+    /// Drops the tombstones once they outnumber the entries.
+    fn compact(&mut self) {
+        let tombstones = self.index.as_ref().map_or(0, |ix| ix.tombstones);
+        if tombstones > INDEXED && tombstones > self.len() {
+            self.entries.retain(|(m, _)| *m != NONE);
+            self.reindex();
+        }
+    }
+
+    /// Indexes the list afresh (tombstones counted, positions from 0).
+    fn reindex(&mut self) {
+        let mut ix = Index::default();
+        for (i, (m, _)) in self.entries.iter().enumerate() {
+            if *m == NONE {
+                ix.tombstones += 1;
+            } else {
+                ix.at.insert(*m, i as i64);
+            }
+        }
+        self.index = Some(Box::new(ix));
+    }
+}
 
 const UNSET: u32 = u32::MAX;
 
@@ -84,27 +198,35 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
     scope.sort_unstable_by(|a, b| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
     scope.truncate(usize::try_from(request.limit).unwrap_or(usize::MAX));
 
-    let mut usage = rollup(table, &scope, request.include_costs);
-
+    // Each scoped call's place in `scope`, by id symbol.
     let mut position = vec![UNSET; symbols];
     for (k, c) in scope.iter().enumerate() {
         if let Some(slot) = position.get_mut(c.id as usize) {
             *slot = k as u32;
         }
     }
+    // Where each requested id is in `scope`, if it is.
+    let places: Vec<Option<usize>> = requested
+        .iter()
+        .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize))
+        .collect();
+    let mut wanted = vec![false; scope.len()];
+    for k in places.iter().flatten() {
+        if let Some(w) = wanted.get_mut(*k) {
+            *w = true;
+        }
+    }
+
+    let mut usage = rollup(table, &scope, &position, &wanted, request.include_costs);
+
     let call_usage = requested
         .into_iter()
-        .map(|id| {
-            let models = table
-                .lookup(id)
-                .and_then(|sym| position.get(sym as usize))
-                .filter(|&&k| k != UNSET)
-                .and_then(|&k| usage.get_mut(k as usize))
-                .map(std::mem::take)
-                .unwrap_or_default();
+        .zip(places)
+        .map(|(id, place)| {
+            let models = place.and_then(|k| usage.get_mut(k)).map(std::mem::take).unwrap_or_default();
             let models = models
-                .into_iter()
-                .map(|(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs })
+                .iter()
+                .map(|&(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs })
                 .collect();
             (id.to_string(), models)
         })
@@ -118,14 +240,9 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest) -> CallsUsageRes {
 }
 
 /// Each scoped call's usage plus that of every descendant it absorbs,
-/// indexed like `scope`.
-fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usage> {
-    let mut position = vec![UNSET; table.symbols()];
-    for (k, c) in scope.iter().enumerate() {
-        if let Some(slot) = position.get_mut(c.id as usize) {
-            *slot = k as u32;
-        }
-    }
+/// indexed like `scope` (`position`: each call's index there, by id symbol).
+/// Only the `wanted` calls, and those never absorbed, keep their totals.
+fn rollup(table: &CallTable, scope: &[&CallRec], position: &[u32], wanted: &[bool], include_costs: bool) -> Vec<Usage> {
     let mut pending = vec![0u32; scope.len()];
     let parent: Vec<u32> = scope
         .iter()
@@ -150,12 +267,15 @@ fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usa
             continue;
         }
         let from = usage.get_mut(child as usize).map(std::mem::take).unwrap_or_default();
-        if let Some(into) = usage.get_mut(p as usize) {
+        let Some(into) = usage.get_mut(p as usize) else { continue };
+        if wanted.get(child as usize) == Some(&true) {
+            // The child's own total is still reported: add a copy.
             merge(into, &from, include_costs);
-        }
-        // The child's own total is still reported if it was requested.
-        if let Some(slot) = usage.get_mut(child as usize) {
-            *slot = from;
+            if let Some(slot) = usage.get_mut(child as usize) {
+                *slot = from;
+            }
+        } else {
+            absorb(into, from, include_costs);
         }
         if let Some(n) = pending.get_mut(p as usize) {
             *n -= 1;
@@ -171,7 +291,7 @@ fn rollup(table: &CallTable, scope: &[&CallRec], include_costs: bool) -> Vec<Usa
 /// a model counts only if some counter (or, with costs, some cost) is
 /// non-zero. NaN counts as non-zero, as it is truthy in Python.
 fn own_usage(table: &CallTable, call: &CallRec, include_costs: bool) -> Usage {
-    let mut out = Usage::new();
+    let mut out = Usage::default();
     for m in table.usage_of(call) {
         let mut tokens = m.tokens;
         if tokens[TOTAL] == 0 {
@@ -179,7 +299,7 @@ fn own_usage(table: &CallTable, call: &CallRec, include_costs: bool) -> Usage {
         }
         let costs = if include_costs { m.costs } else { [0.0; 4] };
         if tokens.iter().any(|&t| t != 0) || costs.iter().any(|&c| c != 0.0) {
-            out.push((m.model, Totals { tokens, costs }));
+            out.push_back(m.model, Totals { tokens, costs });
         }
     }
     out
@@ -188,19 +308,99 @@ fn own_usage(table: &CallTable, call: &CallRec, include_costs: bool) -> Usage {
 /// Adds `from` into `into`, model by model; models new to `into` are
 /// appended in `from`'s order.
 fn merge(into: &mut Usage, from: &Usage, include_costs: bool) {
-    for (model, t) in from {
-        match into.iter_mut().find(|(m, _)| m == model) {
-            Some((_, acc)) => {
-                for (a, b) in acc.tokens.iter_mut().zip(t.tokens) {
-                    *a = a.saturating_add(b);
-                }
-                if include_costs {
-                    for (a, b) in acc.costs.iter_mut().zip(t.costs) {
-                        *a += b;
-                    }
+    for (model, t) in from.iter() {
+        match into.find_mut(*model) {
+            Some(acc) => add(acc, t, include_costs),
+            None => into.push_back(*model, *t),
+        }
+    }
+}
+
+/// [`merge`] for a `from` that is not needed afterwards, with the same
+/// result (entries, order, sums), in time proportional to the shorter list:
+/// when `from` is the longer one, it becomes the result, and `into`'s
+/// entries go in front of it (a model both have moves to `into`'s place).
+/// Small into large: a chain of n calls with a model each costs n log n,
+/// not n².
+fn absorb(into: &mut Usage, from: Usage, include_costs: bool) {
+    if from.len() <= into.len() || from.index.is_none() {
+        merge(into, &from, include_costs);
+        return;
+    }
+    let front = std::mem::replace(into, from);
+    for &(model, t) in front.entries.iter().rev().filter(|(m, _)| *m != NONE) {
+        let mut sum = t;
+        if let Some(later) = into.remove(model) {
+            // Addition commutes (floats too), so this is `t + later` exactly.
+            add(&mut sum, &later, include_costs);
+        }
+        into.push_front(model, sum);
+    }
+    into.compact();
+}
+
+fn add(acc: &mut Totals, t: &Totals, include_costs: bool) {
+    for (a, b) in acc.tokens.iter_mut().zip(t.tokens) {
+        *a = a.saturating_add(b);
+    }
+    if include_costs {
+        for (a, b) in acc.costs.iter_mut().zip(t.costs) {
+            *a += b;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(x: u32) -> Totals {
+        Totals { tokens: [i128::from(x), 1, 0, 0, 0, 0], costs: [f64::from(x) * 0.1, 0.0, 0.0, 0.0] }
+    }
+
+    /// A list of `len` distinct models drawn from `0..pool`, in random order.
+    fn list(next: &mut impl FnMut() -> u32, len: usize, pool: u32) -> Usage {
+        let mut u = Usage::default();
+        while u.len() < len {
+            let m = next() % pool;
+            if u.find_mut(m).is_none() {
+                u.push_back(m, totals(next() % 1000));
+            }
+        }
+        u
+    }
+
+    fn flat(u: &Usage) -> Vec<(Sym, Totals)> {
+        u.iter().copied().collect()
+    }
+
+    #[test]
+    fn absorbing_gives_what_merging_gives() {
+        let mut state = 0x9e37_79b9u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for round in 0..3000 {
+            let pool = [20, 40, 200][round % 3];
+            let (a, b) = ((next() % 60) as usize, (next() % 60) as usize);
+            let (a, b) = (a.min(pool as usize), b.min(pool as usize));
+            // Chains of absorptions, so tombstones, compaction and re-indexing happen.
+            let mut merged = list(&mut next, a, pool);
+            let mut absorbed = Usage::default();
+            merge(&mut absorbed, &merged, true);
+            for _ in 0..(1 + next() % 4) {
+                let from = list(&mut next, b, pool);
+                merge(&mut merged, &from, true);
+                absorb(&mut absorbed, from, true);
+                assert_eq!(flat(&absorbed), flat(&merged), "round {round}");
+                assert_eq!(absorbed.len(), merged.len());
+                for (m, t) in flat(&merged) {
+                    assert_eq!(absorbed.find_mut(m).copied(), Some(t), "lookup after absorb, round {round}");
                 }
             }
-            None => into.push((*model, *t)),
         }
     }
 }

@@ -567,3 +567,49 @@ proptest! {
         }
     }
 }
+
+/// Usage over a large pool of models (more than a call's list holds before
+/// it is indexed), so that long lists are merged and absorbed.
+fn arb_wide_usage() -> impl Strategy<Value = Json> {
+    prop::collection::vec((0..60usize, 0i64..5, 0u8..3), 0..24).prop_map(|entries| {
+        let mut usage = serde_json::Map::new();
+        let mut costs = serde_json::Map::new();
+        for (m, t, c) in entries {
+            usage.insert(format!("model-{m}"), json!({"prompt_tokens": t, "completion_tokens": 1}));
+            costs.insert(format!("model-{m}"), json!({"prompt_tokens_total_cost": f64::from(c) * 0.1}));
+        }
+        json!({"usage": usage, "weave": {"costs": costs}})
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// With many models per subtree: the oracle's sums, and requesting more
+    /// ids of the same trace never changes the text of the others' answers
+    /// (a requested call's totals are merged as a copy, an unrequested one's
+    /// are absorbed in place, small list into large: same models, same
+    /// order, same float bits).
+    #[test]
+    fn many_models_merge_and_absorb_alike(parents in prop::collection::vec(prop::option::of(0usize..40), 1..40), usage in prop::collection::vec(arb_wide_usage(), 40), pick in prop::collection::vec(any::<prop::sample::Index>(), 1..4)) {
+        let n = parents.len();
+        let calls: Vec<Json> = (0..n).map(|i| {
+            let parent = match parents[i] { Some(p) if p < n => json!(format!("c{p}")), _ => Json::Null };
+            json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent, "summary": usage[i]})
+        }).collect();
+        let body = serde_json::to_string(&calls).unwrap();
+        let some: Vec<String> = pick.iter().map(|p| format!("c{}", p.index(n))).collect();
+        let all: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        let few = json!({"project_id": "p", "call_ids": some, "include_costs": true});
+        let many = json!({"project_id": "p", "call_ids": all, "include_costs": true});
+        let few_res: Json = serde_json::from_str(&text_of(body.as_bytes(), &few)).unwrap();
+        let many_res: Json = serde_json::from_str(&text_of(body.as_bytes(), &many)).unwrap();
+        let want = oracle(&calls, &json!({"project_id": "p", "call_ids": some, "include_costs": true, "limit": 10000}));
+        let verdict = compare(&few_res, &want, "");
+        prop_assert!(verdict.is_ok(), "{:?}", verdict);
+        for id in &some {
+            // serde_json with preserve_order: the text, key order included.
+            prop_assert_eq!(few_res["call_usage"][id.as_str()].to_string(), many_res["call_usage"][id.as_str()].to_string(), "{}", id);
+        }
+    }
+}
