@@ -9,7 +9,8 @@
 //! table; [`pynum`] reads numbers like Python, [`time`] timestamps;
 //! [`value`] and [`request`] read and validate the request like FastAPI +
 //! pydantic; [`rollup`] computes; [`response`] writes the answer; [`api`]
-//! ties them together. Only `wasm` (built for wasm32) touches JavaScript.
+//! ties them together. Only `wasm` (built for wasm32) touches JavaScript;
+//! `wasm_alloc` sets how the wasm module's memory grows.
 
 pub mod api;
 pub mod error;
@@ -26,6 +27,14 @@ pub mod value;
 /// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm_alloc;
+
+/// The module's memory grows in steps, not a page at a time (see `wasm_alloc`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{argument_from_json, calls_usage_from_json, compute, prepare, Prepared};
 pub use stream::CallStream;

@@ -291,8 +291,11 @@ fn rollup(table: &CallTable, scope: &[&CallRec], position: &[u32], wanted: &[boo
 /// a model counts only if some counter (or, with costs, some cost) is
 /// non-zero. NaN counts as non-zero, as it is truthy in Python.
 fn own_usage(table: &CallTable, call: &CallRec, include_costs: bool) -> Usage {
-    let mut out = Usage::default();
-    for m in table.usage_of(call) {
+    let own = table.usage_of(call);
+    // Exactly as long as it can get: most calls have one model, and the
+    // default first allocation would hold four.
+    let mut out = Usage { entries: VecDeque::with_capacity(own.len()), index: None };
+    for m in own {
         let mut tokens = m.tokens;
         if tokens[TOTAL] == 0 {
             tokens[TOTAL] = tokens[PROMPT].saturating_add(tokens[COMPLETION]);
