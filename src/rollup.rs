@@ -486,8 +486,11 @@ fn covers(own: &Usage, brought: &Usage) -> bool {
 /// from `summary.weave.costs`, or from the price rows for a model without
 /// them (every model with `reprice`).
 fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usage {
-    let mut out = Usage::default();
-    for m in table.usage_of(call) {
+    let own = table.usage_of(call);
+    // Exactly as long as it can get: most calls have one model, and the
+    // default first allocation would hold four.
+    let mut out = Usage { entries: VecDeque::with_capacity(own.len()), index: None };
+    for m in own {
         let mut tokens = m.tokens;
         if tokens[TOTAL] == 0 {
             tokens[TOTAL] = tokens[PROMPT].saturating_add(tokens[COMPLETION]);
