@@ -16,8 +16,7 @@ const isText = (v) => v === undefined || v === null || typeof v === 'string';
 /** Could this call fail validation? (Then the core must see it.) */
 function suspect(c) {
   return (
-    !isObject(c) ||
-    typeof c.toJSON === 'function' ||
+    !plain(c) ||
     typeof c.id !== 'string' ||
     typeof c.trace_id !== 'string' ||
     !isText(c.parent_id) ||
@@ -25,42 +24,73 @@ function suspect(c) {
     !isText(c.started_at) ||
     !isText(c.ended_at) ||
     !isText(c.deleted_at) ||
-    !(c.summary === undefined || c.summary === null || isObject(c.summary))
+    !(c.summary === undefined || c.summary === null || plain(c.summary))
   );
 }
 
-/** `summary.weave.costs[model]`, reduced to the four fields that are read. */
-function costs(map) {
-  if (!isObject(map)) return map;
+const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+
+// Everything but the fields that are read is cut away before
+// JSON.stringify, which throws on deep nesting (V8: past a few thousand
+// levels) and would copy junk for nothing. Each cut keeps the meaning: the
+// reader treats a replacement exactly as what it replaces.
+
+/** An object JSON.stringify writes as its own keys: not an array, no
+ * toJSON, not a boxed primitive (those are written as what they hold). */
+const plain = (v) =>
+  isObject(v) && typeof v.toJSON !== 'function' && !(v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt);
+
+/** A counter or cost: an array or object reads as 0 but is recorded as
+ * unreadable (`options.diagnostics`), so it becomes an empty one of the
+ * same JSON type, not null (which is readable). */
+const scalar = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
+
+/** A call's field: a string or null is read; anything else is refused by
+ * its JSON type alone, so an empty stand-in of that type will do. */
+const field = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
+
+/** `summary.usage` or `summary.weave.costs`: model → entry reduced to the
+ * fields read. An entry that is not an object is skipped (usage) or costs
+ * nothing (costs), as null is; so is a map that is not an object. */
+function byModel(map, fields) {
+  if (!plain(map)) return Array.isArray(map) ? null : map;
   // No prototype: a model named "__proto__" must stay an ordinary key.
   const out = Object.create(null);
   for (const model of Object.keys(map)) {
     const e = map[model];
-    out[model] = isObject(e)
-      ? {
-          prompt_tokens_total_cost: e.prompt_tokens_total_cost,
-          completion_tokens_total_cost: e.completion_tokens_total_cost,
-          cache_read_input_tokens_total_cost: e.cache_read_input_tokens_total_cost,
-          cache_creation_input_tokens_total_cost: e.cache_creation_input_tokens_total_cost,
-        }
-      : e;
+    if (plain(e)) {
+      const entry = {};
+      for (const f of fields) entry[f] = scalar(e[f]);
+      out[model] = entry;
+    } else {
+      out[model] = Array.isArray(e) ? null : e;
+    }
   }
   return out;
 }
 
-/** A call reduced to what the rollup reads (a suspect one is kept whole). */
+/** A call reduced to what the rollup reads (JSON.stringify drops the
+ * undefined members, as it would have dropped the absent ones). A value
+ * that is not a plain object is kept as it is (an array as an empty one):
+ * it is refused anyway, or its toJSON decides what is sent. */
 function project(c) {
-  if (suspect(c)) return c;
+  if (!plain(c)) return Array.isArray(c) ? [] : c;
   const s = c.summary;
+  let summary = field(s);
+  if (plain(s)) {
+    const w = s.weave;
+    summary = { usage: byModel(s.usage, USAGE_FIELDS), weave: plain(w) ? { costs: byModel(w.costs, COST_FIELDS) } : scalar(w) };
+  }
   return {
-    id: c.id,
-    trace_id: c.trace_id,
-    parent_id: c.parent_id,
-    project_id: c.project_id,
-    started_at: c.started_at,
-    ended_at: c.ended_at,
-    deleted_at: c.deleted_at,
-    summary: isObject(s) ? { usage: s.usage, weave: isObject(s.weave) ? { costs: costs(s.weave.costs) } : s.weave } : s,
+    id: field(c.id),
+    trace_id: field(c.trace_id),
+    parent_id: field(c.parent_id),
+    project_id: field(c.project_id),
+    started_at: field(c.started_at),
+    ended_at: field(c.ended_at),
+    deleted_at: field(c.deleted_at),
+    summary,
   };
 }
 

@@ -14,7 +14,7 @@
 //! [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
 //! [`diagnostics`] reports on the calls; [`response`] writes the answer;
 //! [`api`] ties them together. Only `wasm` (built for wasm32) touches
-//! JavaScript.
+//! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
 
 pub mod api;
 pub mod diagnostics;
@@ -35,6 +35,14 @@ pub mod value;
 /// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm_alloc;
+
+/// The module's memory grows in steps, not a page at a time (see `wasm_alloc`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json, trace_usage_from_json, Prepared, PreparedTrace};
 pub use diagnostics::Diagnostics;

@@ -19,6 +19,17 @@
 //! the reference's order, so a trace where no call covers its children gives
 //! exactly the reference's answer. Calls on a cycle, never final, are judged
 //! on what they absorbed.
+//!
+//! Bounds on hostile input (many distinct model names): `/calls/usage` keeps
+//! a call's totals after it is absorbed only if it was requested, so memory
+//! stays linear in the input plus the answer (keeping every call's totals
+//! made a chain of n calls with a model each hold n²/2 entries); and a model
+//! list that grows long gets an index, so a merge costs what it merges.
+//! `/trace/usage` reports every call's totals, so it keeps them all (its
+//! answer is that large anyway). `"dedupe"` collects what each call's
+//! children bring only while every model of it is one of the call's own (a
+//! model never leaves a list, so once one is not, the call cannot cover its
+//! children): what it holds never outgrows the call's own usage.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -36,9 +47,126 @@ pub(crate) struct Totals {
     pub costs: Costs,
 }
 
-/// Per-model totals of one call, in first-seen order (a call has a handful
-/// of models, so a vector beats a map).
-pub(crate) type Usage = Vec<(Sym, Totals)>;
+/// Per-model totals of one call, in first-seen order. A call has a handful
+/// of models, so a linear search wins; past [`INDEXED`] models (only odd or
+/// hostile input has that many) an index by model keeps lookups constant.
+/// A deque, so that a long list can absorb a short one at either end (see
+/// [`absorb`]); an entry moved out of the middle leaves a tombstone (model
+/// `NONE`) until the list is compacted.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Usage {
+    entries: VecDeque<(Sym, Totals)>,
+    /// Only for long lists, so that the common short one stays small.
+    index: Option<Box<Index>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Index {
+    /// Model → position; positions count from `base` so that pushing at the
+    /// front does not shift them.
+    at: hashbrown::HashMap<Sym, i64>,
+    /// The position of `entries[0]`.
+    base: i64,
+    tombstones: usize,
+}
+
+/// Model lists longer than this get an index.
+const INDEXED: usize = 16;
+
+impl Usage {
+    /// Entries in order, tombstones left out.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(Sym, Totals)> {
+        self.entries.iter().filter(|(m, _)| *m != NONE)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len() - self.index.as_ref().map_or(0, |ix| ix.tombstones)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn slot(&self, model: Sym) -> Option<usize> {
+        match &self.index {
+            Some(ix) => usize::try_from(ix.at.get(&model)? - ix.base).ok(),
+            None => self.entries.iter().position(|(m, _)| *m == model),
+        }
+    }
+
+    fn get(&self, model: Sym) -> Option<&Totals> {
+        let i = self.slot(model)?;
+        self.entries.get(i).map(|(_, t)| t)
+    }
+
+    fn find_mut(&mut self, model: Sym) -> Option<&mut Totals> {
+        let i = self.slot(model)?;
+        self.entries.get_mut(i).map(|(_, t)| t)
+    }
+
+    fn push_back(&mut self, model: Sym, totals: Totals) {
+        self.entries.push_back((model, totals));
+        let len = self.entries.len() as i64;
+        match &mut self.index {
+            Some(ix) => {
+                ix.at.insert(model, ix.base + len - 1);
+            }
+            None if self.entries.len() > INDEXED => self.reindex(),
+            None => {}
+        }
+    }
+
+    /// Only for an indexed list (the only kind that absorbs at the front).
+    fn push_front(&mut self, model: Sym, totals: Totals) {
+        self.entries.push_front((model, totals));
+        match &mut self.index {
+            Some(ix) => {
+                ix.base -= 1;
+                ix.at.insert(model, ix.base);
+            }
+            None => self.reindex(),
+        }
+    }
+
+    /// Takes `model`'s entry out, leaving a tombstone.
+    fn remove(&mut self, model: Sym) -> Option<Totals> {
+        let i = self.slot(model)?;
+        let (m, totals) = self.entries.get_mut(i)?;
+        *m = NONE;
+        let totals = *totals;
+        match &mut self.index {
+            Some(ix) => {
+                ix.tombstones += 1;
+                ix.at.remove(&model);
+            }
+            // A tombstone must be counted: index the list.
+            None => self.reindex(),
+        }
+        Some(totals)
+    }
+
+    /// Drops the tombstones once they outnumber the entries.
+    fn compact(&mut self) {
+        let tombstones = self.index.as_ref().map_or(0, |ix| ix.tombstones);
+        if tombstones > INDEXED && tombstones > self.len() {
+            self.entries.retain(|(m, _)| *m != NONE);
+            self.reindex();
+        }
+    }
+
+    /// Indexes the list afresh (tombstones counted, positions from 0).
+    fn reindex(&mut self) {
+        let mut ix = Index::default();
+        for (i, (m, _)) in self.entries.iter().enumerate() {
+            if *m == NONE {
+                ix.tombstones += 1;
+            } else {
+                ix.at.insert(*m, i as i64);
+            }
+        }
+        self.index = Some(Box::new(ix));
+    }
+}
 
 pub(crate) const UNSET: u32 = u32::MAX;
 
@@ -149,19 +277,27 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
     }
 
     let scope = select(table, &live, request.limit, |c| traced.get(c.trace as usize) == Some(&true));
-    let mut rolled = rollup(table, &scope.calls, &settings);
 
+    // Where each requested id is in the scope, if it is: only those calls'
+    // totals are kept once absorbed.
     let position = positions(table, &scope.calls);
+    let places: Vec<Option<usize>> = requested
+        .iter()
+        .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize))
+        .collect();
+    let mut wanted = vec![false; scope.calls.len()];
+    for k in places.iter().flatten() {
+        if let Some(w) = wanted.get_mut(*k) {
+            *w = true;
+        }
+    }
+    let mut rolled = rollup(table, &scope.calls, &settings, Some(&wanted));
+
     let call_usage = requested
         .into_iter()
-        .map(|id| {
-            let models = table
-                .lookup(id)
-                .and_then(|sym| position.get(sym as usize))
-                .filter(|&&k| k != UNSET)
-                .and_then(|&k| rolled.usage.get_mut(k as usize))
-                .map(std::mem::take)
-                .unwrap_or_default();
+        .zip(places)
+        .map(|(id, place)| {
+            let models = place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default();
             (id.to_string(), model_totals(table, models))
         })
         .collect();
@@ -190,7 +326,7 @@ pub(crate) fn positions(table: &CallTable, scope: &[u32]) -> Vec<u32> {
 }
 
 pub(crate) fn model_totals(table: &CallTable, models: Usage) -> Vec<ModelTotals> {
-    models.into_iter().map(|(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs }).collect()
+    models.iter().map(|&(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs }).collect()
 }
 
 /// The ids in scope of calls that have not ended, sorted by code point
@@ -209,7 +345,9 @@ pub(crate) fn unfinished(table: &CallTable, scope: &[u32]) -> Vec<String> {
 /// The rollup's result, indexed like the scope.
 #[derive(Default)]
 pub(crate) struct Rolled {
-    /// Each call's usage plus that of every descendant it absorbs.
+    /// Each call's usage plus that of every descendant it absorbs (for
+    /// `/calls/usage`, only kept for the requested calls and the calls never
+    /// absorbed; empty for the others).
     pub usage: Vec<Usage>,
     /// Positions of calls never final (on a parent cycle).
     pub stuck: Vec<u32>,
@@ -221,8 +359,10 @@ pub(crate) struct Rolled {
     pub deduped: Vec<u32>,
 }
 
-/// Rolls usage up the scope's parent links (see the module docs).
-pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>) -> Rolled {
+/// Rolls usage up the scope's parent links (see the module docs). With
+/// `wanted` (indexed like `scope`), only the wanted calls, and those never
+/// absorbed, keep their totals; without it, every call does.
+pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, wanted: Option<&[bool]>) -> Rolled {
     let calls: Vec<&CallRec> = scope.iter().filter_map(|&i| table.calls.get(i as usize)).collect();
     let position = positions(table, scope);
     let mut orphans = Vec::new();
@@ -248,28 +388,38 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>) 
     // "dedupe" compares each call's own usage with what its children bring.
     let dedupe = settings.rollup == Rollup::Dedupe;
     let own: Vec<Usage> = if dedupe { usage.clone() } else { Vec::new() };
-    let mut brought: Vec<Usage> = if dedupe { vec![Usage::new(); calls.len()] } else { Vec::new() };
+    let mut brought: Vec<Brought> = if dedupe { (0..calls.len()).map(|_| Brought::Sum(Usage::default())).collect() } else { Vec::new() };
     let mut deduped = Vec::new();
 
     let mut queue: VecDeque<u32> = (0..calls.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)).collect();
     while let Some(child) = queue.pop_front() {
         if dedupe {
+            // `child` is final: judged on what its children brought, which is
+            // no longer needed afterwards.
             decide(child, &own, &brought, &mut usage, &mut deduped);
+            if let Some(b) = brought.get_mut(child as usize) {
+                *b = Brought::Uncovered;
+            }
         }
         let p = parent.get(child as usize).copied().unwrap_or(UNSET);
         if p == UNSET {
             continue;
         }
         let from = usage.get_mut(child as usize).map(std::mem::take).unwrap_or_default();
+        if let (Some(b), Some(own)) = (brought.get_mut(p as usize), own.get(p as usize)) {
+            bring(b, own, &from, settings.include_costs);
+        }
+        let keep = wanted.map_or(true, |w| w.get(child as usize) == Some(&true));
         if let Some(into) = usage.get_mut(p as usize) {
-            merge(into, &from, settings.include_costs);
-        }
-        if let Some(into) = brought.get_mut(p as usize) {
-            merge(into, &from, settings.include_costs);
-        }
-        // The child's own total is still reported if it was requested.
-        if let Some(slot) = usage.get_mut(child as usize) {
-            *slot = from;
+            if keep {
+                // The child's own total is still reported: add a copy.
+                merge(into, &from, settings.include_costs);
+                if let Some(slot) = usage.get_mut(child as usize) {
+                    *slot = from;
+                }
+            } else {
+                absorb(into, from, settings.include_costs);
+            }
         }
         if let Some(n) = pending.get_mut(p as usize) {
             *n -= 1;
@@ -290,8 +440,8 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>) 
 
 /// `"dedupe"`, once call `k` is final: if its own usage covers what its
 /// children brought, it counts as its own usage alone.
-fn decide(k: u32, own: &[Usage], brought: &[Usage], usage: &mut [Usage], deduped: &mut Vec<u32>) {
-    let (Some(own), Some(brought)) = (own.get(k as usize), brought.get(k as usize)) else { return };
+fn decide(k: u32, own: &[Usage], brought: &[Brought], usage: &mut [Usage], deduped: &mut Vec<u32>) {
+    let (Some(own), Some(Brought::Sum(brought))) = (own.get(k as usize), brought.get(k as usize)) else { return };
     if !brought.is_empty() && covers(own, brought) {
         if let Some(slot) = usage.get_mut(k as usize) {
             *slot = own.clone();
@@ -300,12 +450,34 @@ fn decide(k: u32, own: &[Usage], brought: &[Usage], usage: &mut [Usage], deduped
     }
 }
 
+/// `"dedupe"`: what a call's children brought, as long as the call may
+/// still cover it.
+#[derive(Debug, Clone)]
+enum Brought {
+    /// The sum of what its children brought so far (in the rollup's order),
+    /// every model of which is one of the call's own.
+    Sum(Usage),
+    /// A child brought a model the call does not have: it cannot cover them
+    /// (models are never removed), so the sum is not kept.
+    Uncovered,
+}
+
+/// Adds a child's rolled-up usage `from` to what its parent's children
+/// brought, `own` being the parent's own usage. Costs at most `own`'s
+/// length: a longer `from` has a model `own` lacks.
+fn bring(brought: &mut Brought, own: &Usage, from: &Usage, include_costs: bool) {
+    let Brought::Sum(sum) = brought else { return };
+    if from.len() > own.len() || from.iter().any(|(m, _)| own.get(*m).is_none()) {
+        *brought = Brought::Uncovered;
+    } else {
+        merge(sum, from, include_costs);
+    }
+}
+
 /// Whether `own` covers `brought`: every model of `brought` is in `own`
 /// with each token counter at least as large.
 fn covers(own: &Usage, brought: &Usage) -> bool {
-    brought.iter().all(|(model, b)| {
-        own.iter().find(|(m, _)| m == model).is_some_and(|(_, o)| o.tokens.iter().zip(b.tokens).all(|(o, b)| *o >= b))
-    })
+    brought.iter().all(|(model, b)| own.get(*model).is_some_and(|o| o.tokens.iter().zip(b.tokens).all(|(o, b)| *o >= b)))
 }
 
 /// A call's own usage: `total_tokens` falls back to prompt + completion, and
@@ -314,8 +486,11 @@ fn covers(own: &Usage, brought: &Usage) -> bool {
 /// from `summary.weave.costs`, or from the price rows for a model without
 /// them (every model with `reprice`).
 fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usage {
-    let mut out = Usage::new();
-    for m in table.usage_of(call) {
+    let own = table.usage_of(call);
+    // Exactly as long as it can get: most calls have one model, and the
+    // default first allocation would hold four.
+    let mut out = Usage { entries: VecDeque::with_capacity(own.len()), index: None };
+    for m in own {
         let mut tokens = m.tokens;
         if tokens[TOTAL] == 0 {
             tokens[TOTAL] = tokens[PROMPT].saturating_add(tokens[COMPLETION]);
@@ -326,7 +501,7 @@ fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usag
             _ => m.costs,
         };
         if tokens.iter().any(|&t| t != 0) || costs.iter().any(|&c| c != 0.0) {
-            out.push((m.model, Totals { tokens, costs }));
+            out.push_back(m.model, Totals { tokens, costs });
         }
     }
     out
@@ -335,19 +510,99 @@ fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usag
 /// Adds `from` into `into`, model by model; models new to `into` are
 /// appended in `from`'s order.
 fn merge(into: &mut Usage, from: &Usage, include_costs: bool) {
-    for (model, t) in from {
-        match into.iter_mut().find(|(m, _)| m == model) {
-            Some((_, acc)) => {
-                for (a, b) in acc.tokens.iter_mut().zip(t.tokens) {
-                    *a = a.saturating_add(b);
-                }
-                if include_costs {
-                    for (a, b) in acc.costs.iter_mut().zip(t.costs) {
-                        *a += b;
-                    }
+    for (model, t) in from.iter() {
+        match into.find_mut(*model) {
+            Some(acc) => add(acc, t, include_costs),
+            None => into.push_back(*model, *t),
+        }
+    }
+}
+
+/// [`merge`] for a `from` that is not needed afterwards, with the same
+/// result (entries, order, sums), in time proportional to the shorter list:
+/// when `from` is the longer one, it becomes the result, and `into`'s
+/// entries go in front of it (a model both have moves to `into`'s place).
+/// Small into large: a chain of n calls with a model each costs n log n,
+/// not n².
+fn absorb(into: &mut Usage, from: Usage, include_costs: bool) {
+    if from.len() <= into.len() || from.index.is_none() {
+        merge(into, &from, include_costs);
+        return;
+    }
+    let front = std::mem::replace(into, from);
+    for &(model, t) in front.entries.iter().rev().filter(|(m, _)| *m != NONE) {
+        let mut sum = t;
+        if let Some(later) = into.remove(model) {
+            // Addition commutes (floats too), so this is `t + later` exactly.
+            add(&mut sum, &later, include_costs);
+        }
+        into.push_front(model, sum);
+    }
+    into.compact();
+}
+
+fn add(acc: &mut Totals, t: &Totals, include_costs: bool) {
+    for (a, b) in acc.tokens.iter_mut().zip(t.tokens) {
+        *a = a.saturating_add(b);
+    }
+    if include_costs {
+        for (a, b) in acc.costs.iter_mut().zip(t.costs) {
+            *a += b;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(x: u32) -> Totals {
+        Totals { tokens: [i128::from(x), 1, 0, 0, 0, 0], costs: [f64::from(x) * 0.1, 0.0, 0.0, 0.0] }
+    }
+
+    /// A list of `len` distinct models drawn from `0..pool`, in random order.
+    fn list(next: &mut impl FnMut() -> u32, len: usize, pool: u32) -> Usage {
+        let mut u = Usage::default();
+        while u.len() < len {
+            let m = next() % pool;
+            if u.find_mut(m).is_none() {
+                u.push_back(m, totals(next() % 1000));
+            }
+        }
+        u
+    }
+
+    fn flat(u: &Usage) -> Vec<(Sym, Totals)> {
+        u.iter().copied().collect()
+    }
+
+    #[test]
+    fn absorbing_gives_what_merging_gives() {
+        let mut state = 0x9e37_79b9u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        for round in 0..3000 {
+            let pool = [20, 40, 200][round % 3];
+            let (a, b) = ((next() % 60) as usize, (next() % 60) as usize);
+            let (a, b) = (a.min(pool as usize), b.min(pool as usize));
+            // Chains of absorptions, so tombstones, compaction and re-indexing happen.
+            let mut merged = list(&mut next, a, pool);
+            let mut absorbed = Usage::default();
+            merge(&mut absorbed, &merged, true);
+            for _ in 0..(1 + next() % 4) {
+                let from = list(&mut next, b, pool);
+                merge(&mut merged, &from, true);
+                absorb(&mut absorbed, from, true);
+                assert_eq!(flat(&absorbed), flat(&merged), "round {round}");
+                assert_eq!(absorbed.len(), merged.len());
+                for (m, t) in flat(&merged) {
+                    assert_eq!(absorbed.find_mut(m).copied(), Some(t), "lookup after absorb, round {round}");
                 }
             }
-            None => into.push((*model, *t)),
         }
     }
 }

@@ -125,13 +125,19 @@ impl CallStream {
             let buf = std::mem::take(&mut self.pending);
             self.read(&buf, true)?;
             if matches!(self.state, State::Array { .. }) {
-                let end = self.offset + buf.len() as u64;
+                // `read` consumed all of `buf` and moved `offset` past it.
+                let end = self.offset;
                 let f = Failure { offset: buf.len(), what: "unexpected end of input", eof: false };
                 return Err(self.fail(bad_json(f, self.lines, end)));
             }
             self.finished = true;
         }
         Ok(&self.table)
+    }
+
+    /// The calls read so far (the fuzz and property harnesses inspect it).
+    pub fn table(&self) -> &CallTable {
+        &self.table
     }
 
     /// How many calls have been read.

@@ -144,9 +144,58 @@ enum Recent {
 #[derive(Default)]
 struct Scratch {
     /// `summary.usage`: model, and its entry (None: not an object).
-    usage: Vec<(Sym, Option<Read<[i128; 8]>>)>,
+    usage: ByModel<Option<Read<[i128; 8]>>>,
     /// `summary.weave.costs`: model, and its entry (None: not an object).
-    costs: Vec<(Sym, Option<Read<Costs>>)>,
+    costs: ByModel<Option<Read<Costs>>>,
+}
+
+/// Entries by model in first-seen order, found through an index by symbol:
+/// a summary naming thousands of models (hostile or broken input) is read in
+/// linear time, where searching the list for each model took quadratic time.
+struct ByModel<T> {
+    list: Vec<(Sym, T)>,
+    /// 1 + the position in `list` of each symbol's entry; 0: none.
+    at: Vec<u32>,
+}
+
+impl<T> Default for ByModel<T> {
+    fn default() -> Self {
+        ByModel { list: Vec::new(), at: Vec::new() }
+    }
+}
+
+impl<T> ByModel<T> {
+    /// Empties the list (and only the index entries it used).
+    fn clear(&mut self) {
+        for (sym, _) in &self.list {
+            if let Some(at) = self.at.get_mut(*sym as usize) {
+                *at = 0;
+            }
+        }
+        self.list.clear();
+    }
+
+    /// Sets `key`'s entry, keeping the position of its first occurrence.
+    fn upsert(&mut self, key: Sym, value: T) {
+        let k = key as usize;
+        if self.at.len() <= k {
+            self.at.resize(k + 1, 0);
+        }
+        match self.at.get(k).copied().unwrap_or(0).checked_sub(1).and_then(|i| self.list.get_mut(i as usize)) {
+            Some(slot) => slot.1 = value,
+            None => {
+                self.list.push((key, value));
+                if let Some(at) = self.at.get_mut(k) {
+                    *at = u32::try_from(self.list.len()).unwrap_or(0);
+                }
+            }
+        }
+    }
+
+    fn get(&self, key: Sym) -> Option<&T> {
+        let i = self.at.get(key as usize)?.checked_sub(1)?;
+        self.list.get(i as usize).map(|(_, v)| v)
+    }
 }
 
 /// An entry's values as read, and a bit per value that was unreadable.
@@ -456,11 +505,11 @@ impl CallTable {
             match map {
                 Map::Usage => {
                     let entry = if is_object { Some(read_fields(p, &USAGE_FIELDS, try_py_int, 0)?) } else { p.skip_value().map(|()| None)? };
-                    upsert(&mut self.scratch.usage, model, entry);
+                    self.scratch.usage.upsert(model, entry);
                 }
                 Map::Costs => {
                     let entry = if is_object { Some(read_fields(p, &COST_FIELDS, try_py_float, 0.0)?) } else { p.skip_value().map(|()| None)? };
-                    upsert(&mut self.scratch.costs, model, entry);
+                    self.scratch.costs.upsert(model, entry);
                 }
             }
             if !p.member_end()? {
@@ -474,10 +523,10 @@ impl CallTable {
     fn flush_usage(&mut self) {
         let call = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
         let Scratch { usage, costs } = &self.scratch;
-        for &(model, raw) in usage {
+        for &(model, raw) in &usage.list {
             let Some((r, bad_counters)) = raw else { continue };
             let tokens = [r[0], r[1].saturating_add(r[2]), r[3].saturating_add(r[4]), r[5], r[6], r[7]];
-            let given = costs.iter().find(|(m, _)| *m == model).and_then(|(_, c)| *c);
+            let given = costs.get(model).copied().flatten();
             let (costs, bad_costs) = given.unwrap_or(([0.0; 4], 0));
             let mut flags = if given.is_some() { HAS_COSTS } else { 0 };
             if r[1] != 0 && r[2] != 0 {
@@ -500,14 +549,6 @@ impl CallTable {
 enum Map {
     Usage,
     Costs,
-}
-
-/// Sets `key`'s entry, keeping the position of its first occurrence.
-fn upsert<T>(list: &mut Vec<(Sym, T)>, key: Sym, value: T) {
-    match list.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = value,
-        None => list.push((key, value)),
-    }
 }
 
 /// The named fields of an object (at `{`), each read with `read`; others are

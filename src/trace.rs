@@ -40,7 +40,7 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
     let passes = |marked: &Option<Vec<bool>>, sym: u32| marked.as_ref().map_or(true, |m| m.get(sym as usize) == Some(&true));
     let scope = select(table, &live, request.limit, |c| passes(&traces, c.trace) && passes(&ids, c.id));
 
-    let mut rolled = rollup(table, &scope.calls, &settings);
+    let mut rolled = rollup(table, &scope.calls, &settings, None);
     let call_usage = scope
         .calls
         .iter()

@@ -441,3 +441,277 @@ fn a_long_chain_does_not_recurse() {
     let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&json!({"project_id": "p", "limit": n})), None).unwrap();
     assert_eq!(res.call_usage.len(), n);
 }
+
+// ---- More invariants: chunking of every form, order, what is never read. ----
+
+/// The response text for `body` read by a `CallStream` in chunks of the
+/// given sizes (cycled; 0 is an empty push), or the error.
+fn via_chunks(body: &[u8], request: &Json, sizes: &[usize]) -> Result<String, weave_usage::UsageError> {
+    let prepared = weave_usage::prepare(&to_value(request), None)?;
+    let mut stream = weave_usage::CallStream::new();
+    let mut rest = body;
+    let mut k = 0;
+    // An empty push now and then, but always progress.
+    let all_empty = sizes.iter().all(|&n| n == 0);
+    while !rest.is_empty() {
+        let n = if all_empty { 1 } else { sizes[k % sizes.len()] };
+        let (chunk, tail) = rest.split_at(n.min(rest.len()));
+        stream.push(chunk)?;
+        rest = tail;
+        k += 1;
+    }
+    stream.finish()?;
+    assert_eq!(stream.bytes_read(), body.len() as u64);
+    Ok(weave_usage::compute(stream.table(), &prepared).to_json())
+}
+
+/// The response text for a body read in one piece.
+fn text_of(body: &[u8], request: &Json) -> String {
+    weave_usage::calls_usage_from_json(body, &to_value(request), None).expect("valid input").to_json()
+}
+
+/// The calls in every body form the framing accepts.
+fn forms(calls: &[Json]) -> Vec<(&'static str, String)> {
+    let lines: Vec<String> = calls.iter().map(Json::to_string).collect();
+    vec![
+        ("array", serde_json::to_string(calls).unwrap()),
+        ("pretty array", serde_json::to_string_pretty(calls).unwrap()),
+        ("JSON Lines", lines.join("\n")),
+        ("JSON Lines, CRLF, blank lines, BOM", format!("\u{feff}\r\n{}\r\n \t\r\n", lines.join("\r\n\r\n"))),
+        ("array, BOM, white space", format!("\u{feff} \n[ {} ]\n", lines.join(" ,\n"))),
+    ]
+}
+
+/// Chunk sizes: mostly small (cuts inside strings, numbers, UTF-8
+/// sequences, the BOM), some empty, some large.
+fn arb_sizes() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(prop_oneof![4 => 1usize..8, 2 => 8usize..200, 1 => Just(0usize), 1 => 200usize..5000], 1..12)
+}
+
+/// An id for the generated calls: also multi-byte ones, so that chunk cuts
+/// fall inside UTF-8 sequences.
+const WIDE_IDS: [&str; 4] = ["é", "日本", "😀", "a\"b\\c\u{1}"];
+
+fn arb_wide_call() -> impl Strategy<Value = Json> {
+    (arb_call(), prop::option::of(0..WIDE_IDS.len())).prop_map(|(mut c, wide)| {
+        if let Some(w) = wide {
+            c["id"] = json!(WIDE_IDS[w]);
+        }
+        c
+    })
+}
+
+/// A permutation of `0..n` from `seed` in which the positions that hold
+/// calls with one id keep those calls in their original order (the last
+/// copy of an id is the one that counts, so it must stay last).
+fn id_stable_permutation(calls: &[Json], seed: u64) -> Vec<Json> {
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    let mut state = seed | 1;
+    for i in (1..order.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    // Per id, hand its calls out in original order to the slots it got.
+    let mut queues: BTreeMap<&str, std::collections::VecDeque<&Json>> = BTreeMap::new();
+    for c in calls {
+        queues.entry(c["id"].as_str().unwrap()).or_default().push_back(c);
+    }
+    order.iter().map(|&i| queues.get_mut(calls[i]["id"].as_str().unwrap()).unwrap().pop_front().unwrap().clone()).collect()
+}
+
+/// Deeply nested junk of the kind `inputs` and `output` carry.
+fn arb_junk() -> impl Strategy<Value = Json> {
+    let leaf = prop_oneof![Just(Json::Null), any::<bool>().prop_map(Json::from), any::<i64>().prop_map(Json::from), "[a-z\"\\\\é]{0,6}".prop_map(Json::from)];
+    leaf.prop_recursive(6, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+            // Keys that look like the fields that are read, at the wrong depth.
+            prop::collection::vec((prop::sample::select(vec!["id", "parent_id", "summary", "usage", "x"]), inner), 0..4)
+                .prop_map(|kv| Json::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+    /// Every body form, in any chunking, gives the very same response text
+    /// (not just an equal one: same key order, same float bits).
+    #[test]
+    fn any_chunking_of_any_form_gives_the_same_text(calls in prop::collection::vec(arb_wide_call(), 0..16), request in arb_request(), sizes in arb_sizes()) {
+        let want = text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request);
+        for (form, body) in forms(&calls) {
+            prop_assert_eq!(&text_of(body.as_bytes(), &request), &want, "{} whole", form);
+            let got = via_chunks(body.as_bytes(), &request, &sizes).map_err(|e| e.to_string());
+            prop_assert_eq!(got.as_ref(), Ok(&want), "{} in chunks {:?}", form, sizes);
+        }
+    }
+
+    /// Any reordering of the input gives the same response text, provided
+    /// that calls sharing an id keep their relative order (the last copy is
+    /// the one that counts).
+    #[test]
+    fn permuting_the_input_never_changes_the_answer(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request(), seed in any::<u64>()) {
+        let before = text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request);
+        let permuted = id_stable_permutation(&calls, seed);
+        prop_assert_eq!(text_of(serde_json::to_string(&permuted).unwrap().as_bytes(), &request), before);
+    }
+
+    /// Deleted calls and calls of other projects never matter, wherever
+    /// they are and whatever ids they carry (the ids of live calls too).
+    #[test]
+    fn deleted_and_foreign_calls_never_matter(calls in prop::collection::vec(arb_call(), 0..20), extra in prop::collection::vec((arb_call(), any::<bool>(), any::<prop::sample::Index>()), 1..8), request in arb_request()) {
+        let before = text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request);
+        let mut mixed = calls.clone();
+        for (mut c, deleted, at) in extra {
+            if deleted {
+                c["deleted_at"] = json!("2025-01-02T00:00:00Z");
+            } else {
+                c["project_id"] = json!("another project");
+            }
+            mixed.insert(at.index(mixed.len() + 1), c);
+        }
+        prop_assert_eq!(text_of(serde_json::to_string(&mixed).unwrap().as_bytes(), &request), before);
+    }
+
+    /// Fields that are not read (`inputs`, `output`, `attributes`, unknown
+    /// keys in `summary`, in usage entries and in `weave`) never matter,
+    /// however they nest.
+    #[test]
+    fn fields_that_are_not_read_never_matter(calls in prop::collection::vec(arb_call(), 0..12), junk in prop::collection::vec(arb_junk(), 12), request in arb_request()) {
+        let before = text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request);
+        let noisy: Vec<Json> = calls.iter().zip(&junk).map(|(c, j)| {
+            let mut c = c.clone();
+            c["inputs"] = j.clone();
+            c["output"] = json!([j, {"nested": j}]);
+            c["attributes"] = json!({"weave": j});
+            if c["summary"].is_object() {
+                c["summary"]["junk"] = j.clone();
+                c["summary"]["weave"]["other"] = j.clone();
+                if let Some(usage) = c["summary"]["usage"].as_object_mut() {
+                    for entry in usage.values_mut() {
+                        entry["not_a_counter"] = j.clone();
+                    }
+                }
+            }
+            c
+        }).collect();
+        prop_assert_eq!(text_of(serde_json::to_string(&noisy).unwrap().as_bytes(), &request), before);
+    }
+
+    /// A limit at least as large as the input is no limit at all.
+    #[test]
+    fn a_limit_beyond_the_input_is_no_limit(calls in prop::collection::vec(arb_call(), 0..24), request in arb_request()) {
+        let mut big = request.clone();
+        big["limit"] = json!(calls.len().max(1));
+        let mut default = request.clone();
+        default.as_object_mut().unwrap().remove("limit");
+        let body = serde_json::to_string(&calls).unwrap();
+        prop_assert_eq!(text_of(body.as_bytes(), &big), text_of(body.as_bytes(), &default));
+    }
+
+    /// Each call's total is its own usage plus that of every call it
+    /// absorbs: the calls below it whose way up reaches it without passing
+    /// through a parent cycle (a call on a cycle is never absorbed, so what
+    /// it holds stops there). Checked for every call of random graphs with
+    /// cycles, self-parents and orphans, by walking up from each call
+    /// (no recursion, independent of the rollup's queue).
+    #[test]
+    fn each_total_is_the_sum_over_the_calls_it_absorbs(parents in prop::collection::vec(prop::option::of(0usize..30), 1..30), usage in prop::collection::vec(arb_usage(), 30)) {
+        let n = parents.len();
+        let parent_of = |i: usize| parents[i].filter(|&p| p < n);
+        let on_cycle = |i: usize| {
+            let mut at = i;
+            for _ in 0..n {
+                match parent_of(at) {
+                    Some(p) if p == i => return true,
+                    Some(p) => at = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        let calls: Vec<Json> = (0..n).map(|i| {
+            let parent = match parents[i] { Some(p) if p < n => json!(format!("c{p}")), Some(_) => json!("gone"), None => Json::Null };
+            json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent, "ended_at": "x", "summary": usage[i]})
+        }).collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        let request = json!({"project_id": "p", "call_ids": ids, "include_costs": true});
+        let res: Json = serde_json::from_str(&text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request)).unwrap();
+
+        let mut want: Vec<Usage> = (0..n).map(|i| own_usage(&calls[i], true)).collect();
+        for d in 0..n {
+            if on_cycle(d) {
+                continue;
+            }
+            // Up from d: every ancestor receives d's usage, until one on a cycle (which keeps it).
+            let mut at = d;
+            while let Some(p) = parent_of(at) {
+                let own = own_usage(&calls[d], true);
+                add(&mut want[p], &own);
+                if on_cycle(p) {
+                    break;
+                }
+                at = p;
+            }
+        }
+        for i in 0..n {
+            let models: serde_json::Map<String, Json> = want[i].iter().map(|(m, (t, c))| (m.clone(), json!({
+                "requests": t[0], "prompt_tokens": t[1], "completion_tokens": t[2], "total_tokens": t[3],
+                "cache_read_input_tokens": t[4], "cache_creation_input_tokens": t[5],
+                "prompt_tokens_total_cost": c[0], "completion_tokens_total_cost": c[1],
+                "cache_read_input_tokens_total_cost": c[2], "cache_creation_input_tokens_total_cost": c[3],
+            }))).collect();
+            let got = &res["call_usage"][format!("c{i}").as_str()];
+            prop_assert!(compare(got, &Json::Object(models.clone()), "").is_ok(), "c{}: {:?}\ngot  {}\nwant {}", i, compare(got, &Json::Object(models.clone()), ""), got, Json::Object(models));
+        }
+    }
+}
+
+/// Usage over a large pool of models (more than a call's list holds before
+/// it is indexed), so that long lists are merged and absorbed.
+fn arb_wide_usage() -> impl Strategy<Value = Json> {
+    prop::collection::vec((0..60usize, 0i64..5, 0u8..3), 0..24).prop_map(|entries| {
+        let mut usage = serde_json::Map::new();
+        let mut costs = serde_json::Map::new();
+        for (m, t, c) in entries {
+            usage.insert(format!("model-{m}"), json!({"prompt_tokens": t, "completion_tokens": 1}));
+            costs.insert(format!("model-{m}"), json!({"prompt_tokens_total_cost": f64::from(c) * 0.1}));
+        }
+        json!({"usage": usage, "weave": {"costs": costs}})
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// With many models per subtree: the oracle's sums, and requesting more
+    /// ids of the same trace never changes the text of the others' answers
+    /// (a requested call's totals are merged as a copy, an unrequested one's
+    /// are absorbed in place, small list into large: same models, same
+    /// order, same float bits).
+    #[test]
+    fn many_models_merge_and_absorb_alike(parents in prop::collection::vec(prop::option::of(0usize..40), 1..40), usage in prop::collection::vec(arb_wide_usage(), 40), pick in prop::collection::vec(any::<prop::sample::Index>(), 1..4)) {
+        let n = parents.len();
+        let calls: Vec<Json> = (0..n).map(|i| {
+            let parent = match parents[i] { Some(p) if p < n => json!(format!("c{p}")), _ => Json::Null };
+            json!({"id": format!("c{i}"), "trace_id": "t", "parent_id": parent, "summary": usage[i]})
+        }).collect();
+        let body = serde_json::to_string(&calls).unwrap();
+        let some: Vec<String> = pick.iter().map(|p| format!("c{}", p.index(n))).collect();
+        let all: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        let few = json!({"project_id": "p", "call_ids": some, "include_costs": true});
+        let many = json!({"project_id": "p", "call_ids": all, "include_costs": true});
+        let few_res: Json = serde_json::from_str(&text_of(body.as_bytes(), &few)).unwrap();
+        let many_res: Json = serde_json::from_str(&text_of(body.as_bytes(), &many)).unwrap();
+        let want = oracle(&calls, &json!({"project_id": "p", "call_ids": some, "include_costs": true, "limit": 10000}));
+        let verdict = compare(&few_res, &want, "");
+        prop_assert!(verdict.is_ok(), "{:?}", verdict);
+        for id in &some {
+            // serde_json with preserve_order: the text, key order included.
+            prop_assert_eq!(few_res["call_usage"][id.as_str()].to_string(), many_res["call_usage"][id.as_str()].to_string(), "{}", id);
+        }
+    }
+}

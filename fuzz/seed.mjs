@@ -1,0 +1,47 @@
+// Writes the fuzzers' seed corpora (fuzz/corpus/<target>/) from the
+// reference fixtures (tests/fixtures/conformance) and the pydantic request
+// corpus (tests/fixtures/python/requests.json):
+//   bytes:   each fixture's calls as JSON Lines and as a JSON array, whole
+//            and cut to their first three calls (small seeds mutate fast);
+//   stream:  the same bodies behind a 3-byte header (largest chunk, seed);
+//   request: each fixture's request as a client sends it, and every request
+//            body of the pydantic corpus.
+// Seeds are named by content hash, so running it again adds nothing twice.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { fixtures, requestAsSent } from '../tests/js/helpers.mjs';
+
+const corpus = new URL('./corpus/', import.meta.url);
+const counts = {};
+function seed(target, bytes) {
+  const dir = new URL(`${target}/`, corpus);
+  mkdirSync(dir, { recursive: true });
+  const data = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
+  writeFileSync(new URL(createHash('sha1').update(data).digest('hex'), dir), data);
+  counts[target] = (counts[target] ?? 0) + 1;
+}
+
+const bodies = (calls) => [
+  calls.map((c) => JSON.stringify(c)).join('\n') + '\n',
+  JSON.stringify(calls),
+  '\uFEFF' + calls.map((c) => JSON.stringify(c)).join('\r\n'),
+  JSON.stringify(calls, null, 1),
+];
+
+let h = 0;
+for (const f of fixtures()) {
+  const calls = Array.isArray(f.calls) ? f.calls : [];
+  for (const [i, body] of [...bodies(calls), ...bodies(calls.slice(0, 3))].entries()) {
+    // The full pretty and BOM forms are mostly duplicates: keep them small.
+    if (i === 2 || i === 3) {
+      if (calls.length > 3) continue;
+    }
+    seed('bytes', body);
+    h++;
+    seed('stream', Buffer.concat([Buffer.from([h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(body)]));
+  }
+  seed('request', JSON.stringify(requestAsSent(f)));
+}
+const py = JSON.parse(readFileSync(new URL('../tests/fixtures/python/requests.json', import.meta.url), 'utf8'));
+for (const c of py.cases) seed('request', c.body);
+console.log('seeds written:', counts);

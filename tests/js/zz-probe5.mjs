@@ -1,0 +1,10 @@
+import { UsageAccumulator, wasmMemoryBytes } from 'weave-usage';
+import { initSync } from '../../pkg/weave_usage.js';
+const w = initSync({ module: new Uint8Array(0) });
+const t = (label, f) => { const s = performance.now(); const r = f(); console.log(label, Math.round(performance.now() - s), 'ms', 'wasm', wasmMemoryBytes() >> 20, 'MB'); return r; };
+const N = Number(process.argv[3] ?? 1_000_000);
+const b = new TextEncoder().encode(Array.from({ length: N }, (_, i) => JSON.stringify({ id: `c${i}`, trace_id: 't', parent_id: i ? `c${i - 1}` : null, ended_at: 'x', summary: { usage: { m: { prompt_tokens: 1 } } } })).join('\n'));
+const a = new UsageAccumulator();
+t('push', () => { for (let i = 0; i < b.length; i += 4 << 20) a.push(b.subarray(i, i + (4 << 20))); });
+if (process.argv[2] === 'pregrow') t('pregrow', () => w.memory.grow(10000));
+t('finish', () => a.finish({ project_id: 'p', call_ids: ['c0'], limit: N }));
