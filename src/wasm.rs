@@ -74,7 +74,9 @@ pub fn calls_usage(
     if !Array::is_array(&calls) {
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
     }
-    let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
+    // The ids as validated (not read again from `request`, whose getters
+    // could answer differently the second time).
+    let call_ids: Array = prepared.request.call_ids.iter().map(|id| JsValue::from_str(id)).collect();
     let picked = select_calls(&calls, &call_ids).map_err(|e| throw(not_json("calls", &e)))?;
     let json = picked.get(0);
     let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
