@@ -107,12 +107,44 @@ export function utf8(text) {
   return encoder.encode(text);
 }
 
+// The engine's own accessors, which no own property of a caller's object
+// can shadow: they answer for genuine typed arrays and buffers only.
+const TypedArray = Object.getPrototypeOf(Uint8Array);
+const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const viewBuffer = getter(TypedArray.prototype, 'buffer');
+const viewOffset = getter(TypedArray.prototype, 'byteOffset');
+const viewLength = getter(TypedArray.prototype, 'byteLength');
+const bufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const isBuffer = (v) => {
+  try {
+    bufferLength.call(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A body (or chunk) as a Uint8Array made here, whose length is what it
+ * holds: a string as UTF-8, a Uint8Array's bytes, an ArrayBuffer's bytes;
+ * null for anything else. Whatever a hostile value throws (a detached
+ * buffer, a revoked proxy) is thrown here, where the caller catches it,
+ * never inside wasm.
+ */
+export function bodyBytes(body) {
+  if (typeof body === 'string') return encoder.encode(body);
+  if (body instanceof Uint8Array) return new Uint8Array(viewBuffer.call(body), viewOffset.call(body), viewLength.call(body));
+  if (isBuffer(body)) return new Uint8Array(body);
+  return null;
+}
+
 /**
  * `[json, indices]`: the picked calls as a JSON array in UTF-8 bytes, and
  * each one's index in `calls` (`null` when every call was picked), for error
- * locations.
+ * locations; `null` if `calls` is not an array.
  */
 export function selectCalls(calls, callIds) {
+  if (!Array.isArray(calls)) return null;
   const n = calls.length;
   // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
