@@ -12,19 +12,26 @@
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
+const enumerable = Object.prototype.propertyIsEnumerable;
+/** `o[k]` as JSON.stringify sees it: own enumerable properties only (not
+ * inherited ones, e.g. from a polluted Object.prototype or `{__proto__: …}`). */
+const own = (o, k) => (enumerable.call(o, k) ? o[k] : undefined);
+/** An id as the core will read it: a lone surrogate (not Unicode) becomes
+ * U+FFFD on the way into UTF-8, so the pick must match ids that way too. */
+const usv = (s) => (typeof s !== 'string' || s.isWellFormed === undefined || s.isWellFormed() ? s : s.toWellFormed());
 
 /** Could this call fail validation? (Then the core must see it.) */
 function suspect(c) {
   return (
     !plain(c) ||
-    typeof c.id !== 'string' ||
-    typeof c.trace_id !== 'string' ||
-    !isText(c.parent_id) ||
-    !isText(c.project_id) ||
-    !isText(c.started_at) ||
-    !isText(c.ended_at) ||
-    !isText(c.deleted_at) ||
-    !(c.summary === undefined || c.summary === null || plain(c.summary))
+    typeof own(c, 'id') !== 'string' ||
+    typeof own(c, 'trace_id') !== 'string' ||
+    !isText(own(c, 'parent_id')) ||
+    !isText(own(c, 'project_id')) ||
+    !isText(own(c, 'started_at')) ||
+    !isText(own(c, 'ended_at')) ||
+    !isText(own(c, 'deleted_at')) ||
+    !(own(c, 'summary') === undefined || own(c, 'summary') === null || plain(own(c, 'summary')))
   );
 }
 
@@ -61,7 +68,7 @@ function byModel(map, fields) {
     const e = map[model];
     if (plain(e)) {
       const entry = {};
-      for (const f of fields) entry[f] = scalar(e[f]);
+      for (const f of fields) entry[f] = scalar(own(e, f));
       out[model] = entry;
     } else {
       out[model] = Array.isArray(e) ? null : e;
@@ -76,20 +83,20 @@ function byModel(map, fields) {
  * it is refused anyway, or its toJSON decides what is sent. */
 function project(c) {
   if (!plain(c)) return Array.isArray(c) ? [] : c;
-  const s = c.summary;
+  const s = own(c, 'summary');
   let summary = field(s);
   if (plain(s)) {
-    const w = s.weave;
-    summary = { usage: byModel(s.usage, USAGE_FIELDS), weave: plain(w) ? { costs: byModel(w.costs, COST_FIELDS) } : scalar(w) };
+    const w = own(s, 'weave');
+    summary = { usage: byModel(own(s, 'usage'), USAGE_FIELDS), weave: plain(w) ? { costs: byModel(own(w, 'costs'), COST_FIELDS) } : scalar(w) };
   }
   return {
-    id: field(c.id),
-    trace_id: field(c.trace_id),
-    parent_id: field(c.parent_id),
-    project_id: field(c.project_id),
-    started_at: field(c.started_at),
-    ended_at: field(c.ended_at),
-    deleted_at: field(c.deleted_at),
+    id: field(own(c, 'id')),
+    trace_id: field(own(c, 'trace_id')),
+    parent_id: field(own(c, 'parent_id')),
+    project_id: field(own(c, 'project_id')),
+    started_at: field(own(c, 'started_at')),
+    ended_at: field(own(c, 'ended_at')),
+    deleted_at: field(own(c, 'deleted_at')),
     summary,
   };
 }
@@ -102,15 +109,48 @@ export function utf8(text) {
   return encoder.encode(text);
 }
 
+// The engine's own accessors, which no own property of a caller's object
+// can shadow: they answer for genuine typed arrays and buffers only.
+const TypedArray = Object.getPrototypeOf(Uint8Array);
+const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
+const viewBuffer = getter(TypedArray.prototype, 'buffer');
+const viewOffset = getter(TypedArray.prototype, 'byteOffset');
+const viewLength = getter(TypedArray.prototype, 'byteLength');
+const bufferLength = getter(ArrayBuffer.prototype, 'byteLength');
+const isBuffer = (v) => {
+  try {
+    bufferLength.call(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A body (or chunk) as a Uint8Array made here, whose length is what it
+ * holds: a string as UTF-8, a Uint8Array's bytes, an ArrayBuffer's bytes;
+ * null for anything else. Whatever a hostile value throws (a detached
+ * buffer, a revoked proxy) is thrown here, where the caller catches it,
+ * never inside wasm.
+ */
+export function bodyBytes(body) {
+  if (typeof body === 'string') return encoder.encode(body);
+  if (body instanceof Uint8Array) return new Uint8Array(viewBuffer.call(body), viewOffset.call(body), viewLength.call(body));
+  if (isBuffer(body)) return new Uint8Array(body);
+  return null;
+}
+
 /**
  * `[json, indices]`: the picked calls as a JSON array in UTF-8 bytes, and
  * each one's index in `calls` (`null` when every call was picked), for error
- * locations. `callIds` null picks every call.
+ * locations; `null` if `calls` is not an array. `callIds` null picks every
+ * call (/trace/usage: every call may be in scope).
  */
 export function selectCalls(calls, callIds) {
-  // /trace/usage: every call may be in scope.
+  if (!Array.isArray(calls)) return null;
   if (callIds === null) return [utf8(JSON.stringify(calls.map(project))), null];
   const n = calls.length;
+  // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
   // 1 = picked. Suspects first, with the traces of the requested calls.
   const picked = new Uint8Array(n);
@@ -118,20 +158,20 @@ export function selectCalls(calls, callIds) {
   for (let i = 0; i < n; i++) {
     const c = calls[i];
     if (suspect(c)) picked[i] = 1;
-    else if (wanted.has(c.id)) traces.add(c.trace_id);
+    else if (wanted.has(usv(c.id))) traces.add(usv(c.trace_id));
   }
   // Every call of those traces (the requested ones included).
   const ids = new Set();
   for (let i = 0; i < n; i++) {
     const c = calls[i];
-    if (!picked[i] && traces.has(c.trace_id)) {
+    if (!picked[i] && traces.has(usv(c.trace_id))) {
       picked[i] = 1;
-      ids.add(c.id);
+      ids.add(usv(c.id));
     }
   }
   // Other copies of a picked id: a later one replaces it.
   if (ids.size > 0) {
-    for (let i = 0; i < n; i++) if (!picked[i] && ids.has(calls[i].id)) picked[i] = 1;
+    for (let i = 0; i < n; i++) if (!picked[i] && ids.has(usv(calls[i].id))) picked[i] = 1;
   }
   const out = [];
   const indices = [];

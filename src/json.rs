@@ -361,7 +361,7 @@ impl<'a> Parser<'a> {
             i = end;
             non_ascii |= more;
             let Some(&c) = b.get(i) else {
-                return Err(self.fail_at(b.len(), "unterminated string"));
+                return Err(self.fail_in_string(start, b.len(), "unterminated string"));
             };
             match c {
                 b'"' => break,
@@ -374,28 +374,41 @@ impl<'a> Parser<'a> {
                             for k in 1..=4 {
                                 match b.get(i + k) {
                                     Some(h) if h.is_ascii_hexdigit() => {}
-                                    Some(_) => return Err(self.fail_at(i + k, "invalid \\u escape in a string")),
-                                    None => return Err(self.fail_at(b.len(), "unterminated string")),
+                                    Some(_) => return Err(self.fail_in_string(start, i + k, "invalid \\u escape in a string")),
+                                    None => return Err(self.fail_in_string(start, b.len(), "unterminated string")),
                                 }
                             }
                             i += 5;
                         }
-                        Some(_) => return Err(self.fail_at(i, "invalid escape in a string")),
-                        None => return Err(self.fail_at(b.len(), "unterminated string")),
+                        Some(_) => return Err(self.fail_in_string(start, i, "invalid escape in a string")),
+                        None => return Err(self.fail_in_string(start, b.len(), "unterminated string")),
                     }
                 }
-                _ => return Err(self.fail_at(i, "control character in a string")),
+                _ => return Err(self.fail_in_string(start, i, "control character in a string")),
             }
         }
         if non_ascii {
             let raw = b.get(start..i).unwrap_or_default();
             if let Err(e) = std::str::from_utf8(raw) {
-                return Err(self.fail_at(start + e.valid_up_to(), "invalid UTF-8"));
+                return Err(self.fail_in_string(start, start + e.valid_up_to(), "invalid UTF-8"));
             }
             self.lines.continuation += raw.iter().filter(|&&c| (0x80..0xc0).contains(&c)).count() as u64;
         }
         self.pos = i + 1;
         Ok((start, i, escapes))
+    }
+
+    /// A failure inside the string whose content starts at `start`: counts
+    /// the string's characters before it, so that the column is in
+    /// characters (a string's are otherwise counted once it has been read).
+    /// (Not for `eof`: that step is read again with more input.)
+    fn fail_in_string(&mut self, start: usize, offset: usize, what: &'static str) -> Failure {
+        let f = self.fail_at(offset, what);
+        if !f.eof {
+            let before = self.b.get(start..f.offset).unwrap_or_default();
+            self.lines.continuation += before.iter().filter(|&&c| (0x80..0xc0).contains(&c)).count() as u64;
+        }
+        f
     }
 
     /// Reads a string (its opening quote at `pos`): borrowed unless it has

@@ -193,6 +193,8 @@ impl CallStream {
                     let head = p.b.get(..BOM.len().min(p.b.len())).unwrap_or_default();
                     if p.b.starts_with(BOM) {
                         p.pos = BOM.len();
+                        // One character: columns count characters.
+                        p.lines.continuation += 2;
                     } else if !head.is_empty() && BOM.starts_with(head) && !p.last {
                         return Err(ReadError::Json(p.fail_at(p.b.len(), "unexpected end of input")));
                     }

@@ -56,14 +56,20 @@ extern "C" {
 
 #[wasm_bindgen(module = "/js/select-calls.js")]
 extern "C" {
-    /// `[json, indices]`: see js/select-calls.js (`call_ids` null: every
-    /// call). Throws what JSON.stringify throws (a BigInt, a cycle in a
-    /// malformed call).
+    /// `[json, indices]`, or null when `calls` is not an array: see
+    /// js/select-calls.js (`call_ids` null: every call). Throws what
+    /// JSON.stringify throws (a BigInt, a cycle in a malformed call) and what
+    /// a hostile value throws.
     #[wasm_bindgen(js_name = selectCalls, catch)]
-    fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<Array, JsValue>;
+    fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// A string's UTF-8 bytes, by the engine's `TextEncoder`.
-    fn utf8(text: &JsValue) -> Uint8Array;
+    /// A body as a Uint8Array made in JS (a string as UTF-8), or null.
+    /// Every JS value is looked at there, behind `catch`: an exception
+    /// thrown through wasm frames would skip Rust's clean-up (leaving an
+    /// accumulator borrowed for good), and a typed array whose `length`
+    /// lies could make a copy fail an assertion.
+    #[wasm_bindgen(js_name = bodyBytes, catch)]
+    fn body_bytes(body: &JsValue) -> Result<JsValue, JsValue>;
 }
 
 /// `callsUsage(calls, request, options?)`: usage per model for each
@@ -77,8 +83,10 @@ pub fn calls_usage(
     install_panic_hook();
     // The request is validated before the calls are looked at, as the server does.
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
-    let call_ids = Reflect::get(&request, &"call_ids".into()).unwrap_or(JsValue::UNDEFINED);
-    let result = read_objects(&calls, &call_ids, |table| api::compute(table, &prepared))?;
+    // The ids as validated (not read again from `request`, whose getters
+    // could answer differently the second time).
+    let call_ids: Array = prepared.request.call_ids.iter().map(|id| JsValue::from_str(id)).collect();
+    let result = read_objects(&calls, &call_ids.into(), |table| api::compute(table, &prepared))?;
     Ok(to_js(&result))
 }
 
@@ -117,10 +125,10 @@ pub fn trace_usage_from_json(
 /// when it is null) cross as one JSON text, are read like a body, and
 /// `compute` runs on them. A call's error names its index in `calls`.
 fn read_objects(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::table::CallTable) -> CallsUsageRes) -> Result<CallsUsageRes, JsValue> {
-    if !Array::is_array(calls) {
-        return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
-    }
     let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
+    let Ok(picked) = picked.dyn_into::<Array>() else {
+        return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
+    };
     let json = picked.get(0);
     let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
     let mut stream = CallStream::new();
@@ -263,14 +271,13 @@ fn not_json(what: &str, e: &JsValue) -> UsageError {
 /// Pushes a `Uint8Array`, `ArrayBuffer` or string, copying big ones into
 /// wasm memory a slice at a time.
 fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> {
-    let bytes = if let Some(bytes) = body.dyn_ref::<Uint8Array>() {
-        bytes.clone()
-    } else if let Some(buffer) = body.dyn_ref::<ArrayBuffer>() {
-        Uint8Array::new(buffer)
-    } else if body.is_string() {
-        utf8(body)
-    } else {
-        return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", "Input should be a Uint8Array, an ArrayBuffer or a string"));
+    const EXPECTED: &str = "Input should be a Uint8Array, an ArrayBuffer or a string";
+    let bytes = match body_bytes(body) {
+        Ok(bytes) => bytes.dyn_into::<Uint8Array>().map_err(|_| UsageError::invalid(vec![Loc::from("body")], "bytes_type", EXPECTED))?,
+        Err(e) => {
+            let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+            return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}")));
+        }
     };
     let len = bytes.length();
     let mut slice = vec![0u8; len.min(SLICE) as usize];

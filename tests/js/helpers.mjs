@@ -68,3 +68,51 @@ export function bodies(calls) {
     'JSONL bytes': enc.encode(lines),
   };
 }
+
+/**
+ * Runs `run`, which must throw the contract's error: an `Error` whose
+ * `status` and `detail` are exactly these and whose `message` spells them
+ * (`422: body.limit: msg; …`). Returns the error.
+ */
+export function expectError(run, status, detail) {
+  let error;
+  try {
+    run();
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof Error)) throw new Error(`expected an Error with status ${status}, got ${error === undefined ? 'no error' : String(error)}`);
+  const message = `${status}: ` + detail.map((d) => `${d.loc.join('.')}: ${d.msg}`).join('; ');
+  if (error.status !== status || JSON.stringify(error.detail) !== JSON.stringify(detail) || error.message !== message) {
+    throw new Error(`expected ${message}\n     got ${error.message} (status ${error.status}, detail ${JSON.stringify(error.detail)})`);
+  }
+  return error;
+}
+
+/** The 400 a body gets for bad JSON at byte `at`, on `line` and `column`. */
+export const badJson = (at, line, column, what) => [{ loc: ['body', at], msg: `Invalid JSON at line ${line}, column ${column} (byte ${at}): ${what}`, type: 'json_invalid' }];
+
+/** Concatenated bytes of strings (UTF-8) and byte arrays. */
+export function bytesOf(...parts) {
+  const enc = new TextEncoder();
+  const chunks = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : Uint8Array.from(p)));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** `bytes` pushed into a new UsageAccumulator in chunks of `size`, then
+ * finished with `request`; the accumulator is freed whatever happens. */
+export function accumulate(UsageAccumulator, bytes, request, size) {
+  const acc = new UsageAccumulator();
+  try {
+    for (let at = 0; at < bytes.length; at += size) acc.push(bytes.subarray(at, at + size));
+    return acc.finish(request);
+  } finally {
+    acc.free();
+  }
+}
