@@ -19,6 +19,7 @@
 //! `pricing_level_id` to the request's project (`"default"` for a default
 //! row), so rows from `/costs/query`, which carries neither, apply as-is.
 
+use crate::time::{days_from_civil, days_in_month};
 use std::collections::HashMap;
 
 use crate::error::{Detail, Loc};
@@ -295,26 +296,6 @@ fn time_of_day(b: &[u8]) -> Option<i64> {
         _ => return None,
     };
     Some(((hour * 60 + minute - offset_minutes) * 60 + second) * 1_000_000 + micros)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// The rows that apply to a request's project, by model, ready to price a
