@@ -1,7 +1,8 @@
 //! Times the core natively on a calls export, to profile the parser and the
 //! rollup without a JS engine in the way:
 //!     cargo run --release --example native_bench -- FILE.jsonl [ROOT_ID ...]
-//! Without root ids it asks for the first 100 calls without a parent.
+//! Without root ids it asks for the first 100 calls without a parent. Also
+//! prints the scanner alone (every value checked and skipped), for JSON Lines.
 
 use std::time::Instant;
 
@@ -44,6 +45,23 @@ fn main() {
             println!("{} calls, {} bytes, {} roots, table ~{} MB", table.calls.len(), body.len(), res.call_usage.len(), table.heap_bytes() >> 20);
         }
     }
+    // The scanner alone: every call checked and skipped, nothing read.
+    let mut scan = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut p = weave_usage::json::Parser::new(&body, 0, true, Default::default());
+        loop {
+            p.skip_ws();
+            if p.at_end() {
+                break;
+            }
+            p.skip_value().expect("valid JSON");
+        }
+        scan.push(t.elapsed());
+    }
+    scan.sort();
+    let s = scan[scan.len() / 2];
+    println!("scan only: {:.1} ms ({:.0} MB/s)", s.as_secs_f64() * 1e3, body.len() as f64 / s.as_secs_f64() / 1e6);
     times.sort();
     let (p, r) = times[times.len() / 2];
     println!("median: parse {:.1} ms ({:.0} MB/s), rollup {:.1} ms", p.as_secs_f64() * 1e3, body.len() as f64 / p.as_secs_f64() / 1e6, r.as_secs_f64() * 1e3);

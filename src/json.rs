@@ -152,10 +152,10 @@ impl<'a> Parser<'a> {
 
     /// An object key and its colon, as bytes: keys are mostly compared, and
     /// comparing bytes spares a UTF-8 conversion per key. (A key is valid
-    /// UTF-8: `scan_string` checked it.)
-    #[inline]
+    /// UTF-8: `scan_string` checked it.) The common case is inlined into the
+    /// readers; the rest is `key_slow`.
+    #[inline(always)]
     pub fn key(&mut self) -> Parsed<Cow<'a, [u8]>> {
-        self.skip_ws();
         // Fast path: a plain ASCII key right before its colon, as JSON
         // writers produce them: nothing to decode or check further.
         let b: &'a [u8] = self.b;
@@ -167,6 +167,24 @@ impl<'a> Parser<'a> {
                 return Ok(Cow::Borrowed(b.get(start..end).unwrap_or_default()));
             }
         }
+        self.key_slow()
+    }
+
+    /// Consumes `pattern` if the input continues with it, byte for byte.
+    #[inline(always)]
+    pub fn eat(&mut self, pattern: &[u8]) -> bool {
+        let end = self.pos + pattern.len();
+        if self.b.get(self.pos..end).is_some_and(|s| same(s, pattern)) {
+            self.pos = end;
+            true
+        } else {
+            false
+        }
+    }
+
+    #[inline(never)]
+    fn key_slow(&mut self) -> Parsed<Cow<'a, [u8]>> {
+        self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.fail("expected a string key"));
         }
@@ -194,7 +212,32 @@ impl<'a> Parser<'a> {
     /// of the bytes path: it works on a local index, scans plain strings and
     /// numbers inline, and leaves escapes, non-ASCII and errors to the full
     /// scanners.
+    #[inline(always)]
     pub fn skip_value(&mut self) -> Parsed<()> {
+        // Most skipped values of a call are `null` or a plain string: those
+        // are done here, inlined, without setting up the loop below.
+        let b: &'a [u8] = self.b;
+        let i = self.pos;
+        match b.get(i) {
+            Some(b'n') if b.get(i..i + 4) == Some(b"null") => {
+                self.pos = i + 4;
+                return Ok(());
+            }
+            Some(b'"') => {
+                let (end, non_ascii) = plain_run(b, i + 1);
+                if !non_ascii && b.get(end) == Some(&b'"') {
+                    self.pos = end + 1;
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        self.skip_any()
+    }
+
+    /// `skip_value` for containers, numbers, and strings that need a closer look.
+    #[inline(never)]
+    fn skip_any(&mut self) -> Parsed<()> {
         let b: &'a [u8] = self.b;
         let mut i = self.pos;
         let mut open = Nesting::default();
@@ -587,6 +630,31 @@ fn plain_run(b: &[u8], mut i: usize) -> (usize, bool) {
     (i, non_ascii)
 }
 
+/// Whether two byte strings are equal, eight bytes a step (the last step
+/// overlapping the one before). Slice `==` calls `memcmp`, which on wasm32
+/// is compiler-builtins' byte-at-a-time loop; ids and keys are compared on
+/// every call.
+#[inline]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map(u64::from_le_bytes);
+    let half = |s: &[u8], i: usize| s.get(i..i + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map(u32::from_le_bytes);
+    if n < 8 {
+        return if n < 4 { a == b } else { half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4) };
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
 /// A word with the high bit set in the lowest byte that is `"`, `\\` or a
 /// control character (bytes above it may be flagged falsely; the lowest is
 /// exact), or 0 if there is none. The classic SWAR zero-byte test.
@@ -828,6 +896,21 @@ mod tests {
                 }
             }
             assert_eq!(plain_run(&vec![b'z'; len], 0), (len, false));
+        }
+    }
+
+    #[test]
+    fn same_agrees_with_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same(a, a));
+            for k in 0..n {
+                let mut b = a.to_vec();
+                b[k] ^= 1;
+                assert!(!same(a, &b), "differs at {k} of {n}");
+            }
+            assert!(!same(a, &base[..n + 1]));
         }
     }
 

@@ -20,6 +20,7 @@ pub mod api;
 pub mod diagnostics;
 pub mod error;
 pub mod json;
+pub mod keys;
 pub mod options;
 pub mod pricing;
 pub mod pynum;
