@@ -77,6 +77,53 @@ test('inherited properties are not data, as for JSON.stringify: a {__proto__: �
   }
 });
 
+test('non-enumerable own properties are not data, as for JSON.stringify (the objects path reads most calls directly)', () => {
+  const hidden = (o, k, value) => Object.defineProperty(o, k, { value, enumerable: false, writable: true, configurable: true });
+  const root = { id: 'r', trace_id: 't', ended_at: 'x', summary: { usage: { m: { prompt_tokens: 1 } } } };
+  // A parent_id JSON.stringify does not send: the call is a root of its own.
+  const orphan = hidden({ id: 'o', trace_id: 't', ended_at: 'x', summary: { usage: { m: { prompt_tokens: 10 } } } }, 'parent_id', 'r');
+  // A hidden summary and a hidden counter count for nothing.
+  const noSummary = hidden({ id: 'n', trace_id: 't', parent_id: 'r', ended_at: 'x' }, 'summary', { usage: { m: { prompt_tokens: 100 } } });
+  const entry = hidden({ prompt_tokens: 1000 }, 'completion_tokens', 5);
+  const half = { id: 'h', trace_id: 't', parent_id: 'r', ended_at: 'x', summary: { usage: { m: entry } } };
+  const calls = [root, orphan, noSummary, half];
+  const want = { ...zeros, prompt_tokens: 1001, total_tokens: 1001, ...noCosts };
+  const res = callsUsage(calls, req(['r', 'o']));
+  assert.deepEqual(res.call_usage.r.m, want);
+  assert.equal(res.call_usage.o.m.prompt_tokens, 10);
+  assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req(['r', 'o'])), res, 'what JSON.stringify sends is what is read');
+  // A hidden id or trace_id is a missing one, wherever the call is.
+  const other = { id: 'z', trace_id: 'elsewhere' };
+  expectError(() => callsUsage([root, hidden({ trace_id: 'u' }, 'id', 'q')], req(['r'])), 422, [{ loc: ['calls', 1, 'id'], msg: 'Field required', type: 'missing' }]);
+  expectError(() => callsUsage([other, root, hidden({ id: 'q' }, 'trace_id', 'u')], req(['r'])), 422, [{ loc: ['calls', 2, 'trace_id'], msg: 'Field required', type: 'missing' }]);
+});
+
+test('the objects path picks every call of a trace however its calls are spread, and every copy of a picked id', () => {
+  const call = (id, trace, parent, tokens, extra = {}) => ({ id, trace_id: trace, parent_id: parent, ended_at: 'x', summary: { usage: { m: { prompt_tokens: tokens } } }, ...extra });
+  // Trace t in three runs between calls of other traces; ids that share
+  // their last characters with the wanted one; a later copy of a t call in
+  // another trace (it replaces the first), and a deleted later copy (it does not).
+  const calls = [
+    call('root', 't', null, 1),
+    call('x-root', 'u', null, 1000),
+    call('a', 't', 'root', 10),
+    call('b', 'u', 'x-root', 1000),
+    call('xroot', 'v', null, 1000),
+    call('c', 't', 'a', 100),
+    call('c', 'w', null, 5000, { deleted_at: 'y' }),
+    call('b2', 't', 'root', 1),
+    call('b2', 'v', 'xroot', 7),
+  ];
+  const res = callsUsage(calls, req(['root']));
+  assert.equal(res.call_usage.root.m.prompt_tokens, 111);
+  assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req(['root'])), res);
+  // Reversed, the copies swap roles: the t copies of c and b2 come last and count.
+  const reversed = [...calls].reverse();
+  const back = callsUsage(reversed, req(['root']));
+  assert.deepEqual(callsUsageFromJson(JSON.stringify(reversed), req(['root'])), back);
+  assert.equal(back.call_usage.root.m.prompt_tokens, 112);
+});
+
 test('exotic values from JavaScript: a throwing getter, a hole, boxed primitives, a BigInt', () => {
   const getter = { id: 'a', trace_id: 't' };
   Object.defineProperty(getter, 'parent_id', { enumerable: true, get() { throw new Error('boom'); } });
@@ -340,6 +387,18 @@ test('invalid UTF-8: 400 at the first bad byte (line, column in characters), whe
   }
   // Not UTF-8 at all (UTF-16 with its BOM): 400 at byte 0.
   expectError(() => callsUsageFromJson(new Uint8Array([0xff, 0xfe, 0x7b, 0x00]), req(['a'])), 400, badJson(0, 1, 1, 'expected a value'));
+});
+
+test('a string body is read as TextEncoder would encode it, whatever its characters and wherever the first non-ASCII one falls', () => {
+  const pieces = ['a', 'b', ' ', 'é', 'ß', '€', '中', '😀', '\u{10FFFF}', '\uD800', '\uDC00', '\uFFFD'];
+  let seed = 7;
+  const rand = (n) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let k = 0; k < 200; k++) {
+    const name = Array.from({ length: rand(12) }, () => pieces[rand(pieces.length)]).join('');
+    const pad = 'x'.repeat(rand(40));
+    const text = JSON.stringify([{ id: 'a', trace_id: pad, ended_at: 'x', summary: { usage: { [name]: { prompt_tokens: 1 } } } }]);
+    assert.deepEqual(callsUsageFromJson(text, req(['a'])), callsUsageFromJson(enc.encode(text), req(['a'])), JSON.stringify(name));
+  }
 });
 
 test('lone surrogates in JS strings (not Unicode) become U+FFFD, as TextEncoder makes them', () => {
