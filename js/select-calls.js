@@ -207,34 +207,38 @@ function wellFormed(c) {
 }
 
 /**
- * `(s) => set.has(usv(s))` for a set of Unicode strings, made cheap for the
- * many strings that are not members: hashing a string for a Set lookup was
- * the largest cost of a pick. A 64K-bit sketch of the members' length and
- * last four characters (the varying end of time-ordered ids) turns most
- * away first. And `usv` is skipped when no member holds U+FFFD: it changes
- * only a string with a lone surrogate, which then holds U+FFFD, and such a
- * string itself is in no set of Unicode strings.
+ * Hashing a string for a Set lookup was the largest cost of a pick, and
+ * most lookups miss. So each call's id and trace id get a 16-bit sketch
+ * (their length and last four characters: the varying end of time-ordered
+ * ids) in the first pass, and a set of wanted strings a 64K-bit filter of
+ * its members' sketches: later passes look up only the calls whose sketch
+ * is in the filter, without touching the others' objects again.
+ *
+ * `usv` (see above) changes only a string with a lone surrogate, which then
+ * holds U+FFFD; such a string itself is in no set of Unicode strings. So a
+ * set none of whose members holds U+FFFD answers `has(usv(s))` as `has(s)`,
+ * and can be filtered by sketch. `filter` gives null for the other sets:
+ * every call is looked up, through `usv`.
  */
-function member(set) {
-  for (const s of set) if (s.includes('\uFFFD')) return (s) => set.has(usv(s));
+function sketch(s) {
+  const n = s.length;
+  // Past the start, charCodeAt is NaN, which `&` reads as 0.
+  return (((s.charCodeAt(n - 1) * 31 + s.charCodeAt(n - 2)) * 31 + s.charCodeAt(n - 3)) * 31 + s.charCodeAt(n - 4) + n * 7919) & 0xffff;
+}
+
+function filter(set) {
   const bits = new Int32Array(2048);
   for (const s of set) {
+    if (s.includes('\uFFFD')) return null;
     const h = sketch(s);
     bits[h >>> 5] |= 1 << (h & 31);
   }
-  return (s) => {
-    if (typeof s !== 'string') return false;
-    const h = sketch(s);
-    return (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(s);
-  };
+  return bits;
 }
 
-/** 16 bits from a string's length and last four characters (past the
- * start, `charCodeAt` is NaN, which `&` reads as 0). */
-function sketch(s) {
-  const n = s.length;
-  return (((s.charCodeAt(n - 1) * 31 + s.charCodeAt(n - 2)) * 31 + s.charCodeAt(n - 3)) * 31 + s.charCodeAt(n - 4) + n * 7919) & 0xffff;
-}
+/** Whether `s` (a string, sketched as `h`) may be in the set of `bits`
+ * (null: any may), and then whether it is. */
+const has = (set, bits, s, h) => (bits === null ? set.has(usv(s)) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(s));
 
 /**
  * `[json, indices]`: the picked calls as a JSON array in UTF-8 bytes, and
@@ -248,41 +252,39 @@ export function selectCalls(calls, callIds) {
   const n = calls.length;
   // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
-  const isWanted = member(wanted);
+  const wantedBits = filter(wanted);
   const direct = directReads();
   // 1 = picked. Suspects first, with the traces of the requested calls.
   const picked = new Uint8Array(n);
+  const idSketch = new Uint16Array(n);
+  const traceSketch = new Uint16Array(n);
   const traces = new Set();
   for (let i = 0; i < n; i++) {
     const c = calls[i];
-    if (direct && wellFormed(c)) {
-      if (isWanted(c.id)) traces.add(usv(c.trace_id));
-    } else if (suspect(c)) picked[i] = 1;
-    else if (isWanted(c.id)) traces.add(usv(c.trace_id));
+    if (!(direct && wellFormed(c)) && suspect(c)) {
+      picked[i] = 1;
+      continue;
+    }
+    // Not suspect: both are strings.
+    const id = c.id;
+    const trace = c.trace_id;
+    const h = (idSketch[i] = sketch(id));
+    traceSketch[i] = sketch(trace);
+    if (has(wanted, wantedBits, id, h)) traces.add(usv(trace));
   }
   // Every call of those traces (the requested ones included).
   const ids = new Set();
-  const inTraces = member(traces);
-  // The calls of a trace come together: one lookup per run of them.
-  let last;
-  let lastIn = false;
+  const traceBits = filter(traces);
   for (let i = 0; i < n; i++) {
-    const c = calls[i];
-    if (picked[i]) continue;
-    const trace = c.trace_id;
-    if (trace !== last) {
-      last = trace;
-      lastIn = inTraces(trace);
-    }
-    if (lastIn) {
+    if (!picked[i] && has(traces, traceBits, calls[i].trace_id, traceSketch[i])) {
       picked[i] = 1;
-      ids.add(usv(c.id));
+      ids.add(usv(calls[i].id));
     }
   }
   // Other copies of a picked id: a later one replaces it.
   if (ids.size > 0) {
-    const isPicked = member(ids);
-    for (let i = 0; i < n; i++) if (!picked[i] && isPicked(calls[i].id)) picked[i] = 1;
+    const idBits = filter(ids);
+    for (let i = 0; i < n; i++) if (!picked[i] && has(ids, idBits, calls[i].id, idSketch[i])) picked[i] = 1;
   }
   const out = [];
   const indices = [];
