@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one fuzz target for a while, one job on one core, and prints what a
+# Runs one fuzz target for a while, on one core, and prints what a
 # report needs: executions, speed, time, coverage and features at the end,
 # and when coverage last grew (a plateau shows as a long quiet tail).
 #   fuzz/run.sh <bytes|request|stream> [seconds=600] [extra libFuzzer flags…]
@@ -16,13 +16,13 @@ log="logs/$target-$(date +%Y%m%d-%H%M%S).log"
 # -s none: the crate's native code has no unsafe of its own (the SIMD scan is
 # wasm-only), and without AddressSanitizer the runs are about twice as fast.
 cargo +nightly fuzz build -s none "$target" >/dev/null 2>&1 || cargo +nightly fuzz build -s none "$target"
-rm -f fuzz-0.log
 start=$(date +%s)
 set +e
-cargo +nightly fuzz run -s none "$target" -- -jobs=1 -workers=1 -max_total_time="$seconds" \
-  -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "$@" >/dev/null 2>&1
+# One process, its log straight to a file of its own: targets can run side
+# by side (one per core).
+cargo +nightly fuzz run -s none "$target" -- -max_total_time="$seconds" \
+  -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "$@" >"$log" 2>&1
 set -e
-mv fuzz-0.log "$log"
 elapsed=$(( $(date +%s) - start ))
 last_new=$(grep -E "^#[0-9]+\s+NEW " "$log" | tail -1 || true)
 echo "target:    $target ($elapsed s wall, log $log)"
