@@ -9,6 +9,15 @@
 // one); and every call that might be malformed, so its error is reported.
 // Liveness (deleted, other project), scope, limit and everything else are
 // decided in Rust, exactly as for bytes.
+//
+// Where the time goes, and why it is arranged as it is (100k calls, 100
+// roots, Chromium): three passes over every call (validate and find the
+// wanted ones; pick their traces; pick copies of picked ids), then the
+// ~6% picked are reduced, stringified and encoded. Reading calls through
+// `own` (a builtin call per field), Set lookups of every id, `usv` on every
+// string, `TextEncoder.encode` and prototype-less model maps each cost as
+// much as the whole plain-JS rollup; see `wellFormed`, `sketch`, `utf8` and
+// `byModel` for what replaced them, each exact.
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
