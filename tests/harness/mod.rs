@@ -260,11 +260,33 @@ pub fn request(data: &[u8]) {
         }
     }
 
-    // The same text as options: only null and {} pass.
+    // The same text as options: null and {} pass; anything but an object
+    // fails as a whole, an object with a key that is not an option fails on
+    // that key; every failure is a 422 under "options".
     let valid = request_value("p", &["a"], false, 5);
     let as_options = weave_usage::prepare(&valid, Some(&v));
-    let empty = matches!(&v, Value::Null) || matches!(&v, Value::Object(e) if e.is_empty());
-    assert_eq!(as_options.is_ok(), empty, "options {v:?}");
+    const OPTIONS: [&str; 4] = ["prices", "reprice", "rollup", "diagnostics"];
+    match (&v, &as_options) {
+        (Value::Null, _) => assert!(as_options.is_ok(), "null options"),
+        (Value::Object(e), _) if e.is_empty() => assert!(as_options.is_ok(), "empty options"),
+        (Value::Object(_), Ok(_)) => {}
+        (_, Ok(_)) => panic!("options {v:?} are not an object, yet accepted"),
+        (_, Err(e)) => {
+            assert_eq!(e.status, 422);
+            assert!(!e.detail.is_empty());
+            for d in &e.detail {
+                assert!(matches!(d.loc.first(), Some(Loc::Key(k)) if k == "options"), "{:?}", d.loc);
+            }
+        }
+    }
+    if let Value::Object(entries) = &v {
+        for (key, _) in entries.iter().filter(|(k, _)| !OPTIONS.contains(&k.as_str())) {
+            let e = as_options.as_ref().err().unwrap_or_else(|| panic!("unknown option {key:?} accepted"));
+            assert!(e.detail.iter().any(|d| d.kind == "extra_forbidden" && d.loc == [Loc::from("options"), Loc::from(key.as_str())]), "{key:?}: {:?}", e.detail);
+        }
+    } else if !matches!(v, Value::Null) {
+        assert!(as_options.as_ref().is_err_and(|e| e.detail.iter().any(|d| d.kind == "model_type")), "options {v:?}");
+    }
 }
 
 /// A body with cycles, a self-parent, an orphan, a duplicate, a deleted call,
