@@ -36,11 +36,13 @@ impl<F: Copy> KeyOrder<F> {
     /// memory stays bounded whatever an object holds.
     const MAX: usize = 64;
 
-    /// Reads the key at position `at` of an object (the parser at its
-    /// opening quote) and its colon; `classify` says what a key means, and
+    /// Reads the key at position `at` of an object (the parser before it,
+    /// white space allowed) and its colon; `classify` says what a key means, and
     /// is only asked about keys not recognised.
     #[inline(always)]
     pub fn key(&mut self, p: &mut Parser<'_>, at: usize, classify: impl Fn(&[u8]) -> F) -> Parsed<F> {
+        // Pretty-printed input has white space before each key.
+        p.skip_ws();
         if let Some(known) = self.keys.get(at) {
             if known.len > 0 && p.eat(known.text.get(..usize::from(known.len)).unwrap_or_default()) {
                 return Ok(known.field);
@@ -87,7 +89,6 @@ mod tests {
         let mut out = Vec::new();
         let mut at = 0;
         loop {
-            p.skip_ws();
             out.push(order.key(&mut p, at, |k| k.len()).unwrap());
             at += 1;
             p.skip_ws();
@@ -110,6 +111,11 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(keys_of(&mut order, "{\"\\u0061\":null, \"bb\" :null,\"\u{e9}\":null}"), [1, 2, 2]);
         }
+        // White space around keys (pretty-printed input) is fine, and learnt.
+        for _ in 0..2 {
+            assert_eq!(keys_of(&mut order, "{\n  \"a\": null,\n  \"bb\": null\n}"), [1, 2]);
+        }
+        assert!(order.keys.iter().take(2).all(|k| k.len > 0));
         // A prefix of a known key followed by more text is not that key.
         assert_eq!(keys_of(&mut order, r#"{"a":null,"bb":null,"ccc":null}"#), [1, 2, 3]);
         assert_eq!(keys_of(&mut order, r#"{"a:":null}"#), [2]);
