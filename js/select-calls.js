@@ -100,7 +100,11 @@ function project(c) {
   let summary = field(s);
   if (plain(s)) {
     const w = own(s, 'weave');
-    summary = { usage: byModel(own(s, 'usage'), USAGE_FIELDS), weave: plain(w) ? { costs: byModel(own(w, 'costs'), COST_FIELDS) } : scalar(w) };
+    const usage = byModel(own(s, 'usage'), USAGE_FIELDS);
+    const costs = plain(w) ? byModel(own(w, 'costs'), COST_FIELDS) : undefined;
+    // A summary with no usage map and no costs map (most calls are not LLM
+    // calls) reads as no summary: leave it out of the text.
+    summary = plain(usage) || plain(costs) ? { usage, weave: { costs } } : undefined;
   }
   if (wellFormed(c)) {
     // Its fields are strings, null or absent already: no stand-ins needed.
