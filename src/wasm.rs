@@ -29,7 +29,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::error::{Loc, UsageError};
+use crate::error::{Detail, Loc, UsageError};
 use crate::response::CallsUsageRes;
 use crate::stream::CallStream;
 use crate::table::COST_FIELDS;
@@ -92,7 +92,7 @@ pub fn calls_usage(
         Ok(api::compute(stream.finish()?, &prepared))
     })()
     .map_err(|e| throw(original_index(e, indices.as_deref())))?;
-    Ok(to_js(&result))
+    to_js(&result).map_err(throw)
 }
 
 /// `callsUsageFromJson(body, request, options?)`: the same over the text
@@ -109,7 +109,7 @@ pub fn calls_usage_from_json(
     let mut stream = CallStream::new();
     push_body(&mut stream, &body).map_err(throw)?;
     let table = stream.finish().map_err(throw)?;
-    Ok(to_js(&api::compute(table, &prepared)))
+    to_js(&api::compute(table, &prepared)).map_err(throw)
 }
 
 /// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
@@ -145,7 +145,7 @@ impl UsageAccumulator {
     ) -> Result<JsValue, JsValue> {
         let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
-        Ok(to_js(&api::compute(table, &prepared)))
+        to_js(&api::compute(table, &prepared)).map_err(throw)
     }
 
     /// Calls read so far (for progress).
@@ -238,16 +238,21 @@ fn original_index(mut e: UsageError, indices: Option<&[u32]>) -> UsageError {
     e
 }
 
-/// The result as plain JavaScript objects (see the module docs).
-fn to_js(result: &CallsUsageRes) -> JsValue {
+/// The result as plain JavaScript objects (see the module docs). The text
+/// is JSON by construction, so `JSON.parse` fails only when the engine
+/// cannot hold it as one string (V8: about 512 MiB): a 500, not the engine's
+/// exception returned as if it were the answer.
+fn to_js(result: &CallsUsageRes) -> Result<JsValue, UsageError> {
     let text = result.to_json();
-    // The text is well-formed by construction; a failure would be a bug,
-    // reported as a thrown error rather than a trap.
-    let value = JSON::parse(&text).unwrap_or_else(|e| e);
+    let value = JSON::parse(&text).map_err(|e| {
+        let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+        let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());
+        UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], "response_too_large", msg)] }
+    })?;
     if result.has_non_finite_costs() {
         restore_non_finite_costs(&value, result);
     }
-    value
+    Ok(value)
 }
 
 /// `to_json` writes NaN and ±Infinity costs as strings; put the numbers back.
