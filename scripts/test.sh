@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test, after installing what is missing (scripts/setup.sh):
 #   1. native: cargo test (core unit tests, reference fixtures, property tests
-#      against a naive oracle, pydantic/CPython differential corpus)
+#      against a naive oracle, pydantic/CPython differential corpus, and every
+#      input a fuzzer ever crashed on through the fuzz targets' checks; the
+#      fuzzers themselves are not run here, see fuzz/README.md)
 #   2. build pkg/ (release wasm, wasm-opt)
 #   3. wasm-bindgen-test in headless Chromium, then in Node
-#   4. JS: node --test on the built package, imported by name
+#   4. JS: node --test on the built package, imported by name: API, fixtures,
+#      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
+#      strings…), state and leaks (wasm memory flat over 1,000 calls), two
+#      worker threads
 #   5. TypeScript: tsc --strict on code using the package's types
 #   6. package and browsers: the dashboard's modules (node --test), then with
 #      playwright-core driving Debian's Chromium: the www/ dashboard used as a
-#      person would, the browser entry as plain ESM and bundled by Vite, and
-#      `npm pack` (the tarball installed and used from Node, TypeScript and a
-#      Vite dev server)
+#      person would, the browser entry as plain ESM and bundled by Vite, two
+#      Web Workers using the package at once, and `npm pack` (the tarball
+#      installed and used from Node, TypeScript and a Vite dev server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -32,6 +37,7 @@ ran_wasm_tests() {
 step "1/6 native: cargo test"
 cargo test 2>&1 | tee "$log/native"
 native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
+fuzz=$(for t in bytes request stream; do printf '%s %s, ' "$(find tests/fixtures/fuzz-regressions/$t -type f ! -name '.*' | wc -l)" "$t"; done)
 
 step "2/6 build pkg/"
 scripts/build.sh
@@ -58,6 +64,7 @@ echo "screenshots: tests/e2e/out/"
 echo
 echo "==== summary"
 echo "native cargo test:        $native"
+echo "fuzz regressions:         ${fuzz%, } (replayed by cargo test)"
 echo "wasm-bindgen-test:        $chrome; $node_wasm"
 echo "node --test (package):    $js"
 echo "tsc --strict:             ok"

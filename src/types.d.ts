@@ -199,7 +199,8 @@ export interface ValidationErrorDetail {
 /** What every export throws: an `Error` with the HTTP status the server
  * would answer and its `detail` list. */
 export interface CallsUsageError extends Error {
-  /** 422: invalid request, options or call. 400: the body is not JSON. */
-  status: 400 | 422;
+  /** 422: invalid request, options or call. 400: the body is not JSON.
+   * 500: the answer is too large for the engine to hold as one string. */
+  status: 400 | 422 | 500;
   detail: ValidationErrorDetail[];
 }

@@ -34,11 +34,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::error::{Loc, UsageError};
+use crate::error::{Detail, Loc, UsageError};
 use crate::response::CallsUsageRes;
-use crate::value::Value;
 use crate::stream::CallStream;
 use crate::table::COST_FIELDS;
+use crate::value::Value;
 
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;
@@ -87,7 +87,7 @@ pub fn calls_usage(
     // could answer differently the second time).
     let call_ids: Array = prepared.request.call_ids.iter().map(|id| JsValue::from_str(id)).collect();
     let result = read_objects(&calls, &call_ids.into(), |table| api::compute(table, &prepared))?;
-    Ok(to_js(&result))
+    to_js(&result).map_err(throw)
 }
 
 /// `traceUsage(calls, request, options?)`: Weave's `/trace/usage` over calls
@@ -102,7 +102,7 @@ pub fn trace_usage(
     let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
     // Every call can be in scope: all are read.
     let result = read_objects(&calls, &JsValue::NULL, |table| api::compute_trace(table, &prepared))?;
-    Ok(to_js(&result))
+    to_js(&result).map_err(throw)
 }
 
 /// `traceUsageFromJson(body, request, options?)`: the same over a body, as
@@ -118,7 +118,7 @@ pub fn trace_usage_from_json(
     let mut stream = CallStream::new();
     push_body(&mut stream, &body).map_err(throw)?;
     let table = stream.finish().map_err(throw)?;
-    Ok(to_js(&api::compute_trace(table, &prepared)))
+    to_js(&api::compute_trace(table, &prepared)).map_err(throw)
 }
 
 /// The objects path: the calls that can matter (`call_ids`' traces, or all
@@ -152,7 +152,7 @@ pub fn calls_usage_from_json(
     let mut stream = CallStream::new();
     push_body(&mut stream, &body).map_err(throw)?;
     let table = stream.finish().map_err(throw)?;
-    Ok(to_js(&api::compute(table, &prepared)))
+    to_js(&api::compute(table, &prepared)).map_err(throw)
 }
 
 /// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
@@ -188,7 +188,7 @@ impl UsageAccumulator {
     ) -> Result<JsValue, JsValue> {
         let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
-        Ok(to_js(&api::compute(table, &prepared)))
+        to_js(&api::compute(table, &prepared)).map_err(throw)
     }
 
     /// `/trace/usage` for `request` over everything pushed: like `finish`,
@@ -201,7 +201,7 @@ impl UsageAccumulator {
     ) -> Result<JsValue, JsValue> {
         let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
-        Ok(to_js(&api::compute_trace(table, &prepared)))
+        to_js(&api::compute_trace(table, &prepared)).map_err(throw)
     }
 
     /// Calls read so far (for progress).
@@ -309,16 +309,21 @@ fn original_index(mut e: UsageError, indices: Option<&[u32]>) -> UsageError {
     e
 }
 
-/// The result as plain JavaScript objects (see the module docs).
-fn to_js(result: &CallsUsageRes) -> JsValue {
+/// The result as plain JavaScript objects (see the module docs). The text
+/// is JSON by construction, so `JSON.parse` fails only when the engine
+/// cannot hold it as one string (V8: about 512 MiB): a 500, not the engine's
+/// exception returned as if it were the answer.
+fn to_js(result: &CallsUsageRes) -> Result<JsValue, UsageError> {
     let text = result.to_json();
-    // The text is well-formed by construction; a failure would be a bug,
-    // reported as a thrown error rather than a trap.
-    let value = JSON::parse(&text).unwrap_or_else(|e| e);
+    let value = JSON::parse(&text).map_err(|e| {
+        let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+        let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());
+        UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], "response_too_large", msg)] }
+    })?;
     if result.has_non_finite_costs() {
         restore_non_finite_costs(&value, result);
     }
-    value
+    Ok(value)
 }
 
 /// `to_json` writes NaN and ±Infinity costs as strings; put the numbers back.

@@ -29,7 +29,7 @@ pub fn bytes(data: &[u8]) {
     framing_agrees_with_serde(data, outcome.as_ref().map(|_| ()));
     match outcome {
         Err(e) => {
-            check_body_error(&e, data.len());
+            check_body_error(&e, data);
             // The one-call API reports the same error.
             let req = fixed_request();
             assert_eq!(weave_usage::calls_usage_from_json(data, &req, None).err(), Some(e));
@@ -133,8 +133,10 @@ fn check_response(res: &CallsUsageRes, req: &UsageRequest, table: &CallTable) {
     assert_eq!(json["unfinished_call_ids"].as_array().map(Vec::len), Some(u.len()));
 }
 
-/// A body's error: 400 at a byte offset inside the body, or 422 at a call.
-fn check_body_error(e: &UsageError, body_len: usize) {
+/// A body's error: 400 at a byte offset inside the body (with its line and
+/// column), or 422 at a call.
+fn check_body_error(e: &UsageError, body: &[u8]) {
+    let body_len = body.len();
     assert!(!e.detail.is_empty(), "an error has detail");
     assert!(!e.to_string().is_empty());
     match e.status {
@@ -142,11 +144,18 @@ fn check_body_error(e: &UsageError, body_len: usize) {
             assert_eq!(e.detail.len(), 1);
             let d = &e.detail[0];
             assert_eq!(d.kind, "json_invalid");
-            let [Loc::Key(body), Loc::Index(at)] = d.loc.as_slice() else { panic!("400 loc {:?}", d.loc) };
-            assert_eq!(body, "body");
+            let [Loc::Key(key), Loc::Index(at)] = d.loc.as_slice() else { panic!("400 loc {:?}", d.loc) };
+            assert_eq!(key, "body");
             assert!(*at <= body_len, "offset {at} beyond the body ({body_len})");
-            assert!(d.msg.starts_with("Invalid JSON at line "), "{}", d.msg);
-            assert!(d.msg.contains(&format!("(byte {at}): ")), "{}", d.msg);
+            // Line and column, counted independently: raw line breaks only
+            // occur in white space, and a column counts characters (bytes
+            // that are not UTF-8 continuation bytes) since the last one.
+            let before = body.get(..*at).unwrap_or_default();
+            let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+            let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let column = 1 + before.get(start..).unwrap_or_default().iter().filter(|&&b| !(0x80..0xc0).contains(&b)).count();
+            let prefix = format!("Invalid JSON at line {line}, column {column} (byte {at}): ");
+            assert!(d.msg.starts_with(&prefix), "{} (want {prefix}…)", d.msg);
         }
         422 => {
             for d in &e.detail {
@@ -401,6 +410,7 @@ pub fn stream(data: &[u8]) {
 
     match (&whole_outcome, &chunked_outcome) {
         (Err(a), Err(b)) => {
+            check_body_error(a, body);
             assert_eq!(a, b, "the same error whatever the chunking");
             // It sticks.
             assert_eq!(chunked.push(b"{}").as_ref().err(), Some(b));

@@ -1,7 +1,7 @@
 // Hostile inputs, from JavaScript, through the built package: each test
 // names the outcome, a correct answer or an Error with its exact status,
 // detail and message. Why each outcome is the right one is written down in
-// docs/semantics.md (Inputs, Numbers, Errors, Streaming).
+// docs/hostile-inputs.md (and the rules behind it in docs/semantics.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { callsUsage, callsUsageFromJson, UsageAccumulator } from 'weave-usage';

@@ -184,3 +184,23 @@ test('no input traps: 3,000 seeded random and mutated bodies give an answer or a
   assert.ok(answers > 500, `some bodies are valid (${answers})`);
   assert.deepEqual(callsUsageFromJson(body, request), want);
 });
+
+// Heavy (a 600 MiB answer, ~3 GB of memory): run with WEAVE_HEAVY=1.
+test('an answer too big for one JavaScript string is a 500, and the module carries on', { skip: !process.env.WEAVE_HEAVY && 'set WEAVE_HEAVY=1' }, () => {
+  const n = 700_000;
+  const lines = [];
+  for (let i = 0; i < n; i++) lines.push(`{"id":"c${i}","trace_id":"t${i}","ended_at":"x","summary":{"usage":{"model-a":{"requests":1},"model-b":{"requests":1},"model-c":{"requests":1}}}}`);
+  const ids = Array.from({ length: n }, (_, i) => `c${i}`);
+  let e = null;
+  try {
+    callsUsageFromJson(lines.join('\n'), { project_id: 'p', call_ids: ids, limit: n });
+  } catch (error) {
+    e = error;
+  }
+  assert.ok(e instanceof Error, 'it throws');
+  assert.equal(e.status, 500);
+  assert.deepEqual(e.detail.map((d) => [d.loc, d.type]), [[['response'], 'response_too_large']]);
+  assert.match(e.detail[0].msg, /^The answer \(\d+ bytes of JSON\) could not be built in JavaScript: (Invalid string length|Cannot create a string longer than 0x[0-9a-f]+ characters)$/);
+  assert.deepEqual(callsUsageFromJson(body, request), want);
+});
+
