@@ -31,7 +31,9 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     log(`${count} calls, ${mb.toFixed(0)} MB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const time = (label, k, f) => {
       const ms = [];
-      let out;
+      // One run untimed first: the engine compiles and tiers up the code
+      // (wasm and JS alike) on its first calls.
+      let out = f();
       for (let i = 0; i < k; i++) {
         env.gc();
         const t = performance.now();
