@@ -224,11 +224,8 @@ impl<'a> Parser<'a> {
                 return Ok(());
             }
             Some(b'"') => {
-                let (end, non_ascii) = plain_run(b, i + 1);
-                if !non_ascii && b.get(end) == Some(&b'"') {
-                    self.pos = end + 1;
-                    return Ok(());
-                }
+                self.pos = self.skip_string_at(i)?;
+                return Ok(());
             }
             _ => {}
         }

@@ -253,26 +253,19 @@ enum CallKey {
 }
 
 impl CallKey {
-    /// Picked by length and first byte, then checked with one comparison:
-    /// every call has some twenty keys, and a chain of slice compares (one
-    /// `memcmp` each) showed up in profiles.
-    #[inline]
+    /// Asked only about keys not recognised by their position (see
+    /// [`KeyOrder`]), so a plain match does.
     fn of(key: &[u8]) -> CallKey {
-        let (field, name): (CallKey, &[u8]) = match (key.len(), key.first()) {
-            (2, _) => (CallKey::Id, b"id"),
-            (7, _) => (CallKey::Summary, b"summary"),
-            (8, Some(b't')) => (CallKey::Trace, b"trace_id"),
-            (8, Some(b'e')) => (CallKey::Ended, b"ended_at"),
-            (9, _) => (CallKey::Parent, b"parent_id"),
-            (10, Some(b'p')) => (CallKey::Project, b"project_id"),
-            (10, Some(b's')) => (CallKey::Started, b"started_at"),
-            (10, Some(b'd')) => (CallKey::Deleted, b"deleted_at"),
-            _ => return CallKey::Other,
-        };
-        if same(key, name) {
-            field
-        } else {
-            CallKey::Other
+        match key {
+            b"id" => CallKey::Id,
+            b"trace_id" => CallKey::Trace,
+            b"parent_id" => CallKey::Parent,
+            b"project_id" => CallKey::Project,
+            b"started_at" => CallKey::Started,
+            b"ended_at" => CallKey::Ended,
+            b"deleted_at" => CallKey::Deleted,
+            b"summary" => CallKey::Summary,
+            _ => CallKey::Other,
         }
     }
 }
