@@ -106,19 +106,6 @@ function project(c) {
     // calls) reads as no summary: leave it out of the text.
     summary = plain(usage) || plain(costs) ? { usage, weave: { costs } } : undefined;
   }
-  if (wellFormed(c)) {
-    // Its fields are strings, null or absent already: no stand-ins needed.
-    return {
-      id: c.id,
-      trace_id: c.trace_id,
-      parent_id: own(c, 'parent_id'),
-      project_id: own(c, 'project_id'),
-      started_at: own(c, 'started_at'),
-      ended_at: own(c, 'ended_at'),
-      deleted_at: own(c, 'deleted_at'),
-      summary,
-    };
-  }
   return {
     id: field(own(c, 'id')),
     trace_id: field(own(c, 'trace_id')),
