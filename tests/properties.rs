@@ -278,14 +278,7 @@ proptest! {
         let mut seen = HashSet::new();
         let mut unique: Vec<Json> = calls.into_iter().filter(|c| seen.insert(c["id"].as_str().unwrap().to_string())).collect();
         let before = via_array(&unique, &request);
-        // A deterministic shuffle from the seed.
-        let mut state = seed | 1;
-        for i in (1..unique.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            unique.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        shuffle(&mut unique, seed);
         let after = via_array(&unique, &request);
         prop_assert!(compare(&after, &before, "").is_ok());
     }
@@ -501,18 +494,23 @@ fn arb_wide_call() -> impl Strategy<Value = Json> {
     })
 }
 
+/// A deterministic shuffle of `items` from `seed` (Fisher–Yates over xorshift).
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed | 1;
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
 /// A permutation of `0..n` from `seed` in which the positions that hold
 /// calls with one id keep those calls in their original order (the last
 /// copy of an id is the one that counts, so it must stay last).
 fn id_stable_permutation(calls: &[Json], seed: u64) -> Vec<Json> {
     let mut order: Vec<usize> = (0..calls.len()).collect();
-    let mut state = seed | 1;
-    for i in (1..order.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
+    shuffle(&mut order, seed);
     // Per id, hand its calls out in original order to the slots it got.
     let mut queues: BTreeMap<&str, std::collections::VecDeque<&Json>> = BTreeMap::new();
     for c in calls {

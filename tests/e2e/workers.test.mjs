@@ -15,7 +15,7 @@ before(async () => {
 after(() => browser?.close());
 
 test('two Web Workers use the package at the same time without disturbing each other', async () => {
-  const { server, url } = await serve({ root: `${repo}tests/e2e/apps/workers`, mounts: { '/pkg/': `${repo}pkg`, '/sample/': `${repo}www/sample` } });
+  const { server, url } = await serve({ root: `${repo}tests/e2e/apps/workers`, mounts: { '/pkg/': `${repo}pkg`, '/sample/': `${repo}www/sample`, '/handler/': `${repo}tests/js/workers` } });
   const { page, problems, close } = await openPage(browser, url);
   try {
     await page.goto(url);

@@ -1,36 +1,8 @@
-// A Web Worker of tests/e2e/workers.test.mjs: its own instance of the
-// package (its own wasm memory), driven by messages. Every reply carries
-// the worker's clock, so the test can see that two workers ran at once.
-import { callsUsage, callsUsageFromJson, UsageAccumulator } from '/pkg/index.js';
+// A Web Worker of tests/e2e/workers.test.mjs (see tests/js/workers/handler.mjs,
+// served here as /handler/handler.mjs).
+import * as lib from '/pkg/index.js';
+import { usageHandler } from '/handler/handler.mjs';
 
-const now = () => performance.timeOrigin + performance.now();
-let acc = null;
-
-self.onmessage = ({ data: m }) => {
-  const started = now();
-  try {
-    let result;
-    if (m.op === 'open') acc = new UsageAccumulator();
-    else if (m.op === 'push') acc.push(m.bytes);
-    else if (m.op === 'finish') {
-      result = acc.finish(m.request);
-      acc.free();
-      acc = null;
-    } else if (m.op === 'burst') {
-      const calls = new TextDecoder().decode(m.body).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
-      for (let i = 0; i < m.times; i++) {
-        result = [callsUsageFromJson(m.body, m.request), callsUsage(calls, m.request)];
-        const a = new UsageAccumulator();
-        for (let at = 0; at < m.body.length; at += 4096) a.push(m.body.subarray(at, at + 4096));
-        result.push(a.finish(m.request));
-        a.free();
-      }
-    }
-    self.postMessage({ result, started, ended: now() });
-  } catch (e) {
-    if (acc) acc.free();
-    acc = null;
-    self.postMessage({ error: { isError: e instanceof Error, status: e.status, detail: e.detail, message: e.message }, started, ended: now() });
-  }
-};
+const handle = usageHandler(lib, 4096);
+self.onmessage = ({ data }) => self.postMessage(handle(data));
 self.postMessage({ ready: true });
