@@ -16,10 +16,10 @@
 // ~6% picked are reduced, stringified and encoded. Reading calls through
 // `own` (a builtin call per field), Set lookups of every id, `usv` on every
 // string, `TextEncoder.encode` and prototype-less model maps each cost as
-// much as the whole plain-JS rollup; see `wellFormed`, `sketch`, `utf8` and
-// `byModel` for what replaced them, each exact.
+// much as the whole plain-JS rollup; see `wellFormed`, `sketch`,
+// `encodeSlice` and `byModel` for what replaced them, each exact.
 
-const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const ObjectProto = Object.prototype;
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
 const enumerable = Object.prototype.propertyIsEnumerable;
 /** `o[k]` as JSON.stringify sees it: own enumerable properties only (not
@@ -44,8 +44,24 @@ function suspect(c) {
   );
 }
 
-const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
-const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+// Entries reduced to the fields read, each made as one object literal (a
+// fixed shape: building them key by key was most of the projection's time).
+const usageEntry = (e) => ({
+  requests: scalar(own(e, 'requests')),
+  prompt_tokens: scalar(own(e, 'prompt_tokens')),
+  input_tokens: scalar(own(e, 'input_tokens')),
+  completion_tokens: scalar(own(e, 'completion_tokens')),
+  output_tokens: scalar(own(e, 'output_tokens')),
+  total_tokens: scalar(own(e, 'total_tokens')),
+  cache_read_input_tokens: scalar(own(e, 'cache_read_input_tokens')),
+  cache_creation_input_tokens: scalar(own(e, 'cache_creation_input_tokens')),
+});
+const costEntry = (e) => ({
+  prompt_tokens_total_cost: scalar(own(e, 'prompt_tokens_total_cost')),
+  completion_tokens_total_cost: scalar(own(e, 'completion_tokens_total_cost')),
+  cache_read_input_tokens_total_cost: scalar(own(e, 'cache_read_input_tokens_total_cost')),
+  cache_creation_input_tokens_total_cost: scalar(own(e, 'cache_creation_input_tokens_total_cost')),
+});
 
 // Everything but the fields that are read is cut away before
 // JSON.stringify, which throws on deep nesting (V8: past a few thousand
@@ -55,7 +71,11 @@ const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost',
 /** An object JSON.stringify writes as its own keys: not an array, no
  * toJSON, not a boxed primitive (those are written as what they hold). */
 const plain = (v) =>
-  isObject(v) && typeof v.toJSON !== 'function' && !(v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt);
+  typeof v === 'object' &&
+  v !== null &&
+  typeof v.toJSON !== 'function' &&
+  // Most are ordinary objects: then neither an array nor a boxed primitive.
+  (Object.getPrototypeOf(v) === ObjectProto || !(Array.isArray(v) || v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt));
 
 /** A counter or cost: an array or object reads as 0 but is recorded as
  * unreadable (`options.diagnostics`), so it becomes an empty one of the
@@ -69,7 +89,7 @@ const field = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
 /** `summary.usage` or `summary.weave.costs`: model → entry reduced to the
  * fields read. An entry that is not an object is skipped (usage) or costs
  * nothing (costs), as null is; so is a map that is not an object. */
-function byModel(map, fields) {
+function byModel(map, entry) {
   if (!plain(map)) return Array.isArray(map) ? null : map;
   // An ordinary object (JSON.stringify writes one made by Object.create(null)
   // twice as slowly), where a model named "__proto__" is defined, not set,
@@ -79,8 +99,7 @@ function byModel(map, fields) {
     const e = map[model];
     let value;
     if (plain(e)) {
-      value = {};
-      for (const f of fields) value[f] = scalar(own(e, f));
+      value = entry(e);
     } else {
       value = Array.isArray(e) ? null : e;
     }
@@ -100,8 +119,8 @@ function project(c) {
   let summary = field(s);
   if (plain(s)) {
     const w = own(s, 'weave');
-    const usage = byModel(own(s, 'usage'), USAGE_FIELDS);
-    const costs = plain(w) ? byModel(own(w, 'costs'), COST_FIELDS) : undefined;
+    const usage = byModel(own(s, 'usage'), usageEntry);
+    const costs = plain(w) ? byModel(own(w, 'costs'), costEntry) : undefined;
     // A summary with no usage map and no costs map (most calls are not LLM
     // calls) reads as no summary: leave it out of the text.
     summary = plain(usage) || plain(costs) ? { usage, weave: { costs } } : undefined;
@@ -120,20 +139,17 @@ function project(c) {
 
 const encoder = new TextEncoder();
 
-/** UTF-8 bytes of a string, by the engine's encoder (wasm-bindgen's own
- * copy goes character by character, several times slower on long strings),
- * into a buffer sized for ASCII, which most JSON is: `encodeInto` so was
- * five times faster than `encode` in Chromium on a 2.7 MB string. */
-export function utf8(text) {
-  const out = new Uint8Array(text.length);
-  const { read, written } = encoder.encodeInto(text, out);
-  if (read === text.length) return out;
-  // Not ASCII: the rest takes up to 3 bytes per UTF-16 unit. (encodeInto
-  // stops between characters, never inside a surrogate pair.)
-  const all = new Uint8Array(written + (text.length - read) * 3);
-  all.set(out.subarray(0, written));
-  const rest = encoder.encodeInto(text.substring(read), all.subarray(written));
-  return all.subarray(0, written + rest.written);
+/**
+ * UTF-8 of `text` from UTF-16 index `from`, written by the engine's encoder
+ * straight into `into` (a view of wasm memory), as much as fits and never
+ * part of a character: `[read, written]`. A string thus crosses a slice at a
+ * time with no copy of it in between (wasm-bindgen's own string passing goes
+ * character by character, several times slower on long strings); a lone
+ * surrogate becomes U+FFFD, as TextEncoder makes it.
+ */
+export function encodeSlice(text, from, into) {
+  const { read, written } = encoder.encodeInto(from === 0 ? text : text.substring(from), into);
+  return [read, written];
 }
 
 // The engine's own accessors, which no own property of a caller's object
@@ -155,13 +171,12 @@ const isBuffer = (v) => {
 
 /**
  * A body (or chunk) as a Uint8Array made here, whose length is what it
- * holds: a string as UTF-8, a Uint8Array's bytes, an ArrayBuffer's bytes;
- * null for anything else. Whatever a hostile value throws (a detached
+ * holds: a Uint8Array's bytes, an ArrayBuffer's bytes; null for anything
+ * else (a string is encoded by `encodeSlice`). Whatever a hostile value throws (a detached
  * buffer, a revoked proxy) is thrown here, where the caller catches it,
  * never inside wasm.
  */
 export function bodyBytes(body) {
-  if (typeof body === 'string') return utf8(body);
   if (body instanceof Uint8Array) return new Uint8Array(viewBuffer.call(body), viewOffset.call(body), viewLength.call(body));
   if (isBuffer(body)) return new Uint8Array(body);
   return null;
@@ -171,7 +186,6 @@ export function bodyBytes(body) {
 // per field, and the calls of a 100k list are mostly ordinary objects off
 // JSON.parse: for those, plain property reads tell the same story.
 
-const ObjectProto = Object.prototype;
 const DIRECT = ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at', 'summary', 'toJSON'];
 
 /** Whether a field of an object whose prototype is Object.prototype can be
@@ -201,18 +215,35 @@ function wellFormed(c) {
     isText(c.deleted_at) &&
     (s === undefined || s === null || (typeof s === 'object' && Object.getPrototypeOf(s) === ObjectProto && typeof s.toJSON !== 'function')) &&
     typeof c.toJSON !== 'function' &&
-    enumerable.call(c, 'id') &&
-    enumerable.call(c, 'trace_id')
+    idsEnumerable(c)
   );
 }
 
 /**
+ * Whether `id` and `trace_id` are enumerable (own ones, with the prototype
+ * clean): for-in walks the engine's cached key list of a JSON.parse'd
+ * object, where `propertyIsEnumerable` is a call into the runtime per key
+ * and took 40% of the check. Both come early in Weave's key order.
+ */
+function idsEnumerable(c) {
+  let seen = 0;
+  for (const k in c) {
+    if (k === 'id') seen |= 1;
+    else if (k === 'trace_id') seen |= 2;
+    if (seen === 3) return true;
+  }
+  return false;
+}
+
+/**
  * Hashing a string for a Set lookup was the largest cost of a pick, and
- * most lookups miss. So each call's id and trace id get a 16-bit sketch
- * (their length and last four characters: the varying end of time-ordered
- * ids) in the first pass, and a set of wanted strings a 64K-bit filter of
- * its members' sketches: later passes look up only the calls whose sketch
- * is in the filter, without touching the others' objects again.
+ * most lookups miss; after a garbage collection, each call and string read
+ * again is a cache miss. So each call's id and trace id get a 20-bit sketch
+ * (their length and last eight characters: the varying end of time-ordered
+ * ids) in the first pass, and a set of wanted strings a 1M-bit filter of its
+ * members' sketches: later passes look up only the calls whose sketch is in
+ * the filter (for the ~6,000 ids of a pick, under 1% of the others), without
+ * touching the other calls again.
  *
  * `usv` (see above) changes only a string with a lone surrogate, which then
  * holds U+FFFD; such a string itself is in no set of Unicode strings. So a
@@ -222,12 +253,15 @@ function wellFormed(c) {
  */
 function sketch(s) {
   const n = s.length;
-  // Past the start, charCodeAt is NaN, which `&` reads as 0.
-  return (((s.charCodeAt(n - 1) * 31 + s.charCodeAt(n - 2)) * 31 + s.charCodeAt(n - 3)) * 31 + s.charCodeAt(n - 4) + n * 7919) & 0xffff;
+  let h = n;
+  // Past the start, charCodeAt is NaN and `| 0` makes it all 0: strings
+  // shorter than eight sketch alike, which costs lookups, not exactness.
+  for (let k = 1; k <= 8; k++) h = (Math.imul(h, 31) + s.charCodeAt(n - k)) | 0;
+  return Math.imul(h, 0x9e3779b1) >>> 12;
 }
 
 function filter(set) {
-  const bits = new Int32Array(2048);
+  const bits = new Int32Array(1 << 15);
   for (const s of set) {
     if (s.includes('\uFFFD')) return null;
     const h = sketch(s);
@@ -236,19 +270,21 @@ function filter(set) {
   return bits;
 }
 
-/** Whether `s` (a string, sketched as `h`) may be in the set of `bits`
- * (null: any may), and then whether it is. */
-const has = (set, bits, s, h) => (bits === null ? set.has(usv(s)) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(s));
+/** Whether the call at `i` (its field `key` sketched as `h`) may be in the
+ * set of `bits` (null: any may), and then whether it is. The call itself is
+ * read only when its sketch is in the filter. */
+const has = (set, bits, calls, i, key, h) =>
+  bits === null ? set.has(usv(calls[i][key])) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(calls[i][key]);
 
 /**
- * `[json, indices]`: the picked calls as a JSON array in UTF-8 bytes, and
+ * `[json, indices]`: the picked calls as the text of a JSON array, and
  * each one's index in `calls` (`null` when every call was picked), for error
  * locations; `null` if `calls` is not an array. `callIds` null picks every
  * call (/trace/usage: every call may be in scope).
  */
 export function selectCalls(calls, callIds) {
   if (!Array.isArray(calls)) return null;
-  if (callIds === null) return [utf8(JSON.stringify(calls.map(project))), null];
+  if (callIds === null) return [JSON.stringify(calls.map(project)), null];
   const n = calls.length;
   // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
@@ -256,8 +292,8 @@ export function selectCalls(calls, callIds) {
   const direct = directReads();
   // 1 = picked. Suspects first, with the traces of the requested calls.
   const picked = new Uint8Array(n);
-  const idSketch = new Uint16Array(n);
-  const traceSketch = new Uint16Array(n);
+  const idSketch = new Uint32Array(n);
+  const traceSketch = new Uint32Array(n);
   const traces = new Set();
   for (let i = 0; i < n; i++) {
     const c = calls[i];
@@ -270,13 +306,13 @@ export function selectCalls(calls, callIds) {
     const trace = c.trace_id;
     const h = (idSketch[i] = sketch(id));
     traceSketch[i] = sketch(trace);
-    if (has(wanted, wantedBits, id, h)) traces.add(usv(trace));
+    if (has(wanted, wantedBits, calls, i, 'id', h)) traces.add(usv(trace));
   }
   // Every call of those traces (the requested ones included).
   const ids = new Set();
   const traceBits = filter(traces);
   for (let i = 0; i < n; i++) {
-    if (!picked[i] && has(traces, traceBits, calls[i].trace_id, traceSketch[i])) {
+    if (!picked[i] && has(traces, traceBits, calls, i, 'trace_id', traceSketch[i])) {
       picked[i] = 1;
       ids.add(usv(calls[i].id));
     }
@@ -284,7 +320,7 @@ export function selectCalls(calls, callIds) {
   // Other copies of a picked id: a later one replaces it.
   if (ids.size > 0) {
     const idBits = filter(ids);
-    for (let i = 0; i < n; i++) if (!picked[i] && has(ids, idBits, calls[i].id, idSketch[i])) picked[i] = 1;
+    for (let i = 0; i < n; i++) if (!picked[i] && has(ids, idBits, calls, i, 'id', idSketch[i])) picked[i] = 1;
   }
   const out = [];
   const indices = [];
@@ -294,5 +330,5 @@ export function selectCalls(calls, callIds) {
       indices.push(i);
     }
   }
-  return [utf8(JSON.stringify(out)), indices.length === n ? null : Uint32Array.from(indices)];
+  return [JSON.stringify(out), indices.length === n ? null : Uint32Array.from(indices)];
 }

@@ -29,7 +29,7 @@
 
 use std::sync::Once;
 
-use js_sys::{Array, ArrayBuffer, Reflect, Uint32Array, Uint8Array, JSON};
+use js_sys::{Array, ArrayBuffer, JsString, Reflect, Uint32Array, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -63,7 +63,13 @@ extern "C" {
     #[wasm_bindgen(js_name = selectCalls, catch)]
     fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// A body as a Uint8Array made in JS (a string as UTF-8), or null.
+    /// `[read, written]`: `text` from UTF-16 index `from` encoded as UTF-8
+    /// into `into`, as much as fits, never part of a character.
+    #[wasm_bindgen(js_name = encodeSlice, catch)]
+    fn encode_slice(text: &JsString, from: u32, into: &mut [u8]) -> Result<Vec<u32>, JsValue>;
+
+    /// A body as a Uint8Array made in JS, or null (a string is not a body
+    /// here: see [`push_text`]).
     /// Every JS value is looked at there, behind `catch`: an exception
     /// thrown through wasm frames would skip Rust's clean-up (leaving an
     /// accumulator borrowed for good), and a typed array whose `length`
@@ -262,20 +268,29 @@ fn stringify(what: &str, v: &JsValue) -> Result<Option<String>, UsageError> {
     Ok(text.as_string())
 }
 
+/// A thrown value's `message` ("" if it has none).
+fn message(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+}
+
 /// A value `JSON.stringify` refused (a BigInt, a cycle).
 fn not_json(what: &str, e: &JsValue) -> UsageError {
-    let why = Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+    let why = message(e);
     UsageError::invalid(vec![what.into()], "json_type", format!("Input is not JSON-serializable: {why}"))
 }
+
+const EXPECTED: &str = "Input should be a Uint8Array, an ArrayBuffer or a string";
 
 /// Pushes a `Uint8Array`, `ArrayBuffer` or string, copying big ones into
 /// wasm memory a slice at a time.
 fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> {
-    const EXPECTED: &str = "Input should be a Uint8Array, an ArrayBuffer or a string";
+    if let Some(text) = body.dyn_ref::<JsString>() {
+        return push_text(stream, text);
+    }
     let bytes = match body_bytes(body) {
         Ok(bytes) => bytes.dyn_into::<Uint8Array>().map_err(|_| UsageError::invalid(vec![Loc::from("body")], "bytes_type", EXPECTED))?,
         Err(e) => {
-            let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+            let why = message(&e);
             return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}")));
         }
     };
@@ -289,6 +304,30 @@ fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> 
         bytes.subarray(at, end).copy_to(buf);
         stream.push(buf)?;
         at = end;
+    }
+    Ok(())
+}
+
+/// Pushes a string as UTF-8, encoded by JS straight into a slice of wasm
+/// memory at a time: no copy of the whole text is made on either side.
+fn push_text(stream: &mut CallStream, text: &JsString) -> Result<(), UsageError> {
+    let len = text.length();
+    // UTF-16 unit → at most 3 bytes (a pair of units → 4).
+    let mut slice = vec![0u8; (len as usize).saturating_mul(3).min(SLICE as usize)];
+    let mut from = 0;
+    while from < len {
+        let step = encode_slice(text, from, &mut slice).map_err(|e| {
+            let why = message(&e);
+            UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}"))
+        })?;
+        let (read, written) = match step.as_slice() {
+            [read, written] if *read > 0 => (*read, *written as usize),
+            // Each slice has room for any character, so no progress cannot
+            // happen; if an environment's encoder misbehaves, fail, not loop.
+            _ => return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: its UTF-8 encoding failed"))),
+        };
+        stream.push(slice.get(..written).unwrap_or_default())?;
+        from += read;
     }
     Ok(())
 }
@@ -316,7 +355,7 @@ fn original_index(mut e: UsageError, indices: Option<&[u32]>) -> UsageError {
 fn to_js(result: &CallsUsageRes) -> Result<JsValue, UsageError> {
     let text = result.to_json();
     let value = JSON::parse(&text).map_err(|e| {
-        let why = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+        let why = message(&e);
         let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());
         UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], "response_too_large", msg)] }
     })?;
