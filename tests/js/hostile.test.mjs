@@ -401,6 +401,23 @@ test('a string body is read as TextEncoder would encode it, whatever its charact
   }
 });
 
+test('a string body crosses into wasm 4 MiB at a time: characters of every UTF-8 length (and a lone surrogate) across that edge read whole', () => {
+  const edge = 4 << 20;
+  const name = 'é€😀\uD800中ß😀€é';
+  for (let shift = 0; shift < 12; shift++) {
+    const head = `${JSON.stringify({ id: 'a', trace_id: 't', ended_at: 'x', inputs: '' }).slice(0, -2)}`;
+    const tail = `"}\n{"id":"b","trace_id":"t","parent_id":"a","ended_at":"x","summary":{"usage":{"`;
+    // All ASCII up to the name, so its first character starts at byte `start`.
+    const start = edge - 10 + shift;
+    const text = `${head}${'x'.repeat(start - head.length - tail.length)}${tail}${name}":{"prompt_tokens":3}}}}\n`;
+    assert.equal(text.indexOf(name), start);
+    const res = callsUsageFromJson(text, req(['a']));
+    assert.deepEqual(Object.keys(res.call_usage.a), [name.replace('\uD800', '\uFFFD')], `shift ${shift}`);
+    assert.equal(Object.values(res.call_usage.a)[0].prompt_tokens, 3);
+    assert.deepEqual(res, callsUsageFromJson(enc.encode(text), req(['a'])), `shift ${shift}: as its TextEncoder bytes`);
+  }
+});
+
 test('lone surrogates in JS strings (not Unicode) become U+FFFD, as TextEncoder makes them', () => {
   const calls = [{ id: 'a\uD800', trace_id: 't', ended_at: 'x', summary: { usage: { 'm\uDC00': { prompt_tokens: 1 } } } }];
   const res = callsUsage(calls, req(['a\uD800']));
