@@ -320,13 +320,16 @@ fn push_text(stream: &mut CallStream, text: &JsString) -> Result<(), UsageError>
             let why = message(&e);
             UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}"))
         })?;
-        let (read, written) = match step.as_slice() {
-            [read, written] if *read > 0 => (*read, *written as usize),
-            // Each slice has room for any character, so no progress cannot
-            // happen; if an environment's encoder misbehaves, fail, not loop.
-            _ => return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: its UTF-8 encoding failed"))),
+        // Each slice has room for any character, so every step reads some;
+        // if an environment's encoder misbehaves, fail, never loop or drop.
+        let encoded = match step.as_slice() {
+            [read, written] if *read > 0 && *read <= len - from => slice.get(..*written as usize).map(|bytes| (*read, bytes)),
+            _ => None,
         };
-        stream.push(slice.get(..written).unwrap_or_default())?;
+        let Some((read, bytes)) = encoded else {
+            return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: its UTF-8 encoding failed")));
+        };
+        stream.push(bytes)?;
         from += read;
     }
     Ok(())
