@@ -99,29 +99,40 @@ test('non-enumerable own properties are not data, as for JSON.stringify (the obj
 });
 
 test('the objects path picks every call of a trace however its calls are spread, and every copy of a picked id', () => {
-  const call = (id, trace, parent, tokens, extra = {}) => ({ id, trace_id: trace, parent_id: parent, ended_at: 'x', summary: { usage: { m: { prompt_tokens: tokens } } }, ...extra });
-  // Trace t in three runs between calls of other traces; ids that share
-  // their last characters with the wanted one; a later copy of a t call in
-  // another trace (it replaces the first), and a deleted later copy (it does not).
-  const calls = [
-    call('root', 't', null, 1),
-    call('x-root', 'u', null, 1000),
-    call('a', 't', 'root', 10),
-    call('b', 'u', 'x-root', 1000),
-    call('xroot', 'v', null, 1000),
-    call('c', 't', 'a', 100),
-    call('c', 'w', null, 5000, { deleted_at: 'y' }),
-    call('b2', 't', 'root', 1),
-    call('b2', 'v', 'xroot', 7),
-  ];
-  const res = callsUsage(calls, req(['root']));
-  assert.equal(res.call_usage.root.m.prompt_tokens, 111);
-  assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req(['root'])), res);
-  // Reversed, the copies swap roles: the t copies of c and b2 come last and count.
-  const reversed = [...calls].reverse();
-  const back = callsUsage(reversed, req(['root']));
-  assert.deepEqual(callsUsageFromJson(JSON.stringify(reversed), req(['root'])), back);
-  assert.equal(back.call_usage.root.m.prompt_tokens, 112);
+  // Ids as written, UUID-like (distinct sketches), and sharing their last
+  // eight characters (sketched alike when as long): the pick's filters must
+  // find the same calls either way.
+  const forms = {
+    short: (s) => s,
+    uuid: (s) => `0190f3a4-5b6c-7d8e-9f00-${[...s].map((ch) => ch.charCodeAt(0).toString(16)).join('').padStart(12, '0')}`,
+    'shared suffix': (s) => `${s.padEnd(6, '_')}-shared-suffix`,
+  };
+  for (const [form, f] of Object.entries(forms)) {
+    const call = (id, trace, parent, tokens, extra = {}) => ({ id: f(id), trace_id: f(trace), parent_id: parent && f(parent), ended_at: 'x', summary: { usage: { m: { prompt_tokens: tokens } } }, ...extra });
+    // Trace t in three runs between calls of other traces; ids that share
+    // their last characters with the wanted one; a later copy of a t call in
+    // another trace (it replaces the first), and a deleted later copy (it does not).
+    const calls = [
+      call('root', 't', null, 1),
+      call('x-root', 'u', null, 1000),
+      call('a', 't', 'root', 10),
+      call('b', 'u', 'x-root', 1000),
+      call('xroot', 'v', null, 1000),
+      call('c', 't', 'a', 100),
+      call('c', 'w', null, 5000, { deleted_at: 'y' }),
+      call('b2', 't', 'root', 1),
+      call('b2', 'v', 'xroot', 7),
+    ];
+    const root = f('root');
+    const res = callsUsage(calls, req([root]));
+    assert.equal(res.call_usage[root].m.prompt_tokens, 111, form);
+    assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req([root])), res, form);
+    // Reversed, the copies swap roles: the t copies of c and b2 come last and count.
+    const reversed = [...calls].reverse();
+    const back = callsUsage(reversed, req([root]));
+    assert.deepEqual(callsUsageFromJson(JSON.stringify(reversed), req([root])), back, form);
+    assert.equal(back.call_usage[root].m.prompt_tokens, 112, form);
+  }
 });
 
 test('exotic values from JavaScript: a throwing getter, a hole, boxed primitives, a BigInt', () => {
