@@ -3,6 +3,9 @@
 //!     cargo run --release --example native_bench -- FILE.jsonl [ROOT_ID ...]
 //! Without root ids it asks for the first 100 calls without a parent. Also
 //! prints the scanner alone (every value checked and skipped), for JSON Lines.
+//! With WEAVE_COMPACT=1 in the environment it reads the file as the objects
+//! path's text (compact calls allowed), e.g. a dump of what `selectCalls`
+//! returns.
 
 use std::time::Instant;
 
@@ -19,10 +22,11 @@ fn main() {
         std::process::exit(1)
     });
     let mut roots: Vec<String> = args.collect();
+    let compact = std::env::var_os("WEAVE_COMPACT").is_some();
     let mut times = Vec::new();
     for run in 0..7 {
         let t = Instant::now();
-        let mut stream = CallStream::new();
+        let mut stream = if compact { CallStream::with_compact_calls() } else { CallStream::new() };
         for chunk in body.chunks(4 << 20) {
             stream.push(chunk).expect("valid body");
         }

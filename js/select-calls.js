@@ -10,21 +10,26 @@
 // Liveness (deleted, other project), scope, limit and everything else are
 // decided in Rust, exactly as for bytes.
 //
+// A call the fast check passed is written compact, as an array of its
+// fields (`compact`; the core reads that form only from here); any other
+// as an object reduced to the fields read (`loose`), so that the core
+// reports its errors as for a body.
+//
 // Where the time goes (Chromium 156, 100k calls, 100 roots whose traces
 // hold 6,240 calls; ms with warm caches / right after a full GC, as the
 // benchmark runs it): the first pass checks every call and sketches its ids
-// (7.7 / ~18: each call and six of its strings are read from memory, which
-// is all of the difference); passes two and three pick the traces' calls and
+// (8 / ~18: each call and six of its strings are read from memory, which is
+// all of the difference); passes two and three pick the traces' calls and
 // later copies of their ids through the sketches (1.6 / ~4); the picked are
-// reduced (4.5 / 5) and stringified (3.6); wasm encodes, reads and rolls
-// them up (7). The plain-JS rollup takes ~21 / ~38 on the same calls: it
+// reduced (4 / 5) and stringified (2.5); wasm encodes, reads and rolls them
+// up (6.3 / 6.9). The plain-JS rollup takes ~21 / ~40 on the same calls: it
 // checks nothing, and the check alone is a third of ours. What was slower
 // and was replaced, each exactly: reading fields through `own` (a runtime
 // call per field), `propertyIsEnumerable` for the ids (`idsEnumerable`), a
-// Set lookup per id (`sketch`), `usv` on every string, key-by-key entries
-// (`usageEntry`), prototype-less model maps (`byModel`), and a JS copy of
-// the text (`encodeSlice`). A byte writer in JS instead of JSON.stringify
-// was twice as slow.
+// Set lookup per id (`sketch`), `usv` on every string, objects with keys for
+// the picked calls (`compact`: 40% less text), prototype-less model maps
+// (`byModel`), and a JS copy of the text (`encodeSlice`). A byte writer in
+// JS instead of JSON.stringify was twice as slow.
 
 const ObjectProto = Object.prototype;
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
@@ -51,24 +56,21 @@ function suspect(c) {
   );
 }
 
-// Entries reduced to the fields read, each made as one object literal (a
-// fixed shape: building them key by key was most of the projection's time).
-const usageEntry = (e) => ({
-  requests: scalar(own(e, 'requests')),
-  prompt_tokens: scalar(own(e, 'prompt_tokens')),
-  input_tokens: scalar(own(e, 'input_tokens')),
-  completion_tokens: scalar(own(e, 'completion_tokens')),
-  output_tokens: scalar(own(e, 'output_tokens')),
-  total_tokens: scalar(own(e, 'total_tokens')),
-  cache_read_input_tokens: scalar(own(e, 'cache_read_input_tokens')),
-  cache_creation_input_tokens: scalar(own(e, 'cache_creation_input_tokens')),
-});
-const costEntry = (e) => ({
-  prompt_tokens_total_cost: scalar(own(e, 'prompt_tokens_total_cost')),
-  completion_tokens_total_cost: scalar(own(e, 'completion_tokens_total_cost')),
-  cache_read_input_tokens_total_cost: scalar(own(e, 'cache_read_input_tokens_total_cost')),
-  cache_creation_input_tokens_total_cost: scalar(own(e, 'cache_creation_input_tokens_total_cost')),
-});
+const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+
+/** An entry reduced to `fields`: as a list in their order (a compact call),
+ * or as an object (a call sent as `project` makes it). */
+const entryList = (fields) => (e) => fields.map((f) => scalar(own(e, f)));
+const entryObject = (fields) => (e) => {
+  const out = {};
+  for (const f of fields) out[f] = scalar(own(e, f));
+  return out;
+};
+const usageList = entryList(USAGE_FIELDS);
+const costList = entryList(COST_FIELDS);
+const usageObject = entryObject(USAGE_FIELDS);
+const costObject = entryObject(COST_FIELDS);
 
 // Everything but the fields that are read is cut away before
 // JSON.stringify, which throws on deep nesting (V8: past a few thousand
@@ -95,9 +97,12 @@ const field = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
 
 /** `summary.usage` or `summary.weave.costs`: model → entry reduced to the
  * fields read. An entry that is not an object is skipped (usage) or costs
- * nothing (costs), as null is; so is a map that is not an object. */
-function byModel(map, entry) {
-  if (!plain(map)) return Array.isArray(map) ? null : map;
+ * nothing (costs), as null is; so is a map that is not an object. For a
+ * compact call, NOT_COMPACT if the map or an entry is an object that
+ * JSON.stringify writes otherwise than as its own keys (a toJSON, a boxed
+ * primitive): `entry` makes a list, which such an object must not become. */
+function byModel(map, entry, compact = false) {
+  if (!plain(map)) return Array.isArray(map) ? null : compact && mapLike(map) ? NOT_COMPACT : map;
   // An ordinary object (JSON.stringify writes one made by Object.create(null)
   // twice as slowly), where a model named "__proto__" is defined, not set,
   // so that it stays an ordinary key.
@@ -107,6 +112,8 @@ function byModel(map, entry) {
     let value;
     if (plain(e)) {
       value = entry(e);
+    } else if (compact && mapLike(e) && !Array.isArray(e)) {
+      return NOT_COMPACT;
     } else {
       value = Array.isArray(e) ? null : e;
     }
@@ -115,6 +122,9 @@ function byModel(map, entry) {
   }
   return out;
 }
+
+/** Whether JSON.stringify may write `v` as an object. */
+const mapLike = (v) => typeof v === 'object' && v !== null;
 
 /** A call reduced to what the rollup reads (JSON.stringify drops the
  * undefined members, as it would have dropped the absent ones). A value
@@ -126,11 +136,12 @@ function project(c) {
   let summary = field(s);
   if (plain(s)) {
     const w = own(s, 'weave');
-    const usage = byModel(own(s, 'usage'), usageEntry);
-    const costs = plain(w) ? byModel(own(w, 'costs'), costEntry) : undefined;
-    // A summary with no usage map and no costs map (most calls are not LLM
-    // calls) reads as no summary: leave it out of the text.
-    summary = plain(usage) || plain(costs) ? { usage, weave: { costs } } : undefined;
+    const usage = byModel(own(s, 'usage'), usageObject);
+    // A `weave` with a toJSON is sent as it gives itself.
+    const weave = plain(w) ? { costs: byModel(own(w, 'costs'), costObject) } : scalar(w);
+    // A summary where nothing can be a usage or costs map (most calls are
+    // not LLM calls) reads as no summary: leave it out of the text.
+    summary = mapLike(usage) || mapLike(plain(w) ? weave.costs : weave) ? { usage, weave } : undefined;
   }
   return {
     id: field(own(c, 'id')),
@@ -142,6 +153,49 @@ function project(c) {
     deleted_at: field(own(c, 'deleted_at')),
     summary,
   };
+}
+
+const NOT_COMPACT = Symbol('not compact');
+
+/**
+ * A call that passed `wellFormed`, in the compact form the core reads for
+ * the objects path (see `compact_calls` in src/table.rs): `[id, trace_id,
+ * parent_id, project_id, started_at, ended_at, deleted_at, usage, costs]`,
+ * entries as arrays of their fields. No keys: the text is 40% shorter, and
+ * arrays are quicker to build, write and read. An absent optional field is
+ * null here, which reads the same. NOT_COMPACT (see `byModel`) sends the
+ * call as `loose` makes it instead.
+ */
+function compact(c) {
+  const s = own(c, 'summary');
+  let usage = null;
+  let costs = null;
+  if (plain(s)) {
+    const w = own(s, 'weave');
+    if (mapLike(w) && !plain(w) && !Array.isArray(w)) return NOT_COMPACT;
+    usage = byModel(own(s, 'usage'), usageList, true) ?? null;
+    costs = plain(w) ? byModel(own(w, 'costs'), costList, true) ?? null : null;
+    if (usage === NOT_COMPACT || costs === NOT_COMPACT) return NOT_COMPACT;
+  }
+  return [c.id, c.trace_id, own(c, 'parent_id') ?? null, own(c, 'project_id') ?? null, own(c, 'started_at') ?? null, own(c, 'ended_at') ?? null, own(c, 'deleted_at') ?? null, usage, costs];
+}
+
+/** A call that is not compact, reduced as `project` reduces it, but never a
+ * JSON array: the core would take that for a compact call. Every array (or
+ * toJSON giving one) is refused alike as "not a dictionary", so 0 stands in. */
+function loose(c) {
+  const v = project(c);
+  if (Array.isArray(v)) return 0;
+  if (typeof v !== 'object' || v === null || plain(v)) return v;
+  // A call with a toJSON, or a boxed primitive: what JSON.stringify makes of it.
+  const text = JSON.stringify(v);
+  return text === undefined ? null : text.startsWith('[') ? 0 : JSON.parse(text);
+}
+
+/** A picked call as it crosses; `checked`: it passed `wellFormed`. */
+function wire(c, checked) {
+  const v = checked ? compact(c) : NOT_COMPACT;
+  return v === NOT_COMPACT ? loose(c) : v;
 }
 
 const encoder = new TextEncoder();
@@ -291,7 +345,10 @@ const has = (set, bits, calls, i, key, h) =>
  */
 export function selectCalls(calls, callIds) {
   if (!Array.isArray(calls)) return null;
-  if (callIds === null) return [JSON.stringify(calls.map(project)), null];
+  if (callIds === null) {
+    const direct = directReads();
+    return [JSON.stringify(calls.map((c) => wire(c, direct && wellFormed(c)))), null];
+  }
   const n = calls.length;
   // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
@@ -299,12 +356,16 @@ export function selectCalls(calls, callIds) {
   const direct = directReads();
   // 1 = picked. Suspects first, with the traces of the requested calls.
   const picked = new Uint8Array(n);
+  // 1 = passed `wellFormed` (so may go compact).
+  const checked = new Uint8Array(n);
   const idSketch = new Uint32Array(n);
   const traceSketch = new Uint32Array(n);
   const traces = new Set();
   for (let i = 0; i < n; i++) {
     const c = calls[i];
-    if (!(direct && wellFormed(c)) && suspect(c)) {
+    if (direct && wellFormed(c)) {
+      checked[i] = 1;
+    } else if (suspect(c)) {
       picked[i] = 1;
       continue;
     }
@@ -333,7 +394,7 @@ export function selectCalls(calls, callIds) {
   const indices = [];
   for (let i = 0; i < n; i++) {
     if (picked[i]) {
-      out.push(project(calls[i]));
+      out.push(wire(calls[i], checked[i] === 1));
       indices.push(i);
     }
   }

@@ -72,6 +72,14 @@ impl CallStream {
         }
     }
 
+    /// A stream of the objects path's text, where a checked call may come in
+    /// its compact form (see `CallTable::compact_calls`).
+    pub fn with_compact_calls() -> CallStream {
+        let mut stream = CallStream::new();
+        stream.table.compact_calls = true;
+        stream
+    }
+
     /// Reads what `chunk` completes. Fails on the first malformed call or bad
     /// JSON, and from then on.
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<(), UsageError> {
@@ -415,5 +423,50 @@ mod tests {
         let got: Vec<(&str, [i128; 6], [f64; 4])> = t.usage_of(&c).iter().map(|u| (t.str(u.model), u.tokens, u.costs)).collect();
         // "m" keeps its first position and its last value; "x" is not an object.
         assert_eq!(got, vec![("m", [0, 6, 0, 0, 0, 0], [0.001, 0.0, 0.0, 0.0]), ("n", [1, 0, 0, 0, 0, 0], [0.0; 4])]);
+    }
+
+    /// The table `body` makes, read as the objects path reads its text.
+    fn compact_table(body: &str) -> Result<CallTable, UsageError> {
+        let mut s = CallStream::with_compact_calls();
+        s.push(body.as_bytes())?;
+        s.finish()?;
+        Ok(s.table)
+    }
+
+    #[test]
+    fn a_compact_call_reads_as_the_object_it_stands_for() {
+        // Keys in the compact order, so that symbols are interned alike.
+        let object = r#"[{"id":"a","trace_id":"t","parent_id":"p","project_id":"x","started_at":"2025-01-01T00:00:00.5+01:00","ended_at":"e","summary":{"usage":{"m":{"requests":1,"prompt_tokens":"2","input_tokens":3,"completion_tokens":true,"total_tokens":[],"cache_read_input_tokens":1.9},"n":7,"o":[1]},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"1e-3","completion_tokens_total_cost":{}}}}}},
+            {"id":"b","trace_id":"t","deleted_at":"d"},{"id":"c","trace_id":"t","summary":{"usage":null}}]"#;
+        let compact = r#"[["a","t","p","x","2025-01-01T00:00:00.5+01:00","e",null,{"m":[1,"2",3,true,null,[],1.9,null],"n":7,"o":null},{"m":["1e-3",{},null,null]}],
+            ["b","t",null,null,null,null,"d",null,null],["c","t",null,null,null,null,null,null,null]]"#;
+        let (want, got) = (compact_table(object).unwrap(), compact_table(compact).unwrap());
+        assert_eq!(got.calls, want.calls);
+        assert_eq!(got.usage, want.usage);
+        assert_eq!(got.unreadable, want.unreadable);
+        assert_eq!(got.unreadable.len(), 2, "the [] counter and the {{}} cost are unreadable in both");
+        assert_eq!(got.usage_of(&got.calls[0]).len(), 1, "\"n\" and \"o\" are no entries");
+    }
+
+    #[test]
+    fn compact_calls_only_where_the_objects_path_writes_them() {
+        let compact = r#"[["a","t",null,null,null,null,null,{"m":[1,2,0,0,0,0,0,0]},null]]"#;
+        // In a body an array is no call.
+        let e = ids(&[compact.as_bytes()]).unwrap_err();
+        assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "dict_type"));
+        // An entry as a list only inside a compact call: in an object it is no entry.
+        let t = compact_table(r#"[{"id":"a","trace_id":"t","summary":{"usage":{"m":[1,2,0,0,0,0,0,0]}}}]"#).unwrap();
+        assert!(t.usage.is_empty());
+        let t = compact_table(compact).unwrap();
+        assert_eq!(t.usage.first().map(|u| u.tokens), Some([1, 2, 0, 0, 0, 0]));
+        // A compact call is checked like any other.
+        let Err(e) = compact_table(r#"[[5,"t",null,null,null,null,null,null,null]]"#) else { panic!("a number id") };
+        assert_eq!((e.status, e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)), (422, "string_type", format!("{:?}", vec![crate::error::Loc::from("calls"), crate::error::Loc::Index(0), crate::error::Loc::from("id")])));
+        // One that is not as the objects path writes it is bad JSON to it.
+        for bad in [r#"[["a","t"]]"#, r#"[["a","t",null,null,null,null,null,null,null,null]]"#, r#"[["a","t",null,null,null,null,null,{"m":[1]},null]]"#] {
+            let Err(e) = compact_table(bad) else { panic!("{bad} was read") };
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
+        }
     }
 }

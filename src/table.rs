@@ -130,6 +130,12 @@ pub struct CallTable {
     recent: [Sym; 4],
     /// The order of keys in calls and their usage and cost entries.
     orders: Orders,
+    /// A call may also come as a JSON array, the objects path's compact form
+    /// `[id, trace_id, parent_id, project_id, started_at, ended_at,
+    /// deleted_at, usage, costs]`, usage and cost entries as arrays of their
+    /// fields in order (js/select-calls.js writes it only for calls it has
+    /// checked); never so for a body, where an array is not a call.
+    pub compact_calls: bool,
 }
 
 /// Kinds of fields whose values repeat from one call to the next.
@@ -292,6 +298,7 @@ impl Default for CallTable {
             recent: [NONE; 4],
             orders: Orders::default(),
             unreadable: Vec::new(),
+            compact_calls: false,
         }
     }
 }
@@ -377,7 +384,8 @@ impl CallTable {
     /// value). On `Err`, nothing has been added to the table but strings.
     pub fn read_call(&mut self, p: &mut Parser<'_>, index: usize) -> Result<(), ReadError> {
         p.skip_ws();
-        if p.peek() != Some(b'{') {
+        let compact = self.compact_calls && p.peek() == Some(b'[');
+        if p.peek() != Some(b'{') && !compact {
             // Read it whole first: an incomplete value must wait for more input.
             p.skip_value()?;
             return Err(ReadError::Call(UsageError::invalid(
@@ -397,7 +405,28 @@ impl CallTable {
         let mut summary = Field::Absent;
         self.scratch.usage.clear();
         self.scratch.costs.clear();
-        if !p.empty_object() {
+        if compact {
+            // Only the objects path writes these, for calls it has checked;
+            // absent and null fields mean the same there.
+            id = self.text_field(p, Recent::None)?;
+            p.expect(b',', COMPACT)?;
+            trace = self.text_field(p, Recent::Trace)?;
+            p.expect(b',', COMPACT)?;
+            parent = self.text_field(p, Recent::Parent)?;
+            p.expect(b',', COMPACT)?;
+            project = self.text_field(p, Recent::Project)?;
+            p.expect(b',', COMPACT)?;
+            started = instant_field(p)?;
+            p.expect(b',', COMPACT)?;
+            ended = flag_field(p)?;
+            p.expect(b',', COMPACT)?;
+            deleted = flag_field(p)?;
+            p.expect(b',', COMPACT)?;
+            self.read_map(p, Map::Usage, true)?;
+            p.expect(b',', COMPACT)?;
+            self.read_map(p, Map::Costs, true)?;
+            p.expect(b']', COMPACT)?;
+        } else if !p.empty_object() {
             let mut at = 0;
             loop {
                 let field = self.orders.call.key(p, at, CallKey::of)?;
@@ -499,7 +528,7 @@ impl CallTable {
             match key.as_ref() {
                 b"usage" => {
                     self.scratch.usage.clear();
-                    self.read_map(p, Map::Usage)?;
+                    self.read_map(p, Map::Usage, false)?;
                 }
                 b"weave" => {
                     self.scratch.costs.clear();
@@ -511,7 +540,7 @@ impl CallTable {
                                 let key = p.key()?;
                                 if key.as_ref() == b"costs" {
                                     self.scratch.costs.clear();
-                                    self.read_map(p, Map::Costs)?;
+                                    self.read_map(p, Map::Costs, false)?;
                                 } else {
                                     p.skip_value()?;
                                 }
@@ -534,8 +563,9 @@ impl CallTable {
 
     /// `summary.usage` or `summary.weave.costs`: model → entry. A value that
     /// is not an object is skipped (usage) or costs nothing (costs). A model
-    /// given twice keeps its first position and its last value.
-    fn read_map(&mut self, p: &mut Parser<'_>, map: Map) -> Result<(), Failure> {
+    /// given twice keeps its first position and its last value. In a compact
+    /// call an entry may also be an array of the fields in order.
+    fn read_map(&mut self, p: &mut Parser<'_>, map: Map, compact: bool) -> Result<(), Failure> {
         p.skip_ws();
         if p.peek() != Some(b'{') {
             return p.skip_value();
@@ -548,14 +578,13 @@ impl CallTable {
             let model = p.key()?;
             let model = self.intern_recent(&model, Recent::Model);
             p.skip_ws();
-            let is_object = p.peek() == Some(b'{');
             match map {
                 Map::Usage => {
-                    let entry = if is_object { Some(read_fields(p, &mut self.orders.usage, &USAGE_FIELDS, try_py_int, 0)?) } else { p.skip_value().map(|()| None)? };
+                    let entry = read_entry(p, &mut self.orders.usage, &USAGE_FIELDS, try_py_int, 0, compact)?;
                     self.scratch.usage.upsert(model, entry);
                 }
                 Map::Costs => {
-                    let entry = if is_object { Some(read_fields(p, &mut self.orders.costs, &COST_FIELDS, try_py_float, 0.0)?) } else { p.skip_value().map(|()| None)? };
+                    let entry = read_entry(p, &mut self.orders.costs, &COST_FIELDS, try_py_float, 0.0, compact)?;
                     self.scratch.costs.upsert(model, entry);
                 }
             }
@@ -636,6 +665,46 @@ fn read_fields<T: Copy, const N: usize>(
         }
     }
 }
+
+/// One entry of a usage or costs map: an object (or, in a compact call,
+/// `list`, an array of the fields in order); None for anything else.
+fn read_entry<T: Copy, const N: usize>(
+    p: &mut Parser<'_>,
+    order: &mut KeyOrder<Option<usize>>,
+    names: &[&str; N],
+    read: fn(&crate::value::Value) -> Option<T>,
+    zero: T,
+    list: bool,
+) -> Result<Option<Read<[T; N]>>, Failure> {
+    match p.peek() {
+        Some(b'{') => read_fields(p, order, names, read, zero).map(Some),
+        Some(b'[') if list => read_list(p, read, zero).map(Some),
+        _ => p.skip_value().map(|()| None),
+    }
+}
+
+/// A compact entry (at `[`): the N fields in order, each read as
+/// [`read_fields`] reads it (`null` standing for an absent one).
+fn read_list<T: Copy, const N: usize>(p: &mut Parser<'_>, read: fn(&crate::value::Value) -> Option<T>, zero: T) -> Result<([T; N], u16), Failure> {
+    let mut out = [zero; N];
+    let mut bad = 0u16;
+    p.pos += 1;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if i > 0 {
+            p.expect(b',', COMPACT)?;
+        }
+        let value = read(&p.value(&Shape::Scalar)?);
+        *slot = value.unwrap_or(zero);
+        if value.is_none() {
+            bad |= 1 << (i % 16);
+        }
+    }
+    p.expect(b']', COMPACT)?;
+    Ok((out, bad))
+}
+
+/// A compact call or entry that is not as the objects path writes them.
+const COMPACT: &str = "expected a compact call as the objects path writes it";
 
 /// `started_at`: a string is read as an instant (unreadable: `NO_INSTANT`).
 fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, Failure> {

@@ -16,8 +16,9 @@
 //!   string), and one string crosses instead of one property at a time.
 //! - `callsUsage(calls)` is the same idea for calls: `js/select-calls.js`
 //!   keeps the calls that can matter to the request (its traces, and anything
-//!   that might be malformed), reduced to the fields the rollup reads, and
-//!   stringifies them once; the bytes path then reads them. Reading each
+//!   that might be malformed), reduced to the fields the rollup reads (a
+//!   checked call as a keyless array: `CallTable::compact_calls`), and
+//!   stringifies them once; the bytes path's reader then reads them. Reading each
 //!   call's properties from Rust would cost a boundary crossing per property
 //!   and be several times slower than the plain-JS rollup it replaces.
 //! - Bytes are copied into wasm memory in slices of [`SLICE`] and streamed,
@@ -137,7 +138,7 @@ fn read_objects(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate
     };
     let json = picked.get(0);
     let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
-    let mut stream = CallStream::new();
+    let mut stream = CallStream::with_compact_calls();
     let table = push_body(&mut stream, &json)
         .and_then(|()| stream.finish())
         .map_err(|e| throw(original_index(e, indices.as_deref())))?;

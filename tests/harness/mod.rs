@@ -379,19 +379,23 @@ fn assert_same_value(ours: &Value, theirs: &Value, path: &str) {
 
 // ---------------------------------------------------------------- stream
 
-/// The streaming accumulator: `data[0]` picks the largest chunk, `data[1..3]`
-/// seeds the chunk sizes (0 to that largest), and the rest is the body.
+/// The streaming accumulator: `data[0]` picks the largest chunk (and, by its
+/// top bit, whether compact calls are read), `data[1..3]` seeds the chunk
+/// sizes (0 to that largest), and the rest is the body.
 /// Chunked, it must give exactly what one piece gives.
 pub fn stream(data: &[u8]) {
     let [pick, lo, hi, body @ ..] = data else { return };
     const LARGEST: [usize; 10] = [1, 2, 3, 5, 8, 16, 64, 256, 4096, 1 << 17];
-    let largest = LARGEST[usize::from(*pick) % LARGEST.len()];
+    let largest = LARGEST[usize::from(*pick & 0x7f) % LARGEST.len()];
     let mut state = u32::from(*lo) | u32::from(*hi) << 8 | 0x1_0000;
+    // The top bit: read as the objects path's text, where a call may also
+    // come compact (see `CallTable::compact_calls`).
+    let new_stream = || if *pick & 0x80 != 0 { CallStream::with_compact_calls() } else { CallStream::new() };
 
-    let mut whole = CallStream::new();
+    let mut whole = new_stream();
     let whole_outcome = whole.push(body).and_then(|()| whole.finish().map(|_| ()));
 
-    let mut chunked = CallStream::new();
+    let mut chunked = new_stream();
     let mut rest = body;
     let mut pushed = Ok(());
     while !rest.is_empty() {

@@ -161,6 +161,35 @@ test('exotic values from JavaScript: a throwing getter, a hole, boxed primitives
   assert.equal(callsUsage([JSON.parse(line('a'))], req(['a'])).call_usage.a.m.prompt_tokens, 1);
 });
 
+test('toJSON and boxed values where the objects path would write a compact call: read as JSON.stringify sends them, never as a compact call', () => {
+  const list = [1, 2, 0, 0, 0, 0, 0, 0];
+  const toJSON = (v) => ({ toJSON: () => v });
+  const call = (summary, extra = {}) => ({ id: 'a', trace_id: 't', ended_at: 'x', summary, ...extra });
+  const cases = {
+    'an entry whose toJSON gives an object': [call({ usage: { m: toJSON({ prompt_tokens: 4 }) } })],
+    'an entry whose toJSON gives a list': [call({ usage: { m: toJSON(list), n: { prompt_tokens: 1 } } })],
+    'an entry that is a list': [call({ usage: { m: list, n: { prompt_tokens: 1 } } })],
+    'a boxed number as an entry': [call({ usage: { m: new Number(5), n: { prompt_tokens: 1 } } })],
+    'a usage map whose toJSON gives a map': [call({ usage: toJSON({ m: { prompt_tokens: 6 } }) })],
+    'a costs map whose toJSON gives a map': [call({ usage: { m: { prompt_tokens: 1 } }, weave: { costs: toJSON({ m: { prompt_tokens_total_cost: 0.5 } }) } })],
+    'a cost entry whose toJSON gives a list': [call({ usage: { m: { prompt_tokens: 1 } }, weave: { costs: { m: toJSON([0.5, 0, 0, 0]) } } })],
+    'a summary whose toJSON gives a summary': [call(toJSON({ usage: { m: { prompt_tokens: 7 } } }))],
+    'a call in a class': [Object.assign(new (class Call {})(), call({ usage: { m: { prompt_tokens: 8 } } }))],
+  };
+  for (const [what, calls] of Object.entries(cases)) {
+    const request = req(['a'], { include_costs: true });
+    assert.deepEqual(callsUsage(calls, request), callsUsageFromJson(JSON.stringify(calls), request), what);
+  }
+  assert.equal(callsUsage(cases['an entry whose toJSON gives an object'], req(['a'])).call_usage.a.m.prompt_tokens, 4);
+  assert.deepEqual(Object.keys(callsUsage(cases['an entry whose toJSON gives a list'], req(['a'])).call_usage.a), ['n'], 'a list is no entry');
+  // A call that is (or whose toJSON gives) an array shaped like a compact call is no call.
+  const shaped = ['a', 't', null, null, null, 'x', null, { m: list }, null];
+  for (const calls of [[shaped], [toJSON(shaped)], [call(null), toJSON(shaped)]]) {
+    expectError(() => callsUsage(calls, req(['a'])), 422, [{ loc: ['calls', calls.length - 1], msg: 'Input should be a valid dictionary', type: 'dict_type' }]);
+    expectError(() => callsUsageFromJson(JSON.stringify(calls), req(['a'])), 422, [{ loc: ['calls', calls.length - 1], msg: 'Input should be a valid dictionary', type: 'dict_type' }]);
+  }
+});
+
 // ---------------------------------------------------------------- size and depth
 
 const N = 1_000_000;
