@@ -3,13 +3,16 @@
 // corpus (tests/fixtures/python/requests.json):
 //   bytes:   each fixture's calls as JSON Lines and as a JSON array, whole
 //            and cut to their first three calls (small seeds mutate fast);
-//   stream:  the same bodies behind a 3-byte header (largest chunk, seed);
+//   stream:  the same bodies behind a 3-byte header (largest chunk, seed),
+//            and each fixture's calls as the objects path writes them
+//            (compact calls; the header's top bit set to read them so);
 //   request: each fixture's request as a client sends it, and every request
 //            body of the pydantic corpus.
 // Seeds are named by content hash, so running it again adds nothing twice.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fixtures, requestAsSent } from '../tests/js/helpers.mjs';
+import { selectCalls } from '../js/select-calls.js';
 
 const corpus = new URL('./corpus/', import.meta.url);
 const counts = {};
@@ -41,6 +44,9 @@ for (const f of fixtures()) {
     seed('stream', Buffer.concat([Buffer.from([h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(body)]));
   }
   seed('request', JSON.stringify(requestAsSent(f)));
+  const [text] = selectCalls(calls, null) ?? ['[]'];
+  h++;
+  seed('stream', Buffer.concat([Buffer.from([0x80 | h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(text)]));
 }
 const py = JSON.parse(readFileSync(new URL('../tests/fixtures/python/requests.json', import.meta.url), 'utf8'));
 for (const c of py.cases) seed('request', c.body);
