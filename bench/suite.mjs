@@ -19,9 +19,11 @@ function agree(a, b) {
 /**
  * lib: the weave-usage module. env: { heap(): bytes of JS heap in use or
  * null, gc(): collect garbage if possible }. sizes: call counts. runs: per
- * size. log: progress lines. Returns one row per (size, path).
+ * size and path (objectRuns for the objects path and the JS rollup it is
+ * compared with, alternating). log: progress lines. Returns one row per
+ * (size, path).
  */
-export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000 }) {
+export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21 }) {
   const rows = [];
   for (const n of sizes) {
     const t0 = performance.now();
@@ -76,14 +78,30 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
       base = roll.out;
       const total = parse.ms.map((m, i) => m + roll.ms[i]);
       row('JSON.parse + JS rollup', total, { jsHeap: heap });
-      row('JS rollup on objects', roll.ms);
     }
     row('callsUsageFromJson(bytes)', bytes.ms, { wasm: bytesWasm, agrees: base ? agree(bytes.out, base) : null });
 
-    // Objects path, on the same parsed objects.
+    // Objects path against the JS rollup on the same parsed objects. Both
+    // take tens of ms and vary with garbage collection of the parsed calls
+    // (one run of 5 gave the rollup a median of 29 ms, others 41–51), so
+    // more runs, alternating, each after a collection.
     if (calls) {
-      const objects = time('callsUsage(objects)', runs, () => lib.callsUsage(calls, request));
-      row('callsUsage(objects)', objects.ms, { wasm: lib.wasmMemoryBytes(), agrees: agree(objects.out, base) });
+      const k = Math.max(runs, objectRuns);
+      const ms = { js: [], ours: [] };
+      let out = lib.callsUsage(calls, request);
+      for (let i = 0; i < k; i++) {
+        env.gc();
+        let t = performance.now();
+        rollup(calls, request);
+        ms.js.push(performance.now() - t);
+        env.gc();
+        t = performance.now();
+        out = lib.callsUsage(calls, request);
+        ms.ours.push(performance.now() - t);
+      }
+      log(`  JS rollup / callsUsage(objects), ${k} runs alternating: medians ${median(ms.js).toFixed(1)} / ${median(ms.ours).toFixed(1)} ms`);
+      row('JS rollup on objects', ms.js);
+      row('callsUsage(objects)', ms.ours, { wasm: lib.wasmMemoryBytes(), agrees: agree(out, base) });
     }
     row('UsageAccumulator.push + finish', streamed.ms, { wasm: streamedWasm, agrees: agree(streamed.out, bytes.out) });
     calls = null;
