@@ -38,25 +38,10 @@ fn requests_validate_like_pydantic() {
             }}),
             Err(e) => {
                 assert_eq!(e.status, 422);
-                let detail: Vec<Json> = e
-                    .detail
-                    .iter()
-                    .map(|d| {
-                        let loc: Vec<Json> = d.loc.iter().map(|l| match l {
-                            weave_usage::Loc::Key(k) => Json::from(k.as_str()),
-                            weave_usage::Loc::Index(i) => Json::from(*i),
-                        }).collect();
-                        serde_json::json!({"loc": loc, "msg": d.msg, "type": d.kind})
-                    })
-                    .collect();
-                serde_json::json!({"detail": detail})
+                serde_json::json!({"detail": detail(&e)})
             }
         };
-        let want = match (case.get("ok"), case.get("detail")) {
-            (Some(ok), _) => serde_json::json!({"ok": ok}),
-            (_, Some(d)) => serde_json::json!({"detail": d}),
-            _ => panic!("bad case"),
-        };
+        let want = want(case);
         if got != want {
             failures.push(format!("{body}\n  got  {got}\n  want {want}"));
         }
@@ -109,6 +94,16 @@ fn float_hex(f: f64) -> String {
     format!("{sign}0x{lead}.{hex}p{}{e}", if e >= 0 { "+" } else { "" })
 }
 
+/// What a validation case expects: `{"ok": …}` or `{"detail": …}`.
+fn want(case: &Json) -> Json {
+    match (case.get("ok"), case.get("detail")) {
+        (Some(ok), _) => serde_json::json!({"ok": ok}),
+        (_, Some(d)) => serde_json::json!({"detail": d}),
+        _ => panic!("bad case"),
+    }
+}
+
+/// A crate error's detail as FastAPI writes it.
 fn detail(e: &weave_usage::UsageError) -> Json {
     let detail: Vec<Json> = e
         .detail
@@ -160,11 +155,7 @@ fn options_validate_like_pydantic() {
             }
             Err(e) => serde_json::json!({"detail": detail(&e)}),
         };
-        let want = match (case.get("ok"), case.get("detail")) {
-            (Some(ok), _) => serde_json::json!({"ok": ok}),
-            (_, Some(d)) => serde_json::json!({"detail": d}),
-            _ => panic!("bad case"),
-        };
+        let want = want(case);
         if got != want {
             failures.push(format!("{text}\n  got  {got}\n  want {want}"));
         }
