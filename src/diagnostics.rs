@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use crate::response::write_str;
 use crate::rollup::{is_live, Rolled, Scope, Settings};
-use crate::table::{CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, VALUE_FIELDS};
+use crate::table::{value_field, CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
 
 /// The `diagnostics` object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,10 +95,10 @@ impl Diagnostics {
         let unreadable: Vec<CallValue> = table
             .unreadable
             .iter()
-            .filter(|u| flagged.get(u.call as usize) == Some(&true) && (with_costs || usize::from(u.field) < 8))
+            .filter(|u| flagged.get(u.call as usize) == Some(&true) && (with_costs || usize::from(u.field) < USAGE_FIELDS.len()))
             .filter_map(|u| {
                 let c = call(u.call)?;
-                let field = VALUE_FIELDS.get(usize::from(u.field))?;
+                let field = value_field(u.field)?;
                 Some(CallValue { call_id: table.str(c.id).to_string(), model: table.str(u.model).to_string(), field: Some(field) })
             })
             .collect();

@@ -92,26 +92,16 @@ pub struct Unreadable {
     /// Index into [`CallTable::calls`].
     pub call: u32,
     pub model: Sym,
-    /// Index into [`VALUE_FIELDS`].
+    /// Its name: [`value_field`].
     pub field: u8,
 }
 
-/// The names of the fields an [`Unreadable`] can refer to: the usage
-/// counters, then the cost fields.
-pub const VALUE_FIELDS: [&str; 12] = [
-    "requests",
-    "prompt_tokens",
-    "input_tokens",
-    "completion_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-    "prompt_tokens_total_cost",
-    "completion_tokens_total_cost",
-    "cache_read_input_tokens_total_cost",
-    "cache_creation_input_tokens_total_cost",
-];
+/// The name of an [`Unreadable`]'s `field`: the usage counters
+/// ([`USAGE_FIELDS`]), then the cost fields ([`COST_FIELDS`]).
+pub fn value_field(field: u8) -> Option<&'static str> {
+    let i = usize::from(field);
+    USAGE_FIELDS.get(i).or_else(|| COST_FIELDS.get(i.checked_sub(USAGE_FIELDS.len())?)).copied()
+}
 
 /// All calls read so far.
 pub struct CallTable {
@@ -220,7 +210,7 @@ impl<T> ByModel<T> {
 type Read<T> = (T, u16);
 
 /// The counters of a usage entry that are read, in `[i128; 8]` order.
-const USAGE_FIELDS: [&str; 8] = [
+pub const USAGE_FIELDS: [&str; 8] = [
     "requests",
     "prompt_tokens",
     "input_tokens",
@@ -612,7 +602,7 @@ impl CallTable {
             let bad = u32::from(bad_counters) | (u32::from(bad_costs) << USAGE_FIELDS.len());
             if bad != 0 {
                 flags |= UNREADABLE;
-                for field in (0..VALUE_FIELDS.len() as u8).filter(|f| bad & (1 << f) != 0) {
+                for field in (0..(USAGE_FIELDS.len() + COST_FIELDS.len()) as u8).filter(|f| bad & (1 << f) != 0) {
                     self.unreadable.push(Unreadable { call, model, field });
                 }
             }
