@@ -19,7 +19,7 @@
 //! `pricing_level_id` to the request's project (`"default"` for a default
 //! row), so rows from `/costs/query`, which carries neither, apply as-is.
 
-use crate::time::{days_from_civil, days_in_month};
+use crate::time::{days_from_civil, days_in_month, fraction_micros};
 use std::collections::HashMap;
 
 use crate::error::{Detail, Loc};
@@ -254,20 +254,7 @@ fn time_of_day(b: &[u8]) -> Option<i64> {
         second = two(i + 1)?;
         i += 3;
         if matches!(b.get(i), Some(b'.' | b',')) {
-            i += 1;
-            let start = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                if i - start < 6 {
-                    micros = micros * 10 + i64::from(b.get(i).copied().unwrap_or(b'0') - b'0');
-                }
-                i += 1;
-            }
-            if i == start {
-                return None;
-            }
-            for _ in (i - start)..6 {
-                micros *= 10;
-            }
+            (micros, i) = fraction_micros(b, i + 1)?;
         }
     }
     if hour > 23 || minute > 59 || second > 59 {

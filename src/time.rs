@@ -37,21 +37,7 @@ pub fn parse_instant(s: impl AsRef<[u8]>) -> Option<i64> {
     let mut i = 19;
     let mut micros = 0i64;
     if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 6 {
-                micros = micros * 10 + i64::from(b.get(i).copied().unwrap_or(b'0') - b'0');
-            }
-            i += 1;
-        }
-        let n = i - start;
-        if n == 0 {
-            return None;
-        }
-        for _ in n..6 {
-            micros *= 10;
-        }
+        (micros, i) = fraction_micros(b, i + 1)?;
     }
 
     let offset_minutes = match b.get(i) {
@@ -76,6 +62,27 @@ pub fn parse_instant(s: impl AsRef<[u8]>) -> Option<i64> {
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
     Some(seconds * 1_000_000 + micros)
+}
+
+/// The digits of a seconds fraction from `start` (just past its `.`) as
+/// microseconds, truncated past six digits, and the index after them; `None`
+/// if there is no digit.
+pub fn fraction_micros(b: &[u8], start: usize) -> Option<(i64, usize)> {
+    let mut i = start;
+    let mut micros = 0i64;
+    while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - start < 6 {
+            micros = micros * 10 + i64::from(d - b'0');
+        }
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    for _ in (i - start)..6 {
+        micros *= 10;
+    }
+    Some((micros, i))
 }
 
 /// `n` ASCII digits at `at`, as a number.
