@@ -15,31 +15,37 @@ use weave_usage::{CallStream, UsageError};
 /// `/calls/usage` with options, whole body and streamed in 3-byte chunks
 /// (the two must agree).
 fn usage(calls: &[Json], request: Json, options: Json) -> Result<Json, UsageError> {
-    let body: String = calls.iter().map(|c| format!("{c}\n")).collect();
+    let body = lines(calls);
     let (request, options) = (to_value(&request), to_value(&options));
     let whole = weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options))?;
     let prepared = weave_usage::prepare(&request, Some(&options))?;
-    let mut stream = CallStream::new();
-    for chunk in body.as_bytes().chunks(3) {
-        stream.push(chunk)?;
-    }
-    let streamed = weave_usage::compute(stream.finish()?, &prepared);
+    let streamed = streamed(&body, 3, |table| weave_usage::compute(table, &prepared))?;
     assert_eq!(whole.to_json(), streamed.to_json(), "whole and streamed differ");
     Ok(serde_json::from_str(&whole.to_json()).unwrap())
 }
 
+/// `/trace/usage` the same way, in 5-byte chunks.
 fn trace(calls: &[Json], request: Json, options: Json) -> Result<Json, UsageError> {
-    let body: String = calls.iter().map(|c| format!("{c}\n")).collect();
+    let body = lines(calls);
     let (request, options) = (to_value(&request), to_value(&options));
     let whole = weave_usage::trace_usage_from_json(body.as_bytes(), &request, Some(&options))?;
     let prepared = weave_usage::prepare_trace(&request, Some(&options))?;
-    let mut stream = CallStream::new();
-    for chunk in body.as_bytes().chunks(5) {
-        stream.push(chunk)?;
-    }
-    let streamed = weave_usage::compute_trace(stream.finish()?, &prepared);
+    let streamed = streamed(&body, 5, |table| weave_usage::compute_trace(table, &prepared))?;
     assert_eq!(whole.to_json(), streamed.to_json(), "whole and streamed differ");
     Ok(serde_json::from_str(&whole.to_json()).unwrap())
+}
+
+fn lines(calls: &[Json]) -> String {
+    calls.iter().map(|c| format!("{c}\n")).collect()
+}
+
+/// `compute` on the table `body` makes when pushed in chunks of `size`.
+fn streamed<R>(body: &str, size: usize, compute: impl FnOnce(&weave_usage::table::CallTable) -> R) -> Result<R, UsageError> {
+    let mut stream = CallStream::new();
+    for chunk in body.as_bytes().chunks(size) {
+        stream.push(chunk)?;
+    }
+    Ok(compute(stream.finish()?))
 }
 
 fn call(id: &str, parent: Option<&str>, summary: Json) -> Json {
