@@ -98,11 +98,10 @@ const field = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
 /** `summary.usage` or `summary.weave.costs`: model → entry reduced to the
  * fields read. An entry that is not an object is skipped (usage) or costs
  * nothing (costs), as null is; so is a map that is not an object. For a
- * compact call, NOT_COMPACT if the map or an entry is an object that
- * JSON.stringify writes otherwise than as its own keys (a toJSON, a boxed
- * primitive): `entry` makes a list, which such an object must not become. */
+ * compact call, NOT_COMPACT if the map or an entry is `opaque`: `entry`
+ * makes a list, which such an object must not become. */
 function byModel(map, entry, compact = false) {
-  if (!plain(map)) return Array.isArray(map) ? null : compact && mapLike(map) ? NOT_COMPACT : map;
+  if (!plain(map)) return Array.isArray(map) ? null : compact && opaque(map) ? NOT_COMPACT : map;
   // An ordinary object (JSON.stringify writes one made by Object.create(null)
   // twice as slowly), where a model named "__proto__" is defined, not set,
   // so that it stays an ordinary key.
@@ -112,7 +111,7 @@ function byModel(map, entry, compact = false) {
     let value;
     if (plain(e)) {
       value = entry(e);
-    } else if (compact && mapLike(e) && !Array.isArray(e)) {
+    } else if (compact && opaque(e)) {
       return NOT_COMPACT;
     } else {
       value = Array.isArray(e) ? null : e;
@@ -125,6 +124,10 @@ function byModel(map, entry, compact = false) {
 
 /** Whether JSON.stringify may write `v` as an object. */
 const mapLike = (v) => typeof v === 'object' && v !== null;
+
+/** An object JSON.stringify writes otherwise than as its own keys: one with
+ * a toJSON, a boxed primitive (not an array). */
+const opaque = (v) => mapLike(v) && !Array.isArray(v) && !plain(v);
 
 /** A call reduced to what the rollup reads (JSON.stringify drops the
  * undefined members, as it would have dropped the absent ones). A value
@@ -172,7 +175,7 @@ function compact(c) {
   let costs = null;
   if (plain(s)) {
     const w = own(s, 'weave');
-    if (mapLike(w) && !plain(w) && !Array.isArray(w)) return NOT_COMPACT;
+    if (opaque(w)) return NOT_COMPACT;
     usage = byModel(own(s, 'usage'), usageList, true) ?? null;
     costs = plain(w) ? byModel(own(w, 'costs'), costList, true) ?? null : null;
     if (usage === NOT_COMPACT || costs === NOT_COMPACT) return NOT_COMPACT;
@@ -186,7 +189,7 @@ function compact(c) {
 function loose(c) {
   const v = project(c);
   if (Array.isArray(v)) return 0;
-  if (typeof v !== 'object' || v === null || plain(v)) return v;
+  if (!opaque(v)) return v;
   // A call with a toJSON, or a boxed primitive: what JSON.stringify makes of it.
   const text = JSON.stringify(v);
   return text === undefined ? null : text.startsWith('[') ? 0 : JSON.parse(text);
