@@ -92,6 +92,20 @@ test('non-enumerable own properties are not data, as for JSON.stringify (the obj
   assert.deepEqual(res.call_usage.r.m, want);
   assert.equal(res.call_usage.o.m.prompt_tokens, 10);
   assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req(['r', 'o'])), res, 'what JSON.stringify sends is what is read');
+  // Hidden at every level the rollup reads: ended_at (so unfinished), the
+  // summary's usage and weave, weave's costs, a cost field.
+  const costs = (c) => ({ costs: { m: c } });
+  const deep = [
+    { id: 'd', trace_id: 'd', ended_at: 'x', summary: { usage: { m: { prompt_tokens: 1 } }, weave: costs(hidden({ prompt_tokens_total_cost: 0.5 }, 'completion_tokens_total_cost', 9)) } },
+    hidden({ id: 'e', trace_id: 'd', parent_id: 'd', summary: { usage: { m: { prompt_tokens: 2 } } } }, 'ended_at', 'x'),
+    { id: 'f', trace_id: 'd', parent_id: 'd', ended_at: 'x', summary: hidden({ weave: costs({ prompt_tokens_total_cost: 1 }) }, 'usage', { m: { prompt_tokens: 40 } }) },
+    { id: 'g', trace_id: 'd', parent_id: 'd', ended_at: 'x', summary: hidden({ usage: { m: { prompt_tokens: 8 } } }, 'weave', costs({ prompt_tokens_total_cost: 70 })) },
+    { id: 'h', trace_id: 'd', parent_id: 'd', ended_at: 'x', summary: { usage: { m: { prompt_tokens: 16 } }, weave: hidden({}, 'costs', { m: { prompt_tokens_total_cost: 300 } }) } },
+  ];
+  const deepRes = callsUsage(deep, req(['d'], { include_costs: true }));
+  assert.deepEqual(deepRes.call_usage.d.m, { ...zeros, prompt_tokens: 27, total_tokens: 27, prompt_tokens_total_cost: 0.5, completion_tokens_total_cost: 0, cache_read_input_tokens_total_cost: 0, cache_creation_input_tokens_total_cost: 0 });
+  assert.deepEqual(deepRes.unfinished_call_ids, ['e']);
+  assert.deepEqual(callsUsageFromJson(JSON.stringify(deep), req(['d'], { include_costs: true })), deepRes, 'what JSON.stringify sends is what is read');
   // A hidden id or trace_id is a missing one, wherever the call is.
   const other = { id: 'z', trace_id: 'elsewhere' };
   expectError(() => callsUsage([root, hidden({ trace_id: 'u' }, 'id', 'q')], req(['r'])), 422, [{ loc: ['calls', 1, 'id'], msg: 'Field required', type: 'missing' }]);
