@@ -7,6 +7,9 @@ import { parseJsonl, rollup } from './baseline.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** How long to let the heap settle after a forced collection (ms). */
+const SETTLE_MS = 150;
+
 /** Deep equality, costs within 1e-9 relative. */
 function agree(a, b) {
   if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
@@ -18,7 +21,16 @@ function agree(a, b) {
 
 /**
  * lib: the weave-usage module. env: { heap(): bytes of JS heap in use or
- * null, gc(): collect garbage if possible }. sizes: call counts. runs: per
+ * null, gc(): collect garbage if possible }.
+ *
+ * Every timed run starts from the same quiet heap: a forced collection
+ * (so that none falls inside a run), then a pause of SETTLE_MS. After a
+ * full collection V8 sweeps the freed memory on other threads for tens of
+ * milliseconds, and on a 2-core machine whatever runs meanwhile goes up
+ * to half speed, by chance more or less: at 100k calls in Chromium the JS
+ * rollup on objects took a median of 28 ms after a pause and 42–44 ms
+ * straight after the collection (single runs 21–53), the objects path 26
+ * against 45. The pause takes that chance out of every path alike. sizes: call counts. runs: per
  * size and path (objectRuns for the objects path and the JS rollup it is
  * compared with, alternating). log: progress lines. Returns one row per
  * (size, path).
@@ -31,13 +43,17 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     const mb = body.length / 1e6;
     const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
     log(`${count} calls, ${mb.toFixed(0)} MB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const time = (label, k, f) => {
+    const settle = async () => {
+      env.gc();
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    };
+    const time = async (label, k, f) => {
       const ms = [];
       // One run untimed first: the engine compiles and tiers up the code
       // (wasm and JS alike) on its first calls.
       let out = f();
       for (let i = 0; i < k; i++) {
-        env.gc();
+        await settle();
         const t = performance.now();
         out = f();
         ms.push(performance.now() - t);
@@ -51,10 +67,10 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     // heap with parsed calls, as they are used (instead of parsing): run
     // after it, with its 600 MB of calls still live, the same bytes call
     // took a third longer in Chromium (193 against 142 ms at 100k calls).
-    const bytes = time('callsUsageFromJson(bytes)', runs, () => lib.callsUsageFromJson(body, request));
+    const bytes = await time('callsUsageFromJson(bytes)', runs, () => lib.callsUsageFromJson(body, request));
     const bytesWasm = lib.wasmMemoryBytes();
     // Streaming, in 1 MB chunks as a fetch body would arrive.
-    const streamed = time('UsageAccumulator (1 MB chunks)', Math.min(runs, 3), () => {
+    const streamed = await time('UsageAccumulator (1 MB chunks)', Math.min(runs, 3), () => {
       const acc = new lib.UsageAccumulator();
       try {
         for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
@@ -71,30 +87,28 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     if (count <= baselineLimit) {
       env.gc();
       const heap0 = env.heap();
-      const parse = time('JSON.parse (per line)', runs, () => parseJsonl(body));
+      const parse = await time('JSON.parse (per line)', runs, () => parseJsonl(body));
       calls = parse.out;
       const heap = env.heap() === null ? null : env.heap() - heap0;
-      const roll = time('JS rollup', runs, () => rollup(calls, request));
+      const roll = await time('JS rollup', runs, () => rollup(calls, request));
       base = roll.out;
       const total = parse.ms.map((m, i) => m + roll.ms[i]);
       row('JSON.parse + JS rollup', total, { jsHeap: heap });
     }
     row('callsUsageFromJson(bytes)', bytes.ms, { wasm: bytesWasm, agrees: base ? agree(bytes.out, base) : null });
 
-    // Objects path against the JS rollup on the same parsed objects. Both
-    // take tens of ms and vary with garbage collection of the parsed calls
-    // (one run of 5 gave the rollup a median of 29 ms, others 41–51), so
-    // more runs, alternating, each after a collection.
+    // Objects path against the JS rollup on the same parsed objects: both
+    // take tens of ms, so more runs, alternating, each from a settled heap.
     if (calls) {
       const k = Math.max(runs, objectRuns);
       const ms = { js: [], ours: [] };
       let out = lib.callsUsage(calls, request);
       for (let i = 0; i < k; i++) {
-        env.gc();
+        await settle();
         let t = performance.now();
         rollup(calls, request);
         ms.js.push(performance.now() - t);
-        env.gc();
+        await settle();
         t = performance.now();
         out = lib.callsUsage(calls, request);
         ms.ours.push(performance.now() - t);
