@@ -469,4 +469,35 @@ mod tests {
             assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
         }
     }
+
+    #[test]
+    fn a_compact_call_may_name_an_earlier_call_for_its_trace_parent_and_project() {
+        let written = r#"[["a","t",null,"x",null,null,null,null,null],["b","u","a",null,null,null,null,null,null],
+            ["c","t","b","x",null,null,null,null,null],["d","u","zz","x",null,null,null,null,null]]"#;
+        let named = r#"[["a","t",null,"x",null,null,null,null,null],["b","u","a",null,null,null,null,null,null],
+            ["c",0,1,0,null,null,null,null,null],["d",1,"zz",2,null,null,null,null,null]]"#;
+        let (want, got) = (compact_table(written).unwrap(), compact_table(named).unwrap());
+        assert_eq!(got.calls, want.calls);
+        assert_eq!(got.symbols(), want.symbols());
+        // Only an earlier call with such a string: not itself, not a later
+        // one, not one whose project is null, not a number that is no index.
+        for bad in [
+            r#"[["a",0,null,null,null,null,null,null,null]]"#,
+            r#"[["a","t",1,null,null,null,null,null,null],["b","t",null,null,null,null,null,null,null]]"#,
+            r#"[["a","t",null,null,null,null,null,null,null],["b","t",null,0,null,null,null,null,null]]"#,
+            r#"[["a","t",null,null,null,null,null,null,null],["b","t",0.0,null,null,null,null,null,null]]"#,
+            r#"[["a","t",null,null,null,null,null,null,null],["b","t",1e0,null,null,null,null,null,null]]"#,
+            r#"[["a","t",null,null,null,null,null,null,null],["b","t",99999999999999999999999,null,null,null,null,null,null]]"#,
+        ] {
+            let Err(e) = compact_table(bad) else { panic!("{bad} was read") };
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
+        }
+        // A negative number is no index: a parent id of the wrong type.
+        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],["b","t",-1,null,null,null,null,null,null]]"#) else { panic!("-1 was read") };
+        assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "string_type"));
+        // Never so in an object.
+        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],{"id":"b","trace_id":0}]"#) else { panic!("an object's 0") };
+        assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "string_type"));
+    }
 }

@@ -124,7 +124,9 @@ pub struct CallTable {
     /// `[id, trace_id, parent_id, project_id, started_at, ended_at,
     /// deleted_at, usage, costs]`, usage and cost entries as arrays of their
     /// fields in order (js/select-calls.js writes it only for calls it has
-    /// checked); never so for a body, where an array is not a call.
+    /// checked); never so for a body, where an array is not a call. There a
+    /// trace, parent or project id may be the index of an earlier call with
+    /// that trace id, id or project id ([`text_or_earlier`](Self::text_or_earlier)).
     pub compact_calls: bool,
 }
 
@@ -400,11 +402,11 @@ impl CallTable {
             // absent and null fields mean the same there.
             id = self.text_field(p, Recent::None)?;
             p.expect(b',', COMPACT)?;
-            trace = self.text_field(p, Recent::Trace)?;
+            trace = self.text_or_earlier(p, Recent::Trace, |c| c.trace)?;
             p.expect(b',', COMPACT)?;
-            parent = self.text_field(p, Recent::Parent)?;
+            parent = self.text_or_earlier(p, Recent::Parent, |c| c.id)?;
             p.expect(b',', COMPACT)?;
-            project = self.text_field(p, Recent::Project)?;
+            project = self.text_or_earlier(p, Recent::Project, |c| c.project)?;
             p.expect(b',', COMPACT)?;
             started = instant_field(p)?;
             p.expect(b',', COMPACT)?;
@@ -504,6 +506,24 @@ impl CallTable {
             Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
             _ => p.skip_value().map(|()| Field::WrongType)?,
         })
+    }
+
+    /// A compact call's trace id, parent id or project id: as
+    /// [`text_field`](Self::text_field) reads it, or the index of an earlier
+    /// call of the same text whose trace id, id or project id (`of`) is that
+    /// string: the objects path writes each of those strings once.
+    fn text_or_earlier(&mut self, p: &mut Parser<'_>, recent: Recent, of: fn(&CallRec) -> Sym) -> Result<Field<Sym>, Failure> {
+        p.skip_ws();
+        if !p.peek().is_some_and(|c| c.is_ascii_digit()) {
+            return self.text_field(p, recent);
+        }
+        let at = p.pos;
+        let (raw, integer) = p.scan_number()?;
+        let index = if integer { std::str::from_utf8(raw).ok().and_then(|k| k.parse::<usize>().ok()) } else { None };
+        match index.and_then(|k| self.calls.get(k)).map(of) {
+            Some(sym) if sym != NONE => Ok(Field::Value(sym)),
+            _ => Err(p.fail_at(at, COMPACT)),
+        }
     }
 
     /// `summary` (at `{`): `usage` and `weave.costs`; the last of duplicate

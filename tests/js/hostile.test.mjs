@@ -171,6 +171,15 @@ test('exotic values from JavaScript: a throwing getter, a hole, boxed primitives
   assert.equal(reads, 1, 'call_ids read once');
   assert.deepEqual(Object.keys(fickleRes.call_usage), ['a']);
   assert.equal(fickleRes.call_usage.a.m.prompt_tokens, 1, "the calls of the validated id's trace were picked");
+  // A parent_id, trace_id or project_id that is text when first read and a
+  // number after: read as that number (not a string), never as the call at
+  // that index, which the objects path writes a number there for.
+  for (const field of ['parent_id', 'trace_id', 'project_id']) {
+    let first = true;
+    const shifty = { id: 'b', trace_id: 't', parent_id: 'a', project_id: 'p' };
+    Object.defineProperty(shifty, field, { enumerable: true, get: () => (first ? ((first = false), field === 'parent_id' ? 'a' : 'p') : 0) });
+    expectError(() => callsUsage([{ id: 'a', trace_id: 't', project_id: 'p' }, shifty], req(['a'])), 422, [{ loc: ['calls', 1, field], msg: 'Input should be a valid string', type: 'string_type' }]);
+  }
   // And the module answers normally afterwards.
   assert.equal(callsUsage([JSON.parse(line('a'))], req(['a'])).call_usage.a.m.prompt_tokens, 1);
 });
