@@ -11,25 +11,29 @@
 // decided in Rust, exactly as for bytes.
 //
 // A call the fast check passed is written compact, as an array of its
-// fields (`compact`; the core reads that form only from here); any other
-// as an object reduced to the fields read (`loose`), so that the core
-// reports its errors as for a body.
+// fields (`compact`; the core reads that form only from here), naming an
+// earlier call instead of repeating a trace, parent or project id (`once`);
+// any other as an object reduced to the fields read (`loose`), so that the
+// core reports its errors as for a body.
 //
 // Where the time goes (Chromium 156, 100k calls, 100 roots whose traces
-// hold 6,240 calls; ms with warm caches / right after a full GC, as the
-// benchmark runs it): the first pass checks every call and sketches its ids
-// (8 / ~18: each call and six of its strings are read from memory, which is
-// all of the difference); passes two and three pick the traces' calls and
-// later copies of their ids through the sketches (1.6 / ~4); the picked are
-// reduced (4 / 5) and stringified (2.5); wasm encodes, reads and rolls them
-// up (6.3 / 6.9). The plain-JS rollup takes ~21 / ~40 on the same calls: it
-// checks nothing, and the check alone is a third of ours. What was slower
-// and was replaced, each exactly: reading fields through `own` (a runtime
-// call per field), `propertyIsEnumerable` for the ids (`idsEnumerable`), a
-// Set lookup per id (`sketch`), `usv` on every string, objects with keys for
-// the picked calls (`compact`: 40% less text), prototype-less model maps
+// hold 6,240 calls, a settled heap as the benchmark runs it; ms): the first
+// pass checks every call and sketches its ids (9–11: each call and seven of
+// its values read from memory; a loop that only checks takes 7.5, and one
+// that reads just the ids 2.5); passes two and three pick the traces' calls
+// and later copies of their ids through the sketches (2.6); the picked are
+// made compact (3.0) and stringified (1.7, 0.91 MB); wasm encodes (0.9),
+// reads and rolls them up and answers (4.8). The plain-JS rollup takes
+// 25–29 on the same calls: it checks nothing, and the check alone is a
+// third of ours. What was slower and was replaced, each exactly: reading
+// fields through `own` (a runtime call per field) where for-in or plain
+// reads will do, `propertyIsEnumerable` for the ids (`idsEnumerable`), a Set
+// lookup per id (`sketch`), `usv` on every string, objects with keys for the
+// picked calls (`compact`: 40% less text, and 42% less again by `once` and
+// by sending a string `ended_at` as ""), prototype-less model maps
 // (`byModel`), and a JS copy of the text (`encodeSlice`). A byte writer in
-// JS instead of JSON.stringify was twice as slow.
+// JS instead of JSON.stringify was twice as slow; fewer characters per
+// sketch saved nothing (the pass waits on memory, not on arithmetic).
 
 const ObjectProto = Object.prototype;
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
@@ -185,7 +189,7 @@ const NOT_COMPACT = Symbol('not compact');
  * entries as arrays of their fields. No keys: the text is 40% shorter, and
  * arrays are quicker to build, write and read. An absent optional field is
  * null here, which reads the same; a string `ended_at` or `deleted_at` is
- * sent as "" (the core reads only whether a string is there; a quarter of
+ * sent as "" (the core reads only whether a string is there; a tenth of
  * the text less). NOT_COMPACT (see `byModel`) sends the call as `loose`
  * makes it instead.
  *
@@ -259,7 +263,7 @@ function compact(c, sent, at) {
  * ids (string → index in the text). A trace or project id sent before is
  * sent again as that index, and so is a parent id that is an earlier call's
  * id (the core reads them back: `text_or_earlier` in src/table.rs): each
- * such string crosses once, and the text is 40% shorter.
+ * such string crosses once (with `present`, the text 42% shorter).
  */
 const newSent = () => ({ ids: new Map(), traces: new Map(), projects: new Map() });
 

@@ -126,7 +126,7 @@ pub struct CallTable {
     /// fields in order (js/select-calls.js writes it only for calls it has
     /// checked); never so for a body, where an array is not a call. There a
     /// trace, parent or project id may be the index of an earlier call with
-    /// that trace id, id or project id ([`text_or_earlier`](Self::text_or_earlier)).
+    /// that trace id, id or project id (`text_or_earlier`).
     pub compact_calls: bool,
 }
 

@@ -17,7 +17,8 @@
 //! - `callsUsage(calls)` is the same idea for calls: `js/select-calls.js`
 //!   keeps the calls that can matter to the request (its traces, and anything
 //!   that might be malformed), reduced to the fields the rollup reads (a
-//!   checked call as a keyless array: `CallTable::compact_calls`), and
+//!   checked call as a keyless array naming earlier calls for repeated
+//!   trace, parent and project ids: `CallTable::compact_calls`), and
 //!   stringifies them once; the bytes path's reader then reads them. Reading each
 //!   call's properties from Rust would cost a boundary crossing per property
 //!   and be several times slower than the plain-JS rollup it replaces.
