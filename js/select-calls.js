@@ -223,28 +223,10 @@ function compact(c, sent, at) {
   let usage = null;
   let costs = null;
   if (plain(s)) {
-    let w;
-    let u;
-    if (Object.getPrototypeOf(s) === ObjectProto) {
-      for (const k in s) {
-        if (k === 'weave') w = s.weave;
-        else if (k === 'usage') u = s.usage;
-      }
-    } else {
-      w = own(s, 'weave');
-      u = own(s, 'usage');
-    }
+    const w = member(s, 'weave');
     if (opaque(w)) return NOT_COMPACT;
-    usage = byModel(u, usageList, true) ?? null;
-    if (plain(w)) {
-      let m;
-      if (Object.getPrototypeOf(w) === ObjectProto) {
-        for (const k in w) if (k === 'costs') m = w.costs;
-      } else {
-        m = own(w, 'costs');
-      }
-      costs = byModel(m, costList, true) ?? null;
-    }
+    usage = byModel(member(s, 'usage'), usageList, true) ?? null;
+    if (plain(w)) costs = byModel(member(w, 'costs'), costList, true) ?? null;
     if (usage === NOT_COMPACT || costs === NOT_COMPACT) return NOT_COMPACT;
   }
   const id = c.id;
@@ -275,6 +257,15 @@ function once(seen, v, at) {
   if (earlier !== undefined) return earlier;
   seen.set(v, at);
   return v;
+}
+
+/** `o[name]` as JSON.stringify sees it, for an object `plain` passed, in a
+ * call `wellFormed` passed: by for-in when its prototype is Object.prototype
+ * (clean for every name read, or no call is checked), else by `own`. */
+function member(o, name) {
+  if (Object.getPrototypeOf(o) !== ObjectProto) return own(o, name);
+  for (const k in o) if (k === name) return o[name];
+  return undefined;
 }
 
 /** `ended_at` or `deleted_at` as the compact form sends it: "" for any
