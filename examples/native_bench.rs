@@ -5,7 +5,8 @@
 //! prints the scanner alone (every value checked and skipped), for JSON Lines.
 //! With WEAVE_COMPACT=1 in the environment it reads the file as the objects
 //! path's text (compact calls allowed), e.g. a dump of what `selectCalls`
-//! returns.
+//! returns. WEAVE_RUNS=N times N runs of each instead of 7 and 5 (1 under
+//! `valgrind --tool=callgrind`, whose instruction counts repeat exactly).
 
 use std::time::Instant;
 
@@ -23,8 +24,9 @@ fn main() {
     });
     let mut roots: Vec<String> = args.collect();
     let compact = std::env::var_os("WEAVE_COMPACT").is_some();
+    let runs: Option<usize> = std::env::var("WEAVE_RUNS").ok().and_then(|n| n.parse().ok());
     let mut times = Vec::new();
-    for run in 0..7 {
+    for run in 0..runs.unwrap_or(7).max(1) {
         let t = Instant::now();
         let mut stream = if compact { CallStream::with_compact_calls() } else { CallStream::new() };
         for chunk in body.chunks(4 << 20) {
@@ -51,7 +53,7 @@ fn main() {
     }
     // The scanner alone: every call checked and skipped, nothing read.
     let mut scan = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..runs.unwrap_or(5).max(1) {
         let t = Instant::now();
         let mut p = weave_usage::json::Parser::new(&body, 0, true, Default::default());
         loop {

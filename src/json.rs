@@ -683,18 +683,22 @@ mod simd {
 }
 
 /// The open containers of a skipped value (true: object), as bits: no
-/// allocation unless nesting passes 128 levels.
+/// allocation unless nesting passes [`Nesting::BITS`] levels. A `u64`, not
+/// a `u128`: wasm32 has no 128-bit shifts, and each became a call into a
+/// helper routine on every container opened or closed.
 #[derive(Default)]
 struct Nesting {
     depth: usize,
-    bits: u128,
+    bits: u64,
     deeper: Vec<bool>,
 }
 
 impl Nesting {
+    const BITS: usize = 64;
+
     fn push(&mut self, object: bool) {
-        if self.depth < 128 {
-            self.bits = (self.bits & !(1 << self.depth)) | (u128::from(object) << self.depth);
+        if self.depth < Self::BITS {
+            self.bits = (self.bits & !(1 << self.depth)) | (u64::from(object) << self.depth);
         } else {
             self.deeper.push(object);
         }
@@ -702,7 +706,7 @@ impl Nesting {
     }
 
     fn pop(&mut self) {
-        if self.depth > 128 {
+        if self.depth > Self::BITS {
             self.deeper.pop();
         }
         self.depth = self.depth.saturating_sub(1);
@@ -712,7 +716,7 @@ impl Nesting {
     fn top(&self) -> Option<bool> {
         match self.depth {
             0 => None,
-            d if d <= 128 => Some(self.bits >> (d - 1) & 1 == 1),
+            d if d <= Self::BITS => Some(self.bits >> (d - 1) & 1 == 1),
             _ => self.deeper.last().copied(),
         }
     }
@@ -840,7 +844,7 @@ mod tests {
 
     #[test]
     fn nesting_mixes_objects_and_arrays_at_any_depth() {
-        for depth in [1, 127, 128, 129, 300] {
+        for depth in [1, 63, 64, 65, 127, 128, 129, 300] {
             let open: String = (0..depth).map(|i| if i % 3 == 0 { "{\"k\":" } else { "[" }).collect();
             let close: String = (0..depth).rev().map(|i| if i % 3 == 0 { "}" } else { "]" }).collect();
             let text = format!("{open}1{close}");

@@ -8,7 +8,7 @@
 //!
 //! Layout: [`json`] scans JSON bytes; [`stream`] frames a body (JSON Lines
 //! or an array) arriving in chunks; [`table`] reads each call into a compact
-//! table; [`pynum`] reads numbers like Python, [`time`] timestamps;
+//! table, its strings interned under [`hash`]; [`pynum`] reads numbers like Python, [`time`] timestamps;
 //! [`value`], [`request`] and [`options`] read and validate the arguments
 //! like FastAPI + pydantic; [`pricing`] prices usage from price rows;
 //! [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
@@ -19,6 +19,7 @@
 pub mod api;
 pub mod diagnostics;
 pub mod error;
+pub mod hash;
 pub mod json;
 pub mod keys;
 pub mod options;

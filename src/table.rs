@@ -8,11 +8,10 @@
 //! validating it as the contract says (a malformed call is a 422 at
 //! `["calls", index, field]`) and reading usage as the reference does.
 
-use std::hash::BuildHasher;
-
 use hashbrown::HashTable;
 
 use crate::error::{Detail, Loc, UsageError};
+use crate::hash::{spread, StrHash};
 use crate::json::{same, Failure, Parser, Shape};
 use crate::keys::KeyOrder;
 use crate::pynum::{try_py_float, try_py_int};
@@ -108,8 +107,10 @@ pub struct CallTable {
     /// Every string once, back to back (UTF-8: the scanner checked it).
     arena: Vec<u8>,
     spans: Vec<(usize, usize)>,
+    /// Each symbol's hash, so that growing `index` reads no string again.
+    hashes: Vec<u32>,
     index: HashTable<Sym>,
-    hasher: hashbrown::DefaultHashBuilder,
+    hasher: StrHash,
     pub calls: Vec<CallRec>,
     pub usage: Vec<UsageRec>,
     /// Values read as 0 because unreadable, in call order. Empty unless such
@@ -282,8 +283,9 @@ impl Default for CallTable {
         CallTable {
             arena: Vec::new(),
             spans: Vec::new(),
+            hashes: Vec::new(),
             index: HashTable::new(),
-            hasher: hashbrown::DefaultHashBuilder::default(),
+            hasher: StrHash::default(),
             calls: Vec::new(),
             usage: Vec::new(),
             scratch: Scratch::default(),
@@ -302,18 +304,17 @@ impl CallTable {
 
     /// The symbol of `s`, adding it if new.
     pub fn intern(&mut self, s: &[u8]) -> Sym {
-        let hash = self.hasher.hash_one(s);
-        if let Some(&sym) = self.index.find(hash, |sym| same(self.bytes(*sym), s)) {
+        let hash = self.hasher.hash(s);
+        if let Some(&sym) = self.index.find(spread(hash), |sym| same(self.bytes(*sym), s)) {
             return sym;
         }
         let sym = Sym::try_from(self.spans.len()).unwrap_or(NONE - 1);
         let start = self.arena.len();
         self.arena.extend_from_slice(s);
         self.spans.push((start, self.arena.len()));
-        let (arena, spans, hasher) = (&self.arena, &self.spans, &self.hasher);
-        self.index.insert_unique(hash, sym, |sym| {
-            hasher.hash_one(spans.get(*sym as usize).and_then(|&(a, b)| arena.get(a..b)).unwrap_or_default())
-        });
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.index.insert_unique(spread(hash), sym, |sym| spread(hashes.get(*sym as usize).copied().unwrap_or(0)));
         sym
     }
 
@@ -337,8 +338,7 @@ impl CallTable {
     /// The symbol of `s`, if it has been seen.
     pub fn lookup(&self, s: &str) -> Option<Sym> {
         let s = s.as_bytes();
-        let hash = self.hasher.hash_one(s);
-        self.index.find(hash, |sym| same(self.bytes(*sym), s)).copied()
+        self.index.find(spread(self.hasher.hash(s)), |sym| same(self.bytes(*sym), s)).copied()
     }
 
     /// The UTF-8 bytes of a symbol (byte order is code point order).
@@ -366,6 +366,7 @@ impl CallTable {
     pub fn heap_bytes(&self) -> usize {
         self.arena.capacity()
             + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.hashes.capacity() * std::mem::size_of::<u32>()
             + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
             + self.calls.capacity() * std::mem::size_of::<CallRec>()
             + self.usage.capacity() * std::mem::size_of::<UsageRec>()
