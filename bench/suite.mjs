@@ -8,7 +8,7 @@ import { parseJsonl, rollup } from './baseline.mjs';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** How long to let the heap settle after a forced collection (ms). */
-const SETTLE_MS = 150;
+const SETTLE_MS = 200;
 
 /** Deep equality, costs within 1e-9 relative. */
 function agree(a, b) {
@@ -30,94 +30,117 @@ function agree(a, b) {
  * to half speed, by chance more or less: at 100k calls in Chromium the JS
  * rollup on objects took a median of 28 ms after a pause and 42–44 ms
  * straight after the collection (single runs 21–53), the objects path 26
- * against 45. The pause takes that chance out of every path alike. sizes: call counts. runs: per
- * size and path (objectRuns for the objects path and the JS rollup it is
- * compared with, alternating). log: progress lines. Returns one row per
- * (size, path).
+ * against 45. The pause takes that chance out of every path alike.
+ *
+ * Every comparison is interleaved: each round runs our paths and the
+ * JavaScript they replace one after the other, so both see the same
+ * machine. On a shared VM the same code runs at one speed for tens of
+ * seconds and then at another (seen: 230 against 430 ms for the same
+ * bytes call, in phases), and paths timed one after the other in separate
+ * blocks could land in different phases. `paired` is the median over
+ * rounds of the JavaScript time divided by ours in the same round.
+ *
+ * sizes: call counts. runs: rounds per size (objectRuns for the objects
+ * path and the JS rollup it is compared with, as both are short). log:
+ * progress lines. Returns one row per (size, path).
  */
 export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21 }) {
   const rows = [];
+  const settle = async () => {
+    env.gc();
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  };
+  const timed = (f) => {
+    const t = performance.now();
+    const out = f();
+    return { ms: performance.now() - t, out };
+  };
+  const row = (calls, mb, path, ms, extra = {}) => rows.push({ calls, mb, path, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), runs: ms.length, ...extra });
+  const paired = (theirs, ours) => median(theirs.map((t, i) => t / ours[i]));
+
   for (const n of sizes) {
     const t0 = performance.now();
     const { body, roots, count } = generate(n);
     const mb = body.length / 1e6;
     const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
     log(`${count} calls, ${mb.toFixed(0)} MB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const settle = async () => {
-      env.gc();
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    };
-    const time = async (label, k, f) => {
-      const ms = [];
-      // One run untimed first: the engine compiles and tiers up the code
-      // (wasm and JS alike) on its first calls.
-      let out = f();
-      for (let i = 0; i < k; i++) {
-        await settle();
-        const t = performance.now();
-        out = f();
-        ms.push(performance.now() - t);
-      }
-      log(`  ${label}: median ${median(ms).toFixed(1)} ms`);
-      return { ms, out };
-    };
-    const row = (path, ms, extra = {}) => rows.push({ calls: count, mb, path, median: median(ms), min: Math.min(...ms), max: Math.max(...ms), runs: ms.length, ...extra });
+    const withBaseline = count <= baselineLimit;
 
-    // The paths that read bytes run first, before the baseline fills the
-    // heap with parsed calls, as they are used (instead of parsing): run
-    // after it, with its 600 MB of calls still live, the same bytes call
-    // took a third longer in Chromium (193 against 142 ms at 100k calls).
-    const bytes = await time('callsUsageFromJson(bytes)', runs, () => lib.callsUsageFromJson(body, request));
+    const paths = {
+      bytes: () => lib.callsUsageFromJson(body, request),
+      // Streaming, in 1 MB chunks as a fetch body would arrive.
+      streamed: () => {
+        const acc = new lib.UsageAccumulator();
+        try {
+          for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
+          return acc.finish(request);
+        } finally {
+          acc.free();
+        }
+      },
+    };
+    // One untimed run of each first: the engine compiles and tiers up the
+    // code (wasm and JS alike) on its first calls.
+    // wasm memory never shrinks, so what it holds after a path's first run
+    // is that path's peak (the accumulator's: at most, after the bytes path).
+    const bytesOut = paths.bytes();
     const bytesWasm = lib.wasmMemoryBytes();
-    // Streaming, in 1 MB chunks as a fetch body would arrive.
-    const streamed = await time('UsageAccumulator (1 MB chunks)', Math.min(runs, 3), () => {
-      const acc = new lib.UsageAccumulator();
-      try {
-        for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
-        return acc.finish(request);
-      } finally {
-        acc.free();
-      }
-    });
+    const streamedOut = paths.streamed();
     const streamedWasm = lib.wasmMemoryBytes();
+    let calls = withBaseline ? parseJsonl(body) : null;
+    const base = calls ? rollup(calls, request) : null;
+    if (calls) lib.callsUsage(calls, request);
 
-    // Baseline: JSON.parse per line + JS rollup (skipped when too big for the heap).
-    let base = null;
-    let calls = null;
-    if (count <= baselineLimit) {
-      env.gc();
+    // Rounds: bytes, accumulator, then JSON.parse + JS rollup. A round's
+    // parsed calls are dropped before the next round's bytes run (with
+    // 600 MB of parsed calls live on the heap, the same bytes call took a
+    // third longer in Chromium); the last round's are kept for the objects
+    // comparison below.
+    const ms = { bytes: [], streamed: [], parse: [], roll: [] };
+    let heap = null;
+    for (let i = 0; i < runs; i++) {
+      calls = null;
+      await settle();
+      ms.bytes.push(timed(paths.bytes).ms);
+      await settle();
+      ms.streamed.push(timed(paths.streamed).ms);
+      if (!withBaseline) continue;
+      await settle();
       const heap0 = env.heap();
-      const parse = await time('JSON.parse (per line)', runs, () => parseJsonl(body));
+      const parse = timed(() => parseJsonl(body));
       calls = parse.out;
-      const heap = env.heap() === null ? null : env.heap() - heap0;
-      const roll = await time('JS rollup', runs, () => rollup(calls, request));
-      base = roll.out;
-      const total = parse.ms.map((m, i) => m + roll.ms[i]);
-      row('JSON.parse + JS rollup', total, { jsHeap: heap });
+      ms.parse.push(parse.ms);
+      ms.roll.push(timed(() => rollup(calls, request)).ms);
+      if (i === 0 && heap0 !== null) {
+        // What the parsed calls hold once the parse's garbage is collected.
+        env.gc();
+        heap = env.heap() - heap0;
+      }
     }
-    row('callsUsageFromJson(bytes)', bytes.ms, { wasm: bytesWasm, agrees: base ? agree(bytes.out, base) : null });
+    const total = ms.parse.map((m, i) => m + ms.roll[i]);
+    log(`  ${runs} rounds: callsUsageFromJson ${median(ms.bytes).toFixed(1)} ms, UsageAccumulator ${median(ms.streamed).toFixed(1)} ms` + (withBaseline ? `, JSON.parse + JS rollup ${median(total).toFixed(1)} ms (rollup alone ${median(ms.roll).toFixed(1)})` : ''));
+    if (withBaseline) row(count, mb, 'JSON.parse + JS rollup', total, { jsHeap: heap });
+    row(count, mb, 'callsUsageFromJson(bytes)', ms.bytes, { wasm: bytesWasm, agrees: base ? agree(bytesOut, base) : null, paired: withBaseline ? paired(total, ms.bytes) : null });
+    row(count, mb, 'UsageAccumulator.push + finish', ms.streamed, { wasm: streamedWasm, agrees: agree(streamedOut, bytesOut), paired: withBaseline ? paired(total, ms.streamed) : null });
 
     // Objects path against the JS rollup on the same parsed objects: both
-    // take tens of ms, so more runs, alternating, each from a settled heap.
+    // take tens of ms, so more rounds, alternating.
     if (calls) {
       const k = Math.max(runs, objectRuns);
-      const ms = { js: [], ours: [] };
-      let out = lib.callsUsage(calls, request);
+      const obj = { js: [], ours: [] };
+      let out = null;
       for (let i = 0; i < k; i++) {
         await settle();
-        let t = performance.now();
-        rollup(calls, request);
-        ms.js.push(performance.now() - t);
+        obj.js.push(timed(() => rollup(calls, request)).ms);
         await settle();
-        t = performance.now();
-        out = lib.callsUsage(calls, request);
-        ms.ours.push(performance.now() - t);
+        const r = timed(() => lib.callsUsage(calls, request));
+        obj.ours.push(r.ms);
+        out = r.out;
       }
-      log(`  JS rollup / callsUsage(objects), ${k} runs alternating: medians ${median(ms.js).toFixed(1)} / ${median(ms.ours).toFixed(1)} ms`);
-      row('JS rollup on objects', ms.js);
-      row('callsUsage(objects)', ms.ours, { wasm: lib.wasmMemoryBytes(), agrees: agree(out, base) });
+      log(`  JS rollup / callsUsage(objects), ${k} rounds: medians ${median(obj.js).toFixed(1)} / ${median(obj.ours).toFixed(1)} ms`);
+      row(count, mb, 'JS rollup on objects', obj.js);
+      row(count, mb, 'callsUsage(objects)', obj.ours, { wasm: lib.wasmMemoryBytes(), agrees: agree(out, base), paired: paired(obj.js, obj.ours) });
     }
-    row('UsageAccumulator.push + finish', streamed.ms, { wasm: streamedWasm, agrees: agree(streamed.out, bytes.out) });
     calls = null;
   }
   return rows;
@@ -128,7 +151,7 @@ export function table(rows) {
   const base = new Map(rows.filter((r) => r.path === 'JSON.parse + JS rollup').map((r) => [r.calls, r.median]));
   const roll = new Map(rows.filter((r) => r.path === 'JS rollup on objects').map((r) => [r.calls, r.median]));
   const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
-  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'wasm MB', 'JS heap MB', 'agrees'];
+  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'wasm MB', 'JS heap MB', 'agrees'];
   const lines = rows.map((r) => {
     const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS rollup') || r.path.startsWith('JSON.parse') ? null : base.get(r.calls);
     return [
@@ -140,6 +163,7 @@ export function table(rows) {
       fmt(r.max),
       r.path === 'JS rollup on objects' || r.path === 'callsUsage(objects)' ? '—' : fmt(r.mb / (r.median / 1000), 0),
       ref ? `${(ref / r.median).toFixed(2)}x` : '—',
+      r.paired ? `${r.paired.toFixed(2)}x` : '—',
       r.wasm ? fmt(r.wasm / 1e6, 0) : '—',
       r.jsHeap ? fmt(r.jsHeap / 1e6, 0) : '—',
       r.agrees === null || r.agrees === undefined ? '—' : r.agrees ? 'yes' : 'NO',
