@@ -17,23 +17,28 @@
 // core reports its errors as for a body.
 //
 // Where the time goes (Chromium 156, 100k calls, 100 roots whose traces
-// hold 6,240 calls, a settled heap as the benchmark runs it; ms): the first
-// pass checks every call and sketches its ids (9–11: each call and seven of
-// its values read from memory; a loop that only checks takes 7.5, and one
-// that reads just the ids 2.5); passes two and three pick the traces' calls
-// and later copies of their ids through the sketches (2.6); the picked are
-// made compact (3.0) and stringified (1.7, 0.91 MB); wasm encodes (0.9),
-// reads and rolls them up and answers (4.8). The plain-JS rollup takes
-// 25–29 on the same calls: it checks nothing, and the check alone is a
-// third of ours. What was slower and was replaced, each exactly: reading
-// fields through `own` (a runtime call per field) where for-in or plain
-// reads will do, `propertyIsEnumerable` for the ids (`idsEnumerable`), a Set
-// lookup per id (`sketch`), `usv` on every string, objects with keys for the
-// picked calls (`compact`: 40% less text, and 42% less again by `once` and
-// by sending a string `ended_at` as ""), prototype-less model maps
-// (`byModel`), and a JS copy of the text (`encodeSlice`). A byte writer in
-// JS instead of JSON.stringify was twice as slow; fewer characters per
-// sketch saved nothing (the pass waits on memory, not on arithmetic).
+// hold 6,240 calls, a settled heap as the benchmark runs it; medians in ms
+// on the 2-core AMD EPYC VM of the README's table, where the plain-JS
+// rollup takes ~100 on the same calls): the first pass checks every call
+// and sketches its ids (27–33: each call and seven of its values read from
+// memory; alone, a loop that checks the seven fields' types takes 8, the
+// ids' enumerability 3, and sketching both ids 15); passes two and three
+// pick the traces' calls and later copies of their ids through the
+// sketches (6.5); the picked are made compact (12–13) and stringified (6,
+// 0.91 MB); wasm encodes (3), reads and rolls them up and answers (12–13),
+// and the answer is parsed (1). The rollup checks nothing, and the check
+// alone is a third of its time. What was slower and was replaced, each
+// exactly: reading fields through `own` (a runtime call per field) where
+// for-in or plain reads will do, `propertyIsEnumerable` for the ids
+// (`idsEnumerable`), a Set lookup per id (`sketch`; Set lookups in passes
+// two and three instead, which read each call again, were 54–61 against
+// 48–50 for the whole pick), `usv` on every string, objects with keys for
+// the picked calls (`compact`: 40% less text, and 42% less again by `once`
+// and by sending a string `ended_at` as ""), a lookup table by field name
+// for entries (`usageList`), prototype-less model maps (`byModel`), and a
+// JS copy of the text (`encodeSlice`). A byte writer in JS instead of
+// JSON.stringify was twice as slow; fewer characters per sketch saved
+// nothing (the pass waits on memory, not on arithmetic).
 
 const ObjectProto = Object.prototype;
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
