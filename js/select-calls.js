@@ -74,9 +74,10 @@ const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost',
  * object are found by one for-in (its own enumerable keys, as the
  * prototype is clean: see `directReads`), each key told by a switch: for-in
  * gives internalized strings, so each case is a pointer comparison. (A
- * lookup table keyed by field name was a hash lookup per key, and with the
- * 22 keys of a Weave cost entry made the hand-off of the picked calls 3x
- * slower.) Other objects go through `own`, a runtime call per field.
+ * lookup table keyed by field name was a hash lookup per key: with the 22
+ * keys of a Weave cost entry, the cost maps of the benchmark's 2,644 picked
+ * LLM calls took 9.5 ms in Node against 7.1 now.) Other objects go through
+ * `own`, a runtime call per field.
  */
 function usageList(e) {
   if (Object.getPrototypeOf(e) !== ObjectProto) return USAGE_FIELDS.map((f) => scalar(own(e, f)));
