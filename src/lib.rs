@@ -10,8 +10,8 @@
 //! or an array) arriving in chunks; [`table`] reads each call into a compact
 //! table, its strings interned under [`hash`]; [`pynum`] reads numbers like
 //! Python, [`time`] timestamps; [`value`], [`request`] and [`options`] read
-//! and validate the arguments like FastAPI + pydantic; [`pricing`] prices usage from price rows;
-//! [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
+//! and validate the arguments like FastAPI + pydantic; [`pricing`] prices
+//! usage from price rows; [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
 //! [`diagnostics`] reports on the calls; [`response`] writes the answer;
 //! [`api`] ties them together. Only `wasm` (built for wasm32) touches
 //! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
