@@ -2,8 +2,10 @@
 # The benchmark, in Node and in headless Chromium: generated call lists of
 # 10k, 100k and 1M calls (or the sizes given), each path against the plain-
 # JavaScript rollup it replaces (JSON.parse + Map-based rollup), medians of
-# 5 runs, MB/s, memory, and a check that the answers agree. Installs what is
-# missing first. Timing is printed, never asserted. Takes a few minutes.
+# 5 runs, MB/s, memory, and a check that the answers agree; then ids
+# crafted to collide in a string hash against ordinary ones (bench/flood.mjs).
+# Installs what is missing first. Timing is printed, never asserted. Takes a
+# few minutes. bench/ab.mjs compares two builds in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -14,3 +16,6 @@ node --expose-gc --max-old-space-size=12000 bench/node.mjs "$@"
 echo
 echo "== Chromium"
 node bench/chromium.mjs "$@"
+echo
+echo "== Hash flooding (Node): ordinary vs crafted ids"
+node --expose-gc bench/flood.mjs

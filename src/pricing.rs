@@ -23,6 +23,7 @@ use crate::time::{days_from_civil, days_in_month, fraction_micros};
 use std::collections::HashMap;
 
 use crate::error::{Detail, Loc};
+use crate::hash::RandomKeys;
 use crate::pynum::parse_float_str;
 use crate::request::{collect, extra_keys, missing, string, Rejection, STRING_TYPE};
 use crate::table::{CallTable, Costs, Sym, UsageRec, COMPLETION, PROMPT};
@@ -290,14 +291,14 @@ fn time_of_day(b: &[u8]) -> Option<i64> {
 pub struct Pricer<'r> {
     /// Per model symbol: its applicable rows with their rank among levels
     /// (0 project, 1 default), in the order given.
-    by_model: HashMap<Sym, Vec<(u8, &'r PriceRow)>>,
+    by_model: HashMap<Sym, Vec<(u8, &'r PriceRow)>, RandomKeys>,
 }
 
 impl<'r> Pricer<'r> {
     /// Keeps the rows that apply to `project`, for the models the table has
     /// seen (a model no call names can never be priced).
     pub fn new(rows: &'r [PriceRow], table: &CallTable, project: &str) -> Pricer<'r> {
-        let mut by_model: HashMap<Sym, Vec<(u8, &PriceRow)>> = HashMap::new();
+        let mut by_model: HashMap<Sym, Vec<(u8, &PriceRow)>, RandomKeys> = HashMap::default();
         for row in rows {
             let rank = match (row.level, row.level_id.as_deref()) {
                 (Level::Project, None) => 0,

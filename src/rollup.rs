@@ -34,6 +34,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use crate::diagnostics::Diagnostics;
+use crate::hash::RandomKeys;
 use crate::options::{Rollup, UsageOptions};
 use crate::pricing::Pricer;
 use crate::request::UsageRequest;
@@ -64,7 +65,7 @@ pub(crate) struct Usage {
 struct Index {
     /// Model → position; positions count from `base` so that pushing at the
     /// front does not shift them.
-    at: hashbrown::HashMap<Sym, i64>,
+    at: hashbrown::HashMap<Sym, i64, RandomKeys>,
     /// The position of `entries[0]`.
     base: i64,
     tombstones: usize,
@@ -245,7 +246,7 @@ pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(
 /// Computes the response for `request` over the calls in `table`.
 pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> CallsUsageRes {
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_hasher(RandomKeys::default());
     let requested: Vec<&str> = request.call_ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect();
     let empty = Scope { calls: Vec::new(), cut: 0 };
     let nothing = |requested: Vec<&str>| CallsUsageRes {

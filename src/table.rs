@@ -11,7 +11,7 @@
 use hashbrown::HashTable;
 
 use crate::error::{Detail, Loc, UsageError};
-use crate::hash::{spread, StrHash};
+use crate::hash::{spread, Keys};
 use crate::json::{same, Failure, Parser, Shape};
 use crate::keys::KeyOrder;
 use crate::pynum::{try_py_float, try_py_int};
@@ -110,7 +110,7 @@ pub struct CallTable {
     /// Each symbol's hash, so that growing `index` reads no string again.
     hashes: Vec<u32>,
     index: HashTable<Sym>,
-    hasher: StrHash,
+    hasher: Keys,
     pub calls: Vec<CallRec>,
     pub usage: Vec<UsageRec>,
     /// Values read as 0 because unreadable, in call order. Empty unless such
@@ -285,7 +285,7 @@ impl Default for CallTable {
             spans: Vec::new(),
             hashes: Vec::new(),
             index: HashTable::new(),
-            hasher: StrHash::default(),
+            hasher: Keys::fresh(),
             calls: Vec::new(),
             usage: Vec::new(),
             scratch: Scratch::default(),
@@ -304,7 +304,7 @@ impl CallTable {
 
     /// The symbol of `s`, adding it if new.
     pub fn intern(&mut self, s: &[u8]) -> Sym {
-        let hash = self.hasher.hash(s);
+        let hash = self.hasher.hash32(s);
         if let Some(&sym) = self.index.find(spread(hash), |sym| same(self.bytes(*sym), s)) {
             return sym;
         }
@@ -338,7 +338,7 @@ impl CallTable {
     /// The symbol of `s`, if it has been seen.
     pub fn lookup(&self, s: &str) -> Option<Sym> {
         let s = s.as_bytes();
-        self.index.find(spread(self.hasher.hash(s)), |sym| same(self.bytes(*sym), s)).copied()
+        self.index.find(spread(self.hasher.hash32(s)), |sym| same(self.bytes(*sym), s)).copied()
     }
 
     /// The UTF-8 bytes of a symbol (byte order is code point order).

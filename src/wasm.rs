@@ -56,6 +56,13 @@ extern "C" {
     pub type OptionsArg;
 }
 
+#[wasm_bindgen(module = "/js/random.js")]
+extern "C" {
+    /// 16 random bytes (`crypto.getRandomValues`): see js/random.js.
+    #[wasm_bindgen(js_name = randomSeed, catch)]
+    fn random_seed() -> Result<Vec<u8>, JsValue>;
+}
+
 #[wasm_bindgen(module = "/js/select-calls.js")]
 extern "C" {
     /// `[json, indices]`, or null when `calls` is not an array: see
@@ -88,7 +95,7 @@ pub fn calls_usage(
     #[wasm_bindgen(unchecked_param_type = "CallsUsageReq")] request: JsValue,
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
-    install_panic_hook();
+    enter();
     // The request is validated before the calls are looked at, as the server does.
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
     // The ids as validated (not read again from `request`, whose getters
@@ -106,7 +113,7 @@ pub fn trace_usage(
     #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
-    install_panic_hook();
+    enter();
     let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
     // Every call can be in scope: all are read.
     let result = read_objects(&calls, &JsValue::NULL, |table| api::compute_trace(table, &prepared))?;
@@ -121,7 +128,7 @@ pub fn trace_usage_from_json(
     #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
-    install_panic_hook();
+    enter();
     let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
     let mut stream = CallStream::new();
     push_body(&mut stream, &body).map_err(throw)?;
@@ -155,7 +162,7 @@ pub fn calls_usage_from_json(
     #[wasm_bindgen(unchecked_param_type = "CallsUsageReq")] request: JsValue,
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
-    install_panic_hook();
+    enter();
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
     let mut stream = CallStream::new();
     push_body(&mut stream, &body).map_err(throw)?;
@@ -177,7 +184,7 @@ impl UsageAccumulator {
     #[wasm_bindgen(constructor)]
     #[allow(clippy::new_without_default)]
     pub fn new() -> UsageAccumulator {
-        install_panic_hook();
+        enter();
         UsageAccumulator { stream: CallStream::new() }
     }
 
@@ -231,10 +238,20 @@ pub fn wasm_memory_bytes() -> f64 {
     wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as f64
 }
 
-/// A bug that panics should say so in the console, not just trap.
-fn install_panic_hook() {
+/// What every entry point does first, once per instance: a bug that panics
+/// should say so in the console, not just trap; and the hash of every table
+/// is keyed with the environment's randomness (see `hash.rs`), which wasm
+/// has none of its own.
+fn enter() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| std::panic::set_hook(Box::new(console_error_panic_hook::hook)));
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(console_error_panic_hook::hook));
+        // js/random.js does not throw; were it to, the key stays unset and
+        // the core falls back to std's (address-keyed) one, not a failure.
+        if let Some(entropy) = random_seed().ok().and_then(|bytes| <[u8; 16]>::try_from(bytes).ok()) {
+            crate::hash::seed(entropy);
+        }
+    });
 }
 
 /// The request and options, read as the JSON the server would receive, and
