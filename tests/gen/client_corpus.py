@@ -61,11 +61,46 @@ Each fixture holds:
   none; cache reads are OpenAI's `cached_tokens` or Anthropic's
   `cache_read_input_tokens`; cache writes Anthropic's
   `cache_creation_input_tokens`). A streamed response counts when it was
-  served, read to the end or not (it is billed either way). Failed requests
-  (HTTP 429/500) served no usage.
+  served, read to the end or not (it is billed either way). A failed request
+  (an HTTP 529) served no usage.
 - `provider_truth_rollup` in each `/calls/usage` request: for each requested
   root, the provider truth summed over the root and its descendants in scope
   (what a rollup that counts every LLM request once should give).
+
+What it makes (counts per fixture in tests/fixtures/client/README.md and
+coverage.json, which this script writes too):
+- projects acme/agents, acme/evals, acme/support, acme/pricing; 7 fixtures,
+  151 calls in the four project fixtures (287 across all seven, with the two
+  mid-run snapshots and the mixed one), 63 LLM requests served (6 of them
+  streamed) and 1 failed;
+- a research agent 5 levels deep (agent, subtask, search, embed, the
+  embeddings call), with a retry after a failed Anthropic request, an
+  exception caught and re-raised (and caught again by the root), an async
+  fan-out of four AsyncOpenAI calls, and one parent calling the Chat and the
+  Responses API for one model (its summary entry holds both `prompt_tokens`
+  and `input_tokens`);
+- streams: OpenAI chat and Responses streams and Anthropic streams
+  (`messages.stream` and `create(stream=True)`) read inside their op; an
+  OpenAI stream handed back to the caller (its call ends after its parent);
+  an Anthropic stream abandoned after one event and collected later (the
+  client ends its call then, with the usage it had read: output 0);
+  `messages.stream` logs no usage at all in weave 0.53.0 with anthropic
+  2.14.0 (the provider truth has it); a background task that outlives the op
+  that started it; a job still running in the final fixture;
+- snapshots while calls run: `agents-running` (inside the agent's last
+  subtask), `stream-open` (a handed-back stream not yet read);
+- `weave.Evaluation` over a published `weave.Model` (OpenAI, plus Anthropic
+  for hard questions), an LLM-judge `weave.Scorer` and a function scorer;
+- usage entries as the client writes them: nested detail objects
+  (`prompt_tokens_details`, `completion_tokens_details`, `cache_creation`),
+  lists (`service_tier` once summed), no `total_tokens` (Anthropic), cache
+  reads and writes, reasoning tokens, `null` members (`server_tool_use`);
+  stored prompt costs below zero (Anthropic's `input_tokens` exclude cached
+  tokens, and the server subtracts them again);
+- UUIDv7 ids; children starting at their parent's instant (ids then order
+  them); deleted calls (a whole trace, and one subtree whose usage its
+  ancestors' summaries still hold); project price rows (a model with no
+  default price, a rate starting mid-run, a rate starting after every call).
 
 Pinned (the venv the committed files were made with):
     weave==0.53.0 openai==3.57.0 anthropic==2.14.0 httpx2==2.16.2 httpx==0.28.1
@@ -75,7 +110,7 @@ Pinned (the venv the committed files were made with):
 The 0.53.0 wheel does not ship `weave.trace_server.model_providers`, which the
 server imports; it is stubbed (an empty model-to-provider map) before import.
 
-To regenerate (Python 3.11; about a minute):
+To regenerate (Python 3.11; about 15 seconds):
     python3.11 -m venv /tmp/weave-venv
     /tmp/weave-venv/bin/pip install weave==0.53.0 openai==3.57.0 anthropic==2.14.0 \\
         httpx2==2.16.2 httpx==0.28.1 pydantic==2.14.4 clickhouse-connect redis ddtrace \\
@@ -236,6 +271,17 @@ def install_determinism() -> None:
     weave_client.generate_id = client_ids
     weave_api.generate_id = client_ids
     ims.generate_id = SeededIds("server ids")
+    # Tracebacks name files relative to where they live (the checkout, the
+    # venv and the Python install differ between machines).
+    from weave.utils.exception import exception_to_dict
+
+    def exception_json(exception: BaseException) -> str:
+        d = exception_to_dict(exception)
+        for frame in d.get("traceback") or []:
+            frame["filename"] = relative_path(frame["filename"])
+        return json.dumps(d)
+
+    weave_client.exception_to_json_str = exception_json
     # The machine the traces were "made on".
     weave_client.get_capture_info = lambda: {
         "client_version": weave.__version__,
@@ -245,6 +291,18 @@ def install_determinism() -> None:
         "os_version": "#1 SMP",
         "os_release": "6.1.0",
     }
+
+
+def relative_path(filename: str) -> str:
+    here = pathlib.Path(__file__).resolve()
+    path = pathlib.Path(filename)
+    if path == here:
+        return "tests/gen/client_corpus.py"
+    parts = path.parts
+    for anchor in ("site-packages", f"python{sys.version_info.major}.{sys.version_info.minor}"):
+        if anchor in parts:
+            return "/".join(parts[len(parts) - parts[::-1].index(anchor):])
+    return path.name
 
 
 ADDRESS = re.compile(r" at 0x[0-9a-f]+")
@@ -1177,21 +1235,29 @@ def describe(fixture: dict) -> dict:
     }
 
 
-def overcount(fixture: dict) -> list[dict]:
-    """The reference's answer against provider truth, per requested root."""
-    out = []
+def overcount(fixture: dict) -> dict:
+    """The reference's answer against provider truth, per requested id (each
+    id once, from the requests without a limit), and over the fixture's root
+    calls."""
+    rows: dict[str, dict] = {}
     for r in fixture["requests"]:
-        if "limit" in r["request"] or not r["request"]["include_costs"]:
+        if "limit" in r["request"]:
             continue
-        for root, models in r["expected"]["call_usage"].items():
-            truth = r["provider_truth_rollup"].get(root, {})
-            got_req = sum(u["requests"] for u in models.values())
-            want_req = sum(u["requests"] for u in truth.values())
-            got_tok = sum(u["total_tokens"] for u in models.values())
-            want_tok = sum(u["total_tokens"] for u in truth.values())
-            if want_req:
-                out.append({"root": root, "requests": [got_req, want_req], "total_tokens": [got_tok, want_tok]})
-    return out
+        for cid, models in r["expected"]["call_usage"].items():
+            truth = r["provider_truth_rollup"].get(cid, {})
+            if cid in rows or not truth:
+                continue
+            rows[cid] = {
+                "call_id": cid,
+                "root": cid in r["request"]["call_ids"] and any(c["id"] == cid and c["parent_id"] is None for c in fixture["calls"]),
+                "requests": [sum(u["requests"] for u in models.values()), sum(u["requests"] for u in truth.values())],
+                "total_tokens": [sum(u["total_tokens"] for u in models.values()), sum(u["total_tokens"] for u in truth.values())],
+            }
+    roots = [x for x in rows.values() if x["root"]]
+    return {
+        "roots": {k: [sum(x[k][0] for x in roots), sum(x[k][1] for x in roots)] for k in ("requests", "total_tokens")},
+        "per_call": sorted(rows.values(), key=lambda x: (not x["root"], x["call_id"])),
+    }
 
 
 def main() -> None:
