@@ -146,3 +146,23 @@ fn every_request_through_every_path() {
     assert_eq!(known_seen.len(), KNOWN_FAILURES.len(), "a KNOWN_FAILURES entry names no case");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn provider_truth_is_per_llm_call() {
+    for (name, f) in corpus() {
+        let calls: BTreeMap<&str, &Json> = f["calls"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap(), c)).collect();
+        for (id, models) in f["provider_truth"].as_object().unwrap() {
+            let op = calls.get(id.as_str()).unwrap_or_else(|| panic!("{name}: truth for {id}, not a call"))["op_name"].as_str().unwrap();
+            assert!(op.contains("/op/openai.") || op.contains("/op/anthropic."), "{name}: {id} is {op}, not an LLM call");
+            for (model, u) in models.as_object().unwrap() {
+                assert!(u["requests"].as_i64() >= Some(1), "{name}: {id} {model}");
+            }
+        }
+        for case in f["requests"].as_array().unwrap() {
+            let asked: Vec<&str> = case["request"]["call_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+            for root in case["provider_truth_rollup"].as_object().unwrap().keys() {
+                assert!(asked.contains(&root.as_str()), "{name}: rollup for {root}, which was not asked for");
+            }
+        }
+    }
+}

@@ -431,9 +431,19 @@ SERVED = {"requests": 0, "failed": 0, "streams": 0}
 COUNTERS = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"]
 
 
+def is_llm_call(call) -> bool:
+    return "/op/openai." in call.op_name or "/op/anthropic." in call.op_name
+
+
 def record_truth(model: str, counters: dict[str, int]) -> None:
+    """Adds what was served to the LLM call that made the request."""
     call = call_context.get_current_call()
     assert call is not None, "every mocked request is made inside a traced call"
+    if not is_llm_call(call):
+        # Anthropic's messages.stream(): the traced call returns a stream
+        # manager, which sends the request when the caller enters it, so its
+        # call is open but no longer current.
+        (call,) = [c for c in call._children if c.ended_at is None and is_llm_call(c)]
     entry = PROVIDER_TRUTH.setdefault(call.id, {}).setdefault(model, dict.fromkeys(COUNTERS, 0))
     for k in COUNTERS:
         entry[k] += counters.get(k, 0)

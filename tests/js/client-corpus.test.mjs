@@ -1,9 +1,10 @@
 // The real-client corpus (tests/fixtures/client, made by
 // tests/gen/client_corpus.py: traces logged by Weave's Python client and the
 // same server's answers) through the built package, imported as users import
-// it: callsUsage on objects, callsUsageFromJson on a JSON array and JSON
-// Lines, each as a string and as bytes, UsageAccumulator fed in seeded random chunks,
-// and for /trace/usage traceUsage, traceUsageFromJson and finishTrace.
+// it: callsUsage on objects; callsUsageFromJson on a JSON array and JSON
+// Lines, as strings and as bytes; UsageAccumulator fed in seeded random
+// chunks; and, for /trace/usage, traceUsage, traceUsageFromJson and
+// finishTrace.
 //
 // Cases in KNOWN_FAILURES are expected to differ (each with the reason); a
 // listed case that passes fails the test, so the list stays exact.
