@@ -101,12 +101,14 @@ pub fn filled<T: Clone>(len: usize, value: T) -> Result<Vec<T>, Exhausted> {
     Ok(v)
 }
 
-/// The items of `items` (at most `len` of them) in a vector reserved
-/// fallibly for `len`.
-pub fn collect<T>(len: usize, items: impl Iterator<Item = T>) -> Result<Vec<T>, Exhausted> {
+/// The items of `items`, of which there are at most `len` (the callers'
+/// iterators are as long as the slices they map, or shorter), in a vector
+/// reserved fallibly for `len`.
+pub fn collect<T>(len: usize, mut items: impl Iterator<Item = T>) -> Result<Vec<T>, Exhausted> {
     let mut v = Vec::new();
     reserve_exact(&mut v, len)?;
-    v.extend(items.take(len));
+    v.extend(items.by_ref().take(len));
+    debug_assert!(items.next().is_none(), "more than {len} items");
     Ok(v)
 }
 
@@ -208,7 +210,7 @@ mod tests {
         reserve(&mut v, 3).unwrap();
         assert!(v.capacity() >= 3);
         assert_eq!(filled(5, 7u8).unwrap(), [7; 5]);
-        assert_eq!(collect(2, [1, 2, 3].into_iter()).unwrap(), [1, 2]);
+        assert_eq!(collect(3, [1, 2].into_iter()).unwrap(), [1, 2]);
         // More than any address space: refused, not a panic.
         assert!(reserve(&mut v, usize::MAX).is_err());
         assert!(filled(usize::MAX / 2, 0u64).is_err());

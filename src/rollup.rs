@@ -506,6 +506,7 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, 
     // last seen to have room for.
     let (mut kept, mut room_checked) = (size, size.bytes());
 
+    // Each call is queued once at most, so the queue never grows.
     let mut queue: VecDeque<u32> = VecDeque::new();
     queue.try_reserve_exact(calls.len()).map_err(|_| calls_too_large(Exhausted { bytes: calls.len().saturating_mul(4) }))?;
     queue.extend((0..calls.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)));
@@ -549,6 +550,7 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, 
         if let Some(n) = pending.get_mut(p as usize) {
             *n -= 1;
             if *n == 0 {
+                debug_assert!(queue.len() < queue.capacity());
                 queue.push_back(p);
             }
         }

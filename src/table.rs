@@ -364,6 +364,7 @@ impl CallTable {
             self.index.try_reserve(1, rehash).map_err(|_| Exhausted { bytes })?;
             crate::limits::room(0).map_err(|_| Exhausted { bytes })?;
         }
+        debug_assert!(self.index.capacity() > self.index.len() && self.spans.capacity() > self.spans.len());
         Ok(())
     }
 
