@@ -8,8 +8,9 @@
 #   3. wasm-bindgen-test in headless Chromium, then in Node
 #   4. JS: node --test on the built package, imported by name: API, fixtures,
 #      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
-#      strings…), state and leaks (wasm memory flat over 1,000 calls), two
-#      worker threads
+#      strings…), state and leaks (wasm memory flat over 1,000 calls),
+#      memory bounds (inputs and answers past what 4 GiB or one JS string
+#      hold: 413/500, never a trap; ~1 min, ~3.5 GB), two worker threads
 #   5. TypeScript: tsc --strict on code using the package's types
 #   6. package and browsers: the dashboard's modules (node --test), then with
 #      playwright-core driving Debian's Chromium: the www/ dashboard used as a

@@ -5,6 +5,7 @@
 
 use crate::error::{Result, UsageError};
 use crate::json::{parse_value, Shape, ARGUMENT_SHAPE};
+use crate::limits::{mib, room_for};
 use crate::options::{UsageOptions, OPTIONS_SHAPE};
 use crate::request::{TraceUsageRequest, UsageRequest};
 use crate::response::CallsUsageRes;
@@ -27,8 +28,10 @@ pub fn prepare(request: &Value, options: Option<&Value>) -> Result<Prepared> {
     Ok(Prepared { request: UsageRequest::from_value(request)?, options: UsageOptions::from_value(options)? })
 }
 
-/// The answer for a prepared request over calls already read.
-pub fn compute(table: &CallTable, prepared: &Prepared) -> CallsUsageRes {
+/// The answer for a prepared request over calls already read (or a 413
+/// when the calls leave too little memory to compute it, or a 500 when it
+/// is too large).
+pub fn compute(table: &CallTable, prepared: &Prepared) -> Result<CallsUsageRes> {
     rollup::calls_usage(table, &prepared.request, &prepared.options)
 }
 
@@ -38,7 +41,7 @@ pub fn calls_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
     let prepared = prepare(request, options)?;
     let mut stream = CallStream::new();
     stream.push(body)?;
-    Ok(compute(stream.finish()?, &prepared))
+    compute(stream.finish()?, &prepared)
 }
 
 /// A validated `TraceUsageReq` and its options.
@@ -53,8 +56,9 @@ pub fn prepare_trace(request: &Value, options: Option<&Value>) -> Result<Prepare
     Ok(PreparedTrace { request: TraceUsageRequest::from_value(request)?, options: UsageOptions::from_value(options)? })
 }
 
-/// `/trace/usage` for a prepared request over calls already read.
-pub fn compute_trace(table: &CallTable, prepared: &PreparedTrace) -> TraceUsageRes {
+/// `/trace/usage` for a prepared request over calls already read (errors as
+/// for [`compute`]).
+pub fn compute_trace(table: &CallTable, prepared: &PreparedTrace) -> Result<TraceUsageRes> {
     trace::trace_usage(table, &prepared.request, &prepared.options)
 }
 
@@ -63,7 +67,7 @@ pub fn trace_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
     let prepared = prepare_trace(request, options)?;
     let mut stream = CallStream::new();
     stream.push(body)?;
-    Ok(compute_trace(stream.finish()?, &prepared))
+    compute_trace(stream.finish()?, &prepared)
 }
 
 /// A `TraceUsageReq` from its JSON text: every key, scalars, and objects
@@ -84,7 +88,19 @@ pub fn trace_request_from_json(text: &[u8]) -> Result<Value> {
     shaped_from_json(text, "body", &TRACE_REQUEST_SHAPE)
 }
 
+/// Bytes of memory that reading a request or options may take per byte of
+/// its JSON text, from above: a call id of one character (`"a",`) becomes a
+/// value (32 bytes and a 16-byte block) and then a validated `String` (12
+/// and 16), and a list may be copied once as it grows.
+const ARGUMENT_MEMORY: usize = 32;
+
 fn shaped_from_json(text: &[u8], what: &str, shape: &Shape) -> Result<Value> {
+    let need = text.len().saturating_mul(ARGUMENT_MEMORY);
+    if !room_for(need) {
+        let name = if what == "body" { "request" } else { what };
+        let msg = format!("The {name} ({} bytes of JSON) needs up to {} MiB of memory to read, more than the module has left (a wasm module addresses at most 4 GiB)", text.len(), mib(need));
+        return Err(UsageError::too_large(vec![what.into()], "request_too_large", msg));
+    }
     parse_value(text, shape)
         .map_err(|f| UsageError::invalid(vec![what.into()], "json_invalid", format!("{what} is not JSON: {} at byte {}", f.what, f.offset)))
 }

@@ -9,7 +9,8 @@
 
 use std::fmt::Write;
 
-use crate::response::write_str;
+use crate::limits::{filled, Exhausted};
+use crate::response::{int_len, str_len, write_str};
 use crate::rollup::{is_live, Rolled, Scope, Settings};
 use crate::table::{value_field, CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
 
@@ -49,7 +50,9 @@ pub struct CallValue {
 }
 
 impl Diagnostics {
-    pub(crate) fn collect(table: &CallTable, scope: &Scope, rolled: &Rolled, settings: &Settings<'_>, project: Option<Sym>) -> Diagnostics {
+    /// The arrays per symbol and per call are reserved fallibly; the lists
+    /// of items are within what [`crate::rollup::scope_memory`] checked.
+    pub(crate) fn collect(table: &CallTable, scope: &Scope, rolled: &Rolled, settings: &Settings<'_>, project: Option<Sym>) -> Result<Diagnostics, Exhausted> {
         let call = |i: u32| table.calls.get(i as usize);
         let id_at = |k: &u32| scope.calls.get(*k as usize).and_then(|&i| call(i)).map(|c| table.str(c.id).to_string());
         let sorted = |mut ids: Vec<String>| {
@@ -58,13 +61,13 @@ impl Diagnostics {
         };
 
         // Live copies per id; only the ids in scope matter.
-        let mut in_scope = vec![false; table.symbols()];
+        let mut in_scope = filled(table.symbols(), false)?;
         for c in scope.calls.iter().filter_map(|&i| call(i)) {
             if let Some(slot) = in_scope.get_mut(c.id as usize) {
                 *slot = true;
             }
         }
-        let mut copies = vec![0u8; table.symbols()];
+        let mut copies = filled(table.symbols(), 0u8)?;
         for c in table.calls.iter().filter(|c| is_live(c, project) && in_scope.get(c.id as usize) == Some(&true)) {
             if let Some(n) = copies.get_mut(c.id as usize) {
                 *n = n.saturating_add(1);
@@ -73,7 +76,7 @@ impl Diagnostics {
         let duplicates = scope.calls.iter().filter_map(|&i| call(i)).filter(|c| copies.get(c.id as usize).is_some_and(|&n| n > 1));
 
         let mut prompt_and_input = Vec::new();
-        let mut flagged = vec![false; table.calls.len()];
+        let mut flagged = filled(table.calls.len(), false)?;
         let mut models = Vec::new();
         for &i in &scope.calls {
             let Some(c) = call(i) else { continue };
@@ -114,7 +117,7 @@ impl Diagnostics {
             sorted(models.iter().filter(|&&m| !pricer.has_rows(m)).map(|&m| table.str(m).to_string()).collect())
         });
 
-        Diagnostics {
+        Ok(Diagnostics {
             calls_in_scope: scope.calls.len(),
             calls_cut_by_limit: scope.cut,
             orphan_call_ids: sorted(rolled.orphans.iter().filter_map(id_at).collect()),
@@ -124,7 +127,35 @@ impl Diagnostics {
             prompt_and_input_tokens: by_call(prompt_and_input),
             unpriced_models,
             deduped_call_ids: (settings.rollup == crate::options::Rollup::Dedupe).then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
+        })
+    }
+
+    /// The length of [`Self::write_json`]'s text (saturating).
+    pub(crate) fn json_len(&self) -> usize {
+        let ids = |name: &str, ids: &[String]| {
+            let items = ids.iter().fold(0usize, |n, id| n.saturating_add(str_len(id)));
+            (name.len() + 6).saturating_add(ids.len().saturating_sub(1)).saturating_add(items)
+        };
+        let values = |name: &str, values: &[CallValue]| {
+            let items = values.iter().fold(0usize, |n, v| {
+                let field = v.field.map_or(0, |f| 9 + str_len(f));
+                n.saturating_add(21 + str_len(&v.call_id) + str_len(&v.model) + field)
+            });
+            (name.len() + 6).saturating_add(values.len().saturating_sub(1)).saturating_add(items)
+        };
+        let mut n = "\"diagnostics\":{\"calls_in_scope\":,\"calls_cut_by_limit\":}".len() + int_len(self.calls_in_scope as i128) + int_len(self.calls_cut_by_limit as i128);
+        for part in [
+            ids("orphan_call_ids", &self.orphan_call_ids),
+            ids("cycle_call_ids", &self.cycle_call_ids),
+            ids("duplicate_call_ids", &self.duplicate_call_ids),
+            values("unreadable_values", &self.unreadable_values),
+            values("prompt_and_input_tokens", &self.prompt_and_input_tokens),
+            self.unpriced_models.as_ref().map_or(0, |m| ids("unpriced_models", m)),
+            self.deduped_call_ids.as_ref().map_or(0, |d| ids("deduped_call_ids", d)),
+        ] {
+            n = n.saturating_add(part);
         }
+        n
     }
 
     /// Appends `"diagnostics":{…}` to a response being written.

@@ -44,7 +44,8 @@ impl Detail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError {
     /// 422 for a request or call that fails validation, 400 for a body that
-    /// is not JSON.
+    /// is not JSON, 413 for an input too large for memory, 500 for an
+    /// answer too large to build or to hand to JavaScript.
     pub status: u16,
     pub detail: Vec<Detail>,
 }
@@ -70,6 +71,19 @@ impl UsageError {
             status: 400,
             detail: vec![Detail::new(vec!["body".into(), offset.into()], "json_invalid", msg)],
         }
+    }
+
+    /// 413 Content Too Large: an input (`kind` `payload_too_large` for the
+    /// calls, `request_too_large` for the request or options) needs more
+    /// memory than is left.
+    pub fn too_large(loc: Vec<Loc>, kind: &str, msg: impl Into<String>) -> UsageError {
+        UsageError { status: 413, detail: vec![Detail::new(loc, kind, msg)] }
+    }
+
+    /// 500: the answer is too large for one JavaScript string, or for the
+    /// memory left.
+    pub fn response_too_large(msg: impl Into<String>) -> UsageError {
+        UsageError { status: 500, detail: vec![Detail::new(vec!["response".into()], "response_too_large", msg)] }
     }
 }
 

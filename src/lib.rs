@@ -13,6 +13,7 @@
 //! and validate the arguments like FastAPI + pydantic; [`pricing`] prices
 //! usage from price rows; [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
 //! [`diagnostics`] reports on the calls; [`response`] writes the answer;
+//! [`limits`] bounds memory (what is too large, and the status it gets);
 //! [`api`] ties them together. Only `wasm` (built for wasm32) touches
 //! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod hash;
 pub mod json;
 pub mod keys;
+pub mod limits;
 pub mod options;
 pub mod pricing;
 pub mod pynum;

@@ -8,6 +8,8 @@
 use std::fmt::Write;
 
 use crate::diagnostics::Diagnostics;
+use crate::error::UsageError;
+use crate::limits::{answer_out_of_memory, answer_too_long, reserve_text, ANSWER_LIMIT};
 use crate::table::{Costs, Tokens, COST_FIELDS};
 
 /// The response's token fields, in the reference's order.
@@ -19,6 +21,37 @@ const TOKEN_FIELDS: [&str; 6] = [
     "cache_read_input_tokens",
     "cache_creation_input_tokens",
 ];
+
+/// The shortest answer, `{"call_usage":{},"unfinished_call_ids":[]}`, less
+/// the last comma that [`crate::limits::AnswerSize`] counts after the items
+/// of each of its two lists.
+pub(crate) const ENVELOPE: usize = 42 - 2;
+
+/// The text of one model's totals but for its ten values: braces, keys,
+/// colons and commas.
+const TOTALS_FRAME: usize = {
+    let mut n = 2 + 9;
+    let mut i = 0;
+    while i < TOKEN_FIELDS.len() {
+        n += TOKEN_FIELDS[i].len() + 3;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < COST_FIELDS.len() {
+        n += COST_FIELDS[i].len() + 3;
+        i += 1;
+    }
+    n
+};
+
+/// The longest text `{:?}` writes for an `f64` (`-2.2250738585072014e-308`).
+const LONGEST_FLOAT: usize = 24;
+
+/// The least text of one model's totals: one digit per count, and `null`
+/// or (with costs) `0.0` per cost.
+pub(crate) const fn totals_min(include_costs: bool) -> usize {
+    TOTALS_FRAME + TOKEN_FIELDS.len() + COST_FIELDS.len() * if include_costs { 3 } else { 4 }
+}
 
 /// One model's rolled-up usage (`LLMAggregatedUsage`).
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +85,21 @@ impl CallsUsageRes {
     /// can produce one) is written as the string `"NaN"`, `"Infinity"` or
     /// `"-Infinity"`, and [`CallsUsageRes::has_non_finite_costs`] says when a
     /// reader must turn those back into numbers.
-    pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(64 + self.call_usage.len() * 400);
+    ///
+    /// A 500 when the text would be longer than [`ANSWER_LIMIT`] bytes, or
+    /// when memory has no room for it: its size is known before it is
+    /// written (costs counted at their longest, or when that is too long,
+    /// exactly), and reserved at once, fallibly.
+    pub fn to_json(&self) -> Result<String, UsageError> {
+        let mut len = self.json_len(false);
+        if len > ANSWER_LIMIT {
+            len = self.json_len(true);
+            if len > ANSWER_LIMIT {
+                return Err(answer_too_long(len, true));
+            }
+        }
+        let mut out = String::new();
+        reserve_text(&mut out, len).map_err(answer_out_of_memory)?;
         out.push_str("{\"call_usage\":{");
         for (i, (id, models)) in self.call_usage.iter().enumerate() {
             if i > 0 {
@@ -84,7 +130,52 @@ impl CallsUsageRes {
             d.write_json(&mut out);
         }
         out.push('}');
-        out
+        // `len` is exact but for costs counted at their longest.
+        debug_assert!(out.len() <= len && (self.include_costs || out.len() == len), "{} written, {len} reserved", out.len());
+        Ok(out)
+    }
+
+    /// The length of [`CallsUsageRes::to_json`]'s text (saturating): exact,
+    /// or with `exact_costs` false, counting each finite cost at its
+    /// longest (formatting each one twice only when that is too long).
+    pub fn json_len(&self, exact_costs: bool) -> usize {
+        let list = |n: usize| n.saturating_sub(1);
+        let mut n = ENVELOPE + 2;
+        n = n.saturating_add(list(self.call_usage.len()));
+        for (id, models) in &self.call_usage {
+            n = n.saturating_add(str_len(id)).saturating_add(3).saturating_add(list(models.len()));
+            for m in models {
+                n = n.saturating_add(str_len(&m.model)).saturating_add(1).saturating_add(self.totals_len(m, exact_costs));
+            }
+        }
+        n = n.saturating_add(list(self.unfinished_call_ids.len()));
+        for id in &self.unfinished_call_ids {
+            n = n.saturating_add(str_len(id));
+        }
+        if let Some(d) = &self.diagnostics {
+            n = n.saturating_add(1).saturating_add(d.json_len());
+        }
+        n
+    }
+
+    /// The length of [`Self::write_totals`]'s text for `m`.
+    fn totals_len(&self, m: &ModelTotals, exact_costs: bool) -> usize {
+        let ints = m.tokens.iter().fold(0usize, |n, &t| n + int_len(t));
+        let costs = m.costs.iter().fold(0usize, |n, &c| {
+            n + match (self.include_costs, c) {
+                (false, _) => 4,
+                (true, c) if c.is_nan() => 5,
+                (true, c) if c == f64::INFINITY => 10,
+                (true, c) if c == f64::NEG_INFINITY => 11,
+                (true, c) if exact_costs => {
+                    let mut count = Count(0);
+                    let _ = write!(count, "{c:?}");
+                    count.0
+                }
+                (true, _) => LONGEST_FLOAT,
+            }
+        });
+        TOTALS_FRAME + ints + costs
     }
 
     fn write_totals(&self, out: &mut String, m: &ModelTotals) {
@@ -119,6 +210,38 @@ impl CallsUsageRes {
     }
 }
 
+/// The length of an integer's decimal text (compared with powers of ten:
+/// a 128-bit division is a library call in wasm).
+pub(crate) fn int_len(v: i128) -> usize {
+    let (abs, mut digits, mut power) = (v.unsigned_abs(), 1, 10u128);
+    while digits < 39 && abs >= power {
+        digits += 1;
+        power = power.saturating_mul(10);
+    }
+    digits + usize::from(v < 0)
+}
+
+/// Counts what is written to it.
+struct Count(usize);
+
+impl Write for Count {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+/// The length of [`write_str`]'s text for `s` (saturating).
+pub(crate) fn str_len(s: &str) -> usize {
+    s.bytes().fold(2usize, |n, b| {
+        n.saturating_add(match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+            b if b < 0x20 => 6,
+            _ => 1,
+        })
+    })
+}
+
 /// A JSON string literal.
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -141,6 +264,7 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::CallValue;
 
     #[test]
     fn writes_json_with_nulls_without_costs() {
@@ -154,7 +278,7 @@ mod tests {
             diagnostics: None,
         };
         assert_eq!(
-            r.to_json(),
+            r.to_json().unwrap(),
             r#"{"call_usage":{"a\"\u0001":{"__proto__":{"requests":1,"prompt_tokens":2,"completion_tokens":3,"total_tokens":5,"cache_read_input_tokens":0,"cache_creation_input_tokens":0,"prompt_tokens_total_cost":null,"completion_tokens_total_cost":null,"cache_read_input_tokens_total_cost":null,"cache_creation_input_tokens_total_cost":null}},"b":{}},"unfinished_call_ids":["x"]}"#
         );
         assert!(!r.has_non_finite_costs());
@@ -168,7 +292,7 @@ mod tests {
             include_costs: true,
             diagnostics: None,
         };
-        let json = r.to_json();
+        let json = r.to_json().unwrap();
         assert!(json.contains(r#""prompt_tokens_total_cost":0.30000000000000004,"completion_tokens_total_cost":1e-7,"cache_read_input_tokens_total_cost":"NaN","cache_creation_input_tokens_total_cost":"-Infinity""#), "{json}");
         assert!(r.has_non_finite_costs());
     }
@@ -179,6 +303,57 @@ mod tests {
             call_usage: vec![("a".into(), vec![ModelTotals { model: "m".into(), tokens: [9_007_199_254_740_993, 0, 0, 0, 0, 0], costs: [0.0; 4] }])],
             ..Default::default()
         };
-        assert!(r.to_json().contains(r#""requests":9007199254740993,"#));
+        assert!(r.to_json().unwrap().contains(r#""requests":9007199254740993,"#));
+    }
+
+    /// A response of `ids` keys with `models` entries each, names of `name` bytes.
+    fn response(ids: usize, models: usize, name: usize, include_costs: bool) -> CallsUsageRes {
+        let totals = |k: usize| ModelTotals { model: format!("{k:0name$}"), tokens: [1, 2, 3, 5, 0, 0], costs: [0.0; 4] };
+        CallsUsageRes { call_usage: (0..ids).map(|i| (format!("c{i}"), (0..models).map(totals).collect())).collect(), include_costs, ..Default::default() }
+    }
+
+    #[test]
+    fn the_length_is_known_before_writing() {
+        let diagnostics = Diagnostics {
+            calls_in_scope: 12,
+            orphan_call_ids: vec!["o\n".into(), "p".into()],
+            unreadable_values: vec![CallValue { call_id: "c".into(), model: "m\u{7}".into(), field: Some("requests") }],
+            prompt_and_input_tokens: vec![CallValue { call_id: "c".into(), model: "m".into(), field: None }],
+            unpriced_models: Some(vec![]),
+            ..Default::default()
+        };
+        let costs = [0.1 + 0.2, -2.2250738585072014e-308, f64::NAN, f64::INFINITY];
+        for (include_costs, costs, unfinished, diagnostics) in [(false, [0.0; 4], vec![], None), (true, costs, vec!["u".into(), "\"é\"".into()], Some(diagnostics))] {
+            let mut r = response(3, 2, 5, include_costs);
+            r.call_usage.push(("\u{1f}\\".into(), vec![ModelTotals { model: "é".into(), tokens: [i128::MIN, i128::MAX, -1, 10, 9, 0], costs }]));
+            r.call_usage.push(("empty".into(), vec![]));
+            r.unfinished_call_ids = unfinished;
+            r.diagnostics = diagnostics;
+            let text = r.to_json().unwrap();
+            assert_eq!(r.json_len(true), text.len(), "{text}");
+            assert!(r.json_len(false) >= text.len());
+        }
+        assert_eq!(CallsUsageRes::default().json_len(true), CallsUsageRes::default().to_json().unwrap().len());
+        for v in [0, 9, 10, 99, 100, -1, -10, i128::MAX, i128::MIN, 10i128.pow(38) - 1, 10i128.pow(38)] {
+            assert_eq!(int_len(v), v.to_string().len(), "{v}");
+        }
+        for v in [-2.2250738585072014e-308, -1.2345678901234567e-300, -0.00012345678901234567, -1234567890123456.8, f64::MIN, 5e-324] {
+            assert!(format!("{v:?}").len() <= LONGEST_FLOAT, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_too_long_for_javascript_is_a_500_before_it_is_written() {
+        // 2,000,000 entries of 295 bytes: over 512 MiB.
+        let r = response(2_000, 1_000, 4, false);
+        let len = r.json_len(true);
+        assert!(len > ANSWER_LIMIT);
+        let e = r.to_json().unwrap_err();
+        assert_eq!((e.status, e.detail[0].kind.as_str()), (500, "response_too_large"));
+        assert!(e.detail[0].msg.starts_with(&format!("The answer is {len} bytes of JSON, more than the 536870888 bytes")), "{}", e.detail[0].msg);
+        // Just under the limit, it is written.
+        let r = response(1_000, 1_000, 4, false);
+        assert!(r.json_len(true) <= ANSWER_LIMIT);
+        assert_eq!(r.to_json().unwrap().len(), r.json_len(true));
     }
 }

@@ -26,15 +26,21 @@
 //! made a chain of n calls with a model each hold n²/2 entries); and a model
 //! list that grows long gets an index, so a merge costs what it merges.
 //! `/trace/usage` reports every call's totals, so it keeps them all (its
-//! answer is that large anyway). `"dedupe"` collects what each call's
+//! answer is that large anyway). The totals kept for the answer are counted
+//! as they are made (a lower bound of their JSON, [`AnswerSize`]), so an
+//! answer too long for JavaScript is refused before its copies fill memory
+//! (a chain of 3,000 calls with a model each, every id requested, would
+//! keep 4.5 million entries). `"dedupe"` collects what each call's
 //! children bring only while every model of it is one of the call's own (a
 //! model never leaves a list, so once one is not, the call cannot cover its
 //! children): what it holds never outgrows the call's own usage.
 
 use std::collections::{HashSet, VecDeque};
 
-use crate::diagnostics::Diagnostics;
+use crate::diagnostics::{CallValue, Diagnostics};
+use crate::error::{Loc, UsageError};
 use crate::hash::RandomKeys;
+use crate::limits::{self, answer_out_of_memory, collect, filled, reserve, room, AnswerSize, Exhausted};
 use crate::options::{Rollup, UsageOptions};
 use crate::pricing::Pricer;
 use crate::request::UsageRequest;
@@ -210,8 +216,8 @@ pub(crate) struct Scope {
 /// For each symbol, the index of the live call with that id (`UNSET` if
 /// none): not deleted, of the project (or none); the last of several with
 /// one id replaces the others.
-pub(crate) fn live_calls(table: &CallTable, project: Option<Sym>) -> Vec<u32> {
-    let mut live = vec![UNSET; table.symbols()];
+pub(crate) fn live_calls(table: &CallTable, project: Option<Sym>) -> Result<Vec<u32>, Exhausted> {
+    let mut live = filled(table.symbols(), UNSET)?;
     for (i, c) in table.calls.iter().enumerate() {
         if is_live(c, project) {
             if let Some(slot) = live.get_mut(c.id as usize) {
@@ -219,7 +225,7 @@ pub(crate) fn live_calls(table: &CallTable, project: Option<Sym>) -> Vec<u32> {
             }
         }
     }
-    live
+    Ok(live)
 }
 
 pub(crate) fn is_live(c: &CallRec, project: Option<Sym>) -> bool {
@@ -228,42 +234,61 @@ pub(crate) fn is_live(c: &CallRec, project: Option<Sym>) -> bool {
 
 /// The live calls that `keep` accepts, in the server's order (started_at
 /// instant, then id; unreadable timestamps last), cut to `limit`.
-pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(&CallRec) -> bool) -> Scope {
-    let mut calls: Vec<(u32, &CallRec)> = table
-        .calls
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| live.get(c.id as usize) == Some(&(*i as u32)) && keep(c))
-        .map(|(i, c)| (i as u32, c))
-        .collect();
+pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(&CallRec) -> bool) -> Result<Scope, Exhausted> {
+    let mut calls: Vec<(u32, &CallRec)> = Vec::new();
+    for (i, c) in table.calls.iter().enumerate() {
+        if live.get(c.id as usize) == Some(&(i as u32)) && keep(c) {
+            reserve(&mut calls, 1)?;
+            calls.push((i as u32, c));
+        }
+    }
     calls.sort_unstable_by(|(_, a), (_, b)| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let cut = calls.len().saturating_sub(limit);
     calls.truncate(limit);
-    Scope { calls: calls.into_iter().map(|(i, _)| i).collect(), cut }
+    Ok(Scope { calls: collect(calls.len(), calls.iter().map(|&(i, _)| i))?, cut })
 }
 
-/// Computes the response for `request` over the calls in `table`.
-pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> CallsUsageRes {
+/// Computes the response for `request` over the calls in `table`: a 413 when
+/// the calls leave too little memory to compute over them, a 500 when the
+/// answer is too long for JavaScript or for the memory left.
+pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
+    let calls_too_large = |e| table.too_large(e);
+    // Each distinct requested id is a key of the answer: counted first, so
+    // that millions of ids are refused before anything is computed for them.
+    let mut size = AnswerSize::new(request.include_costs);
     let mut seen = HashSet::with_hasher(RandomKeys::default());
-    let requested: Vec<&str> = request.call_ids.iter().map(String::as_str).filter(|id| seen.insert(*id)).collect();
-    let empty = Scope { calls: Vec::new(), cut: 0 };
-    let nothing = |requested: Vec<&str>| CallsUsageRes {
-        call_usage: requested.into_iter().map(|id| (id.to_string(), Vec::new())).collect(),
-        unfinished_call_ids: Vec::new(),
-        include_costs: request.include_costs,
-        diagnostics: settings.diagnostics.then(|| Diagnostics::collect(table, &empty, &Rolled::default(), &settings, project_sym(table, &request.project_id))),
+    let ids = request.call_ids.len();
+    seen.try_reserve(ids).map_err(|_| too_many_ids(ids))?;
+    let mut requested: Vec<&str> = Vec::new();
+    limits::reserve_exact(&mut requested, ids).map_err(|_| too_many_ids(ids))?;
+    for id in &request.call_ids {
+        if seen.insert(id.as_str()) {
+            size.key(id.len());
+            requested.push(id);
+        }
+    }
+    drop(seen);
+    size.check()?;
+    let project = project_sym(table, &request.project_id);
+    let nothing = |requested: Vec<&str>, size: AnswerSize| -> Result<CallsUsageRes, UsageError> {
+        let empty = Scope { calls: Vec::new(), cut: 0 };
+        let diagnostics = match settings.diagnostics {
+            true => Some(Diagnostics::collect(table, &empty, &Rolled::default(), &settings, project).map_err(calls_too_large)?),
+            false => None,
+        };
+        let lists: Vec<(&str, Usage)> = collect(requested.len(), requested.into_iter().map(|id| (id, Usage::default()))).map_err(answer_out_of_memory)?;
+        answer(table, lists, Vec::new(), diagnostics, request.include_costs, size)
     };
     if requested.is_empty() {
-        return nothing(requested);
+        return nothing(requested, size);
     }
-    let project = project_sym(table, &request.project_id);
-    let live = live_calls(table, project);
+    let live = live_calls(table, project).map_err(calls_too_large)?;
     let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls.get(i as usize));
 
     // The traces of the requested calls.
-    let mut traced = vec![false; table.symbols()];
+    let mut traced = filled(table.symbols(), false).map_err(calls_too_large)?;
     let mut any = false;
     for id in &requested {
         if let Some(c) = table.lookup(id).and_then(live_call) {
@@ -274,41 +299,116 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
         }
     }
     if !any {
-        return nothing(requested);
+        return nothing(requested, size);
     }
 
-    let scope = select(table, &live, request.limit, |c| traced.get(c.trace as usize) == Some(&true));
+    let scope = select(table, &live, request.limit, |c| traced.get(c.trace as usize) == Some(&true)).map_err(calls_too_large)?;
+    drop((live, traced));
+    room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;
 
     // Where each requested id is in the scope, if it is: only those calls'
     // totals are kept once absorbed.
-    let position = positions(table, &scope.calls);
-    let places: Vec<Option<usize>> = requested
-        .iter()
-        .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize))
-        .collect();
-    let mut wanted = vec![false; scope.calls.len()];
+    let position = positions(table, &scope.calls).map_err(calls_too_large)?;
+    let places: Vec<Option<usize>> = collect(
+        requested.len(),
+        requested.iter().map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
+    )
+    .map_err(calls_too_large)?;
+    drop(position);
+    let mut wanted = filled(scope.calls.len(), false).map_err(calls_too_large)?;
     for k in places.iter().flatten() {
         if let Some(w) = wanted.get_mut(*k) {
             *w = true;
         }
     }
-    let mut rolled = rollup(table, &scope.calls, &settings, Some(&wanted));
+    let mut rolled = rollup(table, &scope.calls, &settings, Some(&wanted), size)?;
+    drop(wanted);
 
-    let call_usage = requested
-        .into_iter()
-        .zip(places)
-        .map(|(id, place)| {
-            let models = place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default();
-            (id.to_string(), model_totals(table, models))
-        })
-        .collect();
+    let lists: Vec<(&str, Usage)> = collect(
+        requested.len(),
+        requested.into_iter().zip(places).map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
+    )
+    .map_err(answer_out_of_memory)?;
+    let unfinished = unfinished(table, &scope.calls, &mut size)?;
+    let diagnostics = match settings.diagnostics {
+        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
+        false => None,
+    };
+    drop(rolled);
+    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
+}
 
-    CallsUsageRes {
-        call_usage,
-        unfinished_call_ids: unfinished(table, &scope.calls),
-        include_costs: request.include_costs,
-        diagnostics: settings.diagnostics.then(|| Diagnostics::collect(table, &scope, &rolled, &settings, project)),
+/// The 413 for a request whose distinct ids cannot even be listed.
+fn too_many_ids(ids: usize) -> UsageError {
+    UsageError::too_large(vec![Loc::from("body"), Loc::from("call_ids")], "request_too_large", format!("The request's {ids} call_ids do not fit in the module's memory"))
+}
+
+/// The answer from each key's rolled-up lists, once their size is known:
+/// `size` has counted the keys (and, for `/calls/usage`, the requested ids)
+/// and `unfinished`; the lists and diagnostics are counted here, and the
+/// answer is refused (500) if too long or if its parts cannot be allocated.
+pub(crate) fn answer(table: &CallTable, lists: Vec<(&str, Usage)>, unfinished: Vec<String>, diagnostics: Option<Diagnostics>, include_costs: bool, mut size: AnswerSize) -> Result<CallsUsageRes, UsageError> {
+    let mut entries = 0usize;
+    for (_, usage) in &lists {
+        count(&mut size, table, usage);
+        entries = entries.saturating_add(usage.len());
     }
+    if let Some(d) = &diagnostics {
+        size.add(d.json_len());
+    }
+    size.check()?;
+    // Each key and entry as `CallsUsageRes` holds it, with the heap block
+    // of its string, and the strings' bytes (no more than the answer's text).
+    let key = std::mem::size_of::<(String, Vec<ModelTotals>)>() + 16;
+    let entry = std::mem::size_of::<ModelTotals>() + 16;
+    let memory = lists.len().saturating_mul(key).saturating_add(entries.saturating_mul(entry)).saturating_add(size.bytes());
+    room(memory).map_err(answer_out_of_memory)?;
+    let mut call_usage = Vec::new();
+    limits::reserve_exact(&mut call_usage, lists.len()).map_err(answer_out_of_memory)?;
+    for (id, usage) in lists {
+        call_usage.push((id.to_string(), model_totals(table, usage)));
+    }
+    Ok(CallsUsageRes { call_usage, unfinished_call_ids: unfinished, include_costs, diagnostics })
+}
+
+/// Counts a list of model totals into the answer's size.
+fn count(size: &mut AnswerSize, table: &CallTable, usage: &Usage) {
+    for (model, _) in usage.iter() {
+        size.entry(table.bytes(*model).len());
+    }
+}
+
+/// Memory in one model's totals during the rollup: the entry, and its share
+/// of a long list's index (see [`Usage`]).
+const ENTRY_MEMORY: usize = std::mem::size_of::<(Sym, Totals)>() + 32;
+
+/// From above, the memory the rollup over `scope` takes, besides the copies
+/// kept for the answer (counted as they are made), and the unfinished ids
+/// and diagnostics it reports. Each call's own model list; as many entries
+/// again in the lists that absorb them (a list holds each model of its
+/// subtree once, and the lists not yet absorbed have disjoint subtrees);
+/// with `"dedupe"`, a copy of each own list and a sum of what children bring.
+pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings<'_>) -> usize {
+    let (mut entries, mut id_bytes) = (0usize, 0usize);
+    for c in scope.iter().filter_map(|&i| table.calls.get(i as usize)) {
+        entries = entries.saturating_add(table.usage_of(c).len());
+        id_bytes = id_bytes.saturating_add(table.bytes(c.id).len());
+    }
+    let dedupe = settings.rollup == Rollup::Dedupe;
+    let lists = if dedupe { 4 } else { 2 };
+    let mut per_call = std::mem::size_of::<&CallRec>() + 8 * std::mem::size_of::<u32>() + std::mem::size_of::<Usage>() + std::mem::size_of::<String>() + 16;
+    if dedupe {
+        per_call += std::mem::size_of::<Usage>() + std::mem::size_of::<Brought>();
+    }
+    // A usage entry gives at most one `prompt_and_input_tokens` item and
+    // twelve unreadable values; the ids in them come from the same strings.
+    let diagnostics = if settings.diagnostics { entries.saturating_mul(13 * (std::mem::size_of::<CallValue>() + 64)) } else { 0 };
+    scope
+        .len()
+        .saturating_mul(per_call)
+        .saturating_add(entries.saturating_mul(lists * ENTRY_MEMORY))
+        .saturating_add(id_bytes)
+        .saturating_add(diagnostics)
 }
 
 pub(crate) fn project_sym(table: &CallTable, project: &str) -> Option<Sym> {
@@ -316,31 +416,37 @@ pub(crate) fn project_sym(table: &CallTable, project: &str) -> Option<Sym> {
 }
 
 /// Per symbol, the position in `scope` of the call with that id.
-pub(crate) fn positions(table: &CallTable, scope: &[u32]) -> Vec<u32> {
-    let mut position = vec![UNSET; table.symbols()];
+pub(crate) fn positions(table: &CallTable, scope: &[u32]) -> Result<Vec<u32>, Exhausted> {
+    let mut position = filled(table.symbols(), UNSET)?;
     for (k, &i) in scope.iter().enumerate() {
         if let Some(slot) = table.calls.get(i as usize).and_then(|c| position.get_mut(c.id as usize)) {
             *slot = k as u32;
         }
     }
-    position
+    Ok(position)
 }
 
-pub(crate) fn model_totals(table: &CallTable, models: Usage) -> Vec<ModelTotals> {
-    models.iter().map(|&(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs }).collect()
+/// A model list as the answer reports it. Allocated after [`answer`]'s
+/// check that it fits.
+fn model_totals(table: &CallTable, models: Usage) -> Vec<ModelTotals> {
+    let mut list = Vec::with_capacity(models.len());
+    list.extend(models.iter().map(|&(model, t)| ModelTotals { model: table.str(model).to_string(), tokens: t.tokens, costs: t.costs }));
+    list
 }
 
 /// The ids in scope of calls that have not ended, sorted by code point
-/// (byte order of UTF-8; ids in scope are distinct).
-pub(crate) fn unfinished(table: &CallTable, scope: &[u32]) -> Vec<String> {
-    let mut ids: Vec<String> = scope
-        .iter()
-        .filter_map(|&i| table.calls.get(i as usize))
-        .filter(|c| !c.ended)
-        .map(|c| table.str(c.id).to_string())
-        .collect();
+/// (byte order of UTF-8; ids in scope are distinct), counted into the
+/// answer's size.
+pub(crate) fn unfinished(table: &CallTable, scope: &[u32], size: &mut AnswerSize) -> Result<Vec<String>, UsageError> {
+    let mut ids: Vec<String> = Vec::new();
+    for c in scope.iter().filter_map(|&i| table.calls.get(i as usize)).filter(|c| !c.ended) {
+        let id = table.str(c.id);
+        size.item(id.len());
+        reserve(&mut ids, 1).map_err(answer_out_of_memory)?;
+        ids.push(id.to_string());
+    }
     ids.sort_unstable();
-    ids
+    Ok(ids)
 }
 
 /// The rollup's result, indexed like the scope.
@@ -362,37 +468,49 @@ pub(crate) struct Rolled {
 
 /// Rolls usage up the scope's parent links (see the module docs). With
 /// `wanted` (indexed like `scope`), only the wanted calls, and those never
-/// absorbed, keep their totals; without it, every call does.
-pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, wanted: Option<&[bool]>) -> Rolled {
-    let calls: Vec<&CallRec> = scope.iter().filter_map(|&i| table.calls.get(i as usize)).collect();
-    let position = positions(table, scope);
+/// absorbed, keep their totals; without it, every call does. The totals
+/// kept for absorbed calls are counted on top of `size` (what the answer
+/// holds besides them): a 500 once they alone make it too long, or once the
+/// memory left cannot hold more of them. The caller has checked that the
+/// rest fits ([`scope_memory`]); the per-call vectors are reserved fallibly.
+pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, wanted: Option<&[bool]>, size: AnswerSize) -> Result<Rolled, UsageError> {
+    let calls_too_large = |e| table.too_large(e);
+    let calls: Vec<&CallRec> = collect(scope.len(), scope.iter().filter_map(|&i| table.calls.get(i as usize))).map_err(calls_too_large)?;
+    let position = positions(table, scope).map_err(calls_too_large)?;
     let mut orphans = Vec::new();
-    let mut pending = vec![0u32; calls.len()];
-    let parent: Vec<u32> = calls
-        .iter()
-        .enumerate()
-        .map(|(k, c)| {
-            // An empty `parent_id` is no parent (the reference tests truthiness).
-            if c.parent == NONE || table.bytes(c.parent).is_empty() {
-                return UNSET;
+    let mut pending = filled(calls.len(), 0u32).map_err(calls_too_large)?;
+    let mut parent = filled(calls.len(), UNSET).map_err(calls_too_large)?;
+    for (slot, (k, c)) in parent.iter_mut().zip(calls.iter().enumerate()) {
+        // An empty `parent_id` is no parent (the reference tests truthiness).
+        if c.parent == NONE || table.bytes(c.parent).is_empty() {
+            continue;
+        }
+        let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
+        match pending.get_mut(p as usize) {
+            Some(n) => *n += 1,
+            None if settings.diagnostics => {
+                reserve(&mut orphans, 1).map_err(calls_too_large)?;
+                orphans.push(k as u32);
             }
-            let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
-            match pending.get_mut(p as usize) {
-                Some(n) => *n += 1,
-                None if settings.diagnostics => orphans.push(k as u32),
-                None => {}
-            }
-            p
-        })
-        .collect();
-    let mut usage: Vec<Usage> = calls.iter().map(|c| own_usage(table, c, settings)).collect();
+            None => {}
+        }
+        *slot = p;
+    }
+    drop(position);
+    let mut usage: Vec<Usage> = collect(calls.len(), calls.iter().map(|c| own_usage(table, c, settings))).map_err(calls_too_large)?;
     // "dedupe" compares each call's own usage with what its children bring.
     let dedupe = settings.rollup == Rollup::Dedupe;
-    let own: Vec<Usage> = if dedupe { usage.clone() } else { Vec::new() };
-    let mut brought: Vec<Brought> = if dedupe { (0..calls.len()).map(|_| Brought::Sum(Usage::default())).collect() } else { Vec::new() };
+    let own: Vec<Usage> = if dedupe { collect(usage.len(), usage.iter().cloned()).map_err(calls_too_large)? } else { Vec::new() };
+    let mut brought: Vec<Brought> = if dedupe { collect(calls.len(), (0..calls.len()).map(|_| Brought::Sum(Usage::default()))).map_err(calls_too_large)? } else { Vec::new() };
     let mut deduped = Vec::new();
+    // The kept totals' share of the answer, and how much of it memory was
+    // last seen to have room for.
+    let (mut kept, mut room_checked) = (size, size.bytes());
 
-    let mut queue: VecDeque<u32> = (0..calls.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)).collect();
+    // Each call is queued once at most, so the queue never grows.
+    let mut queue: VecDeque<u32> = VecDeque::new();
+    queue.try_reserve_exact(calls.len()).map_err(|_| calls_too_large(Exhausted { bytes: calls.len().saturating_mul(4) }))?;
+    queue.extend((0..calls.len() as u32).filter(|&k| pending.get(k as usize) == Some(&0)));
     while let Some(child) = queue.pop_front() {
         if dedupe {
             // `child` is final: judged on what its children brought, which is
@@ -413,7 +531,15 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, 
         let keep = wanted.map_or(true, |w| w.get(child as usize) == Some(&true));
         if let Some(into) = usage.get_mut(p as usize) {
             if keep {
-                // The child's own total is still reported: add a copy.
+                // The child's own total is still reported: add a copy. Its
+                // entries are in the answer, and the copies take no more
+                // memory than their JSON: checked a step at a time.
+                count(&mut kept, table, &from);
+                kept.check()?;
+                if kept.bytes() - room_checked >= KEPT_STEP {
+                    room(KEPT_STEP).map_err(answer_out_of_memory)?;
+                    room_checked = kept.bytes();
+                }
                 merge(into, &from, settings.include_costs);
                 if let Some(slot) = usage.get_mut(child as usize) {
                     *slot = from;
@@ -425,19 +551,28 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, 
         if let Some(n) = pending.get_mut(p as usize) {
             *n -= 1;
             if *n == 0 {
+                debug_assert!(queue.len() < queue.capacity());
                 queue.push_back(p);
             }
         }
     }
-    let stuck: Vec<u32> = (0..calls.len() as u32).filter(|&k| pending.get(k as usize).is_some_and(|&n| n > 0)).collect();
+    let mut stuck: Vec<u32> = Vec::new();
+    for k in (0..calls.len() as u32).filter(|&k| pending.get(k as usize).is_some_and(|&n| n > 0)) {
+        reserve(&mut stuck, 1).map_err(calls_too_large)?;
+        stuck.push(k);
+    }
     if dedupe {
         for &k in &stuck {
             decide(k, &own, &brought, &mut usage, &mut deduped);
         }
     }
     deduped.sort_unstable();
-    Rolled { usage, stuck, orphans, deduped }
+    Ok(Rolled { usage, stuck, orphans, deduped })
 }
+
+/// How much of the answer the rollup's kept totals may grow by between two
+/// checks that memory has room for that much more.
+const KEPT_STEP: usize = 64 << 20;
 
 /// `"dedupe"`, once call `k` is final: if its own usage covers what its
 /// children brought, it counts as its own usage alone.

@@ -14,6 +14,7 @@
 
 use crate::error::UsageError;
 use crate::json::{Failure, Lines, Parser};
+use crate::limits::{reserve, room};
 use crate::table::{CallTable, ReadError};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -92,13 +93,13 @@ impl CallStream {
         loop {
             if self.pending.is_empty() {
                 let used = self.read(chunk, false)?;
-                self.keep(chunk.get(used..).unwrap_or_default());
-                return Ok(());
+                return self.keep(chunk.get(used..).unwrap_or_default());
             }
             // Complete the cut value with as little of the chunk as will do,
             // rather than copying the whole chunk after it.
             let want = self.retry_at.saturating_sub(self.pending.len()).max(STEP);
             let (head, rest) = chunk.split_at(want.min(chunk.len()));
+            self.make_room(head.len())?;
             self.pending.extend_from_slice(head);
             if self.pending.len() < self.retry_at {
                 return Ok(()); // The chunk ran out: wait for more.
@@ -114,7 +115,7 @@ impl CallStream {
                 self.retry_at = 0;
             } else {
                 // Still incomplete: keep it, and take more of the chunk.
-                self.keep(buf.get(used..).unwrap_or_default());
+                self.keep(buf.get(used..).unwrap_or_default())?;
                 chunk = rest;
                 if chunk.is_empty() {
                     return Ok(());
@@ -158,10 +159,23 @@ impl CallStream {
         self.offset
     }
 
-    fn keep(&mut self, rest: &[u8]) {
+    fn keep(&mut self, rest: &[u8]) -> Result<(), UsageError> {
         self.pending.clear();
+        self.make_room(rest.len())?;
         self.pending.extend_from_slice(rest);
         self.retry_at = rest.len().saturating_mul(2);
+        Ok(())
+    }
+
+    /// Room in `pending` for `n` more bytes, reserved fallibly, and room
+    /// beyond it for a copy of the value it holds (its strings, unescaped).
+    fn make_room(&mut self, n: usize) -> Result<(), UsageError> {
+        let before = self.pending.capacity();
+        let grown = reserve(&mut self.pending, n).and_then(|()| if self.pending.capacity() == before { Ok(()) } else { room(self.pending.capacity()) });
+        grown.map_err(|e| {
+            let e = self.table.too_large(e);
+            self.fail(e)
+        })
     }
 
     /// Reads as many whole steps from `data` as it holds; returns the bytes
@@ -186,6 +200,10 @@ impl CallStream {
                     return Err(self.fail(e));
                 }
                 Err(ReadError::Call(e)) => return Err(self.fail(e)),
+                Err(ReadError::Memory(e)) => {
+                    let e = self.table.too_large(e);
+                    return Err(self.fail(e));
+                }
             }
         }
         self.lines = p.lines;
@@ -303,6 +321,15 @@ mod tests {
 
     const A: &str = r#"{"id":"a","trace_id":"t"}"#;
     const B: &str = r#"{"id":"b","trace_id":"t","inputs":{"x":[1,2,{"y":"é"}]}}"#;
+
+    #[test]
+    fn calls_too_large_for_memory_are_a_413_at_the_body_or_the_calls() {
+        for (stream, loc) in [(CallStream::new(), "body"), (CallStream::with_compact_calls(), "calls")] {
+            let e = stream.table().too_large(crate::limits::Exhausted { bytes: 3 << 20 });
+            assert_eq!((e.status, &e.detail[0].loc, e.detail[0].kind.as_str()), (413, &vec![crate::error::Loc::from(loc)], "payload_too_large"));
+            assert!(e.detail[0].msg.contains("0 calls read (0 distinct ids and names) take 0 MiB, and 3 MiB more could not be allocated"), "{}", e.detail[0].msg);
+        }
+    }
 
     #[test]
     fn json_lines_and_arrays() {

@@ -14,6 +14,7 @@ use crate::error::{Detail, Loc, UsageError};
 use crate::hash::{spread, Keys};
 use crate::json::{same, Failure, Parser, Shape};
 use crate::keys::KeyOrder;
+use crate::limits::{mib, reserve, Exhausted};
 use crate::pynum::{try_py_float, try_py_int};
 use crate::time::parse_instant;
 
@@ -187,20 +188,26 @@ impl<T> ByModel<T> {
     }
 
     /// Sets `key`'s entry, keeping the position of its first occurrence.
-    fn upsert(&mut self, key: Sym, value: T) {
+    /// Both grow with the input (the index with the symbols, the list with
+    /// one call's models): fallibly.
+    fn upsert(&mut self, key: Sym, value: T) -> Result<(), Exhausted> {
         let k = key as usize;
         if self.at.len() <= k {
+            let more = k + 1 - self.at.len();
+            reserve(&mut self.at, more)?;
             self.at.resize(k + 1, 0);
         }
         match self.at.get(k).copied().unwrap_or(0).checked_sub(1).and_then(|i| self.list.get_mut(i as usize)) {
             Some(slot) => slot.1 = value,
             None => {
+                reserve(&mut self.list, 1)?;
                 self.list.push((key, value));
                 if let Some(at) = self.at.get_mut(k) {
                     *at = u32::try_from(self.list.len()).unwrap_or(0);
                 }
             }
         }
+        Ok(())
     }
 
     fn get(&self, key: Sym) -> Option<&T> {
@@ -224,16 +231,24 @@ pub const USAGE_FIELDS: [&str; 8] = [
     "cache_creation_input_tokens",
 ];
 
-/// Why a call could not be read: the JSON itself, or a malformed call.
+/// Why a call could not be read: the JSON itself, a malformed call, or no
+/// memory left for it.
 #[derive(Debug)]
 pub enum ReadError {
     Json(Failure),
     Call(UsageError),
+    Memory(Exhausted),
 }
 
 impl From<Failure> for ReadError {
     fn from(f: Failure) -> Self {
         ReadError::Json(f)
+    }
+}
+
+impl From<Exhausted> for ReadError {
+    fn from(e: Exhausted) -> Self {
+        ReadError::Memory(e)
     }
 }
 
@@ -321,18 +336,51 @@ impl CallTable {
     /// `intern`, remembering the last symbol of each kind of field: calls of
     /// one trace and one project come together, so most trace and project
     /// ids (and many parents) are the previous call's, found by one compare.
-    fn intern_recent(&mut self, s: &[u8], recent: Recent) -> Sym {
-        let Some(slot) = self.recent.get(recent as usize).copied() else {
-            return self.intern(s);
-        };
-        if slot != NONE && same(self.bytes(slot), s) {
-            return slot;
+    fn intern_recent(&mut self, s: &[u8], recent: Recent) -> Result<Sym, Exhausted> {
+        let slot = self.recent.get(recent as usize).copied();
+        if let Some(slot) = slot.filter(|&slot| slot != NONE && same(self.bytes(slot), s)) {
+            return Ok(slot);
         }
+        self.make_room(s.len())?;
         let sym = self.intern(s);
         if let Some(r) = self.recent.get_mut(recent as usize) {
             *r = sym;
         }
-        sym
+        Ok(sym)
+    }
+
+    /// Room for one more string of `len` bytes, reserved fallibly, so that
+    /// `intern` (whose growth is infallible) allocates nothing.
+    fn make_room(&mut self, len: usize) -> Result<(), Exhausted> {
+        reserve(&mut self.arena, len)?;
+        reserve(&mut self.spans, 1)?;
+        reserve(&mut self.hashes, 1)?;
+        // No entry is ever removed, so `capacity` is entries + room left.
+        if self.index.len() == self.index.capacity() {
+            let before = self.index.capacity();
+            let hashes = &self.hashes;
+            let rehash = |sym: &Sym| spread(hashes.get(*sym as usize).copied().unwrap_or(0));
+            let bytes = before.saturating_mul(2 * (std::mem::size_of::<Sym>() + 1));
+            self.index.try_reserve(1, rehash).map_err(|_| Exhausted { bytes })?;
+            crate::limits::room(0).map_err(|_| Exhausted { bytes })?;
+        }
+        debug_assert!(self.index.capacity() > self.index.len() && self.spans.capacity() > self.spans.len());
+        Ok(())
+    }
+
+    /// The 413 for calls that do not fit in memory (`e`: what could not be
+    /// allocated), located at the calls (`["calls"]` for the objects path,
+    /// `["body"]` for a body).
+    pub fn too_large(&self, e: Exhausted) -> UsageError {
+        let loc = if self.compact_calls { "calls" } else { "body" };
+        let msg = format!(
+            "The calls do not fit in the module's memory: {} calls read ({} distinct ids and names) take {} MiB, and {} MiB more could not be allocated (a wasm module addresses at most 4 GiB)",
+            self.calls.len(),
+            self.symbols(),
+            mib(self.heap_bytes()),
+            mib(e.bytes)
+        );
+        UsageError::too_large(vec![Loc::from(loc)], "payload_too_large", msg)
     }
 
     /// The symbol of `s`, if it has been seen.
@@ -479,8 +527,15 @@ impl CallTable {
             return Err(ReadError::Call(UsageError::unprocessable(errors)));
         }
 
+        reserve(&mut self.calls, 1)?;
         let start = u32::try_from(self.usage.len()).unwrap_or(u32::MAX);
-        self.flush_usage();
+        let unreadable = self.unreadable.len();
+        if let Err(e) = self.flush_usage() {
+            // Nothing of this call stays.
+            self.usage.truncate(start as usize);
+            self.unreadable.truncate(unreadable);
+            return Err(e.into());
+        }
         let len = u32::try_from(self.usage.len()).unwrap_or(u32::MAX) - start;
         let sym = |f: Field<Sym>| if let Field::Value(s) = f { s } else { NONE };
         self.calls.push(CallRec {
@@ -497,12 +552,12 @@ impl CallTable {
     }
 
     /// A string-or-null field, interned.
-    fn text_field(&mut self, p: &mut Parser<'_>, recent: Recent) -> Result<Field<Sym>, Failure> {
+    fn text_field(&mut self, p: &mut Parser<'_>, recent: Recent) -> Result<Field<Sym>, ReadError> {
         p.skip_ws();
         Ok(match p.peek() {
             Some(b'"') => {
                 let s = p.raw_string()?;
-                Field::Value(self.intern_recent(&s, recent))
+                Field::Value(self.intern_recent(&s, recent)?)
             }
             Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
             _ => p.skip_value().map(|()| Field::WrongType)?,
@@ -513,7 +568,7 @@ impl CallTable {
     /// [`text_field`](Self::text_field) reads it, or the index of an earlier
     /// call of the same text whose trace id, id or project id (`of`) is that
     /// string: the objects path writes each of those strings once.
-    fn text_or_earlier(&mut self, p: &mut Parser<'_>, recent: Recent, of: fn(&CallRec) -> Sym) -> Result<Field<Sym>, Failure> {
+    fn text_or_earlier(&mut self, p: &mut Parser<'_>, recent: Recent, of: fn(&CallRec) -> Sym) -> Result<Field<Sym>, ReadError> {
         p.skip_ws();
         if !p.peek().is_some_and(|c| c.is_ascii_digit()) {
             return self.text_field(p, recent);
@@ -523,13 +578,13 @@ impl CallTable {
         let index = if integer { std::str::from_utf8(raw).ok().and_then(|k| k.parse::<usize>().ok()) } else { None };
         match index.and_then(|k| self.calls.get(k)).map(of) {
             Some(sym) if sym != NONE => Ok(Field::Value(sym)),
-            _ => Err(p.fail_at(at, COMPACT)),
+            _ => Err(p.fail_at(at, COMPACT).into()),
         }
     }
 
     /// `summary` (at `{`): `usage` and `weave.costs`; the last of duplicate
     /// keys wins, as in `json.loads`.
-    fn read_summary(&mut self, p: &mut Parser<'_>) -> Result<(), Failure> {
+    fn read_summary(&mut self, p: &mut Parser<'_>) -> Result<(), ReadError> {
         p.pos += 1;
         if p.empty_object() {
             return Ok(());
@@ -576,10 +631,10 @@ impl CallTable {
     /// is not an object is skipped (usage) or costs nothing (costs). A model
     /// given twice keeps its first position and its last value. In a compact
     /// call an entry may also be an array of the fields in order.
-    fn read_map(&mut self, p: &mut Parser<'_>, map: Map, compact: bool) -> Result<(), Failure> {
+    fn read_map(&mut self, p: &mut Parser<'_>, map: Map, compact: bool) -> Result<(), ReadError> {
         p.skip_ws();
         if p.peek() != Some(b'{') {
-            return p.skip_value();
+            return Ok(p.skip_value()?);
         }
         p.pos += 1;
         if p.empty_object() {
@@ -587,16 +642,16 @@ impl CallTable {
         }
         loop {
             let model = p.key()?;
-            let model = self.intern_recent(&model, Recent::Model);
+            let model = self.intern_recent(&model, Recent::Model)?;
             p.skip_ws();
             match map {
                 Map::Usage => {
                     let entry = read_entry(p, &mut self.orders.usage, &USAGE_FIELDS, try_py_int, 0, compact)?;
-                    self.scratch.usage.upsert(model, entry);
+                    self.scratch.usage.upsert(model, entry)?;
                 }
                 Map::Costs => {
                     let entry = read_entry(p, &mut self.orders.costs, &COST_FIELDS, try_py_float, 0.0, compact)?;
-                    self.scratch.costs.upsert(model, entry);
+                    self.scratch.costs.upsert(model, entry)?;
                 }
             }
             if !p.member_end()? {
@@ -607,8 +662,9 @@ impl CallTable {
 
     /// Moves the scratch usage of the call about to be added (the next
     /// index of `calls`) into the table.
-    fn flush_usage(&mut self) {
+    fn flush_usage(&mut self) -> Result<(), Exhausted> {
         let call = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
+        reserve(&mut self.usage, self.scratch.usage.list.len())?;
         let Scratch { usage, costs } = &self.scratch;
         for &(model, raw) in &usage.list {
             let Some((r, bad_counters)) = raw else { continue };
@@ -623,12 +679,14 @@ impl CallTable {
             let bad = u32::from(bad_counters) | (u32::from(bad_costs) << USAGE_FIELDS.len());
             if bad != 0 {
                 flags |= UNREADABLE;
+                reserve(&mut self.unreadable, bad.count_ones() as usize)?;
                 for field in (0..(USAGE_FIELDS.len() + COST_FIELDS.len()) as u8).filter(|f| bad & (1 << f) != 0) {
                     self.unreadable.push(Unreadable { call, model, field });
                 }
             }
             self.usage.push(UsageRec { model, tokens, costs, flags });
         }
+        Ok(())
     }
 }
 

@@ -9,52 +9,62 @@
 //! `limit`. The rollup, costs and options are those of `/calls/usage`.
 
 use crate::diagnostics::Diagnostics;
+use crate::error::UsageError;
+use crate::limits::{answer_out_of_memory, collect, filled, room, AnswerSize};
 use crate::options::UsageOptions;
 use crate::request::TraceUsageRequest;
 use crate::response::CallsUsageRes;
-use crate::rollup::{live_calls, model_totals, project_sym, rollup, select, unfinished, Settings};
+use crate::rollup::{answer, live_calls, project_sym, rollup, scope_memory, select, unfinished, Settings};
 use crate::table::CallTable;
 
 /// `TraceUsageRes` has the same shape as `CallsUsageRes`: `call_usage` (here
 /// one key per call in scope, in scope order) and `unfinished_call_ids`.
 pub type TraceUsageRes = CallsUsageRes;
 
-/// Computes `/trace/usage` for `request` over the calls in `table`.
-pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &UsageOptions) -> TraceUsageRes {
+/// Computes `/trace/usage` for `request` over the calls in `table`; errors
+/// as for `/calls/usage` (a 413 when the calls leave too little memory, a
+/// 500 when the answer is too long).
+pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &UsageOptions) -> Result<TraceUsageRes, UsageError> {
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
+    let calls_too_large = |e| table.too_large(e);
     let project = project_sym(table, &request.project_id);
-    let live = live_calls(table, project);
+    let live = live_calls(table, project).map_err(calls_too_large)?;
     // A filter list marks the symbols it names; ids never seen match nothing.
     let marks = |ids: &[String]| {
-        (!ids.is_empty()).then(|| {
-            let mut marked = vec![false; table.symbols()];
-            for sym in ids.iter().filter_map(|id| table.lookup(id)) {
-                if let Some(m) = marked.get_mut(sym as usize) {
-                    *m = true;
-                }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let mut marked = filled(table.symbols(), false)?;
+        for sym in ids.iter().filter_map(|id| table.lookup(id)) {
+            if let Some(m) = marked.get_mut(sym as usize) {
+                *m = true;
             }
-            marked
-        })
+        }
+        Ok(Some(marked))
     };
-    let (traces, ids) = (marks(&request.trace_ids), marks(&request.call_ids));
+    let (traces, ids) = (marks(&request.trace_ids).map_err(calls_too_large)?, marks(&request.call_ids).map_err(calls_too_large)?);
     let passes = |marked: &Option<Vec<bool>>, sym: u32| marked.as_ref().map_or(true, |m| m.get(sym as usize) == Some(&true));
-    let scope = select(table, &live, request.limit, |c| passes(&traces, c.trace) && passes(&ids, c.id));
+    let scope = select(table, &live, request.limit, |c| passes(&traces, c.trace) && passes(&ids, c.id)).map_err(calls_too_large)?;
+    drop((live, traces, ids));
+    room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;
 
-    let mut rolled = rollup(table, &scope.calls, &settings, None);
-    let call_usage = scope
-        .calls
-        .iter()
-        .zip(rolled.usage.iter_mut())
-        .filter_map(|(&i, usage)| {
-            let c = table.calls.get(i as usize)?;
-            Some((table.str(c.id).to_string(), model_totals(table, std::mem::take(usage))))
-        })
-        .collect();
-
-    TraceUsageRes {
-        call_usage,
-        unfinished_call_ids: unfinished(table, &scope.calls),
-        include_costs: request.include_costs,
-        diagnostics: settings.diagnostics.then(|| Diagnostics::collect(table, &scope, &rolled, &settings, project)),
+    // Every call in scope is a key of the answer.
+    let mut size = AnswerSize::new(request.include_costs);
+    for c in scope.calls.iter().filter_map(|&i| table.calls.get(i as usize)) {
+        size.key(table.bytes(c.id).len());
     }
+    size.check()?;
+    let mut rolled = rollup(table, &scope.calls, &settings, None, size)?;
+    let lists = collect(
+        scope.calls.len(),
+        scope.calls.iter().zip(rolled.usage.iter_mut()).filter_map(|(&i, usage)| Some((table.str(table.calls.get(i as usize)?.id), std::mem::take(usage)))),
+    )
+    .map_err(answer_out_of_memory)?;
+    let unfinished = unfinished(table, &scope.calls, &mut size)?;
+    let diagnostics = match settings.diagnostics {
+        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
+        false => None,
+    };
+    drop(rolled);
+    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
 }

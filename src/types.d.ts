@@ -190,7 +190,8 @@ export interface UsageDiagnostics {
 /** One entry of a FastAPI `HTTPValidationError`. */
 export interface ValidationErrorDetail {
   /** Where: `["body", field, …]` for the request, `["calls", index, field]`
-   * for a call, `["options", key, …]`, or `["body", byteOffset]` for bad JSON. */
+   * for a call, `["options", key, …]`, `["body", byteOffset]` for bad JSON,
+   * `["response"]` for an answer too large. */
   loc: (string | number)[];
   msg: string;
   type: string;
@@ -200,7 +201,9 @@ export interface ValidationErrorDetail {
  * would answer and its `detail` list. */
 export interface CallsUsageError extends Error {
   /** 422: invalid request, options or call. 400: the body is not JSON.
-   * 500: the answer is too large for the engine to hold as one string. */
-  status: 400 | 422 | 500;
+   * 413: the calls, or the request, do not fit in the module's memory.
+   * 500: the answer is too large for one JavaScript string (or for the
+   * memory left). */
+  status: 400 | 413 | 422 | 500;
   detail: ValidationErrorDetail[];
 }

@@ -139,7 +139,7 @@ pub fn trace_usage_from_json(
 /// The objects path: the calls that can matter (`call_ids`' traces, or all
 /// when it is null) cross as one JSON text, are read like a body, and
 /// `compute` runs on them. A call's error names its index in `calls`.
-fn read_objects(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::table::CallTable) -> CallsUsageRes) -> Result<CallsUsageRes, JsValue> {
+fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::table::CallTable) -> R) -> Result<R, JsValue> {
     let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
     let Ok(picked) = picked.dyn_into::<Array>() else {
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
@@ -370,12 +370,14 @@ fn original_index(mut e: UsageError, indices: Option<&[u32]>) -> UsageError {
     e
 }
 
-/// The result as plain JavaScript objects (see the module docs). The text
-/// is JSON by construction, so `JSON.parse` fails only when the engine
-/// cannot hold it as one string (V8: about 512 MiB): a 500, not the engine's
-/// exception returned as if it were the answer.
-fn to_js(result: &CallsUsageRes) -> Result<JsValue, UsageError> {
-    let text = result.to_json();
+/// The computation's result as plain JavaScript objects (see the module
+/// docs), or its error. The text is JSON by construction, no longer than
+/// V8's longest string (`to_json` refuses longer ones), so `JSON.parse`
+/// fails only when an engine cannot hold it as one string: a 500, not the
+/// engine's exception returned as if it were the answer.
+fn to_js(result: &Result<CallsUsageRes, UsageError>) -> Result<JsValue, UsageError> {
+    let result = result.as_ref().map_err(UsageError::clone)?;
+    let text = result.to_json()?;
     let value = JSON::parse(&text).map_err(|e| {
         let why = message(&e);
         let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());

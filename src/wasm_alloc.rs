@@ -21,6 +21,16 @@ pub struct GrowInSteps;
 /// Grow by at least this much at a time (16 pages).
 const MIN_STEP: usize = 1 << 20;
 
+/// wasm32 memory ends at 4 GiB: 65,536 pages of 64 KiB.
+const MAX_PAGES: u64 = 1 << 16;
+
+/// How many bytes memory can still grow by, assuming the engine allows all
+/// of wasm32's 4 GiB (V8 and SpiderMonkey do on 64-bit systems). What is
+/// free inside memory already comes on top (see `limits::room_for`).
+pub fn ungrown() -> u64 {
+    MAX_PAGES.saturating_sub(wasm32::memory_size(0) as u64) * (64 << 10)
+}
+
 impl GrowInSteps {
     /// After `System` grew memory: reserve an eighth more, in one grow.
     fn reserve_more(&self) {

@@ -71,16 +71,16 @@ fn outcomes(bodies: &[(&str, String)], streams: &mut [(String, CallStream)], kin
     let mut out = Vec::new();
     for (form, body) in bodies {
         let whole = match kind {
-            "usage" => weave_usage::calls_usage_from_json(body.as_bytes(), request, None).map(|r| as_json(r.to_json())),
-            _ => weave_usage::trace_usage_from_json(body.as_bytes(), request, None).map(|r| as_json(r.to_json())),
+            "usage" => weave_usage::calls_usage_from_json(body.as_bytes(), request, None).and_then(|r| r.to_json()).map(as_json),
+            _ => weave_usage::trace_usage_from_json(body.as_bytes(), request, None).and_then(|r| r.to_json()).map(as_json),
         };
         out.push((form.to_string(), whole.map_err(|e: UsageError| e.to_string())));
     }
     for (path, stream) in streams.iter_mut() {
         let table = stream.finish().expect("the corpus reads");
         let got = match kind {
-            "usage" => as_json(weave_usage::compute(table, &weave_usage::prepare(request, None).expect("valid request")).to_json()),
-            _ => as_json(weave_usage::compute_trace(table, &weave_usage::prepare_trace(request, None).expect("valid request")).to_json()),
+            "usage" => as_json(weave_usage::compute(table, &weave_usage::prepare(request, None).expect("valid request")).and_then(|r| r.to_json()).expect("answered")),
+            _ => as_json(weave_usage::compute_trace(table, &weave_usage::prepare_trace(request, None).expect("valid request")).and_then(|r| r.to_json()).expect("answered")),
         };
         out.push((path.clone(), Ok(got)));
     }

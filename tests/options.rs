@@ -19,9 +19,9 @@ fn usage(calls: &[Json], request: Json, options: Json) -> Result<Json, UsageErro
     let (request, options) = (to_value(&request), to_value(&options));
     let whole = weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options))?;
     let prepared = weave_usage::prepare(&request, Some(&options))?;
-    let streamed = streamed(&body, 3, |table| weave_usage::compute(table, &prepared))?;
+    let streamed = streamed(&body, 3, |table| weave_usage::compute(table, &prepared))??;
     assert_eq!(whole.to_json(), streamed.to_json(), "whole and streamed differ");
-    Ok(serde_json::from_str(&whole.to_json()).unwrap())
+    Ok(serde_json::from_str(&whole.to_json()?).unwrap())
 }
 
 /// `/trace/usage` the same way, in 5-byte chunks.
@@ -30,9 +30,9 @@ fn trace(calls: &[Json], request: Json, options: Json) -> Result<Json, UsageErro
     let (request, options) = (to_value(&request), to_value(&options));
     let whole = weave_usage::trace_usage_from_json(body.as_bytes(), &request, Some(&options))?;
     let prepared = weave_usage::prepare_trace(&request, Some(&options))?;
-    let streamed = streamed(&body, 5, |table| weave_usage::compute_trace(table, &prepared))?;
+    let streamed = streamed(&body, 5, |table| weave_usage::compute_trace(table, &prepared))??;
     assert_eq!(whole.to_json(), streamed.to_json(), "whole and streamed differ");
-    Ok(serde_json::from_str(&whole.to_json()).unwrap())
+    Ok(serde_json::from_str(&whole.to_json()?).unwrap())
 }
 
 fn lines(calls: &[Json]) -> String {

@@ -236,7 +236,7 @@ fn via_array(calls: &[Json], request: &Json) -> Json {
 
 fn via_bytes(body: &str, request: &Json) -> Json {
     let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(request), None).expect("valid input");
-    serde_json::from_str(&res.to_json()).unwrap()
+    serde_json::from_str(&res.to_json().unwrap()).unwrap()
 }
 
 proptest! {
@@ -268,8 +268,8 @@ proptest! {
             rest = tail;
             k += 1;
         }
-        let res = weave_usage::compute(stream.finish().unwrap(), &weave_usage::prepare(&to_value(&request), None).unwrap());
-        let streamed: Json = serde_json::from_str(&res.to_json()).unwrap();
+        let res = weave_usage::compute(stream.finish().unwrap(), &weave_usage::prepare(&to_value(&request), None).unwrap()).unwrap();
+        let streamed: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
         prop_assert_eq!(&array, &streamed);
     }
 
@@ -321,7 +321,7 @@ proptest! {
 fn with_options(calls: &[Json], request: &Json, options: Json) -> Json {
     let body = serde_json::to_string(calls).unwrap();
     let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(request), Some(&to_value(&options))).expect("valid input");
-    serde_json::from_str(&res.to_json()).unwrap()
+    serde_json::from_str(&res.to_json().unwrap()).unwrap()
 }
 
 const COUNTERS: [&str; 6] = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
@@ -400,7 +400,7 @@ proptest! {
         for trace in ["t1", "t2"] {
             let request = json!({"project_id": "p", "filter": {"trace_ids": [trace]}, "include_costs": costs, "limit": limit});
             let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&request), None).expect("valid input");
-            let traced: Json = serde_json::from_str(&res.to_json()).unwrap();
+            let traced: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
             for (id, usage) in traced["call_usage"].as_object().unwrap() {
                 let one = via_array(&calls, &json!({"project_id": "p", "call_ids": [id], "include_costs": costs, "limit": limit}));
                 prop_assert_eq!(&one["call_usage"][id.as_str()], usage, "{}", id);
@@ -427,7 +427,7 @@ fn a_long_chain_does_not_recurse() {
     // Each call's 1 covers its child's 1: dedupe counts the chain as one call.
     let options = to_value(&json!({"rollup": "dedupe", "diagnostics": true}));
     let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), Some(&options)).unwrap();
-    let res: Json = serde_json::from_str(&res.to_json()).unwrap();
+    let res: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
     assert_eq!(res["call_usage"]["c0"]["m"]["prompt_tokens"], 1);
     assert_eq!(res["diagnostics"]["deduped_call_ids"].as_array().unwrap().len(), n - 1);
     // And /trace/usage reports every call of it.
@@ -455,12 +455,12 @@ fn via_chunks(body: &[u8], request: &Json, sizes: &[usize]) -> Result<String, we
     }
     stream.finish()?;
     assert_eq!(stream.bytes_read(), body.len() as u64);
-    Ok(weave_usage::compute(stream.table(), &prepared).to_json())
+    weave_usage::compute(stream.table(), &prepared)?.to_json()
 }
 
 /// The response text for a body read in one piece.
 fn text_of(body: &[u8], request: &Json) -> String {
-    weave_usage::calls_usage_from_json(body, &to_value(request), None).expect("valid input").to_json()
+    weave_usage::calls_usage_from_json(body, &to_value(request), None).expect("valid input").to_json().expect("the answer is written")
 }
 
 /// The calls in every body form the framing accepts.

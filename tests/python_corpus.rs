@@ -176,7 +176,7 @@ fn prices_give_the_reference_servers_costs() {
             let options = serde_json::json!({"prices": case["rows"], "reprice": reprice}).to_string();
             let options = weave_usage::argument_from_json(options.as_bytes(), "options").unwrap();
             let res = weave_usage::trace_usage_from_json(body.as_bytes(), &request, Some(&options)).expect("valid case");
-            let got: Json = serde_json::from_str(&res.to_json()).unwrap();
+            let got: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
             let want = &case["costs"];
             for (id, models) in got["call_usage"].as_object().unwrap() {
                 for (model, u) in models.as_object().unwrap() {

@@ -89,12 +89,14 @@ test('TypeScript: the installed package type-checks strictly, and its types are 
     `import { callsUsageFromJson, type CallsUsageRes, type CallsUsageError } from 'weave-usage';
 const res: CallsUsageRes = callsUsageFromJson(new Uint8Array(0), { project_id: 'p', call_ids: [] });
 const ids: string[] = res.unfinished_call_ids;
-const status: 400 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const status: 400 | 413 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: a 500 is possible too (an answer too big for one string)
-const narrow: 400 | 422 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const narrow: 400 | 413 | 422 | undefined = (undefined as CallsUsageError | undefined)?.status;
+// @ts-expect-error: a 413 is possible too (calls or a request too large for memory)
+const narrower: 400 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: no such field
 res.usage;
-void [ids, status, narrow];
+void [ids, status, narrow, narrower];
 `,
   );
   writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: [] }, files: ['check.ts'] }));

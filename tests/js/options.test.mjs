@@ -92,6 +92,23 @@ test('prices: the reference server’s row choice (corpus from its own code)', (
   assert.ok(compared > 200, `compared ${compared}`);
 });
 
+test('prices: 40,000 rows of one model price 40,000 calls, each by the row in effect at its start (rows indexed, not scanned per call)', () => {
+  const n = 40_000;
+  const t0 = Date.UTC(2025, 0, 1);
+  const at = (ms) => new Date(t0 + ms).toISOString();
+  // Rows one second apart, the project's on odd seconds; call i starts just before second i + 1.
+  const prices = Array.from({ length: n }, (_, i) => row('m', i, 0, at(i * 1000), i % 2 ? { pricing_level: 'project', pricing_level_id: 'p' } : { pricing_level: 'default' }));
+  const calls = Array.from({ length: n }, (_, i) => ({ id: `c${i}`, trace_id: `t${i}`, started_at: at(i * 1000 + 999), ended_at: at(i * 1000 + 999), summary: { usage: { m: { prompt_tokens: 1 } } } }));
+  const request = { project_id: 'p', call_ids: calls.map((c) => c.id), include_costs: true, limit: n };
+  for (const res of [callsUsageFromJson(enc.encode(jsonl(calls)), request, { prices }), callsUsage(calls, request, { prices })]) {
+    for (let i = 0; i < n; i++) {
+      // The latest project row in effect; before the first one, the default row of second 0.
+      const want = i === 0 ? 0 : i % 2 ? i : i - 1;
+      assert.equal(res.call_usage[`c${i}`].m.prompt_tokens_total_cost, want, `c${i}`);
+    }
+  }
+});
+
 test('prices: a bad row is a 422 naming the row and the field; unknown options still refused', () => {
   const calls = [call('r', null, tokens(1))];
   const e = thrown(() => callsUsage(calls, req(['r'], true), { prices: [row('m', 1, 1, '2024-01-01'), { llm_id: 7, prompt_token_cost: 'cheap', effective_date: '2024-02-30', pricing_level: 'org', prompt_cost: 1 }] }));

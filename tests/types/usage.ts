@@ -48,10 +48,12 @@ try {
   callsUsage([], request);
 } catch (e) {
   const err = e as CallsUsageError;
-  const status: 400 | 422 | 500 = err.status;
+  const status: 400 | 413 | 422 | 500 = err.status;
   // @ts-expect-error: a 500 is possible too (an answer too big for one string)
-  const narrow: 400 | 422 = err.status;
-  void narrow;
+  const narrow: 400 | 413 | 422 = err.status;
+  // @ts-expect-error: a 413 is possible too (calls or a request too large for memory)
+  const narrower: 400 | 422 | 500 = err.status;
+  void [narrow, narrower];
   const first: ValidationErrorDetail | undefined = err.detail[0];
   const where: (string | number)[] | undefined = first?.loc;
   const message: string = err.message;
