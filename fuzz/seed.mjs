@@ -1,6 +1,7 @@
 // Writes the fuzzers' seed corpora (fuzz/corpus/<target>/) from the
-// reference fixtures (tests/fixtures/conformance) and the pydantic request
-// corpus (tests/fixtures/python/requests.json):
+// reference fixtures (tests/fixtures/conformance), the real-client corpus
+// (tests/fixtures/client: nested detail objects, lists, running calls) and
+// the pydantic request corpus (tests/fixtures/python/requests.json):
 //   bytes:   each fixture's calls as JSON Lines and as a JSON array, whole
 //            and cut to their first three calls (small seeds mutate fast);
 //   stream:  the same bodies behind a 3-byte header (largest chunk, seed),
@@ -47,6 +48,18 @@ for (const f of fixtures()) {
   const [text] = selectCalls(calls, null) ?? ['[]'];
   h++;
   seed('stream', Buffer.concat([Buffer.from([0x80 | h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(text)]));
+}
+// The client corpus' calls in windows of eight: real shapes, small seeds.
+const client = new URL('../tests/fixtures/client/', import.meta.url);
+for (const name of readdirSync(client).filter((f) => f.endsWith('.json') && f !== 'coverage.json').sort()) {
+  const f = JSON.parse(readFileSync(new URL(name, client), 'utf8'));
+  for (let at = 0; at < f.calls.length; at += 8) {
+    const [body] = bodies(f.calls.slice(at, at + 8));
+    seed('bytes', body);
+    h++;
+    seed('stream', Buffer.concat([Buffer.from([h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(body)]));
+  }
+  for (const r of f.requests) seed('request', JSON.stringify(r.request));
 }
 const py = JSON.parse(readFileSync(new URL('../tests/fixtures/python/requests.json', import.meta.url), 'utf8'));
 for (const c of py.cases) seed('request', c.body);
