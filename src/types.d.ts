@@ -190,7 +190,9 @@ export interface UsageDiagnostics {
 /** One entry of a FastAPI `HTTPValidationError`. */
 export interface ValidationErrorDetail {
   /** Where: `["body", field, …]` for the request, `["calls", index, field]`
-   * for a call, `["options", key, …]`, or `["body", byteOffset]` for bad JSON. */
+   * for a call, `["options", key, …]`, `["body", byteOffset]` for bad JSON,
+   * `["accumulator"]` for a `UsageAccumulator` that cannot be used, or
+   * `["response"]`, `["stack"]`, `["internal"]` for a 500. */
   loc: (string | number)[];
   msg: string;
   type: string;
@@ -199,8 +201,12 @@ export interface ValidationErrorDetail {
 /** What every export throws: an `Error` with the HTTP status the server
  * would answer and its `detail` list. */
 export interface CallsUsageError extends Error {
-  /** 422: invalid request, options or call. 400: the body is not JSON.
-   * 500: the answer is too large for the engine to hold as one string. */
-  status: 400 | 422 | 500;
+  /** 422: invalid request, options or call, or a `UsageAccumulator` method
+   * called on a copy of one. 400: the body is not JSON. 409: a
+   * `UsageAccumulator` called from inside a call on it. 410: a
+   * `UsageAccumulator` used after `free()`. 500: the answer is too large
+   * for the engine to hold as one string, too little stack is left to run
+   * the call, or an internal error. */
+  status: 400 | 409 | 410 | 422 | 500;
   detail: ValidationErrorDetail[];
 }

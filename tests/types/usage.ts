@@ -48,10 +48,13 @@ try {
   callsUsage([], request);
 } catch (e) {
   const err = e as CallsUsageError;
-  const status: 400 | 422 | 500 = err.status;
+  const status: 400 | 409 | 410 | 422 | 500 = err.status;
   // @ts-expect-error: a 500 is possible too (an answer too big for one string)
   const narrow: 400 | 422 = err.status;
   void narrow;
+  // A UsageAccumulator in a call already (409), freed (410).
+  const retry: boolean = err.status === 409 || err.status === 410;
+  void retry;
   const first: ValidationErrorDetail | undefined = err.detail[0];
   const where: (string | number)[] | undefined = first?.loc;
   const message: string = err.message;
