@@ -22,35 +22,40 @@ import * as glue from './weave_usage.js';
 
 // Stack a call may need, checked by calling a function with that many bytes
 // of arguments, which the engine refuses to do without room for them all.
-// Measured (docs/performance.md, 2026-11-26) in Node 20 and Chromium 156:
-// the module's deepest path takes under 3 KiB in Node and 8 KiB in Chromium
-// (a caller's toJSON that throws included), its code compiled: HEADROOM.
-// Compiling takes much more: V8 refuses to compile a function with less
-// than 40 KiB left, and compiles each the first time it is called. So the
-// first call is let in only with COLD_HEADROOM (measured need: 46 KiB), and
-// first runs every path of the module once (`warm`).
-const HEADROOM = 16 << 10;
+// Measured (docs/performance.md, 2026-11-26), the module's deepest path with
+// its code compiled takes under 3 KiB in Node 20, 8 KiB in Chromium 156 (a
+// caller's toJSON that throws included) and 12 KiB in SpiderMonkey 102:
+// HEADROOM, twice the most. Compiling takes more: V8 refuses to compile a
+// function with less than 40 KiB left, and compiles each the first time it
+// is called. So the first call is let in only with COLD_HEADROOM (measured
+// need: 46 KiB), and first runs every path of the module once (`warm`).
+const HEADROOM = 24 << 10;
 const COLD_HEADROOM = 64 << 10;
 const PAD = new Array(HEADROOM / 8).fill(0);
 const COLD_PAD = new Array(COLD_HEADROOM / 8).fill(0);
 const NOOP = () => {};
+// Builtins as they are when the package loads: a page that replaces them
+// later runs no code in here.
 const apply = Reflect.apply;
 const defineProperty = Object.defineProperty;
+const isArray = Array.isArray;
 const ErrorCtor = Error;
+const { parse } = JSON;
+const Encoder = TextEncoder;
 
-/** [status, loc, type, msg] of the errors thrown here. */
-const STACK = [500, ['stack'], 'stack_exhausted', 'Too little of the JavaScript stack is left to run this call; nothing was run'];
-const BUSY = [409, ['accumulator'], 'accumulator_busy', 'This UsageAccumulator is in the middle of another call on it (this one was made from inside that one)'];
-const FREED = [410, ['accumulator'], 'accumulator_freed', 'This UsageAccumulator has been freed'];
-const NOT_ONE = [422, ['accumulator'], 'accumulator_type', 'Input should be a UsageAccumulator made by `new UsageAccumulator()` (a copy of one holds no stream)'];
+/** [status, loc (its one key), type, msg] of the errors thrown here. */
+const STACK = [500, 'stack', 'stack_exhausted', 'Too little of the JavaScript stack is left to run this call; nothing was run'];
+const BUSY = [409, 'accumulator', 'accumulator_busy', 'This UsageAccumulator is in the middle of another call on it (this one was made from inside that one)'];
+const FREED = [410, 'accumulator', 'accumulator_freed', 'This UsageAccumulator has been freed'];
+const NOT_ONE = [422, 'accumulator', 'accumulator_type', 'Input should be a UsageAccumulator made by `new UsageAccumulator()` (a copy of one holds no stream)'];
 
 const own = (value) => ({ value, writable: true, enumerable: true, configurable: true });
 
 /** The Error for [status, loc, type, msg], as the module makes them. */
 function make([status, loc, type, msg], cause) {
-  const e = new ErrorCtor(`${status}: ${loc.join('.')}: ${msg}`, cause === undefined ? undefined : { cause });
+  const e = new ErrorCtor(`${status}: ${loc}: ${msg}`, cause === undefined ? undefined : { cause });
   defineProperty(e, 'status', own(status));
-  defineProperty(e, 'detail', own([{ loc: [...loc], msg, type }]));
+  defineProperty(e, 'detail', own([{ loc: [loc], msg, type }]));
   return e;
 }
 
@@ -65,7 +70,7 @@ Object.freeze(STACK_ERROR);
 /** Whether `e` is an error as the module throws them. */
 function ours(e) {
   try {
-    return e instanceof ErrorCtor && typeof e.status === 'number' && Array.isArray(e.detail);
+    return e instanceof ErrorCtor && typeof e.status === 'number' && isArray(e.detail);
   } catch {
     return false;
   }
@@ -80,7 +85,7 @@ function internal(e) {
   } catch {
     what = 'an unreadable value';
   }
-  return make([500, ['internal'], 'internal_error', `Internal error: ${what}`], e);
+  return make([500, 'internal', 'internal_error', `Internal error: ${what}`], e);
 }
 
 /** What a public function throws for `e`, caught at its top: the module's
@@ -125,14 +130,16 @@ function warmUp() {
   const more = () => {
     for (let i = 0; i < WARM_ROUNDS; i++) warm(false);
   };
-  // No reason for Node to stay alive: a script that is done exits.
-  if (typeof setTimeout === 'function') setTimeout(more, 0)?.unref?.();
-  else more();
+  if (typeof setTimeout !== 'function') return more();
+  const timer = setTimeout(more, 0);
+  // No reason for Node to stay alive: a script that is done exits. (Only a
+  // Node timer has hasRef; gjs's has an unref that means something else.)
+  if (typeof timer?.hasRef === 'function') timer.unref();
 }
 
 /** One round of `warmUp`; `full`: with a call for the objects path. */
 function warm(full) {
-  const enc = new TextEncoder();
+  const enc = new Encoder();
   // A cost of NaN takes the answer's one extra step (restore_non_finite_costs).
   const text = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"nan"}}}}}\n';
   const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
@@ -144,7 +151,7 @@ function warm(full) {
   const runs = [
     () => callsUsageFromJson(enc.encode(text), request),
     () => callsUsageFromJson(text, request),
-    () => callsUsage(full ? [JSON.parse(text)] : [], request),
+    () => callsUsage(full ? [parse(text)] : [], request),
     () => callsUsageFromJson(text + '{', request),
     () => callsUsageFromJson(42, request),
     () => callsUsageFromJson(text, refused),
@@ -286,7 +293,7 @@ function run(acc, op, a, b) {
   const state = states.get(acc);
   if (state === undefined) throw make(NOT_ONE);
   if (state.inner === null) throw make(FREED);
-  if (state.lost !== null) throw make([500, ['internal'], 'internal_error', state.lost]);
+  if (state.lost !== null) throw make([500, 'internal', 'internal_error', state.lost]);
   if (state.busy) throw make(BUSY);
   state.busy = true;
   try {

@@ -188,7 +188,6 @@ test('near the stack limit every call answers exactly or is refused (500 stack_e
   for (const [name, op] of ops) if (name !== 'push') op();
   const memory = wasmMemoryBytes();
   const { outcomes, overflows } = nearLimit(ops, { span: 400, rounds: 16 });
-  console.log(JSON.stringify({ overflows, counts: judge(outcomes, () => true).counts }));
   const { counts, bad } = judge(outcomes, (op, value) => {
     if (op === 'push') return typeof value === 'number';
     if (op === 'calls') return value === calls.length;

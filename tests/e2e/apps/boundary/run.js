@@ -103,7 +103,7 @@ export async function run(sampleUrl) {
     ['callsUsageFromJson', () => pkg.callsUsageFromJson(body, request)],
     ['callsUsage', () => pkg.callsUsage(calls, request)],
   ];
-  const { outcomes, overflows } = nearLimit(deep, { span: 400, rounds: 16 });
+  const { outcomes, overflows } = nearLimit(deep, { span: 800, rounds: 16 });
   out.deep = judge(outcomes, (op, value) => (op === 'push' ? typeof value === 'number' : JSON.stringify(value) === want));
   out.overflows = overflows;
   for (; next < pieces.length; next++) streaming.push(pieces[next]);
