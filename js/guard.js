@@ -23,13 +23,18 @@ import * as glue from './weave_usage.js';
 // Stack a call may need, checked by calling a function with that many bytes
 // of arguments, which the engine refuses to do without room for them all.
 // Measured (docs/performance.md, 2026-11-26), the module's deepest path with
-// its code compiled takes under 3 KiB in Node 20, 8 KiB in Chromium 156 (a
-// caller's toJSON that throws included) and 12 KiB in SpiderMonkey 102:
-// HEADROOM, twice the most. Compiling takes more: V8 refuses to compile a
-// function with less than 40 KiB left, and compiles each the first time it
-// is called. So the first call is let in only with COLD_HEADROOM (measured
-// need: 46 KiB), and first runs every path of the module once (`warm`).
-const HEADROOM = 24 << 10;
+// its code compiled takes under 3 KiB in Node 20, 4 KiB in Chromium 156 and
+// 16 KiB in SpiderMonkey 102 (the one engine with InternalError), whose
+// frames are larger: HEADROOM, twice that. It is written to at every call,
+// so it is not larger than it must be: with 24 KiB, a stream pushed in
+// 16 KiB chunks took 19% longer in Node, with 8 KiB 3%. (A caller's own
+// code that the module runs, a toJSON, may need more; if it runs out, that
+// is a 422 with the engine's message, as for any error it throws.)
+// Compiling takes more: V8 refuses to compile a function with less than
+// 40 KiB left, and compiles each the first time it is called. So the first
+// call is let in only with COLD_HEADROOM (measured need: 46 KiB), and first
+// runs every path of the module once (`warm`).
+const HEADROOM = typeof InternalError === 'function' ? 32 << 10 : 8 << 10;
 const COLD_HEADROOM = 64 << 10;
 const PAD = new Array(HEADROOM / 8).fill(0);
 const COLD_PAD = new Array(COLD_HEADROOM / 8).fill(0);
