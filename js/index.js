@@ -1,9 +1,11 @@
 // Entry for browsers and bundlers: instantiate the module once, at import
 // time (top-level await), so that every export is synchronous afterwards.
 // The .wasm file is found next to this file; bundlers such as Vite follow
-// the `new URL(..., import.meta.url)` inside `init`.
+// the `new URL(..., import.meta.url)` inside `init`. What is exported is
+// the guarded API (guard.js), which needs the instance's exports.
 import init from './weave_usage.js';
+import { attach } from './guard.js';
 
-await init();
+attach(await init());
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './weave_usage.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, UsageAccumulator, wasmMemoryBytes } from './guard.js';

@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# From scratch: wasm-pack leaves files of earlier builds in pkg/ (a JS
+# snippet since removed would still be packed).
+rm -rf pkg
 wasm-pack --quiet build --target web --release --out-dir pkg --out-name weave_usage --no-pack
 
 wasm=pkg/weave_usage_bg.wasm

@@ -2,12 +2,10 @@
 //! `HTTPValidationError` body (`detail: [{loc, msg, type}]`). The JS boundary
 //! turns it into a thrown `Error` in exactly one place (`wasm.rs`).
 
-use serde::Serialize;
 use std::fmt;
 
 /// One step of a `loc` path: an object key or an array index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Loc {
     Key(String),
     Index(usize),
@@ -26,11 +24,11 @@ impl From<usize> for Loc {
 }
 
 /// One entry of `detail`, as pydantic reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detail {
     pub loc: Vec<Loc>,
     pub msg: String,
-    #[serde(rename = "type")]
+    /// `type` in JSON.
     pub kind: String,
 }
 

@@ -191,7 +191,9 @@ export interface UsageDiagnostics {
 export interface ValidationErrorDetail {
   /** Where: `["body", field, …]` for the request, `["calls", index, field]`
    * for a call, `["options", key, …]`, `["body", byteOffset]` for bad JSON,
-   * `["response"]` for an answer too large. */
+   * `["accumulator"]` for a `UsageAccumulator` that cannot be used, or
+   * `["response"]`, `["stack"]`, `["internal"]` for a 500 (`["body"]`,
+   * `["calls"]` or `["options"]` for a 413: input too large for memory). */
   loc: (string | number)[];
   msg: string;
   type: string;
@@ -200,10 +202,13 @@ export interface ValidationErrorDetail {
 /** What every export throws: an `Error` with the HTTP status the server
  * would answer and its `detail` list. */
 export interface CallsUsageError extends Error {
-  /** 422: invalid request, options or call. 400: the body is not JSON.
-   * 413: the calls, or the request, do not fit in the module's memory.
-   * 500: the answer is too large for one JavaScript string (or for the
-   * memory left). */
-  status: 400 | 413 | 422 | 500;
+  /** 422: invalid request, options or call, or a `UsageAccumulator` method
+   * called on a copy of one. 400: the body is not JSON. 409: a
+   * `UsageAccumulator` called from inside a call on it. 410: a
+   * `UsageAccumulator` used after `free()`. 413: the calls, or the request,
+   * do not fit in the module's memory. 500: the answer is too large for one
+   * JavaScript string (or for the memory left), too little stack is left to
+   * run the call, or an internal error. */
+  status: 400 | 409 | 410 | 413 | 422 | 500;
   detail: ValidationErrorDetail[];
 }

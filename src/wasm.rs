@@ -24,6 +24,11 @@
 //!   and be several times slower than the plain-JS rollup it replaces.
 //! - Bytes are copied into wasm memory in slices of [`SLICE`] and streamed,
 //!   so a 1.5 GB body never needs 1.5 GB of wasm memory.
+//! - Every JavaScript operation a call performs, on a caller's value or an
+//!   engine builtin a page could replace, is an import with `catch`
+//!   (js/boundary.js, js/select-calls.js): an exception thrown through wasm
+//!   frames would skip Rust's clean-up (a borrow left held, the shadow stack
+//!   pointer left lowered). Those left without `catch` run no caller code.
 //! - Results are built by `JSON.parse` on text the core writes: it defines
 //!   each key as an own property, so ids and model names like `__proto__`
 //!   cannot reach a prototype, and it is the fastest way to build many small
@@ -31,13 +36,13 @@
 
 use std::sync::Once;
 
-use js_sys::{Array, ArrayBuffer, JsString, Reflect, Uint32Array, Uint8Array, JSON};
+use js_sys::{Array, ArrayBuffer, JsString, Reflect, Uint8Array, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::error::{Detail, Loc, UsageError};
-use crate::response::CallsUsageRes;
+use crate::response::{write_str, CallsUsageRes};
 use crate::stream::CallStream;
 use crate::table::COST_FIELDS;
 use crate::value::Value;
@@ -54,13 +59,6 @@ extern "C" {
     /// signature reads `options?: UsageOptions | null`.
     #[wasm_bindgen(typescript_type = "UsageOptions")]
     pub type OptionsArg;
-}
-
-#[wasm_bindgen(module = "/js/random.js")]
-extern "C" {
-    /// 16 random bytes (`crypto.getRandomValues`): see js/random.js.
-    #[wasm_bindgen(js_name = randomSeed, catch)]
-    fn random_seed() -> Result<Vec<u8>, JsValue>;
 }
 
 #[wasm_bindgen(module = "/js/select-calls.js")]
@@ -84,7 +82,44 @@ extern "C" {
     /// accumulator borrowed for good), and a typed array whose `length`
     /// lies could make a copy fail an assertion.
     #[wasm_bindgen(js_name = bodyBytes, catch)]
-    fn body_bytes(body: &JsValue) -> Result<JsValue, JsValue>;
+    fn body_bytes(body: &JsValue) -> Result<Option<Uint8Array>, JsValue>;
+}
+
+/// The JavaScript operations a call performs, each behind `catch` so that
+/// nothing is ever thrown through wasm frames: see js/boundary.js.
+#[wasm_bindgen(module = "/js/boundary.js")]
+extern "C" {
+    /// 16 random bytes (`crypto.getRandomValues`), the hash tables' key.
+    #[wasm_bindgen(js_name = randomSeed, catch)]
+    fn random_seed() -> Result<Vec<u8>, JsValue>;
+
+    #[wasm_bindgen(js_name = byteLength, catch)]
+    fn byte_length(bytes: &Uint8Array) -> Result<u32, JsValue>;
+
+    /// `bytes[at..at + into.len()]` into `into`.
+    #[wasm_bindgen(js_name = copyBytes, catch)]
+    fn copy_bytes(bytes: &Uint8Array, at: u32, into: &mut [u8]) -> Result<(), JsValue>;
+
+    #[wasm_bindgen(js_name = textLength, catch)]
+    fn text_length(text: &JsString) -> Result<u32, JsValue>;
+
+    /// `JSON.stringify(value)`; `None` when that is undefined.
+    #[wasm_bindgen(catch)]
+    fn stringify(value: &JsValue) -> Result<Option<String>, JsValue>;
+
+    #[wasm_bindgen(js_name = parseJson, catch)]
+    fn parse_json(text: &str) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_name = messageOf, catch)]
+    fn message_of(e: &JsValue) -> Result<String, JsValue>;
+
+    /// The indices a `selectCalls` result holds, if any.
+    #[wasm_bindgen(js_name = pickedIndices, catch)]
+    fn picked_indices(picked: &Array) -> Result<Option<Vec<u32>>, JsValue>;
+
+    /// `Error(message)` with `status` and `detail` (JSON text).
+    #[wasm_bindgen(js_name = usageError, catch)]
+    fn usage_error(message: &str, status: u16, detail: &str) -> Result<JsValue, JsValue>;
 }
 
 /// `callsUsage(calls, request, options?)`: usage per model for each
@@ -99,9 +134,17 @@ pub fn calls_usage(
     // The request is validated before the calls are looked at, as the server does.
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
     // The ids as validated (not read again from `request`, whose getters
-    // could answer differently the second time).
-    let call_ids: Array = prepared.request.call_ids.iter().map(|id| JsValue::from_str(id)).collect();
-    let result = read_objects(&calls, &call_ids.into(), |table| api::compute(table, &prepared))?;
+    // could answer differently the second time), made by JSON.parse.
+    let mut ids = String::from("[");
+    for (i, id) in prepared.request.call_ids.iter().enumerate() {
+        if i > 0 {
+            ids.push(',');
+        }
+        write_str(&mut ids, id);
+    }
+    ids.push(']');
+    let call_ids = parse_json(&ids).map_err(|e| throw(not_json("body", &e)))?;
+    let result = read_objects(&calls, &call_ids, |table| api::compute(table, &prepared))?;
     to_js(&result).map_err(throw)
 }
 
@@ -145,7 +188,7 @@ fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&cr
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
     };
     let json = picked.get(0);
-    let indices = picked.get(1).dyn_into::<Uint32Array>().ok().map(|a| a.to_vec());
+    let indices = picked_indices(&picked).map_err(|e| throw(not_json("calls", &e)))?;
     let mut stream = CallStream::with_compact_calls();
     let table = push_body(&mut stream, &json)
         .and_then(|()| stream.finish())
@@ -246,7 +289,7 @@ fn enter() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(console_error_panic_hook::hook));
-        // js/random.js does not throw; were it to, the key stays unset and
+        // `randomSeed` does not throw; were it to, the key stays unset and
         // the core falls back to std's (address-keyed) one, not a failure.
         if let Some(entropy) = random_seed().ok().and_then(|bytes| <[u8; 16]>::try_from(bytes).ok()) {
             crate::hash::seed(entropy);
@@ -265,7 +308,7 @@ fn read_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api
 
 /// [`read_arguments`] for a `TraceUsageReq`.
 fn read_trace_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api::PreparedTrace, UsageError> {
-    let request = match stringify("body", request)? {
+    let request = match stringify_arg("body", request)? {
         Some(text) => api::trace_request_from_json(text.as_bytes())?,
         None => Value::Null,
     };
@@ -274,7 +317,7 @@ fn read_trace_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Resu
 }
 
 fn argument(what: &str, v: &JsValue) -> Result<Value, UsageError> {
-    match stringify(what, v)? {
+    match stringify_arg(what, v)? {
         Some(text) => api::argument_from_json(text.as_bytes(), what),
         None => Ok(Value::Null),
     }
@@ -282,14 +325,13 @@ fn argument(what: &str, v: &JsValue) -> Result<Value, UsageError> {
 
 /// `JSON.stringify(v)`; `None` for `undefined`, a function or a symbol,
 /// which stringify to undefined: nothing sent.
-fn stringify(what: &str, v: &JsValue) -> Result<Option<String>, UsageError> {
-    let text = JSON::stringify(v).map_err(|e| not_json(what, &e))?;
-    Ok(text.as_string())
+fn stringify_arg(what: &str, v: &JsValue) -> Result<Option<String>, UsageError> {
+    stringify(v).map_err(|e| not_json(what, &e))
 }
 
 /// A thrown value's `message` ("" if it has none).
 fn message(e: &JsValue) -> String {
-    Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+    message_of(e).unwrap_or_default()
 }
 
 /// A value `JSON.stringify` refused (a BigInt, a cycle).
@@ -307,38 +349,39 @@ fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> 
         return push_text(stream, text);
     }
     let bytes = match body_bytes(body) {
-        Ok(bytes) => bytes.dyn_into::<Uint8Array>().map_err(|_| UsageError::invalid(vec![Loc::from("body")], "bytes_type", EXPECTED))?,
-        Err(e) => {
-            let why = message(&e);
-            return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}")));
-        }
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", EXPECTED)),
+        Err(e) => return Err(not_bytes(&e)),
     };
-    let len = bytes.length();
+    let len = byte_length(&bytes).map_err(|e| not_bytes(&e))?;
     let mut slice = vec![0u8; len.min(SLICE) as usize];
     let mut at = 0;
     while at < len {
         let end = len.min(at + SLICE);
         let n = (end - at) as usize;
         let buf = slice.get_mut(..n).unwrap_or_default();
-        bytes.subarray(at, end).copy_to(buf);
+        copy_bytes(&bytes, at, buf).map_err(|e| not_bytes(&e))?;
         stream.push(buf)?;
         at = end;
     }
     Ok(())
 }
 
+/// A body that JavaScript failed to read as bytes (a detached buffer…).
+fn not_bytes(e: &JsValue) -> UsageError {
+    let why = message(e);
+    UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}"))
+}
+
 /// Pushes a string as UTF-8, encoded by JS straight into a slice of wasm
 /// memory at a time: no copy of the whole text is made on either side.
 fn push_text(stream: &mut CallStream, text: &JsString) -> Result<(), UsageError> {
-    let len = text.length();
+    let len = text_length(text).map_err(|e| not_bytes(&e))?;
     // UTF-16 unit → at most 3 bytes (a pair of units → 4).
     let mut slice = vec![0u8; (len as usize).saturating_mul(3).min(SLICE as usize)];
     let mut from = 0;
     while from < len {
-        let step = encode_slice(text, from, &mut slice).map_err(|e| {
-            let why = message(&e);
-            UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}"))
-        })?;
+        let step = encode_slice(text, from, &mut slice).map_err(|e| not_bytes(&e))?;
         // Each slice has room for any character, so every step reads some;
         // if an environment's encoder misbehaves, fail, never loop or drop.
         let encoded = match step.as_slice() {
@@ -405,12 +448,28 @@ fn restore_non_finite_costs(value: &JsValue, result: &CallsUsageRes) {
 }
 
 /// The one place a core error becomes a JavaScript `Error`: `message` is a
-/// readable summary, `status` the HTTP status, `detail` the FastAPI list.
+/// readable summary, `status` the HTTP status, `detail` the FastAPI list
+/// (made by JSON.parse, in js/boundary.js). Should even that fail, what it
+/// threw is what is thrown (the package's entries make it a 500).
 fn throw(e: UsageError) -> JsValue {
-    let error = js_sys::Error::new(&e.to_string());
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let detail = serde::Serialize::serialize(&e.detail, &serializer).unwrap_or_else(|_| Array::new().into());
-    let _ = Reflect::set(&error, &JsValue::from_str("status"), &JsValue::from(e.status));
-    let _ = Reflect::set(&error, &JsValue::from_str("detail"), &detail);
-    error.into()
+    let mut detail = String::from("[");
+    for (i, d) in e.detail.iter().enumerate() {
+        detail.push_str(if i == 0 { "{\"loc\":[" } else { ",{\"loc\":[" });
+        for (j, l) in d.loc.iter().enumerate() {
+            if j > 0 {
+                detail.push(',');
+            }
+            match l {
+                Loc::Key(k) => write_str(&mut detail, k),
+                Loc::Index(n) => detail.push_str(&n.to_string()),
+            }
+        }
+        detail.push_str("],\"msg\":");
+        write_str(&mut detail, &d.msg);
+        detail.push_str(",\"type\":");
+        write_str(&mut detail, &d.kind);
+        detail.push('}');
+    }
+    detail.push(']');
+    usage_error(&e.to_string(), e.status, &detail).unwrap_or_else(|thrown| thrown)
 }

@@ -18,13 +18,16 @@ const FILES = [
   'index.d.ts',
   'index.js',
   'node.js',
+  'guard.js',
   'package.json',
   'weave_usage.d.ts',
   'weave_usage.js',
   'weave_usage_bg.wasm',
   'weave_usage_bg.wasm.d.ts',
-  // wasm-bindgen's copy of js/select-calls.js, in a folder named with a hash.
+  // wasm-bindgen's copies of js/select-calls.js and js/boundary.js, in a
+  // folder named with a hash.
   'snippets/*/js/select-calls.js',
+  'snippets/*/js/boundary.js',
 ];
 /** A path with the snippet folder's hash replaced by `*`. */
 const normal = (path) => path.replace(/^snippets\/[^/]+\//, 'snippets/*/');
@@ -61,7 +64,7 @@ test('package.json: name, version, license, description, entries and types', () 
   assert.equal(manifest.types, './index.d.ts');
   assert.deepEqual(manifest.exports['.'], { types: './index.d.ts', node: './node.js', default: './index.js' });
   assert.deepEqual(manifest.engines, { node: '>=20' });
-  const listed = FILES.filter((f) => f !== 'package.json').map((f) => (f.startsWith('snippets/') ? 'snippets/' : f));
+  const listed = [...new Set(FILES.filter((f) => f !== 'package.json').map((f) => (f.startsWith('snippets/') ? 'snippets/' : f)))];
   assert.deepEqual([...manifest.files].sort(), listed.sort());
   for (const target of [manifest.main, manifest.module, manifest.types, ...Object.values(manifest.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)))]) {
     assert.ok(existsSync(join(installed, target)), `${target} is in the package`);
@@ -89,11 +92,11 @@ test('TypeScript: the installed package type-checks strictly, and its types are 
     `import { callsUsageFromJson, type CallsUsageRes, type CallsUsageError } from 'weave-usage';
 const res: CallsUsageRes = callsUsageFromJson(new Uint8Array(0), { project_id: 'p', call_ids: [] });
 const ids: string[] = res.unfinished_call_ids;
-const status: 400 | 413 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const status: 400 | 409 | 410 | 413 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: a 500 is possible too (an answer too big for one string)
-const narrow: 400 | 413 | 422 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const narrow: 400 | 409 | 410 | 413 | 422 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: a 413 is possible too (calls or a request too large for memory)
-const narrower: 400 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const narrower: 400 | 409 | 410 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: no such field
 res.usage;
 void [ids, status, narrow, narrower];

@@ -48,12 +48,19 @@ try {
   callsUsage([], request);
 } catch (e) {
   const err = e as CallsUsageError;
-  const status: 400 | 413 | 422 | 500 = err.status;
+  const status: 400 | 409 | 410 | 413 | 422 | 500 = err.status;
   // @ts-expect-error: a 500 is possible too (an answer too big for one string)
-  const narrow: 400 | 413 | 422 = err.status;
+  const narrow: 400 | 409 | 410 | 413 | 422 = err.status;
   // @ts-expect-error: a 413 is possible too (calls or a request too large for memory)
-  const narrower: 400 | 422 | 500 = err.status;
-  void [narrow, narrower];
+  const narrower: 400 | 409 | 410 | 422 | 500 = err.status;
+  // @ts-expect-error: a 409 is possible too (an accumulator called from inside a call on it)
+  const notBusy: 400 | 410 | 413 | 422 | 500 = err.status;
+  // @ts-expect-error: a 410 is possible too (an accumulator used after free())
+  const notFreed: 400 | 409 | 413 | 422 | 500 = err.status;
+  void [narrow, narrower, notBusy, notFreed];
+  // A UsageAccumulator in a call already (409), freed (410).
+  const retry: boolean = err.status === 409 || err.status === 410;
+  void retry;
   const first: ValidationErrorDetail | undefined = err.detail[0];
   const where: (string | number)[] | undefined = first?.loc;
   const message: string = err.message;

@@ -1,0 +1,433 @@
+// The package's API, as both entries export it: the generated bindings
+// (weave_usage.js) behind a guard that keeps the README's promises whatever
+// the caller does. Every thrown value is an Error with `status` and
+// `detail`; no call traps, or leaves the module or an accumulator in a state
+// that breaks a later call. docs/hostile-inputs.md ("The boundary") says
+// which guarantee rests on what.
+//
+// - The generated UsageAccumulator keeps its wasm pointer in an own
+//   property, which any copy takes along (a freed pointer, or the
+//   original's). Here each accumulator's state is kept where no copy can
+//   reach it; a freed, busy or copied accumulator is refused before
+//   anything reaches wasm (410, 409, 422).
+// - An exception thrown through wasm frames skips the code that restores
+//   the shadow stack pointer and releases borrows. Nothing the module does
+//   in JavaScript throws through them (src/wasm.rs imports everything with
+//   `catch`), and the module is entered only with enough stack left for all
+//   of it (`enter`), else the call is refused (500 `stack_exhausted`)
+//   before it starts.
+// - Should anything unwind through wasm all the same, the stack pointer is
+//   put back and the error becomes a 500 `internal_error`.
+import * as glue from './weave_usage.js';
+
+// Stack a call may need, checked by calling a function with that many bytes
+// of arguments, which the engine refuses to do without room for them all.
+// Measured (docs/performance.md, 2026-11-26), the module's deepest path with
+// its code compiled takes under 3 KiB in Node 20, 4 KiB in Chromium 156 and
+// 16 KiB in SpiderMonkey 102 (the one engine with InternalError), whose
+// frames are larger: HEADROOM, twice that. It is written to at every call,
+// so it is not larger than it must be: with 24 KiB, a stream pushed in
+// 16 KiB chunks took 19% longer in Node, with 8 KiB 3%. (A caller's own
+// code that the module runs, a toJSON, may need more; if it runs out, that
+// is a 422 with the engine's message, as for any error it throws.)
+// Compiling takes more: V8 refuses to compile a function with less than
+// 40 KiB left, and compiles each the first time it is called. So the first
+// call is let in only with COLD_HEADROOM (measured need: 46 KiB), and first
+// runs every path of the module once (`warm`).
+const HEADROOM = typeof InternalError === 'function' ? 32 << 10 : 8 << 10;
+const COLD_HEADROOM = 64 << 10;
+const PAD = new Array(HEADROOM / 8).fill(0);
+const COLD_PAD = new Array(COLD_HEADROOM / 8).fill(0);
+const NOOP = () => {};
+// Builtins as they are when the package loads: a page that replaces them
+// later runs no code in here.
+const apply = Reflect.apply;
+const defineProperty = Object.defineProperty;
+const isArray = Array.isArray;
+const ErrorCtor = Error;
+const { parse } = JSON;
+const Encoder = TextEncoder;
+
+/** [status, loc (its one key), type, msg] of the errors thrown here. */
+const STACK = [500, 'stack', 'stack_exhausted', 'Too little of the JavaScript stack is left to run this call; nothing was run'];
+const BUSY = [409, 'accumulator', 'accumulator_busy', 'This UsageAccumulator is in the middle of another call on it (this one was made from inside that one)'];
+const FREED = [410, 'accumulator', 'accumulator_freed', 'This UsageAccumulator has been freed'];
+const NOT_ONE = [422, 'accumulator', 'accumulator_type', 'Input should be a UsageAccumulator made by `new UsageAccumulator()` (a copy of one holds no stream)'];
+
+const own = (value) => ({ value, writable: true, enumerable: true, configurable: true });
+
+/** The Error for [status, loc, type, msg], as the module makes them. */
+function make([status, loc, type, msg], cause) {
+  const e = new ErrorCtor(`${status}: ${loc}: ${msg}`, cause === undefined ? undefined : { cause });
+  defineProperty(e, 'status', own(status));
+  defineProperty(e, 'detail', own([{ loc: [loc], msg, type }]));
+  return e;
+}
+
+/** Thrown when even making an error fails for want of stack: one shared,
+ * frozen instance, since throwing it calls nothing. */
+const STACK_ERROR = make(STACK);
+Object.freeze(STACK_ERROR.detail[0].loc);
+Object.freeze(STACK_ERROR.detail[0]);
+Object.freeze(STACK_ERROR.detail);
+Object.freeze(STACK_ERROR);
+
+/** Whether `e` is an error as the module throws them. */
+function ours(e) {
+  try {
+    return e instanceof ErrorCtor && typeof e.status === 'number' && isArray(e.detail);
+  } catch {
+    return false;
+  }
+}
+
+/** The 500 for something that unwound through wasm, or an error the module
+ * failed to make. */
+function internal(e) {
+  let what;
+  try {
+    what = e instanceof ErrorCtor ? `${e.name}: ${e.message}` : String(e);
+  } catch {
+    what = 'an unreadable value';
+  }
+  return make([500, 'internal', 'internal_error', `Internal error: ${what}`], e);
+}
+
+/** What a public function throws for `e`, caught at its top: the module's
+ * errors as they are; anything else was thrown by this file's own code
+ * before the module was entered, which only running out of stack does. */
+function outward(e) {
+  if (ours(e)) return e;
+  return e instanceof RangeError || (typeof InternalError === 'function' && e instanceof InternalError) ? make(STACK) : internal(e);
+}
+
+let stackPointer = null;
+let memory = null;
+
+/** Called by the entries with the instance's exports. */
+export function attach(exports) {
+  stackPointer = exports.__stack_pointer instanceof WebAssembly.Global ? exports.__stack_pointer : null;
+  memory = exports.memory;
+}
+
+/**
+ * Whether `warm` has run: it runs every path of the module on small inputs,
+ * answers and errors alike, so that the JavaScript the module calls (the
+ * glue in weave_usage.js, the snippets, this file) is compiled before a call
+ * needs it. The first call runs it once, with COLD_HEADROOM checked; then
+ * WARM_ROUNDS more rounds run in a task of their own: V8 drops the bytecode
+ * of a function unused through several major collections, to compile it
+ * again when called, but never the code of one it has baseline-compiled
+ * (`--flush-baseline-code` is off in Node 20 and Chromium 156), which it
+ * does after a few calls. Only the first round passes the objects path a
+ * call: calls of another size between its own make V8 drop its optimized
+ * code for js/select-calls.js (the benchmark's objects path ran 1.8x
+ * slower), whose functions run inside `catch` anyway.
+ * tests/js/boundary.test.mjs checks that every import of the module has run
+ * after one call.
+ */
+let warmed = false;
+const WARM_ROUNDS = 16;
+
+function warmUp() {
+  warmed = true;
+  warm(true);
+  const more = () => {
+    for (let i = 0; i < WARM_ROUNDS; i++) warm(false);
+  };
+  if (typeof setTimeout !== 'function') return more();
+  const timer = setTimeout(more, 0);
+  // No reason for Node to stay alive: a script that is done exits. (Only a
+  // Node timer has hasRef; gjs's has an unref that means something else.)
+  if (typeof timer?.hasRef === 'function') timer.unref();
+}
+
+/** One round of `warmUp`; `full`: with a call for the objects path. */
+function warm(full) {
+  const enc = new Encoder();
+  // A cost of NaN takes the answer's one extra step (restore_non_finite_costs).
+  const text = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"nan"}}}}}\n';
+  const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
+  const refused = {
+    toJSON() {
+      throw new ErrorCtor('warming');
+    },
+  };
+  const runs = [
+    () => callsUsageFromJson(enc.encode(text), request),
+    () => callsUsageFromJson(text, request),
+    () => callsUsage(full ? [parse(text)] : [], request),
+    () => callsUsageFromJson(text + '{', request),
+    () => callsUsageFromJson(42, request),
+    () => callsUsageFromJson(text, refused),
+    () => traceUsage([], 0),
+    () => traceUsageFromJson('', 0),
+    () => {
+      const acc = new UsageAccumulator();
+      try {
+        acc.push(enc.encode(text));
+        void (acc.calls + acc.bytesRead);
+        acc.finish(request);
+        acc.finishTrace(0);
+      } finally {
+        acc.free();
+      }
+    },
+  ];
+  for (const run of runs) {
+    try {
+      run();
+    } catch {
+      // Most of them are meant to fail.
+    }
+  }
+}
+
+/**
+ * `f(a, b, c)`, a call into the module, entered only with HEADROOM (the
+ * first, COLD_HEADROOM) of stack left. Whatever it throws other than the
+ * module's errors (or anything, if the stack pointer moved) unwound through
+ * wasm: the stack pointer is put back, and the error becomes a 500. There
+ * is room for all of this once the check has passed. (Exported for
+ * tests/js/boundary.test.mjs, which makes exceptions unwind through wasm
+ * on purpose; the entries do not export it.)
+ */
+export function enter(f, a, b, c) {
+  try {
+    apply(NOOP, undefined, warmed ? PAD : COLD_PAD);
+  } catch {
+    throw make(STACK);
+  }
+  if (!warmed) warmUp();
+  const sp = stackPointer === null ? 0 : stackPointer.value;
+  try {
+    return f(a, b, c);
+  } catch (e) {
+    const moved = stackPointer !== null && stackPointer.value !== sp;
+    if (moved) stackPointer.value = sp;
+    if (!moved && ours(e)) throw e;
+    throw internal(e);
+  }
+}
+
+const isInternal = (e) => ours(e) && e.detail[0]?.type === 'internal_error';
+
+// Each public function catches everything at its top: `outward` makes it
+// the module's kind of error, and if even that cannot run (no stack left),
+// `finally` throws the prebuilt one instead.
+
+export function callsUsage(calls, request, options) {
+  try {
+    return enter(glue.callsUsage, calls, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+export function callsUsageFromJson(body, request, options) {
+  try {
+    return enter(glue.callsUsageFromJson, body, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+export function traceUsage(calls, request, options) {
+  try {
+    return enter(glue.traceUsage, calls, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+export function traceUsageFromJson(body, request, options) {
+  try {
+    return enter(glue.traceUsageFromJson, body, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+/** The module's memory size: read from the memory itself, not in wasm. */
+export function wasmMemoryBytes() {
+  return memory.buffer.byteLength;
+}
+
+const PUSH = (inner, chunk) => inner.push(chunk);
+const FINISH = (inner, request, options) => inner.finish(request, options);
+const FINISH_TRACE = (inner, request, options) => inner.finishTrace(request, options);
+const CALLS = (inner) => inner.calls;
+const BYTES_READ = (inner) => inner.bytesRead;
+const FREE = (inner) => inner.free();
+const NEW = () => new glue.UsageAccumulator();
+
+/**
+ * Each accumulator's state, where no copy of it can reach: `inner`, the
+ * generated accumulator (its FinalizationRegistry frees it when this one is
+ * collected unfreed), null once freed; `busy` during a call on it, when a
+ * call from inside that one is refused (409); `lost`, the message of an
+ * exception that unwound through wasm during a call on it, after which its
+ * state is unknown (repeated as a 500 on every later call). A WeakMap, not
+ * private fields: their initializer would run before the constructor's
+ * `try`, where running out of stack would throw a bare RangeError.
+ */
+const states = new WeakMap();
+
+/** `op(inner, a, b)` on `acc`'s generated accumulator. */
+function run(acc, op, a, b) {
+  const state = states.get(acc);
+  if (state === undefined) throw make(NOT_ONE);
+  if (state.inner === null) throw make(FREED);
+  if (state.lost !== null) throw make([500, 'internal', 'internal_error', state.lost]);
+  if (state.busy) throw make(BUSY);
+  state.busy = true;
+  try {
+    return enter(op, state.inner, a, b);
+  } catch (e) {
+    if (isInternal(e)) state.lost = `This UsageAccumulator is unusable after an internal error (${e.detail[0].msg})`;
+    throw e;
+  } finally {
+    state.busy = false;
+  }
+}
+
+/**
+ * Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
+ * `finish(request, options?)` for the same answer `callsUsageFromJson` gives
+ * on the whole body. `finish` may be called again with other requests;
+ * `free()` releases the memory (or garbage collection does, when it is
+ * never called).
+ */
+export class UsageAccumulator {
+  constructor() {
+    try {
+      states.set(this, { inner: enter(NEW), busy: false, lost: null });
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Reads what `chunk` completes. Throws (400/422) on the first bad line
+   * or call, and again on every later call. */
+  push(chunk) {
+    try {
+      run(this, PUSH, chunk);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** The answer for `request` over everything pushed. */
+  finish(request, options) {
+    try {
+      return run(this, FINISH, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** `/trace/usage` for `request` over everything pushed: like `finish`, it
+   * ends the input and may be called again, with any request. */
+  finishTrace(request, options) {
+    try {
+      return run(this, FINISH_TRACE, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Calls read so far (for progress). */
+  get calls() {
+    try {
+      return run(this, CALLS);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Bytes consumed so far (for progress). */
+  get bytesRead() {
+    try {
+      return run(this, BYTES_READ);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Releases the memory. Again, or on a copy, it does nothing; during a
+   * call on this accumulator it is refused (409). */
+  free() {
+    try {
+      const state = states.get(this);
+      if (state === undefined || state.inner === null) return;
+      if (state.busy) throw make(BUSY);
+      try {
+        enter(FREE, state.inner);
+      } catch (e) {
+        // After an internal error the generated accumulator may refuse to
+        // be freed (still borrowed): its memory is lost, nothing else.
+        if (!isInternal(e)) throw e;
+      }
+      state.inner = null;
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+}
+
+if (Symbol.dispose) UsageAccumulator.prototype[Symbol.dispose] = UsageAccumulator.prototype.free;

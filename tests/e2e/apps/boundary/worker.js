@@ -1,0 +1,8 @@
+// The same checks in a module worker (the dashboard runs the package in one).
+import { run } from './run.js';
+
+try {
+  postMessage(await run('/sample/traces.jsonl'));
+} catch (e) {
+  postMessage({ failed: String(e?.stack ?? e) });
+}
