@@ -396,12 +396,26 @@ test('what JSON.stringify throws on, where a decorated call is read, is a 422 as
   const cyclic = call('r', null, 1, { started_at: date });
   cyclic.summary.usage.m.prompt_tokens = cyclic.summary;
   expectError(() => callsUsage([cyclic], req(['r'])), 422, [{ loc: ['calls'], msg: `Input is not JSON-serializable: ${(() => { try { JSON.stringify([cyclic]); } catch (e) { return e.message; } })()}`, type: 'json_type' }]);
-  // What is never read is never looked at: a BigInt in `inputs` (which
-  // JSON.stringify would refuse), or deep junk in a decorated call.
+  // What is never read is never looked at: a BigInt in a plain call
+  // outside the requested traces, in `inputs` (which JSON.stringify would
+  // refuse), or deep junk in a decorated call.
+  const elsewhere = [call('r', null, 1), call('b', null, 1, { trace_id: 'other', summary: { usage: { m: { prompt_tokens: 1n } } } })];
+  assert.deepEqual(callsUsage(elsewhere, req(['r'])).call_usage, { r: tokens(1) });
   let deep = {};
   for (let k = 0; k < 100_000; k++) deep = { deep };
   const unread = [call('r', null, 1, { started_at: date, inputs: { n: 1n }, output: deep, summary: { usage: { m: { prompt_tokens: 1, junk: deep } }, junk: [deep] } })];
   assert.deepEqual(callsUsage(unread, req(['r'])).call_usage, { r: tokens(1) });
+});
+
+test('the one difference: a boxed primitive whose prototype was replaced is read as an object', () => {
+  // JSON.stringify tells a box by the engine's internal slots and sends
+  // what converting it gives; the objects path tells it by its prototype
+  // (docs/hostile-inputs.md).
+  const id = Object.setPrototypeOf(new String('r'), Object.prototype);
+  const calls = [call('r', null, 1, { id })];
+  assert.equal(JSON.stringify(calls[0].id), '"[object String]"');
+  assert.deepEqual(callsUsageFromJson(JSON.stringify(calls), req(['[object String]'])).call_usage, { '[object String]': tokens(1) });
+  expectError(() => callsUsage(calls, req(['[object String]'])), 422, [{ loc: ['calls', 0, 'id'], msg: 'Input should be a valid string', type: 'string_type' }]);
 });
 
 // Last: once Object.prototype has been changed, V8 reads every object more
