@@ -3,42 +3,46 @@
 // the fields the rollup reads as JSON text, so that the calls cross into wasm
 // in one piece instead of one property at a time.
 //
+// The rule: `callsUsage(calls, req)` answers exactly as
+// `callsUsageFromJson(JSON.stringify(calls), req)`, whatever JavaScript
+// values the calls hold. So every call is looked at as JSON.stringify would
+// send it, and the text holds, for each call picked, what JSON.stringify
+// would have sent of the fields read.
+//
 // The pick is a superset of what the rollup uses, so the answer is the one
 // the whole list gives: the requested calls; every call of their traces;
 // every later copy of a picked id (a later duplicate replaces an earlier
-// one); and every call that might be malformed, so its error is reported.
+// one); and every call that fails validation, so its error is reported.
 // Liveness (deleted, other project), scope, limit and everything else are
 // decided in Rust, exactly as for bytes.
 //
-// A call the fast check passed is written compact, as an array of its
-// fields (`compact`; the core reads that form only from here), naming an
-// earlier call instead of repeating a trace, parent or project id (`once`);
-// any other as an object reduced to the fields read (`loose`), so that the
-// core reports its errors as for a body.
+// Most calls are plain objects off JSON.parse, sent as they are held; for
+// those a fast check (`wellFormed`: plain property reads) proves it, and
+// their ids and trace ids take part in the pick as read. Any other call
+// is `reduce`d once to what JSON.stringify would send of the fields read,
+// following its rules at every level read: toJSON called with the call's
+// index or the member's name, boxed primitives unwrapped, getters called
+// once, functions, symbols and undefined left out, own enumerable string
+// keys only; the engine itself unwraps boxes and refuses BigInts. That
+// JSON data is both what the pick reads the call's id and trace id from
+// and what is sent, so a getter cannot make the two disagree, and a call
+// whose JSON is valid takes part in the pick exactly as a checked one.
 //
-// Where the time goes (Chromium 156, 100k calls, 100 roots whose traces
-// hold 6,240 calls, a settled heap as the benchmark runs it; medians in ms
-// on the 2-core AMD EPYC VM of the README's table, where the plain-JS
-// rollup takes ~100 on the same calls): the first pass checks every call
-// and sketches its ids (27–33: each call and seven of its values read from
-// memory; alone, a loop that checks the seven fields' types takes 8, the
-// ids' enumerability 3, and sketching both ids 15); passes two and three
-// pick the traces' calls and later copies of their ids through the
-// sketches (6.5); the picked are made compact (12–13) and stringified (6,
-// 0.91 MB); wasm encodes (3), reads and rolls them up and answers (12–13),
-// and the answer is parsed (1). The rollup checks nothing, and the check
-// alone is a third of its time. What was slower and was replaced, each
-// exactly: reading fields through `own` (a runtime call per field) where
-// for-in or plain reads will do, `propertyIsEnumerable` for the ids
-// (`idsEnumerable`), a Set lookup per id (`sketch`; Set lookups in passes
-// two and three instead, which read each call again, were 54–61 against
-// 48–50 for the whole pick), `usv` on every string, objects with keys for
-// the picked calls (`compact`: 40% less text, and 42% less again by `once`
-// and by sending a string `ended_at` as ""), a lookup table by field name
-// for entries (`usageList`), prototype-less model maps (`byModel`), and a
-// JS copy of the text (`encodeSlice`). A byte writer in JS instead of
-// JSON.stringify was twice as slow; fewer characters per sketch saved
-// nothing (the pass waits on memory, not on arithmetic).
+// A checked call is written compact, as an array of its fields (`compact`;
+// the core reads that form only from here), naming an earlier call instead
+// of repeating a trace, parent or project id (`once`), unless something in
+// its summary is not plain data (a toJSON, a boxed value: in an array it
+// would be serialised under another key), when it is reduced too. A
+// reduced call that is valid goes compact as well; one that is not goes as
+// an object of its fields, so that the core reports its errors as for a
+// body.
+//
+// Speed (measurements: docs/performance.md): checking every call with
+// plain reads and for-in over the engine's cached key lists, sketches of
+// the ids instead of a Set lookup per call, and a compact text are what
+// keep the objects path ahead of the plain-JS rollup. `reduce` reads only
+// the fields read, never the rest of a call (JSON.stringify with a replacer
+// would visit every member: several times slower on Weave's calls).
 
 const ObjectProto = Object.prototype;
 const isText = (v) => v === undefined || v === null || typeof v === 'string';
@@ -50,34 +54,247 @@ const own = (o, k) => (enumerable.call(o, k) ? o[k] : undefined);
  * U+FFFD on the way into UTF-8, so the pick must match ids that way too. */
 const usv = (s) => (typeof s !== 'string' || s.isWellFormed === undefined || s.isWellFormed() ? s : s.toWellFormed());
 
-/** Could this call fail validation? (Then the core must see it.) */
-function suspect(c) {
-  return (
-    !plain(c) ||
-    typeof own(c, 'id') !== 'string' ||
-    typeof own(c, 'trace_id') !== 'string' ||
-    !isText(own(c, 'parent_id')) ||
-    !isText(own(c, 'project_id')) ||
-    !isText(own(c, 'started_at')) ||
-    !isText(own(c, 'ended_at')) ||
-    !isText(own(c, 'deleted_at')) ||
-    !(own(c, 'summary') === undefined || own(c, 'summary') === null || plain(own(c, 'summary')))
-  );
-}
-
 const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
 const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+
+// ---------------------------------------------------------------- reduce
+
+/**
+ * `v`, held at member `key` of its holder, as JSON.stringify sees it when
+ * it writes it: after its toJSON (called once, with `key`; for a function
+ * or a BigInt too, as the spec has it), with a boxed primitive unwrapped.
+ * What remains is a primitive, an array, or an object written as its own
+ * enumerable string keys. A BigInt throws JSON.stringify's TypeError.
+ */
+function json(v, key) {
+  const type = typeof v;
+  if ((type === 'object' && v !== null) || type === 'function' || type === 'bigint') {
+    const toJSON = v.toJSON;
+    if (typeof toJSON === 'function') v = toJSON.call(v, key);
+  }
+  if (typeof v === 'object') {
+    if (v !== null && Object.getPrototypeOf(v) !== ObjectProto && !Array.isArray(v) && (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt)) return unbox(v);
+  } else if (typeof v === 'bigint') {
+    unbox(v);
+  }
+  return v;
+}
+
+/** The primitive a boxed `v` holds, as JSON.stringify unwraps it (no toJSON
+ * applied: that was done), or `v` itself if it only looked like a box (then
+ * it is written as its own keys). The engine tells, by its internal slots;
+ * it also throws its own TypeError for a BigInt, boxed or not. */
+function unbox(v) {
+  const holder = { v: null };
+  // Its members, if it has some, are left out: only its kind matters here.
+  const text = JSON.stringify(holder, function (k, x) {
+    return x === holder ? x : this === holder ? v : undefined;
+  });
+  const value = JSON.parse(text).v;
+  return typeof value === 'object' && value !== null ? v : value;
+}
+
+/** A field, counter or cost as sent: a primitive as JSON writes it (NaN and
+ * ±Infinity as null); an array or object as an empty one of its JSON type;
+ * undefined for what JSON.stringify leaves out (undefined, a function, a
+ * symbol). `v` has been through `json`; `path`: see `enter`. */
+function leaf(v, path) {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : null;
+    case 'object':
+      if (v === null) return null;
+      if (Array.isArray(v)) return [];
+      enter(path, v);
+      path.pop();
+      return {};
+    default:
+      return undefined;
+  }
+}
+
+/** Notes that object `o` (not an array) is being read under the objects of
+ * `path` (the call and the maps and entries it is in, a handful at most).
+ * One of them again is a cycle, which JSON.stringify would refuse: so is
+ * it here, with the engine's own error. (An array's content is never
+ * read, so an array is never on a path.) */
+function enter(path, o) {
+  if (path.includes(o)) {
+    JSON.stringify(o);
+    throw new TypeError('Converting circular structure to JSON');
+  }
+  path.push(o);
+}
+
+/** Sets `out[k]` to `v` as an own data property (also for "__proto__"),
+ * unless `v` is undefined (left out). */
+function put(out, k, v) {
+  if (v === undefined) return;
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+}
+
+/** What JSON.stringify sends of a summary object: an object, whose content
+ * only `usage` and `costs` of a `Reduced` say. */
+const SUMMARY = Symbol('summary object');
+
+/**
+ * A call as `reduce` leaves it (a "Reduced"): JSON data, one slot per field
+ * read, of one shape for every call, so that the code reading it stays
+ * fast. Each field is what JSON.stringify sends (undefined: left out), as
+ * `leaf` makes it. `value`: for a call that is not an object, what is sent
+ * instead (see `reduce`). `summary`: SUMMARY for an object, else as `leaf`
+ * makes it. `usage`, `costs`: `summary.usage` and `summary.weave.costs` as
+ * `compact` sends them, model → entry as the list of its fields, or what
+ * stands for a map that is not an object.
+ *
+ * An object literal, not a class instance: in Node 20, V8 threw away the
+ * compiled code that made and read instances of a class at each full
+ * garbage collection, which made lists with a few such calls slower.
+ */
+const newReduced = () => ({
+  value: undefined,
+  id: undefined,
+  trace_id: undefined,
+  parent_id: undefined,
+  project_id: undefined,
+  started_at: undefined,
+  ended_at: undefined,
+  deleted_at: undefined,
+  summary: undefined,
+  usage: null,
+  costs: null,
+});
+
+/**
+ * The call `c` at index `i` of the calls as `JSON.stringify(calls)` sends
+ * it, cut to the fields read (a `Reduced`): `json` at every level read,
+ * each field read once if it is an own enumerable one; members that are
+ * not read are never looked at, nor what a field that should be a string
+ * or number holds if it is an object. (The fields are read in a fixed
+ * order, not in the object's: that differs only in which of two throwing
+ * getters is reported.) A call that is an array is sent as 0 (a JSON array
+ * would be taken for a compact call; both are "not a dictionary"), one
+ * JSON.stringify leaves out (undefined) as null, as it writes it in an
+ * array. Throws what JSON.stringify throws on what is read (a BigInt, a
+ * throwing getter or toJSON, a cycle).
+ */
+function reduce(c, i) {
+  const r = newReduced();
+  const v = json(c, String(i));
+  if (typeof v !== 'object' || v === null) {
+    r.value = leaf(v, null) ?? null;
+    return r;
+  }
+  if (Array.isArray(v)) {
+    r.value = 0;
+    return r;
+  }
+  const path = [v];
+  if (enumerable.call(v, 'id')) r.id = leaf(json(v.id, 'id'), path);
+  if (enumerable.call(v, 'trace_id')) r.trace_id = leaf(json(v.trace_id, 'trace_id'), path);
+  if (enumerable.call(v, 'parent_id')) r.parent_id = leaf(json(v.parent_id, 'parent_id'), path);
+  if (enumerable.call(v, 'project_id')) r.project_id = leaf(json(v.project_id, 'project_id'), path);
+  if (enumerable.call(v, 'started_at')) r.started_at = leaf(json(v.started_at, 'started_at'), path);
+  if (enumerable.call(v, 'ended_at')) r.ended_at = leaf(json(v.ended_at, 'ended_at'), path);
+  if (enumerable.call(v, 'deleted_at')) r.deleted_at = leaf(json(v.deleted_at, 'deleted_at'), path);
+  if (enumerable.call(v, 'summary')) summary(r, json(v.summary, 'summary'), path);
+  return r;
+}
+
+/** `summary` (through `json`) into `r`: only `usage` and `weave.costs`. */
+function summary(r, s, path) {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) {
+    r.summary = leaf(s, path);
+    return;
+  }
+  r.summary = SUMMARY;
+  enter(path, s);
+  if (enumerable.call(s, 'usage')) r.usage = entries(json(s.usage, 'usage'), USAGE_FIELDS, path);
+  if (enumerable.call(s, 'weave')) {
+    // A weave that is not an object has no costs.
+    const w = json(s.weave, 'weave');
+    if (typeof w === 'object' && w !== null && !Array.isArray(w)) {
+      enter(path, w);
+      if (enumerable.call(w, 'costs')) r.costs = entries(json(w.costs, 'costs'), COST_FIELDS, path);
+      path.pop();
+    }
+  }
+  path.pop();
+}
+
+/** A usage or costs map (through `json`) as `compact` sends it: model →
+ * the list of the entry's `fields`; an entry that is not an object as it
+ * is (an array as null: it is skipped as null is); a map that is not an
+ * object as null or the primitive it is. */
+function entries(map, fields, path) {
+  if (typeof map !== 'object' || map === null) return leaf(map, path) ?? null;
+  if (Array.isArray(map)) return null;
+  enter(path, map);
+  const out = {};
+  for (const model of Object.keys(map)) {
+    const e = json(map[model], model);
+    if (typeof e === 'object' && e !== null && !Array.isArray(e)) {
+      enter(path, e);
+      const list = new Array(fields.length);
+      for (let k = 0; k < fields.length; k++) {
+        const f = fields[k];
+        list[k] = enumerable.call(e, f) ? (leaf(json(e[f], f), path) ?? null) : null;
+      }
+      path.pop();
+      put(out, model, list);
+    } else {
+      put(out, model, Array.isArray(e) ? null : leaf(e, path));
+    }
+  }
+  path.pop();
+  return out;
+}
+
+/** Whether a reduced call passes validation, as the core reads it. */
+const valid = (r) =>
+  r.value === undefined &&
+  typeof r.id === 'string' &&
+  typeof r.trace_id === 'string' &&
+  isText(r.parent_id) &&
+  isText(r.project_id) &&
+  isText(r.started_at) &&
+  isText(r.ended_at) &&
+  isText(r.deleted_at) &&
+  (r.summary === undefined || r.summary === null || r.summary === SUMMARY);
+
+/** A valid reduced call in the compact form (see `compact`). */
+function compactReduced(r, sent, at) {
+  const parentAt = sent.ids.get(r.parent_id) ?? r.parent_id;
+  if (!sent.ids.has(r.id)) sent.ids.set(r.id, at);
+  return [r.id, once(sent.traces, r.trace_id, at), parentAt, once(sent.projects, r.project_id, at), r.started_at, present(r.ended_at), present(r.deleted_at), r.usage, r.costs];
+}
+
+/** A reduced call that fails validation, as an object for the core to
+ * report (its errors are about its fields and the summary's JSON type, so
+ * a summary object is sent empty). */
+function invalid(r) {
+  if (r.value !== undefined) return r.value;
+  const out = {};
+  for (const k of ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at']) put(out, k, r[k]);
+  put(out, 'summary', r.summary === SUMMARY ? {} : r.summary);
+  return out;
+}
+
+// ---------------------------------------------------------------- compact
 
 /**
  * An entry as a compact call sends it: the list of its USAGE_FIELDS (or
  * COST_FIELDS) in order, null for an absent one. The fields of an ordinary
  * object are found by one for-in (its own enumerable keys, as the
  * prototype is clean: see `directReads`), each key told by a switch: for-in
- * gives internalized strings, so each case is a pointer comparison. (A
- * lookup table keyed by field name was a hash lookup per key: with the 22
- * keys of a Weave cost entry, the cost maps of the benchmark's 2,644 picked
- * LLM calls took 9.5 ms in Node against 7.1 now.) Other objects go through
- * `own`, a runtime call per field.
+ * gives internalized strings, so each case is a pointer comparison, where a
+ * lookup table keyed by field name costs a hash lookup per key (22 keys in
+ * a Weave cost entry). Other objects go through `own`, a runtime call per
+ * field.
  */
 function usageList(e) {
   if (Object.getPrototypeOf(e) !== ObjectProto) return USAGE_FIELDS.map((f) => scalar(own(e, f)));
@@ -112,14 +329,6 @@ function costList(e) {
   return [scalar(prompt), scalar(completion), scalar(cacheRead), scalar(cacheCreation)];
 }
 
-const entryObject = (fields) => (e) => {
-  const out = {};
-  for (const f of fields) out[f] = scalar(own(e, f));
-  return out;
-};
-const usageObject = entryObject(USAGE_FIELDS);
-const costObject = entryObject(COST_FIELDS);
-
 // Everything but the fields that are read is cut away before
 // JSON.stringify, which throws on deep nesting (V8: past a few thousand
 // levels) and would copy junk for nothing. Each cut keeps the meaning: the
@@ -134,22 +343,34 @@ const plain = (v) =>
   // Most are ordinary objects: then neither an array nor a boxed primitive.
   (Object.getPrototypeOf(v) === ObjectProto || !(Array.isArray(v) || v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt));
 
+/** Counts the counters and costs `scalar` met that JSON.stringify would
+ * write by calling something (a toJSON, a boxed primitive, a BigInt): in
+ * a compact call's array one would be written under another key, so a
+ * call during whose `compact` this changed is reduced instead. */
+let spoilt = 0;
+
 /** A counter or cost: an array or object reads as 0 but is recorded as
  * unreadable (`options.diagnostics`), so it becomes an empty one of the
  * same JSON type, not null (which is readable). */
-const scalar = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
+function scalar(v) {
+  if (typeof v !== 'object') {
+    if (typeof v === 'bigint') spoilt++;
+    return v;
+  }
+  if (v === null) return null;
+  if (Array.isArray(v)) return [];
+  if (plain(v)) return {};
+  spoilt++;
+  return v;
+}
 
-/** A call's field: a string or null is read; anything else is refused by
- * its JSON type alone, so an empty stand-in of that type will do. */
-const field = (v) => (Array.isArray(v) ? [] : plain(v) ? {} : v);
-
-/** `summary.usage` or `summary.weave.costs`: model → entry reduced to the
- * fields read. An entry that is not an object is skipped (usage) or costs
- * nothing (costs), as null is; so is a map that is not an object. For a
- * compact call, NOT_COMPACT if the map or an entry is `opaque`: `entry`
- * makes a list, which such an object must not become. */
-function byModel(map, entry, compact = false) {
-  if (!plain(map)) return Array.isArray(map) ? null : compact && opaque(map) ? NOT_COMPACT : map;
+/** `summary.usage` or `summary.weave.costs` of a compact call: model →
+ * entry as `entry` lists it. An entry that is not an object is skipped
+ * (usage) or costs nothing (costs), as null is; so is a map that is not an
+ * object. NOT_COMPACT if the map or an entry is `opaque` (or a BigInt): it
+ * is for JSON.stringify to say what it is. */
+function byModel(map, entry) {
+  if (!plain(map)) return Array.isArray(map) ? null : opaque(map) || typeof map === 'bigint' ? NOT_COMPACT : map;
   // An ordinary object (JSON.stringify writes one made by Object.create(null)
   // twice as slowly), where a model named "__proto__" is defined, not set,
   // so that it stays an ordinary key.
@@ -159,7 +380,7 @@ function byModel(map, entry, compact = false) {
     let value;
     if (plain(e)) {
       value = entry(e);
-    } else if (compact && opaque(e)) {
+    } else if (opaque(e)) {
       return NOT_COMPACT;
     } else {
       value = Array.isArray(e) ? null : e;
@@ -170,41 +391,9 @@ function byModel(map, entry, compact = false) {
   return out;
 }
 
-/** Whether JSON.stringify may write `v` as an object. */
-const mapLike = (v) => typeof v === 'object' && v !== null;
-
 /** An object JSON.stringify writes otherwise than as its own keys: one with
  * a toJSON, a boxed primitive (not an array). */
-const opaque = (v) => mapLike(v) && !Array.isArray(v) && !plain(v);
-
-/** A call reduced to what the rollup reads (JSON.stringify drops the
- * undefined members, as it would have dropped the absent ones). A value
- * that is not a plain object is kept as it is (an array as an empty one):
- * it is refused anyway, or its toJSON decides what is sent. */
-function project(c) {
-  if (!plain(c)) return Array.isArray(c) ? [] : c;
-  const s = own(c, 'summary');
-  let summary = field(s);
-  if (plain(s)) {
-    const w = own(s, 'weave');
-    const usage = byModel(own(s, 'usage'), usageObject);
-    // A `weave` with a toJSON is sent as it gives itself.
-    const weave = plain(w) ? { costs: byModel(own(w, 'costs'), costObject) } : scalar(w);
-    // A summary where nothing can be a usage or costs map (most calls are
-    // not LLM calls) reads as no summary: leave it out of the text.
-    summary = mapLike(usage) || mapLike(plain(w) ? weave.costs : weave) ? { usage, weave } : undefined;
-  }
-  return {
-    id: field(own(c, 'id')),
-    trace_id: field(own(c, 'trace_id')),
-    parent_id: field(own(c, 'parent_id')),
-    project_id: field(own(c, 'project_id')),
-    started_at: field(own(c, 'started_at')),
-    ended_at: field(own(c, 'ended_at')),
-    deleted_at: field(own(c, 'deleted_at')),
-    summary,
-  };
-}
+const opaque = (v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !plain(v);
 
 const NOT_COMPACT = Symbol('not compact');
 
@@ -216,8 +405,8 @@ const NOT_COMPACT = Symbol('not compact');
  * arrays are quicker to build, write and read. An absent optional field is
  * null here, which reads the same; a string `ended_at` or `deleted_at` is
  * sent as "" (the core reads only whether a string is there; a tenth of
- * the text less). NOT_COMPACT (see `byModel`) sends the call as `loose`
- * makes it instead.
+ * the text less). NOT_COMPACT when the call must be reduced instead (see
+ * `byModel`, `scalar`, and below).
  *
  * Its fields, and the summary's, are found by for-in, as in `usageList`:
  * `wellFormed` passed, so the call's prototype is clean for every name read.
@@ -250,16 +439,18 @@ function compact(c, sent, at) {
   let costs = null;
   if (plain(s)) {
     const w = member(s, 'weave');
-    if (opaque(w)) return NOT_COMPACT;
-    usage = byModel(member(s, 'usage'), usageList, true) ?? null;
-    if (plain(w)) costs = byModel(member(w, 'costs'), costList, true) ?? null;
-    if (usage === NOT_COMPACT || costs === NOT_COMPACT) return NOT_COMPACT;
+    if (opaque(w) || typeof w === 'bigint') return NOT_COMPACT;
+    const before = spoilt;
+    usage = byModel(member(s, 'usage'), usageList) ?? null;
+    if (plain(w)) costs = byModel(member(w, 'costs'), costList) ?? null;
+    if (usage === NOT_COMPACT || costs === NOT_COMPACT || spoilt !== before) return NOT_COMPACT;
   }
   const id = c.id;
   const trace = c.trace_id;
-  // A number in these places stands for an earlier call: a getter that
-  // gives other than text now (`wellFormed` saw text) goes as `loose` sends it.
-  if (!isText(trace) || !isText(parent) || !isText(project)) return NOT_COMPACT;
+  // A getter that gives other than text now (`wellFormed` saw text) is for
+  // `reduce`: in the array, a number in these places stands for an earlier
+  // call, and an object would be serialised under another key.
+  if (typeof id !== 'string' || typeof trace !== 'string' || !isText(parent) || !isText(project) || !isText(started) || !isText(ended) || !isText(deleted)) return NOT_COMPACT;
   // Its parent is an earlier call (not itself: a call is its own parent on a cycle).
   const parentAt = sent.ids.get(parent) ?? parent;
   if (!sent.ids.has(id)) sent.ids.set(id, at);
@@ -298,23 +489,19 @@ function member(o, name) {
  * string; anything else as it is (null, or what the core will refuse). */
 const present = (v) => (typeof v === 'string' ? '' : v);
 
-/** A call that is not compact, reduced as `project` reduces it, but never a
- * JSON array: the core would take that for a compact call. Every array (or
- * toJSON giving one) is refused alike as "not a dictionary", so 0 stands in. */
-function loose(c) {
-  const v = project(c);
-  if (Array.isArray(v)) return 0;
-  if (!opaque(v)) return v;
-  // A call with a toJSON, or a boxed primitive: what JSON.stringify makes of it.
-  const text = JSON.stringify(v);
-  return text === undefined ? null : text.startsWith('[') ? 0 : JSON.parse(text);
-}
-
-/** A picked call as it crosses, at index `at` of the text; `checked`: it
- * passed `wellFormed`. */
-function wire(c, checked, sent, at) {
-  const v = checked ? compact(c, sent, at) : NOT_COMPACT;
-  return v === NOT_COMPACT ? loose(c) : v;
+/**
+ * The call `c` at index `i` of the calls as it crosses, at index `at` of
+ * the text: compact if it passed the fast check (`checked`) and can be,
+ * else reduced (`r`, if `reduce` has made it already), and then compact if
+ * it is valid, else as an object (never a JSON array: see `reduce`).
+ */
+function wire(c, i, checked, r, sent, at) {
+  if (checked) {
+    const v = compact(c, sent, at);
+    if (v !== NOT_COMPACT) return v;
+  }
+  if (r === undefined) r = reduce(c, i);
+  return valid(r) ? compactReduced(r, sent, at) : invalid(r);
 }
 
 const encoder = new TextEncoder();
@@ -371,12 +558,12 @@ const DIRECT = ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ende
 /** Whether a field of an object whose prototype is Object.prototype can be
  * read directly (the call's, its summary's, its entries'): true unless
  * Object.prototype itself holds one of them (a polluted prototype), when
- * every call takes the long way (`suspect`, `loose`). */
+ * every call takes the long way (`reduce`). */
 const directReads = () => DIRECT.every((k) => !(k in ObjectProto));
 
 /**
  * A call that certainly passes validation, told by direct reads; false
- * means "look closer" (`suspect`), never "malformed". With a clean
+ * means "look closer" (`reduce`), never "malformed". With a clean
  * Object.prototype, a field read on an object made from it is its own
  * property or absent, so a string `id` here is a string `id` to
  * JSON.stringify if it is enumerable (checked, for the two required
@@ -451,79 +638,116 @@ function filter(set) {
   return bits;
 }
 
-/** Whether the call at `i` (its field `key` sketched as `h`) may be in the
- * set of `bits` (null: any may), and then whether it is. The call itself is
- * read only when its sketch is in the filter. */
-const has = (set, bits, calls, i, key, h) =>
-  bits === null ? set.has(usv(calls[i][key])) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(calls[i][key]);
+/** Whether string `s`, sketched as `h`, may be in the set of `bits` (null:
+ * any may), and then whether it is. */
+const holds = (set, bits, s, h) => (bits === null ? set.has(usv(s)) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(s));
+
+/** The call at `i` as the pick reads it: its reduced form, if it has one. */
+const asPicked = (calls, reduced, i) => (reduced !== null && reduced.has(i) ? reduced.get(i) : calls[i]);
+
+/** `holds` for field `key` of the call at `i` (sketched as `h`): the call
+ * itself is read only when its sketch is in the filter. */
+const has = (set, bits, calls, reduced, i, key, h) =>
+  bits === null ? set.has(usv(asPicked(calls, reduced, i)[key])) : (bits[h >>> 5] & (1 << (h & 31))) !== 0 && set.has(asPicked(calls, reduced, i)[key]);
 
 /**
  * `[json, indices]`: the picked calls as the text of a JSON array, and
  * each one's index in `calls` (`null` when every call was picked), for error
  * locations; `null` if `calls` is not an array. `callIds` null picks every
- * call (/trace/usage: every call may be in scope).
+ * call (/trace/usage: every call may be in scope). Throws what
+ * JSON.stringify would throw on what is read.
+ *
+ * The calls the fast check refuses are reduced after it, in a loop of
+ * their own, which leaves the loop over every call as small as it was.
  */
 export function selectCalls(calls, callIds) {
   if (!Array.isArray(calls)) return null;
-  if (callIds === null) {
-    const direct = directReads();
-    const sent = newSent();
-    return [JSON.stringify(calls.map((c, at) => wire(c, direct && wellFormed(c), sent, at))), null];
-  }
   const n = calls.length;
+  const direct = directReads();
+  // 1 = passed `wellFormed` (so may go compact).
+  const checked = new Uint8Array(n);
+  if (callIds === null) {
+    const refused = [];
+    for (let i = 0; i < n; i++) {
+      const c = calls[i];
+      if (direct && wellFormed(c)) checked[i] = 1;
+      else refused.push(i, c);
+    }
+    const reduced = reduceAll(refused);
+    const sent = newSent();
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = wire(checked[i] === 1 ? calls[i] : undefined, i, checked[i] === 1, reduced?.get(i), sent, i);
+    return [JSON.stringify(out), null];
+  }
   // The request's ids as the core validated them (so already Unicode).
   const wanted = new Set(callIds);
   const wantedBits = filter(wanted);
-  const direct = directReads();
-  // 1 = picked. Suspects first, with the traces of the requested calls.
+  // 1 = picked. Invalid calls first, with the traces of the requested calls.
   const picked = new Uint8Array(n);
-  // 1 = passed `wellFormed` (so may go compact).
-  const checked = new Uint8Array(n);
   const idSketch = new Uint32Array(n);
   const traceSketch = new Uint32Array(n);
   const traces = new Set();
+  // Index and call, for each call the fast check refuses.
+  const refused = [];
   for (let i = 0; i < n; i++) {
     const c = calls[i];
-    if (direct && wellFormed(c)) {
+    let id, trace;
+    // Read again after the check: a getter may answer otherwise.
+    if (direct && wellFormed(c) && typeof (id = c.id) === 'string' && typeof (trace = c.trace_id) === 'string') {
       checked[i] = 1;
-    } else if (suspect(c)) {
-      picked[i] = 1;
-      continue;
+      const h = (idSketch[i] = sketch(id));
+      traceSketch[i] = sketch(trace);
+      if (holds(wanted, wantedBits, id, h)) traces.add(usv(trace));
+    } else {
+      refused.push(i, c);
     }
-    const id = c.id;
-    const trace = c.trace_id;
-    // Both were strings; a getter may answer otherwise when read again.
-    if (typeof id !== 'string' || typeof trace !== 'string') {
-      picked[i] = 1;
-      checked[i] = 0;
-      continue;
+  }
+  // The refused ones as JSON.stringify sends them: the valid ones take part
+  // in the pick as the others do; the invalid ones are picked.
+  const reduced = reduceAll(refused);
+  if (reduced !== null) {
+    for (const [i, r] of reduced) {
+      if (!valid(r)) {
+        picked[i] = 1;
+        continue;
+      }
+      const h = (idSketch[i] = sketch(r.id));
+      traceSketch[i] = sketch(r.trace_id);
+      if (holds(wanted, wantedBits, r.id, h)) traces.add(usv(r.trace_id));
     }
-    const h = (idSketch[i] = sketch(id));
-    traceSketch[i] = sketch(trace);
-    if (has(wanted, wantedBits, calls, i, 'id', h)) traces.add(usv(trace));
   }
   // Every call of those traces (the requested ones included).
   const ids = new Set();
   const traceBits = filter(traces);
   for (let i = 0; i < n; i++) {
-    if (!picked[i] && has(traces, traceBits, calls, i, 'trace_id', traceSketch[i])) {
+    if (!picked[i] && has(traces, traceBits, calls, reduced, i, 'trace_id', traceSketch[i])) {
       picked[i] = 1;
-      ids.add(usv(calls[i].id));
+      ids.add(usv(asPicked(calls, reduced, i).id));
     }
   }
   // Other copies of a picked id: a later one replaces it.
   if (ids.size > 0) {
     const idBits = filter(ids);
-    for (let i = 0; i < n; i++) if (!picked[i] && has(ids, idBits, calls, i, 'id', idSketch[i])) picked[i] = 1;
+    for (let i = 0; i < n; i++) if (!picked[i] && has(ids, idBits, calls, reduced, i, 'id', idSketch[i])) picked[i] = 1;
   }
   const out = [];
   const indices = [];
   const sent = newSent();
   for (let i = 0; i < n; i++) {
     if (picked[i]) {
-      out.push(wire(calls[i], checked[i] === 1, sent, out.length));
+      const ok = checked[i] === 1;
+      out.push(wire(ok ? calls[i] : undefined, i, ok, ok ? undefined : reduced.get(i), sent, out.length));
       indices.push(i);
     }
   }
   return [JSON.stringify(out), indices.length === n ? null : Uint32Array.from(indices)];
+}
+
+/** `refused` (index, call, index, call, …) reduced: index → Reduced, in
+ * index order; null if none. */
+function reduceAll(refused) {
+  if (refused.length === 0) return null;
+  const reduced = new Map();
+  for (let k = 0; k < refused.length; k += 2) reduced.set(refused[k], reduce(refused[k + 1], refused[k]));
+  return reduced;
 }
