@@ -35,7 +35,13 @@ fn main() {
         let table = stream.finish().expect("valid body");
         let parsed = t.elapsed();
         if run == 0 && roots.is_empty() {
-            roots = table.calls.iter().filter(|c| c.parent == weave_usage::table::NONE).take(100).map(|c| table.str(c.id).to_string()).collect();
+            roots = table
+                .calls
+                .iter()
+                .filter(|c| c.parent == weave_usage::table::NONE)
+                .take(100)
+                .map(|c| table.str(c.id).to_string())
+                .collect();
         }
         let request = Value::Object(vec![
             ("project_id".into(), Value::String("acme/agents".into())),
@@ -48,7 +54,13 @@ fn main() {
         let rolled = t2.elapsed();
         times.push((parsed, rolled));
         if run == 0 {
-            println!("{} calls, {} bytes, {} roots, table ~{} MB", table.calls.len(), body.len(), res.call_usage.len(), table.heap_bytes() >> 20);
+            println!(
+                "{} calls, {} bytes, {} roots, table ~{} MB",
+                table.calls.len(),
+                body.len(),
+                res.call_usage.len(),
+                table.heap_bytes() >> 20
+            );
         }
     }
     // The scanner alone: every call checked and skipped, nothing read.
@@ -70,5 +82,10 @@ fn main() {
     println!("scan only: {:.1} ms ({:.0} MB/s)", s.as_secs_f64() * 1e3, body.len() as f64 / s.as_secs_f64() / 1e6);
     times.sort();
     let (p, r) = times[times.len() / 2];
-    println!("median: parse {:.1} ms ({:.0} MB/s), rollup {:.1} ms", p.as_secs_f64() * 1e3, body.len() as f64 / p.as_secs_f64() / 1e6, r.as_secs_f64() * 1e3);
+    println!(
+        "median: parse {:.1} ms ({:.0} MB/s), rollup {:.1} ms",
+        p.as_secs_f64() * 1e3,
+        body.len() as f64 / p.as_secs_f64() / 1e6,
+        r.as_secs_f64() * 1e3
+    );
 }

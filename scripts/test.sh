@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, after installing what is missing (scripts/setup.sh):
+#   0. style: cargo fmt --check (rustfmt.toml), clippy with -D warnings
+#      (the lint list is at the top of src/lib.rs) natively and for wasm32,
+#      and cargo doc with no warnings, for both too
 #   1. native: cargo test (core unit tests, reference fixtures, property tests
 #      against a naive oracle, pydantic/CPython differential corpus, and every
 #      input a fuzzer ever crashed on through the fuzz targets' checks; the
@@ -35,6 +38,17 @@ ran_wasm_tests() {
   grep -E "^test result:" "$1" | awk -v env="$3" '{p+=$4; f+=$6} END {print env ": " p " passed, " f " failed"}'
 }
 
+step "0/6 style: rustfmt, clippy and rustdoc, native and wasm32"
+cargo fmt --check
+(cd fuzz && cargo fmt --check)
+for target in "" "--target wasm32-unknown-unknown"; do
+  # shellcheck disable=SC2086 # $target is one flag and its value, or nothing
+  cargo clippy --all-targets $target -- -D warnings
+  # shellcheck disable=SC2086
+  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items $target
+done
+echo "style: formatted, no clippy or rustdoc warnings"
+
 step "1/6 native: cargo test"
 cargo test 2>&1 | tee "$log/native"
 native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
@@ -68,5 +82,6 @@ echo "native cargo test:        $native"
 echo "fuzz regressions:         ${fuzz%, } (replayed by cargo test)"
 echo "wasm-bindgen-test:        $chrome; $node_wasm"
 echo "node --test (package):    $js"
+echo "style:                    rustfmt, clippy -D warnings, rustdoc (native, wasm32)"
 echo "tsc --strict:             ok"
 echo "package + browsers:       $e2e"

@@ -114,7 +114,11 @@ mod tests {
         let v = trace_request_from_json(br#"{"project_id":"p","filter":{"trace_ids":["t"],"call_ids":null},"limit":"5"}"#).unwrap();
         let r = prepare_trace(&v, None).unwrap().request;
         assert_eq!((r.trace_ids, r.limit), (vec!["t".to_string()], 5));
-        let o = argument_from_json(br#"{"prices":[{"llm_id":"m","effective_date":"2024-01-01","prompt_token_cost":"1e-6"}],"rollup":"dedupe"}"#, "options").unwrap();
+        let o = argument_from_json(
+            br#"{"prices":[{"llm_id":"m","effective_date":"2024-01-01","prompt_token_cost":"1e-6"}],"rollup":"dedupe"}"#,
+            "options",
+        )
+        .unwrap();
         let o = UsageOptions::from_value(Some(&o)).unwrap();
         assert_eq!(o.prices.map(|p| p[0].rates[0]), Some(1e-6));
         let c = argument_from_json(br#"{"project_id":"p","call_ids":["a","b"]}"#, "body").unwrap();

@@ -52,7 +52,13 @@ pub struct CallValue {
 impl Diagnostics {
     /// The arrays per symbol and per call are reserved fallibly; the lists
     /// of items are within what [`crate::rollup::scope_memory`] checked.
-    pub(crate) fn collect(table: &CallTable, scope: &Scope, rolled: &Rolled, settings: &Settings<'_>, project: Option<Sym>) -> Result<Diagnostics, Exhausted> {
+    pub(crate) fn collect(
+        table: &CallTable,
+        scope: &Scope,
+        rolled: &Rolled,
+        settings: &Settings<'_>,
+        project: Option<Sym>,
+    ) -> Result<Diagnostics, Exhausted> {
         let call = |i: u32| table.calls.get(i as usize);
         let id_at = |k: &u32| scope.calls.get(*k as usize).and_then(|&i| call(i)).map(|c| table.str(c.id).to_string());
         let sorted = |mut ids: Vec<String>| {
@@ -82,7 +88,11 @@ impl Diagnostics {
             let Some(c) = call(i) else { continue };
             for u in table.usage_of(c) {
                 if u.flags & PROMPT_AND_INPUT != 0 {
-                    prompt_and_input.push(CallValue { call_id: table.str(c.id).to_string(), model: table.str(u.model).to_string(), field: None });
+                    prompt_and_input.push(CallValue {
+                        call_id: table.str(c.id).to_string(),
+                        model: table.str(u.model).to_string(),
+                        field: None,
+                    });
                 }
                 if u.flags & UNREADABLE != 0 {
                     if let Some(f) = flagged.get_mut(i as usize) {
@@ -126,7 +136,8 @@ impl Diagnostics {
             unreadable_values: by_call(unreadable),
             prompt_and_input_tokens: by_call(prompt_and_input),
             unpriced_models,
-            deduped_call_ids: (settings.rollup == crate::options::Rollup::Dedupe).then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
+            deduped_call_ids: (settings.rollup == crate::options::Rollup::Dedupe)
+                .then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
         })
     }
 
@@ -143,7 +154,9 @@ impl Diagnostics {
             });
             (name.len() + 6).saturating_add(values.len().saturating_sub(1)).saturating_add(items)
         };
-        let mut n = "\"diagnostics\":{\"calls_in_scope\":,\"calls_cut_by_limit\":}".len() + int_len(self.calls_in_scope as i128) + int_len(self.calls_cut_by_limit as i128);
+        let mut n = "\"diagnostics\":{\"calls_in_scope\":,\"calls_cut_by_limit\":}".len()
+            + int_len(self.calls_in_scope as i128)
+            + int_len(self.calls_cut_by_limit as i128);
         for part in [
             ids("orphan_call_ids", &self.orphan_call_ids),
             ids("cycle_call_ids", &self.cycle_call_ids),
@@ -188,7 +201,8 @@ impl Diagnostics {
             }
             out.push(']');
         };
-        let _ = write!(out, "\"diagnostics\":{{\"calls_in_scope\":{},\"calls_cut_by_limit\":{}", self.calls_in_scope, self.calls_cut_by_limit);
+        let _ =
+            write!(out, "\"diagnostics\":{{\"calls_in_scope\":{},\"calls_cut_by_limit\":{}", self.calls_in_scope, self.calls_cut_by_limit);
         ids(out, "orphan_call_ids", &self.orphan_call_ids);
         ids(out, "cycle_call_ids", &self.cycle_call_ids);
         ids(out, "duplicate_call_ids", &self.duplicate_call_ids);

@@ -65,10 +65,7 @@ impl UsageError {
     /// the problem, which is also the `loc` (after `"body"`), as FastAPI
     /// reports JSON decode errors.
     pub fn bad_json(offset: usize, msg: impl Into<String>) -> UsageError {
-        UsageError {
-            status: 400,
-            detail: vec![Detail::new(vec!["body".into(), offset.into()], "json_invalid", msg)],
-        }
+        UsageError { status: 400, detail: vec![Detail::new(vec!["body".into(), offset.into()], "json_invalid", msg)] }
     }
 
     /// 413 Content Too Large: an input (`kind` `payload_too_large` for the
@@ -119,9 +116,6 @@ mod tests {
             Detail::new(vec!["body".into(), "project_id".into()], "missing", "Field required"),
             Detail::new(vec!["body".into(), "call_ids".into(), 2.into()], "string_type", "Input should be a valid string"),
         ]);
-        assert_eq!(
-            e.to_string(),
-            "422: body.project_id: Field required; body.call_ids.2: Input should be a valid string"
-        );
+        assert_eq!(e.to_string(), "422: body.project_id: Field required; body.call_ids.2: Input should be a valid string");
     }
 }

@@ -528,11 +528,7 @@ impl<'a> Parser<'a> {
         // The grammar was checked: ASCII only.
         let text = std::str::from_utf8(raw).unwrap_or("0");
         let approx = || text.parse::<f64>().unwrap_or(f64::NAN);
-        Ok(if integer {
-            text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int)
-        } else {
-            Num::Float(approx())
-        })
+        Ok(if integer { text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int) } else { Num::Float(approx()) })
     }
 
     /// One value, built as far as `shape` asks. Recursion here follows the
@@ -666,6 +662,8 @@ fn needs_a_look(x: u64) -> u64 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+// A 128-bit load from a pointer is unsafe (see `scan16`'s SAFETY).
+#[allow(unsafe_code)]
 mod simd {
     use core::arch::wasm32::{u8x16_bitmask, u8x16_eq, u8x16_lt, u8x16_splat, v128, v128_load, v128_or};
 
@@ -726,9 +724,8 @@ impl Nesting {
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
-    let hex4 = |chars: &mut std::str::Chars<'_>| -> u32 {
-        (0..4).fold(0, |v, _| v * 16 + chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0))
-    };
+    let hex4 =
+        |chars: &mut std::str::Chars<'_>| -> u32 { (0..4).fold(0, |v, _| v * 16 + chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0)) };
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);

@@ -17,6 +17,17 @@
 //! [`api`] ties them together. Only `wasm` (built for wasm32) touches
 //! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
 
+
+// The lint policy (CI runs clippy with `-D warnings`, native and wasm32).
+// `unsafe` only in the modules that need it, each block with `SAFETY:`.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+// Nothing input-controlled may panic in wasm (a panic kills the module for
+// the page): no unwrap, expect, explicit panic or indexing in the crate.
+// Tests may, to say what they expect.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
 pub mod api;
 pub mod diagnostics;
 pub mod error;
@@ -48,7 +59,10 @@ mod wasm_alloc;
 #[global_allocator]
 static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
-pub use api::{argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json, trace_usage_from_json, Prepared, PreparedTrace};
+pub use api::{
+    argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json,
+    trace_usage_from_json, Prepared, PreparedTrace,
+};
 pub use diagnostics::Diagnostics;
 pub use error::{Detail, Loc, UsageError};
 pub use options::{Rollup, UsageOptions};

@@ -63,7 +63,8 @@ impl UsageOptions {
             None | Some(Value::Null) => Some(None),
             Some(Value::Array(rows)) => {
                 let before = errors.len();
-                let rows: Vec<PriceRow> = rows.iter().enumerate().filter_map(|(i, row)| PriceRow::from_value(row, i, &mut errors)).collect();
+                let rows: Vec<PriceRow> =
+                    rows.iter().enumerate().filter_map(|(i, row)| PriceRow::from_value(row, i, &mut errors)).collect();
                 (errors.len() == before).then_some(Some(rows))
             }
             Some(_) => {
@@ -148,7 +149,10 @@ mod tests {
             ]
         );
         let e = UsageOptions::from_value(Some(&Value::Bool(true))).unwrap_err();
-        assert_eq!((e.detail[0].kind.as_str(), e.detail[0].msg.as_str()), ("model_type", "Input should be a valid dictionary or instance of UsageOptions"));
+        assert_eq!(
+            (e.detail[0].kind.as_str(), e.detail[0].msg.as_str()),
+            ("model_type", "Input should be a valid dictionary or instance of UsageOptions")
+        );
         let e = UsageOptions::from_value(Some(&obj(&[("prices", Value::String("x".into()))]))).unwrap_err();
         assert_eq!(e.detail[0].msg, "Input should be a valid list");
     }

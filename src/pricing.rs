@@ -51,12 +51,8 @@ pub struct PriceRow {
 }
 
 /// The row's fields that are read, in the model's order (errors come in it).
-const RATE_FIELDS: [&str; 4] = [
-    "prompt_token_cost",
-    "completion_token_cost",
-    "cache_read_input_token_cost",
-    "cache_creation_input_token_cost",
-];
+const RATE_FIELDS: [&str; 4] =
+    ["prompt_token_cost", "completion_token_cost", "cache_read_input_token_cost", "cache_creation_input_token_cost"];
 
 /// Every key a row may carry: the read ones, then those a `/costs/query` row
 /// or a stored row also has, which are accepted and ignored (costs are in
@@ -175,8 +171,11 @@ pub fn effective_date(v: &Value) -> Result<i64, DateError> {
         Value::Number(Num::Int(i)) => timestamp(*i as f64),
         Value::Number(Num::Float(f) | Num::BigInt { approx: f }) => timestamp(*f),
         Value::String(s) if is_numeric(s) => timestamp(s.parse::<f64>().unwrap_or(f64::NAN)),
-        Value::String(s) => iso_datetime(s.as_bytes()).map_err(|why| ("datetime_from_date_parsing", format!("Input should be a valid datetime or date, {why}"))),
-        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => Err(("datetime_type", "Input should be a valid datetime".into())),
+        Value::String(s) => iso_datetime(s.as_bytes())
+            .map_err(|why| ("datetime_from_date_parsing", format!("Input should be a valid datetime or date, {why}"))),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(("datetime_type", "Input should be a valid datetime".into()))
+        }
     }
 }
 
@@ -196,7 +195,10 @@ fn timestamp(t: f64) -> Result<i64, DateError> {
         return Err(("datetime_parsing", "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps".into()));
     }
     if seconds < MIN {
-        return Err(("datetime_parsing", "Input should be a valid datetime, dates before 0000 are not supported as unix timestamps".into()));
+        return Err((
+            "datetime_parsing",
+            "Input should be a valid datetime, dates before 0000 are not supported as unix timestamps".into(),
+        ));
     }
     // In range, so the product fits an i64 exactly enough.
     Ok((seconds * 1e6).round() as i64)
@@ -517,7 +519,10 @@ mod tests {
                 for model in ["a", "b"] {
                     let sym = table.lookup(model).unwrap();
                     let (got, want) = (pricer.best(sym, started), best_by_scan(&rows, "p", model, started));
-                    assert!(got.map(|r| r as *const PriceRow) == want.map(|r| r as *const PriceRow), "round {round}, {model} at {started}: {got:?} != {want:?}");
+                    assert!(
+                        got.map(|r| r as *const PriceRow) == want.map(|r| r as *const PriceRow),
+                        "round {round}, {model} at {started}: {got:?} != {want:?}"
+                    );
                     assert_eq!(pricer.has_rows(sym), want.is_some());
                     compared += usize::from(want.is_some());
                 }
@@ -546,7 +551,13 @@ mod tests {
         let usage = UsageRec { model, tokens: [1, 1, 0, 1, 0, 0], costs: [0.0; 4], flags: 0 };
         for i in 0..n {
             // The latest project row in effect; before the first one, the default row of second 0.
-            let want = if i == 0 { 0 } else if i % 2 == 1 { i } else { i - 1 };
+            let want = if i == 0 {
+                0
+            } else if i % 2 == 1 {
+                i
+            } else {
+                i - 1
+            };
             assert_eq!(pricer.costs(&usage, i * 1_000_000 + 999_999), Some([want as f64, 0.0, 0.0, 0.0]), "call {i}");
         }
     }

@@ -152,13 +152,7 @@ impl TraceUsageRequest {
 
         match (project_id, filter, include_costs, limit) {
             (Some(project_id), Some((trace_ids, call_ids)), Some(include_costs), Some(limit)) if errors.is_empty() => {
-                Ok(TraceUsageRequest {
-                    project_id,
-                    trace_ids,
-                    call_ids,
-                    include_costs,
-                    limit: u64::try_from(limit).unwrap_or(u64::MAX),
-                })
+                Ok(TraceUsageRequest { project_id, trace_ids, call_ids, include_costs, limit: u64::try_from(limit).unwrap_or(u64::MAX) })
             }
             _ => Err(UsageError::unprocessable(errors)),
         }
@@ -408,9 +402,18 @@ mod tests {
     #[test]
     fn trace_request_defaults_filter_and_refusals() {
         let r = TraceUsageRequest::from_value(&obj(&[("project_id", s("p"))])).unwrap();
-        assert_eq!(r, TraceUsageRequest { project_id: "p".into(), trace_ids: vec![], call_ids: vec![], include_costs: false, limit: 10_000 });
+        assert_eq!(
+            r,
+            TraceUsageRequest { project_id: "p".into(), trace_ids: vec![], call_ids: vec![], include_costs: false, limit: 10_000 }
+        );
         let filter = obj(&[("trace_ids", Value::Array(vec![s("t")])), ("call_ids", Value::Null)]);
-        let r = TraceUsageRequest::from_value(&obj(&[("project_id", s("p")), ("filter", filter), ("include_costs", s("yes")), ("limit", s("5"))])).unwrap();
+        let r = TraceUsageRequest::from_value(&obj(&[
+            ("project_id", s("p")),
+            ("filter", filter),
+            ("include_costs", s("yes")),
+            ("limit", s("5")),
+        ]))
+        .unwrap();
         assert_eq!((r.trace_ids, r.call_ids, r.include_costs, r.limit), (vec!["t".to_string()], vec![], true, 5));
 
         let e = TraceUsageRequest::from_value(&obj(&[
@@ -421,7 +424,8 @@ mod tests {
         ]))
         .unwrap_err();
         let got: Vec<(String, &str)> = e.detail.iter().map(|d| (format!("{:?}", d.loc), d.kind.as_str())).collect();
-        let loc = |path: &[&str]| format!("{:?}", path.iter().map(|p| p.parse::<usize>().map_or(Loc::from(*p), Loc::Index)).collect::<Vec<_>>());
+        let loc =
+            |path: &[&str]| format!("{:?}", path.iter().map(|p| p.parse::<usize>().map_or(Loc::from(*p), Loc::Index)).collect::<Vec<_>>());
         assert_eq!(
             got,
             vec![
@@ -436,6 +440,9 @@ mod tests {
         );
         let e = TraceUsageRequest::from_value(&obj(&[("project_id", s("p")), ("filter", s("x"))])).unwrap_err();
         assert_eq!(e.detail[0].msg, "Input should be a valid dictionary or instance of CallsFilter");
-        assert_eq!(TraceUsageRequest::from_value(&Value::Null).unwrap_err().detail[0].msg, "Input should be a valid dictionary or instance of TraceUsageReq");
+        assert_eq!(
+            TraceUsageRequest::from_value(&Value::Null).unwrap_err().detail[0].msg,
+            "Input should be a valid dictionary or instance of TraceUsageReq"
+        );
     }
 }

@@ -13,14 +13,8 @@ use crate::limits::{answer_out_of_memory, answer_too_long, reserve_text, ANSWER_
 use crate::table::{Costs, Tokens, COST_FIELDS};
 
 /// The response's token fields, in the reference's order.
-const TOKEN_FIELDS: [&str; 6] = [
-    "requests",
-    "prompt_tokens",
-    "completion_tokens",
-    "total_tokens",
-    "cache_read_input_tokens",
-    "cache_creation_input_tokens",
-];
+const TOKEN_FIELDS: [&str; 6] =
+    ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
 
 /// The shortest answer, `{"call_usage":{},"unfinished_call_ids":[]}`, less
 /// the last comma that [`crate::limits::AnswerSize`] counts after the items
@@ -29,6 +23,8 @@ pub(crate) const ENVELOPE: usize = 42 - 2;
 
 /// The text of one model's totals but for its ten values: braces, keys,
 /// colons and commas.
+// Indexing in a const block: out of bounds would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
 const TOTALS_FRAME: usize = {
     let mut n = 2 + 9;
     let mut i = 0;
@@ -205,8 +201,7 @@ impl CallsUsageRes {
 
     /// Whether [`CallsUsageRes::to_json`] wrote any cost as a string.
     pub fn has_non_finite_costs(&self) -> bool {
-        self.include_costs
-            && self.call_usage.iter().any(|(_, models)| models.iter().any(|m| m.costs.iter().any(|c| !c.is_finite())))
+        self.include_costs && self.call_usage.iter().any(|(_, models)| models.iter().any(|m| m.costs.iter().any(|c| !c.is_finite())))
     }
 }
 
@@ -287,7 +282,10 @@ mod tests {
     #[test]
     fn writes_costs_round_trip_and_marks_non_finite() {
         let r = CallsUsageRes {
-            call_usage: vec![("a".into(), vec![ModelTotals { model: "m".into(), tokens: [0; 6], costs: [0.1 + 0.2, 1e-7, f64::NAN, f64::NEG_INFINITY] }])],
+            call_usage: vec![(
+                "a".into(),
+                vec![ModelTotals { model: "m".into(), tokens: [0; 6], costs: [0.1 + 0.2, 1e-7, f64::NAN, f64::NEG_INFINITY] }],
+            )],
             unfinished_call_ids: vec![],
             include_costs: true,
             diagnostics: None,
@@ -300,7 +298,10 @@ mod tests {
     #[test]
     fn big_integers_are_written_exactly() {
         let r = CallsUsageRes {
-            call_usage: vec![("a".into(), vec![ModelTotals { model: "m".into(), tokens: [9_007_199_254_740_993, 0, 0, 0, 0, 0], costs: [0.0; 4] }])],
+            call_usage: vec![(
+                "a".into(),
+                vec![ModelTotals { model: "m".into(), tokens: [9_007_199_254_740_993, 0, 0, 0, 0, 0], costs: [0.0; 4] }],
+            )],
             ..Default::default()
         };
         assert!(r.to_json().unwrap().contains(r#""requests":9007199254740993,"#));
@@ -309,7 +310,11 @@ mod tests {
     /// A response of `ids` keys with `models` entries each, names of `name` bytes.
     fn response(ids: usize, models: usize, name: usize, include_costs: bool) -> CallsUsageRes {
         let totals = |k: usize| ModelTotals { model: format!("{k:0name$}"), tokens: [1, 2, 3, 5, 0, 0], costs: [0.0; 4] };
-        CallsUsageRes { call_usage: (0..ids).map(|i| (format!("c{i}"), (0..models).map(totals).collect())).collect(), include_costs, ..Default::default() }
+        CallsUsageRes {
+            call_usage: (0..ids).map(|i| (format!("c{i}"), (0..models).map(totals).collect())).collect(),
+            include_costs,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -323,9 +328,12 @@ mod tests {
             ..Default::default()
         };
         let costs = [0.1 + 0.2, -2.2250738585072014e-308, f64::NAN, f64::INFINITY];
-        for (include_costs, costs, unfinished, diagnostics) in [(false, [0.0; 4], vec![], None), (true, costs, vec!["u".into(), "\"é\"".into()], Some(diagnostics))] {
+        for (include_costs, costs, unfinished, diagnostics) in
+            [(false, [0.0; 4], vec![], None), (true, costs, vec!["u".into(), "\"é\"".into()], Some(diagnostics))]
+        {
             let mut r = response(3, 2, 5, include_costs);
-            r.call_usage.push(("\u{1f}\\".into(), vec![ModelTotals { model: "é".into(), tokens: [i128::MIN, i128::MAX, -1, 10, 9, 0], costs }]));
+            r.call_usage
+                .push(("\u{1f}\\".into(), vec![ModelTotals { model: "é".into(), tokens: [i128::MIN, i128::MAX, -1, 10, 9, 0], costs }]));
             r.call_usage.push(("empty".into(), vec![]));
             r.unfinished_call_ids = unfinished;
             r.diagnostics = diagnostics;
@@ -350,7 +358,11 @@ mod tests {
         assert!(len > ANSWER_LIMIT);
         let e = r.to_json().unwrap_err();
         assert_eq!((e.status, e.detail[0].kind.as_str()), (500, "response_too_large"));
-        assert!(e.detail[0].msg.starts_with(&format!("The answer is {len} bytes of JSON, more than the 536870888 bytes")), "{}", e.detail[0].msg);
+        assert!(
+            e.detail[0].msg.starts_with(&format!("The answer is {len} bytes of JSON, more than the 536870888 bytes")),
+            "{}",
+            e.detail[0].msg
+        );
         // Just under the limit, it is written.
         let r = response(1_000, 1_000, 4, false);
         assert!(r.json_len(true) <= ANSWER_LIMIT);

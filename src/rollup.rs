@@ -278,7 +278,8 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
             true => Some(Diagnostics::collect(table, &empty, &Rolled::default(), &settings, project).map_err(calls_too_large)?),
             false => None,
         };
-        let lists: Vec<(&str, Usage)> = collect(requested.len(), requested.into_iter().map(|id| (id, Usage::default()))).map_err(answer_out_of_memory)?;
+        let lists: Vec<(&str, Usage)> =
+            collect(requested.len(), requested.into_iter().map(|id| (id, Usage::default()))).map_err(answer_out_of_memory)?;
         answer(table, lists, Vec::new(), diagnostics, request.include_costs, size)
     };
     if requested.is_empty() {
@@ -311,7 +312,9 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
     let position = positions(table, &scope.calls).map_err(calls_too_large)?;
     let places: Vec<Option<usize>> = collect(
         requested.len(),
-        requested.iter().map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
+        requested
+            .iter()
+            .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
     )
     .map_err(calls_too_large)?;
     drop(position);
@@ -326,7 +329,10 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
 
     let lists: Vec<(&str, Usage)> = collect(
         requested.len(),
-        requested.into_iter().zip(places).map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
+        requested
+            .into_iter()
+            .zip(places)
+            .map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
     )
     .map_err(answer_out_of_memory)?;
     let unfinished = unfinished(table, &scope.calls, &mut size)?;
@@ -340,14 +346,25 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
 
 /// The 413 for a request whose distinct ids cannot even be listed.
 fn too_many_ids(ids: usize) -> UsageError {
-    UsageError::too_large(vec![Loc::from("body"), Loc::from("call_ids")], "request_too_large", format!("The request's {ids} call_ids do not fit in the module's memory"))
+    UsageError::too_large(
+        vec![Loc::from("body"), Loc::from("call_ids")],
+        "request_too_large",
+        format!("The request's {ids} call_ids do not fit in the module's memory"),
+    )
 }
 
 /// The answer from each key's rolled-up lists, once their size is known:
 /// `size` has counted the keys (and, for `/calls/usage`, the requested ids)
 /// and `unfinished`; the lists and diagnostics are counted here, and the
 /// answer is refused (500) if too long or if its parts cannot be allocated.
-pub(crate) fn answer(table: &CallTable, lists: Vec<(&str, Usage)>, unfinished: Vec<String>, diagnostics: Option<Diagnostics>, include_costs: bool, mut size: AnswerSize) -> Result<CallsUsageRes, UsageError> {
+pub(crate) fn answer(
+    table: &CallTable,
+    lists: Vec<(&str, Usage)>,
+    unfinished: Vec<String>,
+    diagnostics: Option<Diagnostics>,
+    include_costs: bool,
+    mut size: AnswerSize,
+) -> Result<CallsUsageRes, UsageError> {
     let mut entries = 0usize;
     for (_, usage) in &lists {
         count(&mut size, table, usage);
@@ -396,7 +413,11 @@ pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings
     }
     let dedupe = settings.rollup == Rollup::Dedupe;
     let lists = if dedupe { 4 } else { 2 };
-    let mut per_call = std::mem::size_of::<&CallRec>() + 8 * std::mem::size_of::<u32>() + std::mem::size_of::<Usage>() + std::mem::size_of::<String>() + 16;
+    let mut per_call = std::mem::size_of::<&CallRec>()
+        + 8 * std::mem::size_of::<u32>()
+        + std::mem::size_of::<Usage>()
+        + std::mem::size_of::<String>()
+        + 16;
     if dedupe {
         per_call += std::mem::size_of::<Usage>() + std::mem::size_of::<Brought>();
     }
@@ -473,7 +494,13 @@ pub(crate) struct Rolled {
 /// holds besides them): a 500 once they alone make it too long, or once the
 /// memory left cannot hold more of them. The caller has checked that the
 /// rest fits ([`scope_memory`]); the per-call vectors are reserved fallibly.
-pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, wanted: Option<&[bool]>, size: AnswerSize) -> Result<Rolled, UsageError> {
+pub(crate) fn rollup(
+    table: &CallTable,
+    scope: &[u32],
+    settings: &Settings<'_>,
+    wanted: Option<&[bool]>,
+    size: AnswerSize,
+) -> Result<Rolled, UsageError> {
     let calls_too_large = |e| table.too_large(e);
     let calls: Vec<&CallRec> = collect(scope.len(), scope.iter().filter_map(|&i| table.calls.get(i as usize))).map_err(calls_too_large)?;
     let position = positions(table, scope).map_err(calls_too_large)?;
@@ -501,7 +528,11 @@ pub(crate) fn rollup(table: &CallTable, scope: &[u32], settings: &Settings<'_>, 
     // "dedupe" compares each call's own usage with what its children bring.
     let dedupe = settings.rollup == Rollup::Dedupe;
     let own: Vec<Usage> = if dedupe { collect(usage.len(), usage.iter().cloned()).map_err(calls_too_large)? } else { Vec::new() };
-    let mut brought: Vec<Brought> = if dedupe { collect(calls.len(), (0..calls.len()).map(|_| Brought::Sum(Usage::default()))).map_err(calls_too_large)? } else { Vec::new() };
+    let mut brought: Vec<Brought> = if dedupe {
+        collect(calls.len(), (0..calls.len()).map(|_| Brought::Sum(Usage::default()))).map_err(calls_too_large)?
+    } else {
+        Vec::new()
+    };
     let mut deduped = Vec::new();
     // The kept totals' share of the answer, and how much of it memory was
     // last seen to have room for.

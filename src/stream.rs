@@ -171,7 +171,9 @@ impl CallStream {
     /// beyond it for a copy of the value it holds (its strings, unescaped).
     fn make_room(&mut self, n: usize) -> Result<(), UsageError> {
         let before = self.pending.capacity();
-        let grown = reserve(&mut self.pending, n).and_then(|()| if self.pending.capacity() == before { Ok(()) } else { room(self.pending.capacity()) });
+        let grown =
+            reserve(&mut self.pending, n)
+                .and_then(|()| if self.pending.capacity() == before { Ok(()) } else { room(self.pending.capacity()) });
         grown.map_err(|e| {
             let e = self.table.too_large(e);
             self.fail(e)
@@ -326,8 +328,15 @@ mod tests {
     fn calls_too_large_for_memory_are_a_413_at_the_body_or_the_calls() {
         for (stream, loc) in [(CallStream::new(), "body"), (CallStream::with_compact_calls(), "calls")] {
             let e = stream.table().too_large(crate::limits::Exhausted { bytes: 3 << 20 });
-            assert_eq!((e.status, &e.detail[0].loc, e.detail[0].kind.as_str()), (413, &vec![crate::error::Loc::from(loc)], "payload_too_large"));
-            assert!(e.detail[0].msg.contains("0 calls read (0 distinct ids and names) take 0 MiB, and 3 MiB more could not be allocated"), "{}", e.detail[0].msg);
+            assert_eq!(
+                (e.status, &e.detail[0].loc, e.detail[0].kind.as_str()),
+                (413, &vec![crate::error::Loc::from(loc)], "payload_too_large")
+            );
+            assert!(
+                e.detail[0].msg.contains("0 calls read (0 distinct ids and names) take 0 MiB, and 3 MiB more could not be allocated"),
+                "{}",
+                e.detail[0].msg
+            );
         }
     }
 
@@ -380,12 +389,21 @@ mod tests {
 
     #[test]
     fn errors_name_line_column_and_byte() {
-        assert_eq!(err(b"{\"id\":\"a\",\"trace_id\":\"t\"}\n{\"id\":}"), (400, "Invalid JSON at line 2, column 7 (byte 32): expected a value".into()));
-        assert_eq!(err(b"[{\"id\":\"a\",\"trace_id\":\"t\"},]"), (400, "Invalid JSON at line 1, column 28 (byte 27): expected a value".into()));
+        assert_eq!(
+            err(b"{\"id\":\"a\",\"trace_id\":\"t\"}\n{\"id\":}"),
+            (400, "Invalid JSON at line 2, column 7 (byte 32): expected a value".into())
+        );
+        assert_eq!(
+            err(b"[{\"id\":\"a\",\"trace_id\":\"t\"},]"),
+            (400, "Invalid JSON at line 1, column 28 (byte 27): expected a value".into())
+        );
         assert_eq!(err(b"{\"a\":1"), (400, "Invalid JSON at line 1, column 7 (byte 6): expected ',' or '}' after an object member".into()));
         assert_eq!(err(b"{\"a\":\"\xff\"}"), (400, "Invalid JSON at line 1, column 7 (byte 6): invalid UTF-8".into()));
         assert_eq!(err("{\"é\":1,\"a\":}".as_bytes()), (400, "Invalid JSON at line 1, column 12 (byte 12): expected a value".into()));
-        assert_eq!(err(b"[{\"id\":\"a\",\"trace_id\":\"t\"}"), (400, "Invalid JSON at line 1, column 27 (byte 26): unexpected end of input".into()));
+        assert_eq!(
+            err(b"[{\"id\":\"a\",\"trace_id\":\"t\"}"),
+            (400, "Invalid JSON at line 1, column 27 (byte 26): unexpected end of input".into())
+        );
         assert!(err(b"[] 2").1.contains("unexpected content after the array"));
         assert!(err(format!("{A} {A}").as_bytes()).1.contains("expected a line break"));
         assert!(err(b"{\"x\":\"a\nb\"}").1.contains("control character"));
@@ -422,7 +440,8 @@ mod tests {
         let e = ids(&[format!("{A}\n7\n").as_bytes()]).unwrap_err();
         assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "dict_type"));
         assert_eq!(e.detail[0].loc, vec![crate::error::Loc::from("calls"), crate::error::Loc::Index(1)]);
-        let e = ids(&[br#"[{"trace_id":5,"parent_id":1,"summary":"x","started_at":[],"ended_at":{},"deleted_at":true,"project_id":2}]"#]).unwrap_err();
+        let e = ids(&[br#"[{"trace_id":5,"parent_id":1,"summary":"x","started_at":[],"ended_at":{},"deleted_at":true,"project_id":2}]"#])
+            .unwrap_err();
         let got: Vec<(String, &str)> = e.detail.iter().map(|d| (format!("{:?}", d.loc.get(2)), d.kind.as_str())).collect();
         let field = |f: &str| format!("{:?}", Some(crate::error::Loc::from(f)));
         assert_eq!(
@@ -488,9 +507,20 @@ mod tests {
         assert_eq!(t.usage.first().map(|u| u.tokens), Some([1, 2, 0, 0, 0, 0]));
         // A compact call is checked like any other.
         let Err(e) = compact_table(r#"[[5,"t",null,null,null,null,null,null,null]]"#) else { panic!("a number id") };
-        assert_eq!((e.status, e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)), (422, "string_type", format!("{:?}", vec![crate::error::Loc::from("calls"), crate::error::Loc::Index(0), crate::error::Loc::from("id")])));
+        assert_eq!(
+            (e.status, e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)),
+            (
+                422,
+                "string_type",
+                format!("{:?}", vec![crate::error::Loc::from("calls"), crate::error::Loc::Index(0), crate::error::Loc::from("id")])
+            )
+        );
         // One that is not as the objects path writes it is bad JSON to it.
-        for bad in [r#"[["a","t"]]"#, r#"[["a","t",null,null,null,null,null,null,null,null]]"#, r#"[["a","t",null,null,null,null,null,{"m":[1]},null]]"#] {
+        for bad in [
+            r#"[["a","t"]]"#,
+            r#"[["a","t",null,null,null,null,null,null,null,null]]"#,
+            r#"[["a","t",null,null,null,null,null,{"m":[1]},null]]"#,
+        ] {
             let Err(e) = compact_table(bad) else { panic!("{bad} was read") };
             assert_eq!(e.status, 400, "{bad}");
             assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
@@ -521,10 +551,14 @@ mod tests {
             assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
         }
         // A negative number is no index: a parent id of the wrong type.
-        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],["b","t",-1,null,null,null,null,null,null]]"#) else { panic!("-1 was read") };
+        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],["b","t",-1,null,null,null,null,null,null]]"#) else {
+            panic!("-1 was read")
+        };
         assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "string_type"));
         // Never so in an object.
-        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],{"id":"b","trace_id":0}]"#) else { panic!("an object's 0") };
+        let Err(e) = compact_table(r#"[["a","t",null,null,null,null,null,null,null],{"id":"b","trace_id":0}]"#) else {
+            panic!("an object's 0")
+        };
         assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "string_type"));
     }
 }

@@ -511,7 +511,13 @@ impl CallTable {
                 Field::Null | Field::WrongType => errors.push(string_type(field)),
             }
         }
-        let optional = [("parent_id", parent == Field::WrongType), ("project_id", project == Field::WrongType), ("started_at", started == Field::WrongType), ("ended_at", ended == Field::WrongType), ("deleted_at", deleted == Field::WrongType)];
+        let optional = [
+            ("parent_id", parent == Field::WrongType),
+            ("project_id", project == Field::WrongType),
+            ("started_at", started == Field::WrongType),
+            ("ended_at", ended == Field::WrongType),
+            ("deleted_at", deleted == Field::WrongType),
+        ];
         for (field, wrong) in optional {
             if wrong {
                 errors.push(string_type(field));
@@ -754,7 +760,11 @@ fn read_entry<T: Copy, const N: usize>(
 
 /// A compact entry (at `[`): the N fields in order, each read as
 /// [`read_fields`] reads it (`null` standing for an absent one).
-fn read_list<T: Copy, const N: usize>(p: &mut Parser<'_>, read: fn(&crate::value::Value) -> Option<T>, zero: T) -> Result<([T; N], u16), Failure> {
+fn read_list<T: Copy, const N: usize>(
+    p: &mut Parser<'_>,
+    read: fn(&crate::value::Value) -> Option<T>,
+    zero: T,
+) -> Result<([T; N], u16), Failure> {
     let mut out = [zero; N];
     let mut bad = 0u16;
     p.pos += 1;

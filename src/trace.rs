@@ -57,7 +57,11 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
     let mut rolled = rollup(table, &scope.calls, &settings, None, size)?;
     let lists = collect(
         scope.calls.len(),
-        scope.calls.iter().zip(rolled.usage.iter_mut()).filter_map(|(&i, usage)| Some((table.str(table.calls.get(i as usize)?.id), std::mem::take(usage)))),
+        scope
+            .calls
+            .iter()
+            .zip(rolled.usage.iter_mut())
+            .filter_map(|(&i, usage)| Some((table.str(table.calls.get(i as usize)?.id), std::mem::take(usage)))),
     )
     .map_err(answer_out_of_memory)?;
     let unfinished = unfinished(table, &scope.calls, &mut size)?;

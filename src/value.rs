@@ -50,10 +50,7 @@ mod tests {
 
     #[test]
     fn get_takes_the_last_duplicate() {
-        let v = Value::Object(vec![
-            ("a".into(), Value::Bool(true)),
-            ("a".into(), Value::Null),
-        ]);
+        let v = Value::Object(vec![("a".into(), Value::Bool(true)), ("a".into(), Value::Null)]);
         assert_eq!(v.get("a"), Some(&Value::Null));
         assert_eq!(v.get("b"), None);
         assert_eq!(Value::Null.get("a"), None);

@@ -2,7 +2,7 @@
 //!
 //! Every export does four things: read its arguments, call the core
 //! (`api.rs`, `stream.rs`), turn the result into JavaScript, and map a core
-//! error to a thrown `Error` (in [`throw`], the one place that happens).
+//! error to a thrown `Error` (in `throw`, the one place that happens).
 //!
 //! `/calls/usage` and `/trace/usage` come in the same pairs: `callsUsage` /
 //! `traceUsage` take calls as objects, `callsUsageFromJson` /
@@ -22,7 +22,7 @@
 //!   stringifies them once; the bytes path's reader then reads them. Reading each
 //!   call's properties from Rust would cost a boundary crossing per property
 //!   and be several times slower than the plain-JS rollup it replaces.
-//! - Bytes are copied into wasm memory in slices of [`SLICE`] and streamed,
+//! - Bytes are copied into wasm memory in slices of `SLICE` and streamed,
 //!   so a 1.5 GB body never needs 1.5 GB of wasm memory.
 //! - Every JavaScript operation a call performs, on a caller's value or an
 //!   engine builtin a page could replace, is an import with `catch`
@@ -190,9 +190,7 @@ fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&cr
     let json = picked.get(0);
     let indices = picked_indices(&picked).map_err(|e| throw(not_json("calls", &e)))?;
     let mut stream = CallStream::with_compact_calls();
-    let table = push_body(&mut stream, &json)
-        .and_then(|()| stream.finish())
-        .map_err(|e| throw(original_index(e, indices.as_deref())))?;
+    let table = push_body(&mut stream, &json).and_then(|()| stream.finish()).map_err(|e| throw(original_index(e, indices.as_deref())))?;
     Ok(compute(table))
 }
 

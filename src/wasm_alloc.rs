@@ -12,6 +12,9 @@
 //! than it has ever needed. Nothing else changes: memory still never
 //! shrinks, and what is freed is reused.
 
+// An allocator is unsafe by nature: `GlobalAlloc`'s methods are.
+#![allow(unsafe_code)]
+
 use core::arch::wasm32;
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -63,18 +66,22 @@ impl GrowInSteps {
 // `reserve_more` only allocates and frees a block of its own.
 unsafe impl GlobalAlloc for GrowInSteps {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc`, passed on unchanged.
         self.watching(|| unsafe { System.alloc(layout) })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc_zeroed`, passed on unchanged.
         self.watching(|| unsafe { System.alloc_zeroed(layout) })
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract for `realloc`, passed on unchanged.
         self.watching(|| unsafe { System.realloc(ptr, layout, new_size) })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc`, passed on unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
 }

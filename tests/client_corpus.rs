@@ -67,7 +67,12 @@ fn as_json(s: String) -> Json {
 /// One request's answer by each path: `*_from_json` on each body form, and
 /// `compute`/`compute_trace` on the tables streamed from it (one table per
 /// form and seed answers every request, as `finish` may be called again).
-fn outcomes(bodies: &[(&str, String)], streams: &mut [(String, CallStream)], kind: &str, request: &Value) -> Vec<(String, Result<Json, String>)> {
+fn outcomes(
+    bodies: &[(&str, String)],
+    streams: &mut [(String, CallStream)],
+    kind: &str,
+    request: &Value,
+) -> Vec<(String, Result<Json, String>)> {
     let mut out = Vec::new();
     for (form, body) in bodies {
         let whole = match kind {
@@ -79,8 +84,16 @@ fn outcomes(bodies: &[(&str, String)], streams: &mut [(String, CallStream)], kin
     for (path, stream) in streams.iter_mut() {
         let table = stream.finish().expect("the corpus reads");
         let got = match kind {
-            "usage" => as_json(weave_usage::compute(table, &weave_usage::prepare(request, None).expect("valid request")).and_then(|r| r.to_json()).expect("answered")),
-            _ => as_json(weave_usage::compute_trace(table, &weave_usage::prepare_trace(request, None).expect("valid request")).and_then(|r| r.to_json()).expect("answered")),
+            "usage" => as_json(
+                weave_usage::compute(table, &weave_usage::prepare(request, None).expect("valid request"))
+                    .and_then(|r| r.to_json())
+                    .expect("answered"),
+            ),
+            _ => as_json(
+                weave_usage::compute_trace(table, &weave_usage::prepare_trace(request, None).expect("valid request"))
+                    .and_then(|r| r.to_json())
+                    .expect("answered"),
+            ),
         };
         out.push((path.clone(), Ok(got)));
     }

@@ -58,7 +58,7 @@ fn every_fixture_through_every_path() {
                 }
                 (Err(e), _, Some(want)) if e.status == 422 => {
                     let got = detail_json(e);
-                    if &got == &want["detail"] {
+                    if got == want["detail"] {
                         Ok(())
                     } else {
                         Err(format!("detail {got}, want {}", want["detail"]))

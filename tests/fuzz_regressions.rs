@@ -27,11 +27,8 @@ fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
 /// failures (by file name) rather than the first.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
     let inputs = regressions(target);
-    let failed: Vec<String> = inputs
-        .iter()
-        .filter(|(_, data)| std::panic::catch_unwind(|| check(data)).is_err())
-        .map(|(name, _)| name.clone())
-        .collect();
+    let failed: Vec<String> =
+        inputs.iter().filter(|(_, data)| std::panic::catch_unwind(|| check(data)).is_err()).map(|(name, _)| name.clone()).collect();
     assert!(failed.is_empty(), "{target}: {} regression(s) fail again: {failed:?}", failed.len());
     inputs.len()
 }

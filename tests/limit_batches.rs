@@ -33,7 +33,8 @@ fn scenarios() -> Vec<(String, Json, Json)> {
             let s: Json = serde_json::from_str(&std::fs::read_to_string(&p).expect("readable")).expect("JSON");
             let calls = match s["calls_from"].as_str() {
                 Some(from) => {
-                    let f: Json = serde_json::from_str(&std::fs::read_to_string(dir.join(from)).expect("calls_from readable")).expect("JSON");
+                    let f: Json =
+                        serde_json::from_str(&std::fs::read_to_string(dir.join(from)).expect("calls_from readable")).expect("JSON");
                     f["calls"].clone()
                 }
                 None => s["calls"].clone(),
@@ -90,8 +91,14 @@ fn the_default_path_gives_0_53_0s_answers() {
                 let got = weave_usage::calls_usage_from_json(body.as_bytes(), &request, None);
                 let verdict = match (below_one, got) {
                     // The crate's documented addition: limit < 1 is a 422.
-                    (true, Err(e)) if e.status == 422 && e.to_string().contains("body.limit: Input should be greater than or equal to 1") => Ok(()),
-                    (true, other) => Err(format!("want 422 for limit < 1, got {:?}", other.and_then(|r| r.to_json()).map_err(|e| e.to_string()))),
+                    (true, Err(e))
+                        if e.status == 422 && e.to_string().contains("body.limit: Input should be greater than or equal to 1") =>
+                    {
+                        Ok(())
+                    }
+                    (true, other) => {
+                        Err(format!("want 422 for limit < 1, got {:?}", other.and_then(|r| r.to_json()).map_err(|e| e.to_string())))
+                    }
                     (false, Ok(res)) => compare(&serde_json::from_str(&res.to_json().expect("the answer is written")).unwrap(), want, ""),
                     (false, Err(e)) => Err(e.to_string()),
                 };
@@ -124,7 +131,9 @@ fn per_batch_gives_0_53_12s_answers() {
             let options = to_value(&c["options"]);
             for (form, body) in &forms {
                 let verdict = match weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options)) {
-                    Ok(res) if c["expected"].is_object() => compare(&serde_json::from_str(&res.to_json().expect("the answer is written")).unwrap(), &c["expected"], ""),
+                    Ok(res) if c["expected"].is_object() => {
+                        compare(&serde_json::from_str(&res.to_json().expect("the answer is written")).unwrap(), &c["expected"], "")
+                    }
                     Ok(res) => Err(format!("want status {}, got {:?}", c["expected_error"]["status"], res.to_json())),
                     Err(e) if c["expected_error"]["status"].as_u64() == Some(u64::from(e.status)) => Ok(()),
                     Err(e) => Err(e.to_string()),

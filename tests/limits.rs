@@ -56,10 +56,19 @@ fn a_chain_with_a_model_per_call_and_every_id_requested_is_a_500_before_its_copi
     let e = calls_usage_from_json(body.as_bytes(), &request(&ids, n as i128), None).unwrap_err();
     let (status, kind, msg) = too_large(&e);
     assert_eq!((status, kind, &e.detail[0].loc), (500, "response_too_large", &vec![weave_usage::Loc::from("response")]));
-    let at_least: usize = msg.strip_prefix("The answer is at least ").and_then(|m| m.split(' ').next()).and_then(|b| b.parse().ok()).unwrap_or_else(|| panic!("{msg}"));
+    let at_least: usize = msg
+        .strip_prefix("The answer is at least ")
+        .and_then(|m| m.split(' ').next())
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("{msg}"));
     // Stopped at the list that took it over: one list is at most 3,000 entries.
     assert!(at_least > ANSWER_LIMIT && at_least < ANSWER_LIMIT + 3_000 * 300, "{msg}");
-    assert!(msg.ends_with("more than the 536870888 bytes one JavaScript string can hold (V8's longest string); ask for fewer call ids or a smaller limit"), "{msg}");
+    assert!(
+        msg.ends_with(
+            "more than the 536870888 bytes one JavaScript string can hold (V8's longest string); ask for fewer call ids or a smaller limit"
+        ),
+        "{msg}"
+    );
     // /trace/usage reports every call's subtree: the same.
     let trace = Value::Object(vec![("project_id".into(), Value::String("p".into())), ("limit".into(), Value::Number(Num::Int(n as i128)))]);
     assert_eq!(too_large(&trace_usage_from_json(body.as_bytes(), &trace, None).unwrap_err()).1, "response_too_large");

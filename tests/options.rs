@@ -62,8 +62,13 @@ fn req(ids: &[&str], costs: bool) -> Json {
 }
 
 fn costs(u: &Json) -> [f64; 4] {
-    ["prompt_tokens_total_cost", "completion_tokens_total_cost", "cache_read_input_tokens_total_cost", "cache_creation_input_tokens_total_cost"]
-        .map(|k| u[k].as_f64().unwrap_or_else(|| panic!("{k} is not a number in {u}")))
+    [
+        "prompt_tokens_total_cost",
+        "completion_tokens_total_cost",
+        "cache_read_input_tokens_total_cost",
+        "cache_creation_input_tokens_total_cost",
+    ]
+    .map(|k| u[k].as_f64().unwrap_or_else(|| panic!("{k} is not a number in {u}")))
 }
 
 fn close(a: [f64; 4], b: [f64; 4]) -> bool {
@@ -78,9 +83,11 @@ fn row(model: &str, prompt: f64, completion: f64, date: &str) -> Json {
 
 #[test]
 fn a_model_without_costs_is_priced_and_given_costs_are_kept() {
-    let calls = [
-        call("r", None, json!({"usage": {"gpt": {"prompt_tokens": 1000, "completion_tokens": 100}, "claude": {"prompt_tokens": 10}}, "weave": {"costs": {"claude": {"prompt_tokens_total_cost": 0.5}}}})),
-    ];
+    let calls = [call(
+        "r",
+        None,
+        json!({"usage": {"gpt": {"prompt_tokens": 1000, "completion_tokens": 100}, "claude": {"prompt_tokens": 10}}, "weave": {"costs": {"claude": {"prompt_tokens_total_cost": 0.5}}}}),
+    )];
     let prices = json!({"prices": [row("gpt", 2e-6, 8e-6, "2024-01-01"), row("claude", 1.0, 1.0, "2024-01-01")]});
     let res = usage(&calls, req(&["r"], true), prices.clone()).unwrap();
     assert!(close(costs(&res["call_usage"]["r"]["gpt"]), [1000.0 * 2e-6, 100.0 * 8e-6, 0.0, 0.0]));
@@ -139,7 +146,10 @@ fn rows_are_chosen_as_the_reference_chooses_them() {
     };
     let started = Some("2025-01-01T00:00:00Z");
     // The latest row in effect at started_at.
-    assert_eq!(rate_at(json!([row("m", 1.0, 0.0, "2024-01-01"), row("m", 2.0, 0.0, "2024-06-01"), row("m", 3.0, 0.0, "2026-01-01")]), started), 2.0);
+    assert_eq!(
+        rate_at(json!([row("m", 1.0, 0.0, "2024-01-01"), row("m", 2.0, 0.0, "2024-06-01"), row("m", 3.0, 0.0, "2026-01-01")]), started),
+        2.0
+    );
     // A row taking effect exactly at started_at is in effect.
     assert_eq!(rate_at(json!([row("m", 1.0, 0.0, "2024-01-01"), row("m", 2.0, 0.0, "2025-01-01T01:00:00+01:00")]), started), 2.0);
     // Only future rows: the latest of them (the reference ranks them the same way).
@@ -149,7 +159,17 @@ fn rows_are_chosen_as_the_reference_chooses_them() {
     // ...but a current default row before a project row from the future.
     assert_eq!(rate_at(json!([at(1.0, "2024-06-01", "default", Some("default")), at(2.0, "2026-01-01", "project", None)]), started), 1.0);
     // Rows of another project, or a default row of another id, never apply.
-    assert_eq!(rate_at(json!([at(1.0, "2024-06-01", "project", Some("other")), at(5.0, "2024-06-01", "default", Some("p")), at(2.0, "2020-01-01", "default", None)]), started), 2.0);
+    assert_eq!(
+        rate_at(
+            json!([
+                at(1.0, "2024-06-01", "project", Some("other")),
+                at(5.0, "2024-06-01", "default", Some("p")),
+                at(2.0, "2020-01-01", "default", None)
+            ]),
+            started
+        ),
+        2.0
+    );
     // Same date and level: the first row given.
     assert_eq!(rate_at(json!([row("m", 7.0, 0.0, "2024-01-01T00:00:00Z"), row("m", 8.0, 0.0, "2024-01-01T01:00:00+01:00")]), started), 7.0);
     // No started_at: every row counts as in effect, so the latest wins.
@@ -176,15 +196,26 @@ fn invalid_rows_are_422_naming_row_and_field() {
     assert_eq!(
         got,
         vec![
-            (r#"[Key("options"), Key("prices"), Index(1), Key("prompt_token_cost")]"#.into(), "float_parsing".into(), "Input should be a valid number, unable to parse string as a number".into()),
-            (r#"[Key("options"), Key("prices"), Index(1), Key("effective_date")]"#.into(), "datetime_from_date_parsing".into(), "Input should be a valid datetime or date, day value is outside expected range".into()),
+            (
+                r#"[Key("options"), Key("prices"), Index(1), Key("prompt_token_cost")]"#.into(),
+                "float_parsing".into(),
+                "Input should be a valid number, unable to parse string as a number".into()
+            ),
+            (
+                r#"[Key("options"), Key("prices"), Index(1), Key("effective_date")]"#.into(),
+                "datetime_from_date_parsing".into(),
+                "Input should be a valid datetime or date, day value is outside expected range".into()
+            ),
         ]
     );
     // The request is still checked first.
     assert_eq!(usage(&calls, json!({}), json!({"prices": 5})).unwrap_err().detail[0].loc[0], weave_usage::Loc::from("body"));
     // Unknown option keys stay refused.
     let e = usage(&calls, req(&["r"], true), json!({"price": []})).unwrap_err();
-    assert_eq!((e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)), ("extra_forbidden", r#"[Key("options"), Key("price")]"#.into()));
+    assert_eq!(
+        (e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)),
+        ("extra_forbidden", r#"[Key("options"), Key("price")]"#.into())
+    );
 }
 
 // ---- rollup: "dedupe" ----
@@ -209,7 +240,12 @@ const DEDUPE: fn() -> Json = || json!({"rollup": "dedupe", "diagnostics": true})
 #[test]
 fn star_counts_each_leaf_once() {
     // Weave's client summed the three leaves into the root's own usage.
-    let calls = [call("r", None, ur(1 + 10 + 20 + 30, 4)), call("a", Some("r"), ur(10, 1)), call("b", Some("r"), ur(20, 1)), call("c", Some("r"), ur(30, 1))];
+    let calls = [
+        call("r", None, ur(1 + 10 + 20 + 30, 4)),
+        call("a", Some("r"), ur(10, 1)),
+        call("b", Some("r"), ur(20, 1)),
+        call("c", Some("r"), ur(30, 1)),
+    ];
     let reference = usage(&calls, req(&["r"], false), json!({})).unwrap();
     assert_eq!(prompt(&reference, "r"), 61 + 60, "the reference counts the leaves twice");
     let dedupe = usage(&calls, req(&["r", "a"], false), DEDUPE()).unwrap();
@@ -234,8 +270,14 @@ fn chain_counts_the_leaf_once() {
 fn distributed_traces_add_up_exactly_as_the_reference() {
     // Nobody's usage covers its children (OTLP spans, remote services): the
     // answer is the reference's, bit for bit, costs included.
-    let with_cost = |p: i64, c: f64| json!({"usage": {"m": {"prompt_tokens": p}}, "weave": {"costs": {"m": {"prompt_tokens_total_cost": c}}}});
-    let calls = [call("r", None, json!({})), call("a", Some("r"), with_cost(5, 0.1)), call("b", Some("r"), with_cost(3, 0.2)), call("c", Some("a"), with_cost(9, 0.7))];
+    let with_cost =
+        |p: i64, c: f64| json!({"usage": {"m": {"prompt_tokens": p}}, "weave": {"costs": {"m": {"prompt_tokens_total_cost": c}}}});
+    let calls = [
+        call("r", None, json!({})),
+        call("a", Some("r"), with_cost(5, 0.1)),
+        call("b", Some("r"), with_cost(3, 0.2)),
+        call("c", Some("a"), with_cost(9, 0.7)),
+    ];
     let ids = ["r", "a", "b", "c"];
     let reference = usage(&calls, req(&ids, true), json!({})).unwrap();
     let mut dedupe = usage(&calls, req(&ids, true), DEDUPE()).unwrap();
@@ -320,7 +362,11 @@ fn every_diagnostic_is_reported() {
         c
     };
     let calls = [
-        call("r", None, json!({"usage": {"m": {"prompt_tokens": "1.5", "input_tokens": 4, "completion_tokens": [], "requests": {"x": 1}}, "n": {"prompt_tokens": 2, "input_tokens": 2, "total_tokens": "abc", "cache_read_input_tokens": "7"}}, "weave": {"costs": {"m": {"prompt_tokens_total_cost": "cheap", "completion_tokens_total_cost": 0.5}}}})),
+        call(
+            "r",
+            None,
+            json!({"usage": {"m": {"prompt_tokens": "1.5", "input_tokens": 4, "completion_tokens": [], "requests": {"x": 1}}, "n": {"prompt_tokens": 2, "input_tokens": 2, "total_tokens": "abc", "cache_read_input_tokens": "7"}}, "weave": {"costs": {"m": {"prompt_tokens_total_cost": "cheap", "completion_tokens_total_cost": 0.5}}}}),
+        ),
         // Duplicate keys: the last value counts, for diagnostics too.
         json!({"id": "d", "trace_id": "t", "parent_id": "r", "started_at": "2025-03-01T09:00:01Z", "ended_at": "x", "summary": {"usage": {"m": {"prompt_tokens": "x", "prompt_tokens": 3}}}}),
         call("o", Some("gone"), u(1, 0)),
@@ -361,11 +407,16 @@ fn every_diagnostic_is_reported() {
     assert_eq!(res["call_usage"]["r"]["m"]["prompt_tokens"], 4 + 3 + 2);
 
     // Cost fields are only reported when costs were read from the calls.
-    let d = &usage(&calls, {
-        let mut r = request.clone();
-        r["include_costs"] = json!(false);
-        r
-    }, json!({"diagnostics": true})).unwrap()["diagnostics"];
+    let d = &usage(
+        &calls,
+        {
+            let mut r = request.clone();
+            r["include_costs"] = json!(false);
+            r
+        },
+        json!({"diagnostics": true}),
+    )
+    .unwrap()["diagnostics"];
     assert_eq!(d["unreadable_values"].as_array().unwrap().len(), 4);
     assert!(d.get("unpriced_models").is_none(), "only with prices");
     let d = &usage(&calls, request, json!({"diagnostics": true, "prices": [], "reprice": true})).unwrap()["diagnostics"];
@@ -424,12 +475,20 @@ fn trace_usage_gives_every_call_its_subtree() {
 #[test]
 fn trace_usage_takes_the_options() {
     let calls = [call("r", None, u(1 + 10, 0)), call("a", Some("r"), u(10, 0))];
-    let res = trace(&calls, json!({"project_id": "p", "include_costs": true}), json!({"rollup": "dedupe", "prices": [row("m", 1.0, 0.0, "2024-01-01")], "diagnostics": true})).unwrap();
+    let res = trace(
+        &calls,
+        json!({"project_id": "p", "include_costs": true}),
+        json!({"rollup": "dedupe", "prices": [row("m", 1.0, 0.0, "2024-01-01")], "diagnostics": true}),
+    )
+    .unwrap();
     assert_eq!(prompt(&res, "r"), 11);
     assert_eq!(costs(&res["call_usage"]["r"]["m"]), [11.0, 0.0, 0.0, 0.0]);
     assert_eq!(res["diagnostics"]["deduped_call_ids"], json!(["r"]));
     let e = trace(&calls, json!({"project_id": "p", "call_ids": ["r"]}), json!({})).unwrap_err();
-    assert_eq!((e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)), ("extra_forbidden", r#"[Key("body"), Key("call_ids")]"#.into()));
+    assert_eq!(
+        (e.detail[0].kind.as_str(), format!("{:?}", e.detail[0].loc)),
+        ("extra_forbidden", r#"[Key("body"), Key("call_ids")]"#.into())
+    );
     let e = trace(&calls, json!({"project_id": "p"}), json!({"rollup": "dedup"})).unwrap_err();
     assert_eq!(e.detail[0].msg, "Input should be 'reference' or 'dedupe'");
 }

@@ -111,7 +111,12 @@ fn own_usage(c: &Json, include_costs: bool) -> Usage {
         let tokens = [int("requests"), prompt, completion, total, int("cache_read_input_tokens"), int("cache_creation_input_tokens")];
         let cost = |k: &str| c["summary"]["weave"]["costs"][model.as_str()][k].as_f64().unwrap_or(0.0);
         let costs = if include_costs {
-            [cost("prompt_tokens_total_cost"), cost("completion_tokens_total_cost"), cost("cache_read_input_tokens_total_cost"), cost("cache_creation_input_tokens_total_cost")]
+            [
+                cost("prompt_tokens_total_cost"),
+                cost("completion_tokens_total_cost"),
+                cost("cache_read_input_tokens_total_cost"),
+                cost("cache_creation_input_tokens_total_cost"),
+            ]
         } else {
             [0.0; 4]
         };
@@ -125,11 +130,11 @@ fn own_usage(c: &Json, include_costs: bool) -> Usage {
 fn add(into: &mut Usage, from: &Usage) {
     for (m, (t, c)) in from {
         let e = into.entry(m.clone()).or_insert(([0; 6], [0.0; 4]));
-        for i in 0..6 {
-            e.0[i] += t[i];
+        for (sum, x) in e.0.iter_mut().zip(t) {
+            *sum += x;
         }
-        for i in 0..4 {
-            e.1[i] += c[i];
+        for (sum, x) in e.1.iter_mut().zip(c) {
+            *sum += x;
         }
     }
 }
@@ -160,7 +165,8 @@ fn oracle(calls: &[Json], request: &Json) -> Json {
             None => live.push(c),
         }
     }
-    let traces: HashSet<&str> = live.iter().filter(|c| requested.contains(&s(c, "id").unwrap())).map(|c| s(c, "trace_id").unwrap()).collect();
+    let traces: HashSet<&str> =
+        live.iter().filter(|c| requested.contains(&s(c, "id").unwrap())).map(|c| s(c, "trace_id").unwrap()).collect();
     if traces.is_empty() {
         let empty: serde_json::Map<String, Json> = requested.iter().map(|id| (id.to_string(), json!({}))).collect();
         return json!({"call_usage": empty, "unfinished_call_ids": []});
@@ -208,12 +214,15 @@ fn oracle(calls: &[Json], request: &Json) -> Json {
                     .into_iter()
                     .map(|(m, (t, c))| {
                         let cost = |x: f64| if include_costs { json!(x) } else { Json::Null };
-                        (m, json!({
-                            "requests": t[0], "prompt_tokens": t[1], "completion_tokens": t[2], "total_tokens": t[3],
-                            "cache_read_input_tokens": t[4], "cache_creation_input_tokens": t[5],
-                            "prompt_tokens_total_cost": cost(c[0]), "completion_tokens_total_cost": cost(c[1]),
-                            "cache_read_input_tokens_total_cost": cost(c[2]), "cache_creation_input_tokens_total_cost": cost(c[3]),
-                        }))
+                        (
+                            m,
+                            json!({
+                                "requests": t[0], "prompt_tokens": t[1], "completion_tokens": t[2], "total_tokens": t[3],
+                                "cache_read_input_tokens": t[4], "cache_creation_input_tokens": t[5],
+                                "prompt_tokens_total_cost": cost(c[0]), "completion_tokens_total_cost": cost(c[1]),
+                                "cache_read_input_tokens_total_cost": cost(c[2]), "cache_creation_input_tokens_total_cost": cost(c[3]),
+                            }),
+                        )
                     })
                     .collect();
                 Json::Object(models)
@@ -310,8 +319,8 @@ proptest! {
         prop_assert_eq!(by_roots.keys().collect::<Vec<_>>(), own.keys().collect::<Vec<_>>());
         for (m, (t, c)) in &own {
             prop_assert_eq!(&by_roots[m].0, t);
-            for k in 0..4 {
-                prop_assert!((by_roots[m].1[k] - c[k]).abs() <= 1e-9 * c[k].abs().max(1.0));
+            for (got, want) in by_roots[m].1.iter().zip(c) {
+                prop_assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0));
             }
         }
     }
@@ -324,7 +333,8 @@ fn with_options(calls: &[Json], request: &Json, options: Json) -> Json {
     serde_json::from_str(&res.to_json().unwrap()).unwrap()
 }
 
-const COUNTERS: [&str; 6] = ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
+const COUNTERS: [&str; 6] =
+    ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
@@ -521,7 +531,12 @@ fn id_stable_permutation(calls: &[Json], seed: u64) -> Vec<Json> {
 
 /// Deeply nested junk of the kind `inputs` and `output` carry.
 fn arb_junk() -> impl Strategy<Value = Json> {
-    let leaf = prop_oneof![Just(Json::Null), any::<bool>().prop_map(Json::from), any::<i64>().prop_map(Json::from), "[a-z\"\\\\é]{0,6}".prop_map(Json::from)];
+    let leaf = prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::from),
+        any::<i64>().prop_map(Json::from),
+        "[a-z\"\\\\é]{0,6}".prop_map(Json::from)
+    ];
     leaf.prop_recursive(6, 32, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
@@ -640,14 +655,14 @@ proptest! {
         let res: Json = serde_json::from_str(&text_of(serde_json::to_string(&calls).unwrap().as_bytes(), &request)).unwrap();
 
         let mut want: Vec<Usage> = (0..n).map(|i| own_usage(&calls[i], true)).collect();
-        for d in 0..n {
+        for (d, call) in calls.iter().enumerate() {
             if on_cycle(d) {
                 continue;
             }
             // Up from d: every ancestor receives d's usage, until one on a cycle (which keeps it).
             let mut at = d;
             while let Some(p) = parent_of(at) {
-                let own = own_usage(&calls[d], true);
+                let own = own_usage(call, true);
                 add(&mut want[p], &own);
                 if on_cycle(p) {
                     break;

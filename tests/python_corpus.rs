@@ -7,8 +7,8 @@
 
 use serde_json::Value as Json;
 use weave_usage::json::ARGUMENT_SHAPE;
-use weave_usage::pynum::{parse_float_str, parse_int_str};
 use weave_usage::pricing::Level;
+use weave_usage::pynum::{parse_float_str, parse_int_str};
 use weave_usage::{Rollup, UsageOptions, UsageRequest, Value};
 
 fn corpus(name: &str) -> Vec<Json> {
@@ -109,10 +109,14 @@ fn detail(e: &weave_usage::UsageError) -> Json {
         .detail
         .iter()
         .map(|d| {
-            let loc: Vec<Json> = d.loc.iter().map(|l| match l {
-                weave_usage::Loc::Key(k) => Json::from(k.as_str()),
-                weave_usage::Loc::Index(i) => Json::from(*i),
-            }).collect();
+            let loc: Vec<Json> = d
+                .loc
+                .iter()
+                .map(|l| match l {
+                    weave_usage::Loc::Key(k) => Json::from(k.as_str()),
+                    weave_usage::Loc::Index(i) => Json::from(*i),
+                })
+                .collect();
             serde_json::json!({"loc": loc, "msg": d.msg, "type": d.kind})
         })
         .collect();
@@ -141,16 +145,21 @@ fn options_validate_like_pydantic() {
             Ok(o) => {
                 let prices = o.prices.map(|rows| {
                     rows.iter()
-                        .map(|r| serde_json::json!({
-                            "llm_id": r.llm_id,
-                            "rates": r.rates.iter().map(|&x| rate(x)).collect::<Vec<_>>(),
-                            "effective": r.effective,
-                            "level": match r.level { Level::Project => "project", Level::Default => "default" },
-                            "level_id": r.level_id,
-                        }))
+                        .map(|r| {
+                            serde_json::json!({
+                                "llm_id": r.llm_id,
+                                "rates": r.rates.iter().map(|&x| rate(x)).collect::<Vec<_>>(),
+                                "effective": r.effective,
+                                "level": match r.level { Level::Project => "project", Level::Default => "default" },
+                                "level_id": r.level_id,
+                            })
+                        })
                         .collect::<Vec<_>>()
                 });
-                let rollup = match o.rollup { Rollup::Reference => "reference", Rollup::Dedupe => "dedupe" };
+                let rollup = match o.rollup {
+                    Rollup::Reference => "reference",
+                    Rollup::Dedupe => "dedupe",
+                };
                 serde_json::json!({"ok": {"prices": prices, "reprice": o.reprice, "rollup": rollup, "diagnostics": o.diagnostics}})
             }
             Err(e) => serde_json::json!({"detail": detail(&e)}),
@@ -180,7 +189,12 @@ fn prices_give_the_reference_servers_costs() {
             let want = &case["costs"];
             for (id, models) in got["call_usage"].as_object().unwrap() {
                 for (model, u) in models.as_object().unwrap() {
-                    let fields = ["prompt_tokens_total_cost", "completion_tokens_total_cost", "cache_read_input_tokens_total_cost", "cache_creation_input_tokens_total_cost"];
+                    let fields = [
+                        "prompt_tokens_total_cost",
+                        "completion_tokens_total_cost",
+                        "cache_read_input_tokens_total_cost",
+                        "cache_creation_input_tokens_total_cost",
+                    ];
                     let got_costs: Vec<f64> = fields.iter().map(|f| u[*f].as_f64().unwrap()).collect();
                     let want_costs: Vec<f64> = match want[id][model].as_array() {
                         Some(w) => w.iter().map(|x| x.as_f64().unwrap()).collect(),

@@ -123,7 +123,7 @@ fn check(fixture: &Json, outcome: Result<JsValue, JsValue>) -> Result<(), String
             if status != Some(422.0) {
                 return Err(format!("status {status:?}"));
             }
-            if &detail != &want["detail"] {
+            if detail != want["detail"] {
                 return Err(format!("detail {detail}, want {}", want["detail"]));
             }
             Ok(())
@@ -244,7 +244,8 @@ fn options_and_trace_usage_through_every_export() {
     assert!(plain.get("diagnostics").is_none());
 
     // A bad row: 422 at its index and field, thrown as an Error.
-    let e = calls_usage(JSON::parse(calls).unwrap(), request(), options(r#"{"prices":[{"llm_id":"m","effective_date":"soon"}]}"#)).unwrap_err();
+    let e =
+        calls_usage(JSON::parse(calls).unwrap(), request(), options(r#"{"prices":[{"llm_id":"m","effective_date":"soon"}]}"#)).unwrap_err();
     assert!(e.is_instance_of::<js_sys::Error>());
     let detail = json(&Reflect::get(&e, &"detail".into()).unwrap());
     assert_eq!(detail[0]["loc"], serde_json::json!(["options", "prices", 0, "effective_date"]));

@@ -60,11 +60,7 @@ pub fn request_as_sent(fixture: &Json) -> Json {
     let fields = ["project_id", "call_ids", "include_costs", "limit"];
     let mut keys: Vec<&String> = map.keys().collect();
     let rank = |k: &str| {
-        fields
-            .iter()
-            .position(|f| *f == k)
-            .or_else(|| reported.iter().position(|r| r == k).map(|i| fields.len() + i))
-            .unwrap_or(usize::MAX)
+        fields.iter().position(|f| *f == k).or_else(|| reported.iter().position(|r| r == k).map(|i| fields.len() + i)).unwrap_or(usize::MAX)
     };
     keys.sort_by_key(|k| rank(k));
     Json::Object(keys.into_iter().map(|k| (k.clone(), map[k].clone())).collect())

@@ -263,7 +263,21 @@ pub fn request(data: &[u8]) {
             assert!(!e.detail.is_empty());
             for d in &e.detail {
                 assert!(matches!(d.loc.first(), Some(Loc::Key(b)) if b == "body"), "{:?}", d.loc);
-                let known = ["model_type", "missing", "string_type", "list_type", "bool_type", "bool_parsing", "int_type", "int_parsing", "int_from_float", "int_parsing_size", "finite_number", "greater_than_equal", "extra_forbidden"];
+                let known = [
+                    "model_type",
+                    "missing",
+                    "string_type",
+                    "list_type",
+                    "bool_type",
+                    "bool_parsing",
+                    "int_type",
+                    "int_parsing",
+                    "int_from_float",
+                    "int_parsing_size",
+                    "finite_number",
+                    "greater_than_equal",
+                    "extra_forbidden",
+                ];
                 assert!(known.contains(&d.kind.as_str()), "{}", d.kind);
             }
         }
@@ -291,7 +305,11 @@ pub fn request(data: &[u8]) {
     if let Value::Object(entries) = &v {
         for (key, _) in entries.iter().filter(|(k, _)| !OPTIONS.contains(&k.as_str())) {
             let e = as_options.as_ref().err().unwrap_or_else(|| panic!("unknown option {key:?} accepted"));
-            assert!(e.detail.iter().any(|d| d.kind == "extra_forbidden" && d.loc == [Loc::from("options"), Loc::from(key.as_str())]), "{key:?}: {:?}", e.detail);
+            assert!(
+                e.detail.iter().any(|d| d.kind == "extra_forbidden" && d.loc == [Loc::from("options"), Loc::from(key.as_str())]),
+                "{key:?}: {:?}",
+                e.detail
+            );
         }
     } else if !matches!(v, Value::Null) {
         assert!(as_options.as_ref().is_err_and(|e| e.detail.iter().any(|d| d.kind == "model_type")), "options {v:?}");
