@@ -4,16 +4,16 @@
 //! native callers (tests, benchmarks) both come through here.
 
 use crate::error::{Result, UsageError};
-use crate::json::{parse_value, Shape, ARGUMENT_SHAPE};
+use crate::json::Value;
+use crate::json::{parse_value, Shape};
 use crate::limits::{mib, room_for};
 use crate::options::{UsageOptions, OPTIONS_SHAPE};
-use crate::request::{TraceUsageRequest, UsageRequest};
+use crate::request::{TraceUsageRequest, UsageRequest, ARGUMENT_SHAPE};
 use crate::response::CallsUsageRes;
 use crate::rollup;
 use crate::stream::CallStream;
 use crate::table::CallTable;
 use crate::trace::{self, TraceUsageRes};
-use crate::value::Value;
 
 /// A validated request and its options.
 #[derive(Debug, Clone, PartialEq)]

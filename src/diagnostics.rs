@@ -9,8 +9,8 @@
 
 use std::fmt::Write;
 
+use crate::json::{int_len, str_len, write_str};
 use crate::limits::{filled, Exhausted};
-use crate::response::{int_len, str_len, write_str};
 use crate::rollup::{is_live, Rolled, Scope, Settings};
 use crate::table::{value_field, CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
 

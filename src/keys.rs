@@ -48,10 +48,10 @@ impl<F: Copy> KeyOrder<F> {
                 return Ok(known.field);
             }
         }
-        let start = p.pos;
+        let start = p.pos();
         let key = p.key()?;
         let field = classify(&key);
-        self.learn(at, p.b.get(start..p.pos).unwrap_or_default(), key.len(), field);
+        self.learn(at, p.since(start), key.len(), field);
         Ok(field)
     }
 
@@ -87,7 +87,7 @@ mod tests {
     /// Reads the keys of a flat object of nulls through `order`.
     fn keys_of(order: &mut KeyOrder<usize>, text: &str) -> Vec<usize> {
         let mut p = Parser::new(text.as_bytes(), 0, true, Lines::default());
-        p.pos = 1;
+        p.bump();
         let mut out = Vec::new();
         let mut at = 0;
         loop {

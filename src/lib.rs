@@ -17,7 +17,6 @@
 //! [`api`] ties them together. Only `wasm` (built for wasm32) touches
 //! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
 
-
 // The lint policy (CI runs clippy with `-D warnings`, native and wasm32).
 // `unsafe` only in the modules that need it, each block with `SAFETY:`.
 #![deny(unsafe_code)]
@@ -45,7 +44,6 @@ pub mod stream;
 pub mod table;
 pub mod time;
 pub mod trace;
-pub mod value;
 
 /// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
@@ -65,9 +63,9 @@ pub use api::{
 };
 pub use diagnostics::Diagnostics;
 pub use error::{Detail, Loc, UsageError};
+pub use json::{Num, Value};
 pub use options::{Rollup, UsageOptions};
 pub use request::{TraceUsageRequest, UsageRequest};
 pub use response::{CallsUsageRes, ModelTotals};
 pub use stream::CallStream;
 pub use trace::TraceUsageRes;
-pub use value::{Num, Value};

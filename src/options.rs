@@ -12,9 +12,9 @@
 
 use crate::error::{Detail, Loc, Result, UsageError};
 use crate::json::Shape;
+use crate::json::Value;
 use crate::pricing::PriceRow;
 use crate::request::{boolean, collect, extra_keys};
-use crate::value::Value;
 
 /// How usage rolls up from children into parents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -100,7 +100,7 @@ impl UsageOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Num;
+    use crate::json::Num;
 
     fn obj(entries: &[(&str, Value)]) -> Value {
         Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())

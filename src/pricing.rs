@@ -24,10 +24,10 @@ use std::collections::HashMap;
 
 use crate::error::{Detail, Loc};
 use crate::hash::RandomKeys;
+use crate::json::{Num, Value};
 use crate::pynum::parse_float_str;
 use crate::request::{collect, extra_keys, missing, string, Rejection, STRING_TYPE};
 use crate::table::{CallTable, Costs, Sym, UsageRec, COMPLETION, PROMPT};
-use crate::value::{Num, Value};
 
 /// Where a row applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

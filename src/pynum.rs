@@ -7,7 +7,7 @@
 //! Unicode decimal digits and Unicode white space in numeric strings, so this
 //! module carries those two tables (Unicode 14, as in CPython 3.11).
 
-use crate::value::{Num, Value};
+use crate::json::{Num, Value};
 
 /// CPython refuses to convert decimal strings longer than this (since 3.11,
 /// `sys.int_info.default_max_str_digits`): `int()` raises, so the value is 0.

@@ -12,10 +12,14 @@
 //! `query` is refused; both are 422 `not_supported`.
 
 use crate::error::{Detail, Loc, Result, UsageError};
-use crate::value::{Num, Value};
+use crate::json::{Num, Shape, Value};
 
 /// The server's default `limit`.
 pub const DEFAULT_LIMIT: u64 = 10_000;
+
+/// A request or options object: every key (unknown keys must be reported),
+/// scalars, and arrays of scalars (`call_ids`).
+pub const ARGUMENT_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::Scalar));
 
 /// A validated `CallsUsageReq`.
 #[derive(Debug, Clone, PartialEq, Eq)]

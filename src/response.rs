@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use crate::diagnostics::Diagnostics;
 use crate::error::UsageError;
+use crate::json::{int_len, str_len, write_str};
 use crate::limits::{answer_out_of_memory, answer_too_long, reserve_text, ANSWER_LIMIT};
 use crate::table::{Costs, Tokens, COST_FIELDS};
 
@@ -205,17 +206,6 @@ impl CallsUsageRes {
     }
 }
 
-/// The length of an integer's decimal text (compared with powers of ten:
-/// a 128-bit division is a library call in wasm).
-pub(crate) fn int_len(v: i128) -> usize {
-    let (abs, mut digits, mut power) = (v.unsigned_abs(), 1, 10u128);
-    while digits < 39 && abs >= power {
-        digits += 1;
-        power = power.saturating_mul(10);
-    }
-    digits + usize::from(v < 0)
-}
-
 /// Counts what is written to it.
 struct Count(usize);
 
@@ -224,36 +214,6 @@ impl Write for Count {
         self.0 += s.len();
         Ok(())
     }
-}
-
-/// The length of [`write_str`]'s text for `s` (saturating).
-pub(crate) fn str_len(s: &str) -> usize {
-    s.bytes().fold(2usize, |n, b| {
-        n.saturating_add(match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
-            b if b < 0x20 => 6,
-            _ => 1,
-        })
-    })
-}
-
-/// A JSON string literal.
-pub(crate) fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -559,7 +559,7 @@ pub(crate) fn rollup(
         if let (Some(b), Some(own)) = (brought.get_mut(p as usize), own.get(p as usize)) {
             bring(b, own, &from, settings.include_costs);
         }
-        let keep = wanted.map_or(true, |w| w.get(child as usize) == Some(&true));
+        let keep = wanted.is_none_or(|w| w.get(child as usize) == Some(&true));
         if let Some(into) = usage.get_mut(p as usize) {
             if keep {
                 // The child's own total is still reported: add a copy. Its

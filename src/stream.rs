@@ -13,7 +13,7 @@
 //! span lines). Errors name the line, the column and the byte offset.
 
 use crate::error::UsageError;
-use crate::json::{Failure, Lines, Parser};
+use crate::json::{Failure, Lines, Parser, Stop};
 use crate::limits::{reserve, room};
 use crate::table::{CallTable, ReadError};
 
@@ -136,7 +136,7 @@ impl CallStream {
             if matches!(self.state, State::Array { .. }) {
                 // `read` consumed all of `buf` and moved `offset` past it.
                 let end = self.offset;
-                let f = Failure { offset: buf.len(), what: "unexpected end of input", eof: false };
+                let f = Failure { offset: buf.len(), what: "unexpected end of input" };
                 return Err(self.fail(bad_json(f, self.lines, end)));
             }
             self.finished = true;
@@ -186,19 +186,18 @@ impl CallStream {
         let base = self.offset;
         let mut p = Parser::new(data, base, last, self.lines);
         loop {
-            let (pos, lines, state) = (p.pos, p.lines, self.state);
+            let (mark, state) = (p.mark(), self.state);
             match self.step(&mut p) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(ReadError::Json(f)) if f.eof => {
+                Err(ReadError::Json(Stop::NeedMore)) => {
                     // Wait for more input: undo this step.
-                    p.pos = pos;
-                    p.lines = lines;
+                    p.reset(mark);
                     self.state = state;
                     break;
                 }
-                Err(ReadError::Json(f)) => {
-                    let e = bad_json(f, p.lines, base + f.offset as u64);
+                Err(ReadError::Json(Stop::Invalid(f))) => {
+                    let e = bad_json(f, p.lines(), base + f.offset as u64);
                     return Err(self.fail(e));
                 }
                 Err(ReadError::Call(e)) => return Err(self.fail(e)),
@@ -208,30 +207,28 @@ impl CallStream {
                 }
             }
         }
-        self.lines = p.lines;
-        self.offset = base + p.pos as u64;
-        Ok(p.pos)
+        self.lines = p.lines();
+        self.offset = base + p.pos() as u64;
+        Ok(p.pos())
     }
 
     /// One step of the framing: false when `p` holds nothing more to read.
     fn step(&mut self, p: &mut Parser<'_>) -> Result<bool, ReadError> {
         match self.state {
             State::Start => {
-                if p.base == 0 && p.pos == 0 {
-                    let head = p.b.get(..BOM.len().min(p.b.len())).unwrap_or_default();
-                    if p.b.starts_with(BOM) {
-                        p.pos = BOM.len();
-                        // One character: columns count characters.
-                        p.lines.continuation += 2;
-                    } else if !head.is_empty() && BOM.starts_with(head) && !p.last {
-                        return Err(ReadError::Json(p.fail_at(p.b.len(), "unexpected end of input")));
+                if p.at_input_start() {
+                    let rest = p.rest();
+                    let head = rest.get(..BOM.len().min(rest.len())).unwrap_or_default();
+                    // One character: columns count characters.
+                    if !p.eat_character(BOM) && !head.is_empty() && BOM.starts_with(head) && !p.is_last() {
+                        return Err(ReadError::Json(Stop::NeedMore));
                     }
                 }
                 p.skip_ws();
                 match p.peek() {
                     None => return Ok(false),
                     Some(b'[') => {
-                        p.pos += 1;
+                        p.bump();
                         self.state = State::Array { first: true };
                     }
                     Some(_) => self.state = State::Lines { line_break: false },
@@ -239,7 +236,7 @@ impl CallStream {
             }
             State::Lines { line_break: true } => {
                 while matches!(p.peek(), Some(b' ' | b'\t' | b'\r')) {
-                    p.pos += 1;
+                    p.bump();
                 }
                 match p.peek() {
                     None => return Ok(false),
@@ -264,11 +261,11 @@ impl CallStream {
                 match p.peek() {
                     None => return Ok(false),
                     Some(b']') => {
-                        p.pos += 1;
+                        p.bump();
                         self.state = State::ArrayDone;
                         return Ok(true);
                     }
-                    Some(b',') if !first => p.pos += 1,
+                    Some(b',') if !first => p.bump(),
                     Some(_) if first => {}
                     Some(_) => return Err(ReadError::Json(p.fail("expected ',' or ']' after an array element"))),
                 }

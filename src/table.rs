@@ -12,7 +12,7 @@ use hashbrown::HashTable;
 
 use crate::error::{Detail, Loc, UsageError};
 use crate::hash::{spread, Keys};
-use crate::json::{same, Failure, Parser, Shape};
+use crate::json::{same, Parser, Shape, Stop};
 use crate::keys::KeyOrder;
 use crate::limits::{mib, reserve, Exhausted};
 use crate::pynum::{try_py_float, try_py_int};
@@ -235,13 +235,13 @@ pub const USAGE_FIELDS: [&str; 8] = [
 /// memory left for it.
 #[derive(Debug)]
 pub enum ReadError {
-    Json(Failure),
+    Json(Stop),
     Call(UsageError),
     Memory(Exhausted),
 }
 
-impl From<Failure> for ReadError {
-    fn from(f: Failure) -> Self {
+impl From<Stop> for ReadError {
+    fn from(f: Stop) -> Self {
         ReadError::Json(f)
     }
 }
@@ -435,7 +435,7 @@ impl CallTable {
                 "Input should be a valid dictionary",
             )));
         }
-        p.pos += 1;
+        p.bump();
         let mut id = Field::Absent;
         let mut trace = Field::Absent;
         let mut parent = Field::Absent;
@@ -579,7 +579,7 @@ impl CallTable {
         if !p.peek().is_some_and(|c| c.is_ascii_digit()) {
             return self.text_field(p, recent);
         }
-        let at = p.pos;
+        let at = p.pos();
         let (raw, integer) = p.scan_number()?;
         let index = if integer { std::str::from_utf8(raw).ok().and_then(|k| k.parse::<usize>().ok()) } else { None };
         match index.and_then(|k| self.calls.get(k)).map(of) {
@@ -591,7 +591,7 @@ impl CallTable {
     /// `summary` (at `{`): `usage` and `weave.costs`; the last of duplicate
     /// keys wins, as in `json.loads`.
     fn read_summary(&mut self, p: &mut Parser<'_>) -> Result<(), ReadError> {
-        p.pos += 1;
+        p.bump();
         if p.empty_object() {
             return Ok(());
         }
@@ -606,7 +606,7 @@ impl CallTable {
                     self.scratch.costs.clear();
                     p.skip_ws();
                     if p.peek() == Some(b'{') {
-                        p.pos += 1;
+                        p.bump();
                         if !p.empty_object() {
                             loop {
                                 let key = p.key()?;
@@ -642,7 +642,7 @@ impl CallTable {
         if p.peek() != Some(b'{') {
             return Ok(p.skip_value()?);
         }
-        p.pos += 1;
+        p.bump();
         if p.empty_object() {
             return Ok(());
         }
@@ -710,12 +710,12 @@ fn read_fields<T: Copy, const N: usize>(
     p: &mut Parser<'_>,
     order: &mut KeyOrder<Option<usize>>,
     names: &[&str; N],
-    read: fn(&crate::value::Value) -> Option<T>,
+    read: fn(&crate::json::Value) -> Option<T>,
     zero: T,
-) -> Result<([T; N], u16), Failure> {
+) -> Result<([T; N], u16), Stop> {
     let mut out = [zero; N];
     let mut bad = 0u16;
-    p.pos += 1;
+    p.bump();
     if p.empty_object() {
         return Ok((out, bad));
     }
@@ -747,10 +747,10 @@ fn read_entry<T: Copy, const N: usize>(
     p: &mut Parser<'_>,
     order: &mut KeyOrder<Option<usize>>,
     names: &[&str; N],
-    read: fn(&crate::value::Value) -> Option<T>,
+    read: fn(&crate::json::Value) -> Option<T>,
     zero: T,
     list: bool,
-) -> Result<Option<Read<[T; N]>>, Failure> {
+) -> Result<Option<Read<[T; N]>>, Stop> {
     match p.peek() {
         Some(b'{') => read_fields(p, order, names, read, zero).map(Some),
         Some(b'[') if list => read_list(p, read, zero).map(Some),
@@ -762,12 +762,12 @@ fn read_entry<T: Copy, const N: usize>(
 /// [`read_fields`] reads it (`null` standing for an absent one).
 fn read_list<T: Copy, const N: usize>(
     p: &mut Parser<'_>,
-    read: fn(&crate::value::Value) -> Option<T>,
+    read: fn(&crate::json::Value) -> Option<T>,
     zero: T,
-) -> Result<([T; N], u16), Failure> {
+) -> Result<([T; N], u16), Stop> {
     let mut out = [zero; N];
     let mut bad = 0u16;
-    p.pos += 1;
+    p.bump();
     for (i, slot) in out.iter_mut().enumerate() {
         if i > 0 {
             p.expect(b',', COMPACT)?;
@@ -786,7 +786,7 @@ fn read_list<T: Copy, const N: usize>(
 const COMPACT: &str = "expected a compact call as the objects path writes it";
 
 /// `started_at`: a string is read as an instant (unreadable: `NO_INSTANT`).
-fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, Failure> {
+fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, Stop> {
     p.skip_ws();
     Ok(match p.peek() {
         Some(b'"') => Field::Value(parse_instant(p.raw_string()?).unwrap_or(NO_INSTANT)),
@@ -796,7 +796,7 @@ fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, Failure> {
 }
 
 /// `ended_at` / `deleted_at`: only whether a string is there matters.
-fn flag_field(p: &mut Parser<'_>) -> Result<Field<()>, Failure> {
+fn flag_field(p: &mut Parser<'_>) -> Result<Field<()>, Stop> {
     p.skip_ws();
     Ok(match p.peek() {
         Some(b'"') => p.scan_string().map(|_| Field::Value(()))?,

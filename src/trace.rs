@@ -43,7 +43,7 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
         Ok(Some(marked))
     };
     let (traces, ids) = (marks(&request.trace_ids).map_err(calls_too_large)?, marks(&request.call_ids).map_err(calls_too_large)?);
-    let passes = |marked: &Option<Vec<bool>>, sym: u32| marked.as_ref().map_or(true, |m| m.get(sym as usize) == Some(&true));
+    let passes = |marked: &Option<Vec<bool>>, sym: u32| marked.as_ref().is_none_or(|m| m.get(sym as usize) == Some(&true));
     let scope = select(table, &live, request.limit, |c| passes(&traces, c.trace) && passes(&ids, c.id)).map_err(calls_too_large)?;
     drop((live, traces, ids));
     room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;

@@ -42,10 +42,11 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::error::{Detail, Loc, UsageError};
-use crate::response::{write_str, CallsUsageRes};
+use crate::json::write_str;
+use crate::json::Value;
+use crate::response::CallsUsageRes;
 use crate::stream::CallStream;
 use crate::table::COST_FIELDS;
-use crate::value::Value;
 
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;

@@ -6,9 +6,9 @@
 //! them from price rows.
 
 use serde_json::Value as Json;
-use weave_usage::json::ARGUMENT_SHAPE;
 use weave_usage::pricing::Level;
 use weave_usage::pynum::{parse_float_str, parse_int_str};
+use weave_usage::request::ARGUMENT_SHAPE;
 use weave_usage::{Rollup, UsageOptions, UsageRequest, Value};
 
 fn corpus(name: &str) -> Vec<Json> {

@@ -79,7 +79,7 @@ fn derived_request(table: &CallTable, salt: u64) -> Value {
     }
     ids.push("no such call");
     let limit = 1 + salt % (calls.len() as u64 + 3);
-    request_value(project, &ids, salt % 2 == 0, limit)
+    request_value(project, &ids, salt.is_multiple_of(2), limit)
 }
 
 fn request_value(project: &str, ids: &[&str], include_costs: bool, limit: u64) -> Value {
