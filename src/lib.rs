@@ -9,7 +9,7 @@
 //! Layout: [`json`] scans JSON bytes; [`stream`] frames a body (JSON Lines
 //! or an array) arriving in chunks; [`table`] reads each call into a compact
 //! table, its strings interned under [`hash`]; [`pynum`] reads numbers like
-//! Python, [`time`] timestamps; [`value`], [`request`] and [`options`] read
+//! Python, [`time`] timestamps; `json::value`, [`request`] and [`options`] read
 //! and validate the arguments like FastAPI + pydantic; [`pricing`] prices
 //! usage from price rows; [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
 //! [`diagnostics`] reports on the calls; [`response`] writes the answer;
