@@ -96,8 +96,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A stop at `offset`: at the end of a slice that is not the last of the
-    /// input, the value may go on in the next one ([`Stop::NeedMore`]);
-    /// anywhere else the input is not JSON there ([`Stop::Invalid`]).
+    /// input, the value may go on in the next one (`Stop::NeedMore`);
+    /// anywhere else the input is not JSON there (`Stop::Invalid`).
     pub fn fail_at(&self, offset: usize, what: &'static str) -> Stop {
         if offset >= self.b.len() && !self.last {
             return Stop::NeedMore;

@@ -4,17 +4,16 @@
 //! key): a typo never passes silently. With `options` omitted, `null` or
 //! `{}`, every answer is exactly the reference's.
 //!
-//! - `prices` (`pricing.rs`): price rows; with `include_costs`, models
+//! - `prices` (`prices.rs`, priced by `usage::pricer`): price rows; with `include_costs`, models
 //!   without costs in `summary.weave.costs` are priced from them;
 //! - `reprice`: price every model from the rows, ignoring `summary.weave.costs`;
-//! - `rollup`: `"reference"` or `"dedupe"` (`rollup.rs`);
-//! - `diagnostics`: add a `diagnostics` object (`diagnostics.rs`).
+//! - `rollup`: `"reference"` or `"dedupe"` (`usage::rollup`);
+//! - `diagnostics`: add a `diagnostics` object (`usage::diagnostics`).
 
-use crate::error::{Detail, Loc, Result, UsageError};
-use crate::json::Shape;
-use crate::json::Value;
-use crate::pricing::PriceRow;
-use crate::request::{boolean, collect, extra_keys};
+use super::lax::{boolean, collect, extra_keys};
+use super::prices::PriceRow;
+use crate::error::{Detail, Kind, Loc, Result, UsageError};
+use crate::json::{Shape, Value};
 
 /// How usage rolls up from children into parents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,7 +51,7 @@ impl UsageOptions {
         let Value::Object(entries) = v else {
             return Err(UsageError::invalid(
                 vec!["options".into()],
-                "model_type",
+                Kind::ModelType,
                 "Input should be a valid dictionary or instance of UsageOptions",
             ));
         };
@@ -68,7 +67,7 @@ impl UsageOptions {
                 (errors.len() == before).then_some(Some(rows))
             }
             Some(_) => {
-                errors.push(Detail::new(at("prices"), "list_type", "Input should be a valid list"));
+                errors.push(Detail::of(at("prices"), Kind::ListType));
                 None
             }
         };
@@ -80,7 +79,7 @@ impl UsageOptions {
             None => Some(Rollup::Reference),
             Some(Value::String(s)) if s == "reference" => Some(Rollup::Reference),
             Some(Value::String(s)) if s == "dedupe" => Some(Rollup::Dedupe),
-            Some(_) => collect(&mut errors, at("rollup"), Err(("literal_error", "Input should be 'reference' or 'dedupe'"))),
+            Some(_) => collect(&mut errors, at("rollup"), Err((Kind::LiteralError, "Input should be 'reference' or 'dedupe'"))),
         };
         let diagnostics = match v.get("diagnostics") {
             None => Some(false),
