@@ -50,7 +50,7 @@ impl Interner {
         self.spans.push((start, self.arena.len()));
         self.hashes.push(hash);
         let hashes = &self.hashes;
-        self.index.insert_unique(spread(hash), sym, |sym| spread(hashes.get(*sym as usize).copied().unwrap_or(0)));
+        self.index.insert_unique(spread(hash), sym, |sym| spread(hash_of(hashes, *sym)));
         sym
     }
 
@@ -64,7 +64,7 @@ impl Interner {
         if self.index.len() == self.index.capacity() {
             let before = self.index.capacity();
             let hashes = &self.hashes;
-            let rehash = |sym: &Sym| spread(hashes.get(*sym as usize).copied().unwrap_or(0));
+            let rehash = |sym: &Sym| spread(hash_of(hashes, *sym));
             let bytes = before.saturating_mul(2 * (std::mem::size_of::<Sym>() + 1));
             self.index.try_reserve(1, rehash).map_err(|_| Exhausted { bytes })?;
             crate::limits::room(0).map_err(|_| Exhausted { bytes })?;
@@ -86,7 +86,9 @@ impl Interner {
 
     /// The text of a symbol.
     pub(super) fn str(&self, sym: Sym) -> &str {
-        std::str::from_utf8(self.bytes(sym)).unwrap_or_default()
+        let text = std::str::from_utf8(self.bytes(sym));
+        debug_assert!(text.is_ok(), "the scanner checked every string's UTF-8");
+        text.unwrap_or_default()
     }
 
     /// How many distinct strings it holds.
@@ -101,4 +103,10 @@ impl Interner {
             + self.hashes.capacity() * std::mem::size_of::<u32>()
             + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
     }
+}
+
+/// The hash of a symbol the index holds: it has one by the invariant.
+fn hash_of(hashes: &[u32], sym: Sym) -> u32 {
+    debug_assert!((sym as usize) < hashes.len(), "every symbol in the index has a hash");
+    hashes.get(sym as usize).copied().unwrap_or(0)
 }

@@ -97,6 +97,7 @@ impl<T> ByModel<T> {
             reserve(&mut self.at, more)?;
             self.at.resize(k + 1, 0);
         }
+        debug_assert!(k < self.at.len(), "just grown to hold it");
         match self.at.get(k).copied().unwrap_or(0).checked_sub(1).and_then(|i| self.list.get_mut(i as usize)) {
             Some(slot) => slot.1 = value,
             None => {

@@ -95,6 +95,7 @@ impl CallStream {
         loop {
             if self.pending.is_empty() {
                 let used = self.read(chunk, false)?;
+                debug_assert!(used <= chunk.len(), "read no more than it was given");
                 return self.keep(chunk.get(used..).unwrap_or_default());
             }
             // Complete the cut value with as little of the chunk as will do,
@@ -108,6 +109,7 @@ impl CallStream {
             }
             let buf = std::mem::take(&mut self.pending);
             let used = self.read(&buf, false)?;
+            debug_assert!(used <= buf.len(), "read no more than it was given");
             let left = buf.len() - used;
             if left <= head.len() {
                 // Past the cut value: read on from the chunk itself.

@@ -103,7 +103,12 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
         requested
             .into_iter()
             .zip(places)
-            .map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
+            // A place is a position in the scope, which `rolled` is indexed
+            // by; no place (the id is not in scope): no usage.
+            .map(|(id, place)| {
+                debug_assert!(place.is_none_or(|k| k < rolled.usage.len()));
+                (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())
+            }),
     )
     .map_err(answer_out_of_memory)?;
     let unfinished = unfinished(table, &scope.calls, &mut size)?;

@@ -85,6 +85,8 @@ pub(crate) fn rollup(
         if c.parent == NONE || table.bytes(c.parent).is_empty() {
             continue;
         }
+        // `position` has a slot per symbol, and `parent` is one.
+        debug_assert!((c.parent as usize) < position.len());
         let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
         match pending.get_mut(p as usize) {
             Some(n) => *n += 1,
@@ -124,6 +126,9 @@ pub(crate) fn rollup(
                 *b = Brought::Uncovered;
             }
         }
+        // The queue holds positions in the scope, and these arrays are
+        // indexed by them.
+        debug_assert!((child as usize) < parent.len() && (child as usize) < usage.len());
         let p = parent.get(child as usize).copied().unwrap_or(UNSET);
         if p == UNSET {
             continue;
@@ -237,6 +242,7 @@ fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usag
         }
         let costs = match &settings.pricer {
             _ if !settings.include_costs => [0.0; 4],
+            // No price row for the model (input): it costs nothing.
             Some(pricer) if settings.reprice || m.flags & HAS_COSTS == 0 => pricer.costs(m, call.started).unwrap_or([0.0; 4]),
             _ => m.costs,
         };
