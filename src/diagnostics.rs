@@ -89,7 +89,7 @@ impl Diagnostics {
                         *f = true;
                     }
                 }
-                if u.tokens.iter().any(|&t| t != 0) {
+                if u.tokens.iter().any(|&t| t != 0) && (settings.reprice || u.flags & crate::table::HAS_COSTS == 0) {
                     models.push(u.model);
                 }
             }
