@@ -145,12 +145,11 @@ writeFileSync(join(pkg, 'index.d.ts'), index);
 writeFileSync(join(pkg, 'index.d.cts'), index);
 writeFileSync(join(pkg, 'init.d.ts'), init('./index.js'));
 writeFileSync(join(pkg, 'init.d.cts'), init('./index.cjs'));
-writeFileSync(join(pkg, 'wasm-url.d.ts'), wasmUrl('export default url;'));
-writeFileSync(join(pkg, 'wasm-url.d.cts'), wasmUrl('export = url;'));
+writeFileSync(join(pkg, 'weave_usage_bg.wasm.d.ts'), wasmUrl('export default url;'));
+writeFileSync(join(pkg, 'weave_usage_bg.wasm.d.cts'), wasmUrl('export = url;'));
 // The glue's own declarations are not part of the package (the loader's
 // need the DOM lib); the glue itself stays, imported by the entries.
 rmSync(join(pkg, 'weave_usage.d.ts'));
-rmSync(join(pkg, 'weave_usage_bg.wasm.d.ts'));
 
 const both = (esm, cjs) => ({ import: esm, require: cjs });
 const manifest = {
@@ -177,7 +176,7 @@ const manifest = {
       default: './init.js',
     },
     './weave_usage_bg.wasm': {
-      types: both('./wasm-url.d.ts', './wasm-url.d.cts'),
+      types: both('./weave_usage_bg.wasm.d.ts', './weave_usage_bg.wasm.d.cts'),
       default: './weave_usage_bg.wasm',
     },
     './package.json': './package.json',
@@ -201,8 +200,8 @@ const manifest = {
     'index.d.cts',
     'init.d.ts',
     'init.d.cts',
-    'wasm-url.d.ts',
-    'wasm-url.d.cts',
+    'weave_usage_bg.wasm.d.ts',
+    'weave_usage_bg.wasm.d.cts',
     'docs/',
     'README.md',
     'LICENSE',
