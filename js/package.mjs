@@ -25,7 +25,8 @@ const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
 const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
 
 for (const f of ['index.js', 'node.js', 'init.js', 'init-node.js', 'inline.js', 'guard.js']) copyFileSync(join(root, 'js', f), join(pkg, f));
-copyFileSync(join(root, 'js', 'package-readme.md'), join(pkg, 'README.md'));
+// The npm README: its links are absolute, to this version's shipped docs.
+writeFileSync(join(pkg, 'README.md'), readFileSync(join(root, 'js', 'package-readme.md'), 'utf8').replaceAll('{{version}}', field('version')));
 copyFileSync(join(root, 'LICENSE'), join(pkg, 'LICENSE'));
 // The docs the README links to, shipped so that the links work wherever the
 // package is read.
@@ -211,6 +212,13 @@ const manifest = {
   engines: { node: '>=20' },
   keywords: ['weave', 'wandb', 'llm', 'tracing', 'usage', 'cost', 'wasm'],
 };
+// Cargo.toml's `repository`, when it has one, gives npm its links.
+const repository = field('repository');
+if (repository) {
+  manifest.repository = { type: 'git', url: `git+${repository}.git` };
+  manifest.homepage = `${repository}#readme`;
+  manifest.bugs = { url: `${repository}/issues` };
+}
 const missing = manifest.files.filter((f) => !readdirSync(pkg).includes(f.replace(/\/$/, '')));
 if (missing.length) throw new Error(`package.mjs: not built: ${missing.join(', ')}`);
 writeFileSync(join(pkg, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');

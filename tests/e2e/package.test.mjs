@@ -97,6 +97,24 @@ test('package.json: name, version, license, description, entries and types', () 
   }
 });
 
+test('README.md: written for npm: install first, links absolute to this version, no repository scripts', () => {
+  const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+  assert.match(readme, /^## Install\n\n```sh\nnpm install weave-usage\n```/m);
+  assert.ok(readme.indexOf('## Install') < readme.indexOf('## Use'));
+  assert.doesNotMatch(readme, /scripts\/|\{\{/);
+  const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(links.length >= 3);
+  for (const link of links) {
+    assert.match(link, /^https:\/\//, link);
+    // A link to a shipped doc names this version, and the doc is in the package.
+    const doc = link.match(/^https:\/\/unpkg\.com\/weave-usage@([^/]+)\/(.+)$/);
+    if (doc) {
+      assert.equal(doc[1], JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).version);
+      assert.ok(existsSync(join(installed, doc[2])), doc[2]);
+    }
+  }
+});
+
 test('Node 20+: ESM import of the installed package picks node.js and computes the sample', () => {
   const script = `
     import { callsUsageFromJson } from 'weave-usage';
