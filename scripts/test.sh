@@ -5,7 +5,7 @@
 #      input a fuzzer ever crashed on through the fuzz targets' checks; the
 #      fuzzers themselves are not run here, see fuzz/README.md)
 #   2. build pkg/ (release wasm, wasm-opt)
-#   3. wasm-bindgen-test in headless Chromium, then in Node
+#   3. wasm-bindgen-test in headless Chromium, headless Firefox, then Node
 #   4. JS: node --test on the built package, imported by name: API, fixtures,
 #      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
 #      strings…), state and leaks (wasm memory flat over 1,000 calls),
@@ -16,7 +16,9 @@
 #      playwright-core driving Debian's Chromium: the www/ dashboard used as a
 #      person would, the browser entry as plain ESM and bundled by Vite, two
 #      Web Workers using the package at once, and `npm pack` (the tarball
-#      installed and used from Node, TypeScript and a Vite dev server)
+#      installed and used from Node, TypeScript and a Vite dev server);
+#      then the page tests (dashboard, plain ESM and Vite, a streamed fetch
+#      body, workers, the stack boundary) in Debian's firefox-esr
 #   7. environments: the packed tarball installed into fresh projects
 #      (tests/env/projects/, npm dependencies pinned and cached in
 #      ~/.cache/weave-usage/env/ until their package.json changes): Node
@@ -50,9 +52,11 @@ fuzz=$(for t in bytes request stream; do printf '%s %s, ' "$(find tests/fixtures
 step "2/7 build pkg/"
 scripts/build.sh
 
-step "3/7 wasm-bindgen-test: headless Chromium, then Node"
+step "3/7 wasm-bindgen-test: headless Chromium, Firefox, then Node"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(command -v chromedriver) wasm-pack test --headless --chrome 2>&1 | tee "$log/chrome"
 chrome=$(ran_wasm_tests "$log/chrome" "Running headless tests in Chrome" chromium)
+WASM_BINDGEN_USE_BROWSER=1 GECKODRIVER=$(command -v geckodriver) wasm-pack test --headless --firefox 2>&1 | tee "$log/firefox"
+firefox=$(ran_wasm_tests "$log/firefox" "Running headless tests in Firefox" firefox)
 wasm-pack test --node 2>&1 | tee "$log/node"
 node_wasm=$(ran_wasm_tests "$log/node" "running [1-9][0-9]* tests" node)
 
@@ -66,10 +70,14 @@ for config in tsconfig.json tsconfig.dom.json tsconfig.esnext.json; do
 done
 echo "tsc: the API type-checks and every @ts-expect-error misuse is refused"
 
-step "6/7 package and browsers: dashboard, plain ESM, Vite, npm pack (Chromium via playwright-core)"
+step "6/7 package and browsers: dashboard, plain ESM, Vite, npm pack (Chromium via playwright-core), then the page tests in Firefox"
 node --test tests/www/ tests/e2e/ 2>&1 | tee "$log/e2e"
 e2e=$(grep -E "^# (pass|fail) " "$log/e2e" | tr '\n' ' ')
 echo "screenshots: tests/e2e/out/"
+# The page tests again in Firefox (firefox-esr through puppeteer-core and
+# WebDriver BiDi): the same files, BROWSER=firefox in tests/e2e/helpers.mjs.
+BROWSER=firefox node --test tests/e2e/browser-entries.test.mjs tests/e2e/stream.test.mjs tests/e2e/workers.test.mjs tests/e2e/boundary.test.mjs tests/e2e/dashboard.test.mjs 2>&1 | tee "$log/e2e-firefox"
+e2e_firefox=$(grep -E "^# (pass|fail|skipped|todo) " "$log/e2e-firefox" | tr '\n' ' ')
 
 step "7/7 environments: the npm tarball in Node 20.0-26, Deno, Bun, Jest, Vitest, tsc, attw, publint, Vite, webpack, esbuild, Rollup, Next.js"
 started=$SECONDS
@@ -80,8 +88,9 @@ echo
 echo "==== summary"
 echo "native cargo test:        $native"
 echo "fuzz regressions:         ${fuzz%, } (replayed by cargo test)"
-echo "wasm-bindgen-test:        $chrome; $node_wasm"
+echo "wasm-bindgen-test:        $chrome; $firefox; $node_wasm"
 echo "node --test (package):    $js"
 echo "tsc --strict:             ok"
 echo "package + browsers:       $e2e"
+echo "page tests in Firefox:    $e2e_firefox"
 echo "environments:             $envs"
