@@ -24,7 +24,7 @@
 #      ~/.cache/weave-usage/env/ until their package.json changes): Node
 #      20.0, 20.18, 22, 26 and this one (import and require), Deno, Bun,
 #      Jest, Vitest, tsc in every module resolution, attw, publint, Vite,
-#      webpack, esbuild and Rollup bundles in Chromium, Next.js 16 built with
+#      webpack, esbuild, Rollup and bun build bundles in Chromium, Next.js 16 built with
 #      Turbopack and with webpack and served (~3 min; ~2 more to install)
 set -euo pipefail
 cd "$(dirname "$0")/.."

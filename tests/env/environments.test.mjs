@@ -154,6 +154,15 @@ describe('bundlers, run in Chromium: Vite (main thread and module worker), webpa
     assert.deepEqual(problems, []);
     assert.deepEqual(got, { main: expected });
   });
+  test('bun build for browsers: weave-usage/init given the .wasm imported as a file (Bun emits it by default)', async () => {
+    const bun = bin(project('runtimes'), 'bun');
+    rmSync(join(dir, 'dist-bun'), { recursive: true, force: true });
+    run(bun, ['build', 'src/init.js', '--target=browser', '--outdir=dist-bun', '--entry-naming=main.js'], { cwd: dir });
+    copyPage('dist-bun');
+    const { got, problems } = await results(join(dir, 'dist-bun'));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(got, { main: expected });
+  });
   test('esbuild for a server (--platform=node, ESM and CommonJS): no configuration, nothing to copy', () => {
     for (const format of ['esm', 'cjs']) {
       const out = join(dir, 'dist-esbuild-node', `server.${format === 'esm' ? 'mjs' : 'cjs'}`);
