@@ -53,6 +53,7 @@ const STACK = [500, 'stack', 'stack_exhausted', 'Too little of the JavaScript st
 const BUSY = [409, 'accumulator', 'accumulator_busy', 'This UsageAccumulator is in the middle of another call on it (this one was made from inside that one)'];
 const FREED = [410, 'accumulator', 'accumulator_freed', 'This UsageAccumulator has been freed'];
 const NOT_ONE = [422, 'accumulator', 'accumulator_type', 'Input should be a UsageAccumulator made by `new UsageAccumulator()` (a copy of one holds no stream)'];
+const NOT_READY = [500, 'module', 'not_initialized', 'The module is not initialised: await init() from weave-usage/init before calling'];
 
 const own = (value) => ({ value, writable: true, enumerable: true, configurable: true });
 
@@ -72,8 +73,11 @@ Object.freeze(STACK_ERROR.detail[0]);
 Object.freeze(STACK_ERROR.detail);
 Object.freeze(STACK_ERROR);
 
-/** Whether `e` is an error as the module throws them. */
-function ours(e) {
+/** Whether `e` is an error as the module throws them: an Error with a
+ * numeric `status` and a `detail` list. Exported as the public type guard
+ * (a shape, not a class: a page can load the package twice, as ESM and as
+ * CommonJS, and each copy's errors pass). */
+export function isUsageError(e) {
   try {
     return e instanceof ErrorCtor && typeof e.status === 'number' && isArray(e.detail);
   } catch {
@@ -97,14 +101,15 @@ function internal(e) {
  * errors as they are; anything else was thrown by this file's own code
  * before the module was entered, which only running out of stack does. */
 function outward(e) {
-  if (ours(e)) return e;
+  if (isUsageError(e)) return e;
   return e instanceof RangeError || (typeof InternalError === 'function' && e instanceof InternalError) ? make(STACK) : internal(e);
 }
 
 let stackPointer = null;
 let memory = null;
 
-/** Called by the entries with the instance's exports. */
+/** Called by the entries with the instance's exports (each entry's init
+ * returns them; weave-usage/init calls it once the module is loaded). */
 export function attach(exports) {
   stackPointer = exports.__stack_pointer instanceof WebAssembly.Global ? exports.__stack_pointer : null;
   memory = exports.memory;
@@ -198,6 +203,9 @@ export function enter(f, a, b, c) {
   } catch {
     throw make(STACK);
   }
+  // weave-usage/init before its init() has resolved: nothing to call yet
+  // (and warming up now would mark the module warm without running it).
+  if (memory === null) throw make(NOT_READY);
   if (!warmed) warmUp();
   const sp = stackPointer === null ? 0 : stackPointer.value;
   try {
@@ -205,12 +213,12 @@ export function enter(f, a, b, c) {
   } catch (e) {
     const moved = stackPointer !== null && stackPointer.value !== sp;
     if (moved) stackPointer.value = sp;
-    if (!moved && ours(e)) throw e;
+    if (!moved && isUsageError(e)) throw e;
     throw internal(e);
   }
 }
 
-const isInternal = (e) => ours(e) && e.detail[0]?.type === 'internal_error';
+const isInternal = (e) => isUsageError(e) && e.detail[0]?.type === 'internal_error';
 
 // Each public function catches everything at its top: `outward` makes it
 // the module's kind of error, and if even that cannot run (no stack left),
@@ -270,6 +278,7 @@ export function traceUsageFromJson(body, request, options) {
 
 /** The module's memory size: read from the memory itself, not in wasm. */
 export function wasmMemoryBytes() {
+  if (memory === null) throw make(NOT_READY);
   return memory.buffer.byteLength;
 }
 

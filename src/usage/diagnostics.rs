@@ -9,7 +9,7 @@
 
 use super::rollup::Rolled;
 use super::scope::{is_live, Scope, Settings};
-use crate::calls::{value_field, CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
+use crate::calls::{value_field, CallTable, Sym, HAS_COSTS, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
 use crate::input::Rollup;
 use crate::limits::{filled, Exhausted};
 use crate::response::{CallValue, Diagnostics};
@@ -64,7 +64,9 @@ impl Diagnostics {
                         *f = true;
                     }
                 }
-                if u.tokens.iter().any(|&t| t != 0) {
+                // Unpriced: it has usage, and neither stored costs that are
+                // used nor (below) a price row.
+                if u.tokens.iter().any(|&t| t != 0) && (settings.reprice || u.flags & HAS_COSTS == 0) {
                     models.push(u.model);
                 }
             }
