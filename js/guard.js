@@ -22,18 +22,17 @@ import * as glue from './weave_usage.js';
 
 // Stack a call may need, checked by calling a function with that many bytes
 // of arguments, which the engine refuses to do without room for them all.
-// Measured (docs/performance.md, 2026-11-26), the module's deepest path with
-// its code compiled takes under 3 KiB in Node 20, 4 KiB in Chromium 156 and
-// 16 KiB in SpiderMonkey 102 (the one engine with InternalError), whose
-// frames are larger: HEADROOM, twice that. It is written to at every call,
-// so it is not larger than it must be: with 24 KiB, a stream pushed in
-// 16 KiB chunks took 19% longer in Node, with 8 KiB 3%. (A caller's own
-// code that the module runs, a toJSON, may need more; if it runs out, that
-// is a 422 with the engine's message, as for any error it throws.)
-// Compiling takes more: V8 refuses to compile a function with less than
-// 40 KiB left, and compiles each the first time it is called. So the first
-// call is let in only with COLD_HEADROOM (measured need: 46 KiB), and first
-// runs every path of the module once (`warm`).
+// HEADROOM is twice what the module's deepest path takes with its code
+// compiled, in the engine that needs most (SpiderMonkey, the one with
+// InternalError, has larger frames); it is written to at every call, so it
+// is no larger than that: a larger one slows streams pushed in small
+// chunks. (A caller's own code that the module runs, a toJSON, may need
+// more; if it runs out, that is a 422 with the engine's message, as for any
+// error it throws.) Compiling takes more: V8 refuses to compile a function
+// with little stack left, and compiles each the first time it is called. So
+// the first call is let in only with COLD_HEADROOM, and first runs every
+// path of the module once (`warm`). The figures behind each size:
+// docs/performance.md ("the JavaScript boundary's guard").
 const HEADROOM = typeof InternalError === 'function' ? 32 << 10 : 8 << 10;
 const COLD_HEADROOM = 64 << 10;
 const PAD = new Array(HEADROOM / 8).fill(0);
@@ -126,8 +125,8 @@ export function attach(exports) {
  * (`--flush-baseline-code` is off in Node 20 and Chromium 156), which it
  * does after a few calls. Only the first round passes the objects path a
  * call: calls of another size between its own make V8 drop its optimized
- * code for js/pick.js (the benchmark's objects path ran 1.8x
- * slower), whose functions run inside `catch` anyway.
+ * code for js/pick.js (measured: docs/performance.md), whose functions run
+ * inside `catch` anyway.
  * tests/js/boundary.test.mjs checks that every import of the module has run
  * after one call.
  */
@@ -222,7 +221,10 @@ const isInternal = (e) => isUsageError(e) && e.detail[0]?.type === 'internal_err
 
 // Each public function catches everything at its top: `outward` makes it
 // the module's kind of error, and if even that cannot run (no stack left),
-// `finally` throws the prebuilt one instead.
+// `finally` throws the prebuilt one instead. The pattern is written out in
+// each function rather than shared: a call to a shared wrapper is one more
+// frame, which can itself run out of stack before its `try`, and that
+// RangeError would escape as it is.
 
 export function callsUsage(calls, request, options) {
   try {
