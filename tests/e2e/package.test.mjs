@@ -37,6 +37,12 @@ const FILES = [
   'package.json',
   'weave_usage.js',
   'weave_usage_bg.wasm',
+  // weave-usage/prices
+  'prices.js',
+  'prices-data.js',
+  'prices.cjs',
+  'prices.d.ts',
+  'prices.d.cts',
   // wasm-bindgen's copies of js/pick.js and js/boundary.js, in a
   // folder named with a hash.
   'snippets/*/js/pick.js',
