@@ -238,8 +238,9 @@ pub struct Diagnostics {
     /// Usage entries with both `prompt_tokens` and `input_tokens` non-zero:
     /// the reference adds them, which double counts if they are the same tokens.
     pub prompt_and_input_tokens: Vec<CallValue>,
-    /// With `options.prices`: models in scope with token usage and no price
-    /// row for the project or the default level.
+    /// With `options.prices`: models in scope with token usage that had
+    /// neither stored costs (used unless `reprice`) nor a price row for the
+    /// project or the default level.
     pub unpriced_models: Option<Vec<String>>,
     /// With `options.rollup: "dedupe"`: calls counted as their own usage
     /// because it covers what their children brought.
