@@ -34,6 +34,8 @@ const state = {
   diagnostics: true,
   prices: [], // editor rows (text), see prices.js
   reprice: false,
+  defaultPrices: false, // also price from weave-usage/prices
+  pricing: null, // the worker's report of what the default prices matched
   priceErrors: new Set(), // "row field" pairs the package refused
   // The trace view: the root whose trace is shown, and the worker's answer.
   traceRoot: null,
@@ -69,9 +71,11 @@ const handlers = {
     renderRootsPanel();
     requestUsage();
   },
-  usage({ result, trace }) {
+  usage({ result, trace, pricing }) {
     state.result = result;
     state.trace = trace;
+    state.pricing = pricing;
+    renderDefaultPricesNote();
     if (state.priceErrors.size) {
       state.priceErrors = new Set();
       renderPricesPanel();
@@ -133,7 +137,7 @@ function requestUsage() {
   showProgress(null, `Aggregating ${plural(state.file.calls, 'call')}…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
-  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace });
+  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, defaultPrices: state.defaultPrices });
 }
 
 /** The package's `options` for the dashboard's settings. */
@@ -355,6 +359,11 @@ $('rollup').addEventListener('change', (e) => {
   state.rollup = e.target.value;
   if (state.file) requestUsage();
 });
+$('default-prices').addEventListener('change', (e) => {
+  state.defaultPrices = e.target.checked;
+  if (state.file) requestUsage();
+  else renderDefaultPricesNote();
+});
 $('diagnostics').addEventListener('change', (e) => {
   state.diagnostics = e.target.checked;
   if (state.file) requestUsage();
@@ -462,3 +471,18 @@ new ResizeObserver(([entry]) => {
 
 renderPricesPanel();
 open(SAMPLE);
+
+/** What Weave's default prices priced, by which rule, and what they could not. */
+function renderDefaultPricesNote() {
+  const note = $('default-prices-note');
+  const p = state.defaultPrices ? state.pricing : null;
+  note.hidden = p === null;
+  if (p === null) return;
+  const byRule = new Map();
+  for (const m of p.matches) byRule.set(m.rule, (byRule.get(m.rule) ?? 0) + 1);
+  const how = [...byRule].map(([rule, n]) => `${formatInt(n)} ${rule === 'exact' ? 'by exact id' : `by ${rule.replaceAll('+', ' then ').replaceAll('-', ' ')}`}`).join(', ');
+  const priced = p.matches.length ? `priced ${plural(p.matches.length, 'model')} (${how})` : 'priced no model';
+  const missing = p.unmatched.length ? `; no price for ${p.unmatched.join(', ')}` : '';
+  note.textContent = `Weave’s default prices (weave ${p.source.version}): ${priced}${missing}.`;
+  note.title = p.matches.map((m) => `${m.model} → ${m.pricedAs} (${m.rule})`).join('\n');
+}

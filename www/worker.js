@@ -3,11 +3,13 @@
 // the page responsive.
 //
 // Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
-//               { type: 'usage', id, request, options, trace }
-//                 (trace: null, or { request, traceId } for the trace view)
+//               { type: 'usage', id, request, options, trace, defaultPrices }
+//                 (trace: null, or { request, traceId } for the trace view;
+//                 defaultPrices: price models from weave-usage/prices too)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
 //               { type: 'opened', id, name, size, ...CallScanner summary }
-//               { type: 'usage', id, result, trace } or { type: 'error', id, report }
+//               { type: 'usage', id, result, trace, pricing } or { type: 'error', id, report }
+//                 (pricing: null, or pricesFor's { matches, unmatched })
 //                 (trace: null, or { result, calls }: traceUsage's answer and
 //                 the trace's calls as the file has them)
 // Each answer carries the id of the message it answers.
@@ -38,7 +40,7 @@ async function handle(data) {
       throw new Error(`The weave-usage package could not be loaded (${e.message}). Is pkg/ built? Run scripts/build.sh.`);
     });
     if (data.type === 'open') await open(data);
-    else if (data.type === 'usage') usage(data);
+    else if (data.type === 'usage') await usage(data);
   } catch (e) {
     const about = !weave ? {} : file ?? { name: data.name ?? data.file?.name };
     self.postMessage({ type: 'error', id: data.id, report: errorReport(e, about) });
@@ -94,10 +96,15 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
-function usage({ id, request, options, trace }) {
+async function usage({ id, request, options, trace, defaultPrices }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
-  const result = acc ? acc.finish(request, options) : weave.callsUsageFromJson(file.bytes, request, options);
+  const compute = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
+  let pricing = null;
+  if (defaultPrices) {
+    ({ options, pricing } = await withDefaultPrices(compute, options));
+  }
+  const result = compute(options);
   let traced = null;
   if (trace) {
     const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
@@ -106,8 +113,25 @@ function usage({ id, request, options, trace }) {
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
-  self.postMessage({ type: 'usage', id, result, trace: traced });
+  self.postMessage({ type: 'usage', id, result, trace: traced, pricing });
 }
+
+/**
+ * `options` with Weave's default prices (weave-usage/prices, loaded the
+ * first time they are asked for) after the user's rows, which so win over
+ * them for the same model and date. The models that need a price are those
+ * the diagnostics call unpriced once the user's rows apply: each is matched
+ * to the table exactly or through its rules (`pricesFor`), and what matched
+ * how is returned for the page to show.
+ */
+async function withDefaultPrices(compute, options) {
+  defaults ??= await import('./pkg/prices.js');
+  const own = options.prices ?? [];
+  const probe = compute({ ...options, prices: own, diagnostics: true });
+  const { prices, matches, unmatched } = defaults.pricesFor(probe.diagnostics?.unpriced_models ?? []);
+  return { options: { ...options, prices: [...own, ...prices] }, pricing: { matches, unmatched, source: defaults.PRICES_SOURCE } };
+}
+let defaults = null; // weave-usage/prices, once loaded
 
 /** A growing byte buffer, allocated once when the size is known. */
 class Bytes {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
+import { pricesFor } from 'weave-usage/prices';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
 import { engine, launch, openPage, out, readSample, repo, rootsOf, serve } from './helpers.mjs';
@@ -483,6 +484,40 @@ test('price table: typed rows price the models without costs; reprice; a JSON up
     await page.click('#clear-prices');
     await settled(page);
     assert.equal(await page.locator('#price-rows tr').count(), 0);
+  });
+});
+
+test('Weave’s default prices: models without costs priced from weave-usage/prices, and what matched how', async () => {
+  // `openai/gpt-4o` is not in Weave's table under that name: the provider
+  // prefix rule finds gpt-4o. `claude` has stored costs and stays as given.
+  const calls = structuredClone(UNPRICED);
+  calls[0].summary.usage = { 'openai/gpt-4o': calls[0].summary.usage['gpt-4o'] };
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'defaults.jsonl', jsonl(calls));
+    await settled(page);
+    const cost = async () => (await totalsOf(page)).cost;
+    assert.ok(close(await cost(), 0.75), 'only the given costs at first');
+    assert.equal(await page.isVisible('#default-prices-note'), false);
+
+    await page.check('#default-prices');
+    await settled(page);
+    const { prices, matches } = pricesFor(['openai/gpt-4o']);
+    assert.deepEqual(matches, [{ model: 'openai/gpt-4o', pricedAs: 'gpt-4o', rule: 'provider-prefix' }]);
+    const want = sums(callsUsageFromJson(jsonl(calls), UNPRICED_REQUEST, { prices })).cost;
+    assert.ok(want > 0.75, 'the default row prices gpt-4o');
+    assert.ok(close(await cost(), want), `${await cost()} vs ${want}`);
+    assert.match(await page.textContent('#default-prices-note'), /^Weave’s default prices \(weave \d+\.\d+\.\d+\): priced 1 model \(1 by provider prefix\)\.$/);
+
+    // A row of the user's own for the model wins over the default ones.
+    await page.click('#prices-toggle');
+    await page.click('#add-price');
+    await fillRow(page, 1, { llm_id: 'openai/gpt-4o', prompt_token_cost: '1', completion_token_cost: '0', effective_date: '2024-01-01' });
+    assert.ok(close(await cost(), 0.75 + 600), `own row: ${await cost()}`);
+    assert.match(await page.textContent('#default-prices-note'), /priced no model/);
+
+    await page.uncheck('#default-prices');
+    await settled(page);
+    assert.equal(await page.isVisible('#default-prices-note'), false);
   });
 });
 
