@@ -9,6 +9,7 @@ import { el } from './dom.js';
 import { formatBytes, formatCost, formatInt, plural } from './format.js';
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { renderRoots, rootsInProject } from './roots.js';
+import { fromFragment, toFragment } from './settings.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 import { renderTrace } from './trace.js';
 
@@ -20,6 +21,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   file: null, // the worker's 'opened' message
   project: null,
+  urlProject: null, // the project the URL names, applied when a file has it
   selected: new Set(),
   includeCosts: true,
   limit: 10000,
@@ -63,9 +65,12 @@ const handlers = {
     state.file = file;
     state.colors = new Map();
     state.maxRows = ROWS_SHOWN;
-    state.project = file.projects[0]?.id ?? 'default';
+    // The project the URL names, if this file has it; else the first.
+    const wanted = file.projects.find((p) => p.id === state.urlProject);
+    state.project = wanted?.id ?? file.projects[0]?.id ?? 'default';
     selectAll();
     $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${plural(p.calls, 'call')}`)));
+    $('project').value = state.project;
     $('project-field').hidden = file.projects.length < 2;
     renderFileInfo();
     renderRootsPanel();
@@ -128,6 +133,7 @@ function open(source) {
 }
 
 function requestUsage() {
+  saveSettings();
   const roots = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
   const request = { project_id: state.project, call_ids: roots.map((r) => r.id), include_costs: state.includeCosts, limit: state.limit };
   // The trace view asks /trace/usage for the root's trace, with the same options.
@@ -362,7 +368,7 @@ $('rollup').addEventListener('change', (e) => {
 $('default-prices').addEventListener('change', (e) => {
   state.defaultPrices = e.target.checked;
   if (state.file) requestUsage();
-  else renderDefaultPricesNote();
+  else saveSettings();
 });
 $('diagnostics').addEventListener('change', (e) => {
   state.diagnostics = e.target.checked;
@@ -410,7 +416,7 @@ $('usage-table').addEventListener('click', (e) => {
 });
 $('project').addEventListener('change', (e) => {
   if (!state.file) return;
-  state.project = e.target.value;
+  state.project = state.urlProject = e.target.value;
   state.traceRoot = state.trace = null;
   selectAll();
   renderRootsPanel();
@@ -470,6 +476,7 @@ new ResizeObserver(([entry]) => {
 }).observe($('chart'));
 
 renderPricesPanel();
+restoreSettings();
 open(SAMPLE);
 
 /** What Weave's default prices priced, by which rule, and what they could not. */
@@ -485,4 +492,24 @@ function renderDefaultPricesNote() {
   const missing = p.unmatched.length ? `; no price for ${p.unmatched.join(', ')}` : '';
   note.textContent = `Weave’s default prices (weave ${p.source.version}): ${priced}${missing}.`;
   note.title = p.matches.map((m) => `${m.model} → ${m.pricedAs} (${m.rule})`).join('\n');
+}
+
+/** The settings the page's URL names (see settings.js), into the state and
+ * the controls; the project is applied when a file with it opens. */
+function restoreSettings() {
+  const { project, ...rest } = fromFragment(location.hash);
+  Object.assign(state, rest);
+  state.urlProject = project ?? null;
+  $('include-costs').checked = state.includeCosts;
+  $('limit').value = String(state.limit);
+  $('rollup').value = state.rollup;
+  $('diagnostics').checked = state.diagnostics;
+  $('reprice').checked = state.reprice;
+  $('default-prices').checked = state.defaultPrices;
+}
+
+/** The settings into the URL, so the view can be shared (no new history entry). */
+function saveSettings() {
+  const fragment = toFragment(state);
+  history.replaceState(null, '', fragment ? `#${fragment}` : `${location.pathname}${location.search}`);
 }

@@ -22,10 +22,10 @@ after(async () => {
 });
 
 /** Opens the dashboard and waits for the sample; `body` runs with the page. */
-async function withDashboard(viewport, body) {
+async function withDashboard(viewport, body, fragment = '') {
   const { page, problems, close } = await openPage(browser, url, viewport);
   try {
-    await page.goto(url);
+    await page.goto(url + fragment);
     await settled(page);
     await body(page);
     assert.deepEqual(problems, [], 'the console stayed clean');
@@ -519,6 +519,32 @@ test('Weave’s default prices: models without costs priced from weave-usage/pri
     await settled(page);
     assert.equal(await page.isVisible('#default-prices-note'), false);
   });
+});
+
+test('settings live in the URL: a shared link opens the same view, and changes update it', async () => {
+  const { roots, project } = rootsOf(readSample().toString());
+  await withDashboard(
+    { width: 1280, height: 900 },
+    async (page) => {
+      assert.equal(await page.isChecked('#include-costs'), false);
+      assert.equal(await page.inputValue('#rollup'), 'dedupe');
+      assert.equal(await page.inputValue('#limit'), '500');
+      assert.equal(await page.isChecked('#default-prices'), true);
+      // A project the file lacks gives way to the file's first.
+      assert.equal(await page.inputValue('#project'), project);
+      // What the page shows is the package's answer for those settings.
+      const want = callsUsageFromJson(readSample(), { project_id: project, call_ids: roots, include_costs: false, limit: 500 }, { rollup: 'dedupe' });
+      assert.equal((await totalsOf(page)).prompt_tokens, sums(want).prompt_tokens);
+
+      await page.selectOption('#rollup', 'reference');
+      await settled(page);
+      await page.check('#include-costs');
+      await settled(page);
+      const hash = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1));
+      assert.deepEqual(Object.fromEntries(hash), { project, limit: '500', 'default-prices': '1' });
+    },
+    '#rollup=dedupe&costs=0&limit=500&default-prices=1&project=no%2Fsuch',
+  );
 });
 
 test('diagnostics panel: what the package found, and off when switched off', async () => {

@@ -72,6 +72,7 @@ function playwrightish(page) {
     getAttribute: (sel, name) => page.$eval(sel, (e, n) => e.getAttribute(n), name),
     isVisible: (sel) => page.$(sel).then((e) => (e ? e.isVisible() : false)),
     inputValue: (sel) => page.$eval(sel, (e) => e.value),
+    isChecked: (sel) => page.$eval(sel, (e) => e.checked),
     check: (sel) => page.$eval(sel, (e) => e.checked || e.click()),
     uncheck: (sel) => page.$eval(sel, (e) => !e.checked || e.click()),
     locator: (sel) => ({ count: () => page.$$(sel).then((xs) => xs.length) }),
