@@ -2,8 +2,8 @@
 // would write for the same semantics (JSON.parse per line, Maps, a bottom-up
 // queue). The benchmark compares against it and checks both agree.
 
-const TOKEN_FIELDS = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
-const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+export const TOKEN_FIELDS = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+export const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
 
 const toInt = (v) => (typeof v === 'number' ? (Number.isFinite(v) ? Math.trunc(v) : 0) : typeof v === 'boolean' ? +v : typeof v === 'string' && /^\s*[+-]?\d+(_\d+)*\s*$/.test(v) ? parseInt(v.replace(/_/g, ''), 10) : 0);
 const toFloat = (v) => (typeof v === 'number' ? v : typeof v === 'boolean' ? +v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v.replace(/_/g, ''))) ? Number(v.replace(/_/g, '')) : 0);
@@ -26,7 +26,7 @@ export function parseJsonl(bytes) {
   return calls;
 }
 
-function ownUsage(call, includeCosts) {
+export function ownUsage(call, includeCosts) {
   const out = new Map();
   const usage = call.summary?.usage;
   if (!isObj(usage)) return out;

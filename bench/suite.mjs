@@ -4,6 +4,7 @@
 // checks that they agree. Timing is reported, never asserted.
 import { generate } from './data.mjs';
 import { parseJsonl, rollup } from './baseline.mjs';
+import { scanUsage } from './scanner.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -87,21 +88,25 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     const bytesWasm = lib.wasmMemoryBytes();
     const streamedOut = paths.streamed();
     const streamedWasm = lib.wasmMemoryBytes();
+    const scanOut = scanUsage(body, request);
     let calls = withBaseline ? parseJsonl(body) : null;
     const base = calls ? rollup(calls, request) : null;
     if (calls) lib.callsUsage(calls, request);
 
-    // Rounds: bytes, accumulator, then JSON.parse + JS rollup. A round's
+    // Rounds: bytes, the JS byte scanner (bench/scanner.mjs), accumulator,
+    // then JSON.parse + JS rollup. A round's
     // parsed calls are dropped before the next round's bytes run (with
     // 600 MB of parsed calls live on the heap, the same bytes call took a
     // third longer in Chromium); the last round's are kept for the objects
     // comparison below.
-    const ms = { bytes: [], streamed: [], parse: [], roll: [] };
+    const ms = { bytes: [], scan: [], streamed: [], parse: [], roll: [] };
     let heap = null;
     for (let i = 0; i < runs; i++) {
       calls = null;
       await settle();
       ms.bytes.push(timed(paths.bytes).ms);
+      await settle();
+      ms.scan.push(timed(() => scanUsage(body, request)).ms);
       await settle();
       ms.streamed.push(timed(paths.streamed).ms);
       if (!withBaseline) continue;
@@ -118,10 +123,11 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
       }
     }
     const total = ms.parse.map((m, i) => m + ms.roll[i]);
-    log(`  ${runs} rounds: callsUsageFromJson ${median(ms.bytes).toFixed(1)} ms, UsageAccumulator ${median(ms.streamed).toFixed(1)} ms` + (withBaseline ? `, JSON.parse + JS rollup ${median(total).toFixed(1)} ms (rollup alone ${median(ms.roll).toFixed(1)})` : ''));
+    log(`  ${runs} rounds: callsUsageFromJson ${median(ms.bytes).toFixed(1)} ms, JS byte scanner ${median(ms.scan).toFixed(1)} ms, UsageAccumulator ${median(ms.streamed).toFixed(1)} ms` + (withBaseline ? `, JSON.parse + JS rollup ${median(total).toFixed(1)} ms (rollup alone ${median(ms.roll).toFixed(1)})` : ''));
     if (withBaseline) row(count, mb, 'JSON.parse + JS rollup', total, { jsHeap: heap });
-    row(count, mb, 'callsUsageFromJson(bytes)', ms.bytes, { wasm: bytesWasm, agrees: base ? agree(bytesOut, base) : null, paired: withBaseline ? paired(total, ms.bytes) : null });
-    row(count, mb, 'UsageAccumulator.push + finish', ms.streamed, { wasm: streamedWasm, agrees: agree(streamedOut, bytesOut), paired: withBaseline ? paired(total, ms.streamed) : null });
+    row(count, mb, 'JS byte scanner', ms.scan, { agrees: agree(scanOut, bytesOut) });
+    row(count, mb, 'callsUsageFromJson(bytes)', ms.bytes, { wasm: bytesWasm, agrees: base ? agree(bytesOut, base) : null, paired: withBaseline ? paired(total, ms.bytes) : null, vsScan: paired(ms.scan, ms.bytes) });
+    row(count, mb, 'UsageAccumulator.push + finish', ms.streamed, { wasm: streamedWasm, agrees: agree(streamedOut, bytesOut), paired: withBaseline ? paired(total, ms.streamed) : null, vsScan: paired(ms.scan, ms.streamed), vsBytes: paired(ms.streamed, ms.bytes) });
 
     // Objects path against the JS rollup on the same parsed objects: both
     // take tens of ms, so more rounds, alternating.
@@ -151,9 +157,9 @@ export function table(rows) {
   const base = new Map(rows.filter((r) => r.path === 'JSON.parse + JS rollup').map((r) => [r.calls, r.median]));
   const roll = new Map(rows.filter((r) => r.path === 'JS rollup on objects').map((r) => [r.calls, r.median]));
   const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
-  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'wasm MB', 'JS heap MB', 'agrees'];
+  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'vs scanner', 'wasm MB', 'JS heap MB', 'agrees'];
   const lines = rows.map((r) => {
-    const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS rollup') || r.path.startsWith('JSON.parse') ? null : base.get(r.calls);
+    const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS ') || r.path.startsWith('JSON.parse') ? null : base.get(r.calls);
     return [
       r.calls.toLocaleString('en-US'),
       fmt(r.mb, 0),
@@ -164,6 +170,7 @@ export function table(rows) {
       r.path === 'JS rollup on objects' || r.path === 'callsUsage(objects)' ? '—' : fmt(r.mb / (r.median / 1000), 0),
       ref ? `${(ref / r.median).toFixed(2)}x` : '—',
       r.paired ? `${r.paired.toFixed(2)}x` : '—',
+      r.vsScan ? `${r.vsScan.toFixed(2)}x` : '—',
       r.wasm ? fmt(r.wasm / 1e6, 0) : '—',
       r.jsHeap ? fmt(r.jsHeap / 1e6, 0) : '—',
       r.agrees === null || r.agrees === undefined ? '—' : r.agrees ? 'yes' : 'NO',

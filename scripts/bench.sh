@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark, in Node and in headless Chromium: generated call lists of
 # 10k, 100k and 1M calls (or the sizes given), each path against the plain-
-# JavaScript rollup it replaces (JSON.parse + Map-based rollup), medians of
-# 5 runs, MB/s, memory, and a check that the answers agree; then ids
+# JavaScript rollup it replaces (JSON.parse + Map-based rollup) and against
+# the best plain-JS byte scanner we could write (bench/scanner.mjs, checked
+# against the reference fixtures first), medians of 5 runs, MB/s, memory,
+# and a check that the answers agree; then ids
 # crafted to collide in a string hash against ordinary ones (bench/flood.mjs).
 # Installs what is missing first. Timing is printed, never asserted. Takes a
 # few minutes. bench/ab.mjs compares two builds in one process.
@@ -11,6 +13,9 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh --browser
 scripts/build.sh
+echo "== The JS byte scanner (bench/scanner.mjs) against the reference fixtures"
+node bench/scanner-check.mjs
+echo
 echo "== Node"
 node --expose-gc --max-old-space-size=12000 bench/node.mjs "$@"
 echo
