@@ -13,7 +13,8 @@
 #      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
 #      strings…), state and leaks (wasm memory flat over 1,000 calls),
 #      memory bounds (inputs and answers past what 4 GiB or one JS string
-#      hold: 413/500, never a trap; ~1 min, ~3.5 GB), two worker threads
+#      hold: 413/500, never a trap; ~1 min, ~3.5 GB), two worker threads;
+#      and the benchmark's plain-JS byte scanner against the fixtures
 #   5. TypeScript: tsc --strict on code using the package's types
 #   6. package and browsers: the dashboard's modules (node --test), then with
 #      playwright-core driving Debian's Chromium: the www/ dashboard used as a
@@ -77,6 +78,8 @@ node_wasm=$(ran_wasm_tests "$log/node" "running [1-9][0-9]* tests" node)
 step "4/7 JS: node --test against the built package"
 node --test tests/js/ 2>&1 | tee "$log/js"
 js=$(grep -E "^# (pass|fail) " "$log/js" | tr '\n' ' ')
+# The benchmark's plain-JS peer must give the reference's answers too.
+node bench/scanner-check.mjs
 
 step "5/7 TypeScript: tsc --strict tests/types (no DOM, DOM, esnext)"
 for config in tsconfig.json tsconfig.dom.json tsconfig.esnext.json; do
