@@ -267,6 +267,55 @@ fn chain_counts_the_leaf_once() {
 }
 
 #[test]
+fn children_ending_after_their_parent_are_added_once() {
+    // r's client summed a (finished in time) into r; s handed a stream back
+    // to r's caller, so s ended with nothing and its child l ended later,
+    // in nobody's summary but its own.
+    let calls =
+        [call("r", None, ur(10, 1)), call("a", Some("r"), ur(10, 1)), call("s", Some("r"), json!({})), call("l", Some("s"), ur(7, 1))];
+    let dedupe = usage(&calls, req(&["r", "s"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 17);
+    assert_eq!(dedupe["call_usage"]["r"]["m"]["requests"], 2);
+    assert_eq!(prompt(&dedupe, "s"), 7);
+    assert_eq!(dedupe["diagnostics"]["deduped_call_ids"], json!(["r"]));
+    let reference = usage(&calls, req(&["r"], false), json!({})).unwrap();
+    assert_eq!(prompt(&reference, "r"), 27);
+    // A late child with a model its parent lacks, under a deduped parent.
+    let calls = [
+        call("r", None, ur(10, 1)),
+        call("a", Some("r"), ur(10, 1)),
+        call("s", Some("r"), json!({})),
+        call("l", Some("s"), tokens("n", 4, 2)),
+    ];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 10);
+    assert_eq!(dedupe["call_usage"]["r"]["n"]["total_tokens"], 6);
+}
+
+#[test]
+fn a_parents_own_usage_on_top_of_its_childrens_is_kept() {
+    // r called the model itself (5) after its children (10 + 20) finished.
+    let calls = [call("r", None, ur(35, 3)), call("a", Some("r"), ur(10, 1)), call("b", Some("r"), ur(20, 1))];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!((prompt(&dedupe, "r"), dedupe["call_usage"]["r"]["m"]["requests"].as_i64()), (35, Some(3)));
+    // And a grandchild that ended after its parent, under such a call.
+    let calls =
+        [call("r", None, ur(35, 3)), call("a", Some("r"), ur(10, 1)), call("b", Some("r"), ur(20, 1)), call("g", Some("b"), ur(8, 1))];
+    let dedupe = usage(&calls, req(&["r", "b"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "b"), 20, "b covers g");
+    assert_eq!(prompt(&dedupe, "r"), 35);
+    let calls = [
+        call("r", None, ur(35, 3)),
+        call("a", Some("r"), ur(10, 1)),
+        call("b", Some("r"), json!({})),
+        call("g", Some("b"), ur(8, 1)),
+        call("h", Some("a"), json!({})),
+    ];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 35 + 8, "g ended after b: in neither summary");
+}
+
+#[test]
 fn distributed_traces_add_up_exactly_as_the_reference() {
     // Nobody's usage covers its children (OTLP spans, remote services): the
     // answer is the reference's, bit for bit, costs included.
