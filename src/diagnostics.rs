@@ -9,10 +9,11 @@
 
 use std::fmt::Write;
 
+use crate::hash::RandomKeys;
 use crate::json::{int_len, str_len, write_str};
-use crate::limits::{filled, Exhausted};
+use crate::limits::{filled, reserve, Exhausted};
 use crate::rollup::{is_live, Rolled, Scope, Settings};
-use crate::table::{value_field, CallTable, Sym, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
+use crate::table::{value_field, CallTable, Sym, COST_FIELDS, HAS_COSTS, NONE, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
 
 /// The `diagnostics` object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,8 +32,15 @@ pub struct Diagnostics {
     /// were read from the calls).
     pub unreadable_values: Vec<CallValue>,
     /// Usage entries with both `prompt_tokens` and `input_tokens` non-zero:
-    /// the reference adds them, which double counts if they are the same tokens.
+    /// the reference adds them, which double counts if they are the same
+    /// tokens. Not an entry that some child in scope has usage of the same
+    /// model under: Weave's client summed its children into it, so it holds
+    /// both when one child used each (the children are judged themselves).
     pub prompt_and_input_tokens: Vec<CallValue>,
+    /// Stored costs (`summary.weave.costs`) below zero, field by field, when
+    /// costs were read from the calls: Weave 0.53.0 subtracts cache tokens
+    /// from Anthropic's `input_tokens`, which already exclude them.
+    pub negative_costs: Vec<CallValue>,
     /// With `options.prices`: models in scope with token usage and no price
     /// row for the project or the default level.
     pub unpriced_models: Option<Vec<String>>,
@@ -81,30 +89,43 @@ impl Diagnostics {
         }
         let duplicates = scope.calls.iter().filter_map(|&i| call(i)).filter(|c| copies.get(c.id as usize).is_some_and(|&n| n > 1));
 
+        let with_costs = settings.reads_given_costs();
         let mut prompt_and_input = Vec::new();
+        let mut negative_costs = Vec::new();
         let mut flagged = filled(table.calls.len(), false)?;
         let mut models = Vec::new();
         for &i in &scope.calls {
             let Some(c) = call(i) else { continue };
             for u in table.usage_of(c) {
                 if u.flags & PROMPT_AND_INPUT != 0 {
-                    prompt_and_input.push(CallValue {
-                        call_id: table.str(c.id).to_string(),
-                        model: table.str(u.model).to_string(),
-                        field: None,
-                    });
+                    reserve(&mut prompt_and_input, 1)?;
+                    prompt_and_input.push((c.id, u.model));
                 }
                 if u.flags & UNREADABLE != 0 {
                     if let Some(f) = flagged.get_mut(i as usize) {
                         *f = true;
                     }
                 }
-                if u.tokens.iter().any(|&t| t != 0) {
+                if with_costs && u.flags & HAS_COSTS != 0 {
+                    for (field, _) in COST_FIELDS.iter().zip(u.costs).filter(|(_, cost)| *cost < 0.0) {
+                        reserve(&mut negative_costs, 1)?;
+                        negative_costs.push(CallValue {
+                            call_id: table.str(c.id).to_string(),
+                            model: table.str(u.model).to_string(),
+                            field: Some(field),
+                        });
+                    }
+                }
+                // A model is unpriced where it has usage, no stored costs
+                // to use, and (below) no row.
+                let stored = u.flags & HAS_COSTS != 0 && !settings.reprice;
+                if settings.pricer.is_some() && !stored && u.tokens.iter().any(|&t| t != 0) {
+                    reserve(&mut models, 1)?;
                     models.push(u.model);
                 }
             }
         }
-        let with_costs = settings.reads_given_costs();
+        let prompt_and_input = summed_by_client(table, scope, prompt_and_input)?;
         let unreadable: Vec<CallValue> = table
             .unreadable
             .iter()
@@ -135,6 +156,7 @@ impl Diagnostics {
             duplicate_call_ids: sorted(duplicates.map(|c| table.str(c.id).to_string()).collect()),
             unreadable_values: by_call(unreadable),
             prompt_and_input_tokens: by_call(prompt_and_input),
+            negative_costs: by_call(negative_costs),
             unpriced_models,
             deduped_call_ids: (settings.rollup == crate::options::Rollup::Dedupe)
                 .then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
@@ -163,6 +185,7 @@ impl Diagnostics {
             ids("duplicate_call_ids", &self.duplicate_call_ids),
             values("unreadable_values", &self.unreadable_values),
             values("prompt_and_input_tokens", &self.prompt_and_input_tokens),
+            values("negative_costs", &self.negative_costs),
             self.unpriced_models.as_ref().map_or(0, |m| ids("unpriced_models", m)),
             self.deduped_call_ids.as_ref().map_or(0, |d| ids("deduped_call_ids", d)),
         ] {
@@ -208,6 +231,7 @@ impl Diagnostics {
         ids(out, "duplicate_call_ids", &self.duplicate_call_ids);
         values(out, "unreadable_values", &self.unreadable_values);
         values(out, "prompt_and_input_tokens", &self.prompt_and_input_tokens);
+        values(out, "negative_costs", &self.negative_costs);
         if let Some(models) = &self.unpriced_models {
             ids(out, "unpriced_models", models);
         }
@@ -216,4 +240,42 @@ impl Diagnostics {
         }
         out.push('}');
     }
+}
+
+/// The `prompt_and_input_tokens` entries (call id, model) that no child in
+/// scope has usage of the same model under: an entry that does is the
+/// client's sum of its children's, and holds both counters when one child
+/// used each API; its children are reported themselves if they hold both.
+fn summed_by_client(table: &CallTable, scope: &Scope, entries: Vec<(Sym, Sym)>) -> Result<Vec<CallValue>, Exhausted> {
+    let mut out = Vec::new();
+    if entries.is_empty() {
+        return Ok(out);
+    }
+    // Entry → whether a child explains it; only the flagged entries' calls
+    // are looked up, so this is as large as the entries.
+    let mut summed: hashbrown::HashMap<(Sym, Sym), bool, RandomKeys> = hashbrown::HashMap::with_hasher(RandomKeys::default());
+    summed.try_reserve(entries.len()).map_err(|_| Exhausted { bytes: entries.len().saturating_mul(16) })?;
+    let mut parents = hashbrown::HashSet::with_hasher(RandomKeys::default());
+    parents.try_reserve(entries.len()).map_err(|_| Exhausted { bytes: entries.len().saturating_mul(8) })?;
+    for &(id, model) in &entries {
+        summed.insert((id, model), false);
+        parents.insert(id);
+    }
+    for c in scope.calls.iter().filter_map(|&i| table.calls.get(i as usize)) {
+        if c.parent == NONE || !parents.contains(&c.parent) {
+            continue;
+        }
+        for u in table.usage_of(c).iter().filter(|u| u.tokens.iter().any(|&t| t != 0)) {
+            if let Some(s) = summed.get_mut(&(c.parent, u.model)) {
+                *s = true;
+            }
+        }
+    }
+    reserve(&mut out, entries.len())?;
+    for (id, model) in entries {
+        if summed.get(&(id, model)) == Some(&false) {
+            out.push(CallValue { call_id: table.str(id).to_string(), model: table.str(model).to_string(), field: None });
+        }
+    }
+    Ok(out)
 }

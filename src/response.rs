@@ -284,6 +284,7 @@ mod tests {
             orphan_call_ids: vec!["o\n".into(), "p".into()],
             unreadable_values: vec![CallValue { call_id: "c".into(), model: "m\u{7}".into(), field: Some("requests") }],
             prompt_and_input_tokens: vec![CallValue { call_id: "c".into(), model: "m".into(), field: None }],
+            negative_costs: vec![CallValue { call_id: "n\"".into(), model: "m".into(), field: Some("prompt_tokens_total_cost") }],
             unpriced_models: Some(vec![]),
             ..Default::default()
         };

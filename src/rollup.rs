@@ -423,9 +423,10 @@ pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings
         // Its own list, its extras (or total), its children's sum.
         per_call += 2 * std::mem::size_of::<Usage>() + std::mem::size_of::<Brought>();
     }
-    // A usage entry gives at most one `prompt_and_input_tokens` item and
-    // twelve unreadable values; the ids in them come from the same strings.
-    let diagnostics = if settings.diagnostics { entries.saturating_mul(13 * (std::mem::size_of::<CallValue>() + 64)) } else { 0 };
+    // A usage entry gives at most one `prompt_and_input_tokens` item (and
+    // its share of the table that judges it), twelve unreadable values and
+    // four negative costs; the ids in them come from the same strings.
+    let diagnostics = if settings.diagnostics { entries.saturating_mul(18 * (std::mem::size_of::<CallValue>() + 64)) } else { 0 };
     scope
         .len()
         .saturating_mul(per_call)

@@ -177,13 +177,21 @@ export interface UsageDiagnostics {
    * were read from the calls). */
   unreadable_values: { call_id: string; model: string; field: string }[];
   /** Entries with both `prompt_tokens` and `input_tokens` non-zero (they
-   * are added, which double counts if both hold the same tokens). */
+   * are added, which double counts if both hold the same tokens), except
+   * entries that a child in scope has usage of the same model under: those
+   * are the client's sums of children (one Chat API call, one Responses API
+   * call), not one call's report. */
   prompt_and_input_tokens: { call_id: string; model: string }[];
-  /** Only with `options.prices`: models with token usage and no row for
-   * the project or the default level. */
+  /** Stored costs (`summary.weave.costs`) below zero, field by field; only
+   * when costs were read from the calls (`include_costs`, not repriced). */
+  negative_costs: { call_id: string; model: string; field: string }[];
+  /** Only with `options.prices`: models with token usage in an entry that
+   * has neither stored costs to use nor a row for the project or the
+   * default level. */
   unpriced_models?: string[];
-  /** Only with `options.rollup: "dedupe"`: calls counted as their own usage
-   * because it covers what their children brought. */
+  /** Only with `options.rollup: "dedupe"`: calls whose own usage covers
+   * their children's own usage, so counted with their children's extras
+   * only. */
   deduped_call_ids?: string[];
 }
 

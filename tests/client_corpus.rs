@@ -334,3 +334,66 @@ fn dedupe_equals_provider_truth() {
     assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
     assert_eq!((total, complete), (155, 108), "the corpus changed: check these counts");
 }
+
+/// Diagnostics on real traces, over each project whole (`/trace/usage`,
+/// costs read from the calls, and `prices: []` so that `unpriced_models`
+/// is reported): `prompt_and_input_tokens` stays silent where only the
+/// client's sums hold both (a parent of a Chat API and a Responses API
+/// call), `negative_costs` names exactly the calls whose stored costs are
+/// negative, and `unpriced_models` lists only models that have usage
+/// without stored costs.
+#[test]
+fn diagnostics_are_true_on_real_traces() {
+    let options = to_value(&serde_json::json!({"diagnostics": true, "prices": []}));
+    let (mut negative, mut both_as_sums) = (0, 0);
+    for (name, f) in corpus() {
+        let body = serde_json::to_string(&f["calls"]).unwrap();
+        let mut last: BTreeMap<&str, &Json> = BTreeMap::new();
+        for c in f["calls"].as_array().unwrap() {
+            if c["deleted_at"].is_null() {
+                last.insert(c["id"].as_str().unwrap(), c);
+            } else {
+                last.remove(c["id"].as_str().unwrap());
+            }
+        }
+        for project in f["projects"].as_array().unwrap() {
+            let request = serde_json::json!({"project_id": project, "include_costs": true, "limit": 100_000});
+            let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&request), Some(&options)).expect("answered");
+            let d: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
+            let d = &d["diagnostics"];
+            let mut want_negative = Vec::new();
+            let mut want_unpriced = Vec::new();
+            for (id, c) in last.iter().filter(|(_, c)| c["project_id"] == *project) {
+                let costs = &c["summary"]["weave"]["costs"];
+                for (model, u) in c["summary"]["usage"].as_object().into_iter().flatten() {
+                    let n = |k: &str| u[k].as_i64().unwrap_or(0);
+                    if n("prompt_tokens") != 0 && n("input_tokens") != 0 {
+                        both_as_sums += 1;
+                    }
+                    if costs[model].is_object() {
+                        for field in [
+                            "prompt_tokens_total_cost",
+                            "completion_tokens_total_cost",
+                            "cache_read_input_tokens_total_cost",
+                            "cache_creation_input_tokens_total_cost",
+                        ] {
+                            if costs[model][field].as_f64().is_some_and(|x| x < 0.0) {
+                                want_negative.push(serde_json::json!({"call_id": id, "model": model, "field": field}));
+                            }
+                        }
+                    } else if !recorded(c)[model].is_null() {
+                        want_unpriced.push(model.clone());
+                    }
+                }
+            }
+            negative += want_negative.len();
+            want_unpriced.sort();
+            want_unpriced.dedup();
+            assert_eq!(d["prompt_and_input_tokens"], serde_json::json!([]), "{name} {project}");
+            assert_eq!(d["negative_costs"], Json::Array(want_negative), "{name} {project}");
+            assert_eq!(d["unpriced_models"], serde_json::json!(want_unpriced), "{name} {project}");
+        }
+    }
+    eprintln!("diagnostics: {negative} negative stored costs named; {both_as_sums} entries holding both prompt and input tokens, all client sums, none reported");
+    assert!(negative > 0 && both_as_sums > 0, "the corpus has both situations");
+}

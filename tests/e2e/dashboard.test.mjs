@@ -495,7 +495,7 @@ test('diagnostics panel: what the package found, and off when switched off', asy
     await settled(page);
     const want = callsUsageFromJson(jsonl(odd), { project_id: 'acme/known', call_ids: ['ra', 'rb'], include_costs: true }, { diagnostics: true }).diagnostics;
     const items = await page.$$eval('#diagnostics-panel [data-diag]', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.diag, Number(li.dataset.count)])));
-    assert.deepEqual(items, { cut: 0, orphans: 1, cycles: 0, duplicates: 1, unreadable: 1, 'prompt-and-input': 1 });
+    assert.deepEqual(items, { cut: 0, orphans: 1, cycles: 0, duplicates: 1, unreadable: 1, 'prompt-and-input': 1, 'negative-costs': 0 });
     assert.deepEqual([want.orphan_call_ids, want.duplicate_call_ids], [['ax'], ['a1']]);
     await page.click('#diagnostics-panel [data-diag=unreadable] summary');
     assert.equal(await page.textContent('#diagnostics-panel [data-diag=unreadable] li code'), 'ax › gpt-4o › prompt_tokens');

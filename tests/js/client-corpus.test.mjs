@@ -218,3 +218,32 @@ test('rollup dedupe equals provider truth where the calls hold it', () => {
   assert.equal(total, 155);
   assert.equal(complete, 108);
 });
+
+test('diagnostics on real traces: client sums spared, negative stored costs named', () => {
+  let negative = 0;
+  for (const f of corpus) {
+    for (const project_id of f.projects) {
+      const d = traceUsage(f.calls, { project_id, include_costs: true, limit: 100000 }, { diagnostics: true, prices: [] }).diagnostics;
+      // Every entry holding both prompt and input tokens here is a parent's
+      // sum of a Chat API and a Responses API child.
+      assert.deepEqual(d.prompt_and_input_tokens, [], `${f.name} ${project_id}`);
+      // Every model has stored costs, priced by the server.
+      assert.deepEqual(d.unpriced_models, [], `${f.name} ${project_id}`);
+      const live = new Map();
+      for (const c of f.calls) c.deleted_at == null ? live.set(c.id, c) : live.delete(c.id);
+      const want = [...live.values()]
+        .filter((c) => c.project_id === project_id)
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .flatMap((c) => Object.keys(c.summary?.usage ?? {}).flatMap((model) => {
+          const costs = c.summary?.weave?.costs?.[model];
+          if (!costs) return [];
+          return ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost']
+            .filter((field) => costs[field] < 0)
+            .map((field) => ({ call_id: c.id, model, field }));
+        }));
+      assert.deepEqual(d.negative_costs, want, `${f.name} ${project_id}`);
+      negative += want.length;
+    }
+  }
+  assert.equal(negative, 67);
+});
