@@ -82,6 +82,28 @@ impl UsageError {
     }
 }
 
+/// Weave 0.53.12's messages for its `limit` rule (`options.limit:
+/// "per-batch"`), as its `calls_usage` method words them.
+impl UsageError {
+    /// 400: `limit` below 1 (the server's `InvalidRequest`).
+    pub fn limit_not_positive() -> UsageError {
+        UsageError {
+            status: 400,
+            detail: vec![Detail::new(vec!["body".into(), "limit".into()], "invalid_request", "Usage aggregation limit must be positive")],
+        }
+    }
+
+    /// 413: a requested trace has more live calls than `limit` (the
+    /// server's `RequestTooLarge`).
+    pub fn single_trace_over_limit(limit: u64) -> UsageError {
+        UsageError::too_large(
+            vec!["body".into(), "limit".into()],
+            "request_too_large",
+            format!("Cannot compute complete usage: a single trace exceeds the {limit}-call aggregation limit. Increase limit and retry."),
+        )
+    }
+}
+
 impl fmt::Display for UsageError {
     /// `422: body.limit: Input should be a valid integer; …` — the thrown
     /// `Error`'s `message`, readable without looking at `detail`.

@@ -35,6 +35,7 @@ pub mod json;
 pub mod keys;
 pub mod limits;
 pub mod options;
+mod per_batch;
 pub mod pricing;
 pub mod pynum;
 pub mod request;

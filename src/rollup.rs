@@ -41,7 +41,7 @@ use crate::diagnostics::{CallValue, Diagnostics};
 use crate::error::{Loc, UsageError};
 use crate::hash::RandomKeys;
 use crate::limits::{self, answer_out_of_memory, collect, filled, reserve, room, AnswerSize, Exhausted};
-use crate::options::{Rollup, UsageOptions};
+use crate::options::{LimitRule, Rollup, UsageOptions};
 use crate::pricing::Pricer;
 use crate::request::UsageRequest;
 use crate::response::{CallsUsageRes, ModelTotals};
@@ -253,6 +253,9 @@ pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(
 /// the calls leave too little memory to compute over them, a 500 when the
 /// answer is too long for JavaScript or for the memory left.
 pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
+    if options.limit == LimitRule::PerBatch {
+        return crate::per_batch::calls_usage(table, request, options);
+    }
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let calls_too_large = |e| table.too_large(e);
     // Each distinct requested id is a key of the answer: counted first, so
@@ -345,7 +348,7 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
 }
 
 /// The 413 for a request whose distinct ids cannot even be listed.
-fn too_many_ids(ids: usize) -> UsageError {
+pub(crate) fn too_many_ids(ids: usize) -> UsageError {
     UsageError::too_large(
         vec![Loc::from("body"), Loc::from("call_ids")],
         "request_too_large",
@@ -508,13 +511,29 @@ pub(crate) fn rollup(
     wanted: Option<&[bool]>,
     size: AnswerSize,
 ) -> Result<Rolled, UsageError> {
+    rollup_batched(table, scope, settings, wanted, size, None)
+}
+
+/// [`rollup`] over a scope split into batches (`batch`, indexed like
+/// `scope`, gives each call's batch): a call's parent counts only if it is
+/// in the same batch, so each batch rolls up as if alone (the queue's order
+/// restricted to one batch is the order it would have alone, so even float
+/// sums are the same).
+pub(crate) fn rollup_batched(
+    table: &CallTable,
+    scope: &[u32],
+    settings: &Settings<'_>,
+    wanted: Option<&[bool]>,
+    size: AnswerSize,
+    batch: Option<&[u32]>,
+) -> Result<Rolled, UsageError> {
     if settings.rollup == Rollup::Dedupe {
-        let rolled = rollup_dedupe(table, scope, settings, wanted, size)?;
+        let rolled = rollup_dedupe(table, scope, settings, wanted, size, batch)?;
         if !rolled.deduped.is_empty() {
             return Ok(rolled);
         }
     }
-    rollup_reference(table, scope, settings, wanted, size)
+    rollup_reference(table, scope, settings, wanted, size, batch)
 }
 
 /// The scope's parent links: each call's parent (its position in the scope,
@@ -527,7 +546,7 @@ struct Links<'t> {
     orphans: Vec<u32>,
 }
 
-fn links<'t>(table: &'t CallTable, scope: &[u32], settings: &Settings<'_>) -> Result<Links<'t>, UsageError> {
+fn links<'t>(table: &'t CallTable, scope: &[u32], settings: &Settings<'_>, batch: Option<&[u32]>) -> Result<Links<'t>, UsageError> {
     let calls_too_large = |e| table.too_large(e);
     let calls: Vec<&CallRec> = collect(scope.len(), scope.iter().filter_map(|&i| table.calls.get(i as usize))).map_err(calls_too_large)?;
     let position = positions(table, scope).map_err(calls_too_large)?;
@@ -539,7 +558,12 @@ fn links<'t>(table: &'t CallTable, scope: &[u32], settings: &Settings<'_>) -> Re
         if c.parent == NONE || table.bytes(c.parent).is_empty() {
             continue;
         }
-        let p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
+        let mut p = position.get(c.parent as usize).copied().unwrap_or(UNSET);
+        if let Some(batch) = batch {
+            if batch.get(p as usize) != batch.get(k) {
+                p = UNSET;
+            }
+        }
         match pending.get_mut(p as usize) {
             Some(n) => *n += 1,
             None if settings.diagnostics => {
@@ -580,9 +604,10 @@ fn rollup_reference(
     settings: &Settings<'_>,
     wanted: Option<&[bool]>,
     size: AnswerSize,
+    batch: Option<&[u32]>,
 ) -> Result<Rolled, UsageError> {
     let calls_too_large = |e| table.too_large(e);
-    let Links { calls, parent, mut pending, orphans } = links(table, scope, settings)?;
+    let Links { calls, parent, mut pending, orphans } = links(table, scope, settings, batch)?;
     let mut usage: Vec<Usage> = collect(calls.len(), calls.iter().map(|c| own_usage(table, c, settings))).map_err(calls_too_large)?;
     drop(calls);
     // The kept totals' share of the answer, and how much of it memory was
@@ -677,10 +702,11 @@ fn rollup_dedupe(
     settings: &Settings<'_>,
     wanted: Option<&[bool]>,
     size: AnswerSize,
+    batch: Option<&[u32]>,
 ) -> Result<Rolled, UsageError> {
     let calls_too_large = |e| table.too_large(e);
     let costs = settings.include_costs;
-    let Links { calls, parent, mut pending, orphans } = links(table, scope, settings)?;
+    let Links { calls, parent, mut pending, orphans } = links(table, scope, settings, batch)?;
     let mut own: Vec<Usage> = collect(calls.len(), calls.iter().map(|c| own_usage(table, c, settings))).map_err(calls_too_large)?;
     drop(calls);
     // Before a call is final: its children's extras (and, once it cannot
