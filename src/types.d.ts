@@ -118,11 +118,19 @@ export interface UsageOptions {
   /** Price every model from `prices`, ignoring `summary.weave.costs`. */
   reprice?: boolean;
   /** `"reference"` (default): every call adds its children's totals.
-   * `"dedupe"`: a call whose own usage covers its children's (every model,
-   * every token counter at least as large) counts as its own usage alone. */
+   * `"dedupe"` (provider-true totals): a call whose own usage covers its
+   * children's own usage (every model, every token counter at least as
+   * large) counts as its own usage plus what its children's subtrees hold
+   * beyond their own usage. */
   rollup?: 'reference' | 'dedupe';
   /** Add a `diagnostics` object to the result. */
   diagnostics?: boolean;
+  /** What `/calls/usage`'s `limit` means. `"cut"` (default, Weave 0.53.0):
+   * the requested traces' calls are cut to the first `limit`.
+   * `"per-batch"` (Weave 0.53.12): whole traces, in batches of at most
+   * `limit` calls; a single trace over `limit` throws 413, a `limit` below 1
+   * throws 400. `/trace/usage` cuts either way, as 0.53.12 does. */
+  limit?: 'cut' | 'per-batch';
 }
 
 /** One model's usage, summed over a root call and all its descendants. */

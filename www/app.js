@@ -6,7 +6,7 @@
 import { renderChart } from './chart.js';
 import { renderDiagnostics } from './diagnostics.js';
 import { el } from './dom.js';
-import { formatBytes, formatCost, formatInt } from './format.js';
+import { formatBytes, formatCost, formatInt, providerTrueNote } from './format.js';
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { renderRoots, rootsInProject } from './roots.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
@@ -31,6 +31,8 @@ const state = {
   seq: 0, // id of the latest request to the worker
   // Options (kept across files).
   rollup: 'reference',
+  limitRule: 'cut', // options.limit: 'cut' (Weave 0.53.0) or 'per-batch' (0.53.12)
+  reference: null, // with rollup 'dedupe': the answer with Weave's own rollup, for comparison
   diagnostics: true,
   prices: [], // editor rows (text), see prices.js
   reprice: false,
@@ -69,8 +71,9 @@ const handlers = {
     renderRootsPanel();
     requestUsage();
   },
-  usage({ result, trace }) {
+  usage({ result, trace, reference }) {
     state.result = result;
+    state.reference = reference;
     state.trace = trace;
     if (state.priceErrors.size) {
       state.priceErrors = new Set();
@@ -129,12 +132,13 @@ function requestUsage() {
   showProgress(null, `Aggregating ${formatInt(state.file.calls)} calls…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
-  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace });
+  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, compare: state.rollup === 'dedupe' });
 }
 
 /** The package's `options` for the dashboard's settings. */
 function usageOptions() {
   const options = { rollup: state.rollup, diagnostics: state.diagnostics };
+  if (state.limitRule !== 'cut') options.limit = state.limitRule;
   if (state.prices.length || state.reprice) {
     options.prices = pricesOption(state.prices);
     options.reprice = state.reprice;
@@ -166,12 +170,24 @@ function render() {
     return;
   }
   $('cards').replaceChildren(...cards(rows));
+  renderProviderTrue();
   if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
   renderUsageTable();
   renderChart($('chart'), rows, state);
   renderUnfinished(state.result.unfinished_call_ids);
   renderDiagnosticsPanel();
   renderTracePanel();
+}
+
+/** With provider-true totals (rollup "dedupe"): one sentence on the
+ * difference, and both totals over the selected roots. */
+function renderProviderTrue() {
+  const box = $('provider-true-note');
+  box.hidden = !(state.rollup === 'dedupe' && state.reference);
+  if (box.hidden) return;
+  const selected = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
+  const note = providerTrueNote(totals(state.rows), totals(usageRows(state.reference, selected)), state.includeCosts);
+  box.replaceChildren(el('span', {}, note.sentence), ' ', el('strong', { 'data-totals': 'provider' }, note.provider), ' ', el('span', { class: 'muted', 'data-totals': 'server' }, note.server));
 }
 
 function renderDiagnosticsPanel() {
@@ -277,7 +293,8 @@ function renderLimitWarning(roots) {
   let calls = 0;
   for (const t of traces) calls += state.file.traceSizes[t] ?? 0;
   const box = $('limit-warning');
-  box.hidden = calls <= state.limit;
+  // Whole traces in batches: nothing is cut (a trace over the limit is an error).
+  box.hidden = calls <= state.limit || state.limitRule === 'per-batch';
   box.textContent = `The selected traces hold ${formatInt(calls)} calls, more than the limit of ${formatInt(state.limit)}: as Weave does, only the first ${formatInt(state.limit)} (by start time) are counted. Raise the limit to count them all.`;
 }
 
@@ -339,6 +356,16 @@ $('limit').addEventListener('change', (e) => {
 });
 $('rollup').addEventListener('change', (e) => {
   state.rollup = e.target.value;
+  $('provider-true').checked = state.rollup === 'dedupe';
+  if (state.file) requestUsage();
+});
+$('provider-true').addEventListener('change', (e) => {
+  state.rollup = e.target.checked ? 'dedupe' : 'reference';
+  $('rollup').value = state.rollup;
+  if (state.file) requestUsage();
+});
+$('limit-rule').addEventListener('change', (e) => {
+  state.limitRule = e.target.value;
   if (state.file) requestUsage();
 });
 $('diagnostics').addEventListener('change', (e) => {

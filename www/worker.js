@@ -3,11 +3,14 @@
 // the page responsive.
 //
 // Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
-//               { type: 'usage', id, request, options, trace }
-//                 (trace: null, or { request, traceId } for the trace view)
+//               { type: 'usage', id, request, options, trace, compare }
+//                 (trace: null, or { request, traceId } for the trace view;
+//                 compare: also answer with Weave's own rollup, for the
+//                 provider-true totals' comparison)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
 //               { type: 'opened', id, name, size, ...CallScanner summary }
-//               { type: 'usage', id, result, trace } or { type: 'error', id, report }
+//               { type: 'usage', id, result, trace, reference } or { type: 'error', id, report }
+//                 (reference: null, or the answer with `rollup: "reference"`)
 //                 (trace: null, or { result, calls }: traceUsage's answer and
 //                 the trace's calls as the file has them)
 // Each answer carries the id of the message it answers.
@@ -94,10 +97,12 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
-function usage({ id, request, options, trace }) {
+function usage({ id, request, options, trace, compare }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
-  const result = acc ? acc.finish(request, options) : weave.callsUsageFromJson(file.bytes, request, options);
+  const answer = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
+  const result = answer(options);
+  const reference = compare ? answer({ ...options, rollup: 'reference', diagnostics: false }) : null;
   let traced = null;
   if (trace) {
     const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
@@ -106,7 +111,7 @@ function usage({ id, request, options, trace }) {
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
-  self.postMessage({ type: 'usage', id, result, trace: traced });
+  self.postMessage({ type: 'usage', id, result, trace: traced, reference });
 }
 
 /** A growing byte buffer, allocated once when the size is known. */
