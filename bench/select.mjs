@@ -1,9 +1,9 @@
 // The objects path's JavaScript half alone (`selectCalls` of
-// js/select-calls.js: the pick and the text, no wasm), one copy of the file
+// js/pick.js: the pick and the text, no wasm), one copy of the file
 // against others, in one Node process, interleaved:
 //   node --expose-gc bench/select.mjs [--calls N] [--rounds R] [--scenarios plain,dates,some-dates] FILE ...
-// FILE: a select-calls.js (this checkout's js/select-calls.js, another
-// checkout's, or a built package's pkg/snippets/*/js/select-calls.js). The
+// FILE: a pick.js (this checkout's js/pick.js, another
+// checkout's, or a built package's pkg/snippets/*/js/pick.js). The
 // wasm half is the same for builds that differ only in that file, and on a
 // shared machine the whole path's timing varies more than the change
 // measured. Prints per file and scenario the median and min of wall and of
@@ -20,7 +20,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { calls: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '41' }, scenarios: { type: 'string', default: Object.keys(SCENARIOS).join(',') } },
 });
-if (positionals.length === 0) throw new Error('give one or more select-calls.js files');
+if (positionals.length === 0) throw new Error('give one or more pick.js files');
 if (!globalThis.gc) console.log('(run with --expose-gc for a collected heap before each run)');
 const files = positionals.map((f) => resolve(f));
 const mods = [];

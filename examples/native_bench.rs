@@ -36,9 +36,9 @@ fn main() {
         let parsed = t.elapsed();
         if run == 0 && roots.is_empty() {
             roots = table
-                .calls
+                .calls()
                 .iter()
-                .filter(|c| c.parent == weave_usage::table::NONE)
+                .filter(|c| c.parent == weave_usage::internals::NONE)
                 .take(100)
                 .map(|c| table.str(c.id).to_string())
                 .collect();
@@ -56,7 +56,7 @@ fn main() {
         if run == 0 {
             println!(
                 "{} calls, {} bytes, {} roots, table ~{} MB",
-                table.calls.len(),
+                table.calls().len(),
                 body.len(),
                 res.call_usage.len(),
                 table.heap_bytes() >> 20
@@ -67,7 +67,7 @@ fn main() {
     let mut scan = Vec::new();
     for _ in 0..runs.unwrap_or(5).max(1) {
         let t = Instant::now();
-        let mut p = weave_usage::json::Parser::new(&body, 0, true, Default::default());
+        let mut p = weave_usage::internals::Parser::new(&body, 0, true, Default::default());
         loop {
             p.skip_ws();
             if p.at_end() {

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fixtures, requestAsSent } from '../tests/js/helpers.mjs';
-import { selectCalls } from '../js/select-calls.js';
+import { selectCalls } from '../js/pick.js';
 
 const corpus = new URL('./corpus/', import.meta.url);
 const counts = {};

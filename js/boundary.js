@@ -1,4 +1,4 @@
-// What the wasm module asks of JavaScript while a call runs (src/wasm.rs
+// What the wasm module asks of JavaScript while a call runs (src/wasm/mod.rs
 // imports each of these with `catch`). An exception thrown through wasm
 // frames skips Rust's clean-up: an accumulator stays borrowed, the shadow
 // stack pointer stays lowered. So every JavaScript operation a call performs
@@ -7,8 +7,7 @@
 // what it throws and Rust gets an `Err`. The builtins are taken when the
 // module loads, so a page that later replaces `JSON.parse` or
 // `Uint8Array.prototype.set` runs no code in the middle of a call.
-// (`bodyBytes`, `encodeSlice` and `selectCalls` in select-calls.js are the
-// same kind of function.)
+// (`selectCalls` in pick.js is the same kind of function.)
 
 const { parse, stringify: jsonStringify } = JSON;
 const ErrorCtor = Error;
@@ -25,6 +24,44 @@ const webCrypto = globalThis.crypto;
 const getRandomValues = typeof webCrypto?.getRandomValues === 'function' ? webCrypto.getRandomValues.bind(webCrypto) : null;
 const random = Math.random;
 const floor = Math.floor;
+
+const encoder = new TextEncoder();
+
+/**
+ * UTF-8 of `text` from UTF-16 index `from`, written by the engine's encoder
+ * straight into `into` (a view of wasm memory), as much as fits and never
+ * part of a character: `[read, written]`. A string thus crosses a slice at a
+ * time with no copy of it in between (wasm-bindgen's own string passing goes
+ * character by character, several times slower on long strings); a lone
+ * surrogate becomes U+FFFD, as TextEncoder makes it.
+ */
+export function encodeSlice(text, from, into) {
+  const { read, written } = encoder.encodeInto(from === 0 ? text : text.substring(from), into);
+  return [read, written];
+}
+
+const bufferLength = accessor(ArrayBuffer.prototype, 'byteLength');
+const isBuffer = (v) => {
+  try {
+    bufferLength.call(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A body (or chunk) as a Uint8Array made here, whose length is what it
+ * holds: a Uint8Array's bytes, an ArrayBuffer's bytes; null for anything
+ * else (a string is encoded by `encodeSlice`). Whatever a hostile value
+ * throws (a detached buffer, a revoked proxy) is thrown here, where the
+ * caller catches it, never inside wasm.
+ */
+export function bodyBytes(body) {
+  if (body instanceof U8) return new U8(viewBuffer.call(body), viewOffset.call(body), viewLength.call(body));
+  if (isBuffer(body)) return new U8(body);
+  return null;
+}
 
 /** The length of a Uint8Array made by `bodyBytes`. */
 export function byteLength(bytes) {

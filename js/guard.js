@@ -12,7 +12,7 @@
 //   anything reaches wasm (410, 409, 422).
 // - An exception thrown through wasm frames skips the code that restores
 //   the shadow stack pointer and releases borrows. Nothing the module does
-//   in JavaScript throws through them (src/wasm.rs imports everything with
+//   in JavaScript throws through them (src/wasm/mod.rs imports everything with
 //   `catch`), and the module is entered only with enough stack left for all
 //   of it (`enter`), else the call is refused (500 `stack_exhausted`)
 //   before it starts.
@@ -121,7 +121,7 @@ export function attach(exports) {
  * (`--flush-baseline-code` is off in Node 20 and Chromium 156), which it
  * does after a few calls. Only the first round passes the objects path a
  * call: calls of another size between its own make V8 drop its optimized
- * code for js/select-calls.js (the benchmark's objects path ran 1.8x
+ * code for js/pick.js (the benchmark's objects path ran 1.8x
  * slower), whose functions run inside `catch` anyway.
  * tests/js/boundary.test.mjs checks that every import of the module has run
  * after one call.

@@ -59,7 +59,7 @@ const manifest = {
     'weave_usage.d.ts',
     'weave_usage_bg.wasm',
     'weave_usage_bg.wasm.d.ts',
-    // wasm-bindgen's copy of js/select-calls.js, imported by weave_usage.js.
+    // wasm-bindgen's copy of js/pick.js, imported by weave_usage.js.
     'snippets/',
     'README.md',
     'LICENSE',

@@ -1,19 +1,15 @@
 //! The contract's operations over JS-free inputs: validate the request and
 //! options ([`prepare`], [`prepare_trace`]), read the calls ([`CallStream`]),
-//! compute ([`compute`], [`compute_trace`]). The JS boundary (`wasm.rs`) and
+//! compute ([`compute`], [`compute_trace`]). The JS boundary (`wasm`) and
 //! native callers (tests, benchmarks) both come through here.
 
-use crate::error::{Result, UsageError};
-use crate::json::Value;
-use crate::json::{parse_value, Shape};
+use crate::calls::{CallStream, CallTable};
+use crate::error::{Kind, Result, UsageError};
+use crate::input::{asks_per_batch, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE};
+use crate::json::{parse_value, Shape, Value};
 use crate::limits::{mib, room_for};
-use crate::options::{asks_per_batch, UsageOptions, OPTIONS_SHAPE};
-use crate::request::{TraceUsageRequest, UsageRequest, ARGUMENT_SHAPE};
 use crate::response::CallsUsageRes;
-use crate::rollup;
-use crate::stream::CallStream;
-use crate::table::CallTable;
-use crate::trace::{self, TraceUsageRes};
+use crate::usage::{self, TraceUsageRes};
 
 /// A validated request and its options.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +39,7 @@ pub fn prepare(request: &Value, options: Option<&Value>) -> Result<Prepared> {
 /// when the calls leave too little memory to compute it, or a 500 when it
 /// is too large).
 pub fn compute(table: &CallTable, prepared: &Prepared) -> Result<CallsUsageRes> {
-    rollup::calls_usage(table, &prepared.request, &prepared.options)
+    usage::calls_usage(table, &prepared.request, &prepared.options)
 }
 
 /// `callsUsageFromJson(body, request, options?)` in one call: `body` is JSON
@@ -70,7 +66,7 @@ pub fn prepare_trace(request: &Value, options: Option<&Value>) -> Result<Prepare
 /// `/trace/usage` for a prepared request over calls already read (errors as
 /// for [`compute`]).
 pub fn compute_trace(table: &CallTable, prepared: &PreparedTrace) -> Result<TraceUsageRes> {
-    trace::trace_usage(table, &prepared.request, &prepared.options)
+    usage::trace_usage(table, &prepared.request, &prepared.options)
 }
 
 /// `traceUsageFromJson(body, request, options?)` in one call.
@@ -110,10 +106,11 @@ fn shaped_from_json(text: &[u8], what: &str, shape: &Shape) -> Result<Value> {
     if !room_for(need) {
         let name = if what == "body" { "request" } else { what };
         let msg = format!("The {name} ({} bytes of JSON) needs up to {} MiB of memory to read, more than the module has left (a wasm module addresses at most 4 GiB)", text.len(), mib(need));
-        return Err(UsageError::too_large(vec![what.into()], "request_too_large", msg));
+        return Err(UsageError::too_large(vec![what.into()], Kind::RequestTooLarge, msg));
     }
-    parse_value(text, shape)
-        .map_err(|f| UsageError::invalid(vec![what.into()], "json_invalid", format!("{what} is not JSON: {} at byte {}", f.what, f.offset)))
+    parse_value(text, shape).map_err(|f| {
+        UsageError::invalid(vec![what.into()], Kind::JsonInvalid, format!("{what} is not JSON: {} at byte {}", f.what, f.offset))
+    })
 }
 
 #[cfg(test)]

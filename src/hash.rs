@@ -1,5 +1,5 @@
 //! Keyed hashing for every hash table whose keys come from the input: the
-//! interner's strings ([`crate::table::CallTable`]), the request's ids, the
+//! interner's strings ([`crate::calls::CallTable`]), the request's ids, the
 //! per-model indexes of the rollup and the pricer.
 //!
 //! Ids, trace ids and model names are chosen by whoever wrote the body, so a

@@ -6,16 +6,31 @@
 //! and options the server does not have: pricing from price rows, a rollup
 //! that does not double count, diagnostics.
 //!
-//! Layout: [`json`] scans JSON bytes; [`stream`] frames a body (JSON Lines
-//! or an array) arriving in chunks; [`table`] reads each call into a compact
-//! table, its strings interned under [`hash`]; [`pynum`] reads numbers like
-//! Python, [`time`] timestamps; `json::value`, [`request`] and [`options`] read
-//! and validate the arguments like FastAPI + pydantic; [`pricing`] prices
-//! usage from price rows; [`rollup`] computes `/calls/usage`, [`trace`] `/trace/usage`;
-//! [`diagnostics`] reports on the calls; [`response`] writes the answer;
-//! [`limits`] bounds memory (what is too large, and the status it gets);
-//! [`api`] ties them together. Only `wasm` (built for wasm32) touches
-//! JavaScript; `wasm_alloc` sets how the wasm module's memory grows.
+//! Layers, each importing only from those below it:
+//!
+//! - `error` (the one error type, every kind with its message), `hash`
+//!   (keyed hashing for every table of input strings), `limits` (memory
+//!   bounds: what is too large, and its status), `wasm_alloc` (how the wasm
+//!   module's memory grows);
+//! - `json`: the JSON scanner (cursor, skipping, byte helpers, small shaped
+//!   values, string writing); knows nothing of calls;
+//! - `input`: the request, options and price rows, validated like FastAPI
+//!   + pydantic; Python numbers; RFC 3339 time;
+//! - `calls`: a body framed into calls ([`CallStream`]), each read into a
+//!   compact table (interned strings, a record per call, usage entries);
+//!   the wire schema JavaScript shares (`calls::wire`);
+//! - `response`: the answer's data ([`CallsUsageRes`], [`Diagnostics`]),
+//!   its JSON text and bounds on its length;
+//! - `usage`: scope, pricing, rollup, diagnostics, `/calls/usage` and
+//!   `/trace/usage` over the table; knows nothing of JSON text or JS;
+//! - `api`: the operations over JS-free inputs, as tests and the boundary
+//!   call them;
+//! - `wasm` (built for wasm32 only): the one module that touches
+//!   JavaScript.
+//!
+//! The public API is the re-exports below. [`internals`] exposes the
+//! layers to this crate's own tests, benchmarks and fuzz targets; it is not
+//! part of the API and may change at any time.
 
 // The lint policy (CI runs clippy with `-D warnings`, native and wasm32).
 // `unsafe` only in the modules that need it, each block with `SAFETY:`.
@@ -27,24 +42,15 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
-pub mod api;
-pub mod diagnostics;
-pub mod error;
-pub mod hash;
-pub mod json;
-pub mod keys;
-pub mod limits;
-pub mod options;
-mod per_batch;
-pub mod pricing;
-pub mod pynum;
-pub mod request;
-pub mod response;
-pub mod rollup;
-pub mod stream;
-pub mod table;
-pub mod time;
-pub mod trace;
+mod api;
+mod calls;
+mod error;
+mod hash;
+mod input;
+mod json;
+mod limits;
+mod response;
+mod usage;
 
 /// The JavaScript exports (public so `tests/wasm.rs` can call them).
 #[cfg(target_arch = "wasm32")]
@@ -62,11 +68,21 @@ pub use api::{
     argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json,
     trace_usage_from_json, Prepared, PreparedTrace,
 };
-pub use diagnostics::Diagnostics;
-pub use error::{Detail, Loc, UsageError};
+pub use calls::CallStream;
+pub use error::{Detail, Kind, Loc, UsageError};
+pub use input::{LimitRule, Rollup, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};
-pub use options::{Rollup, UsageOptions};
-pub use request::{TraceUsageRequest, UsageRequest};
-pub use response::{CallsUsageRes, ModelTotals};
-pub use stream::CallStream;
-pub use trace::TraceUsageRes;
+pub use response::{CallValue, CallsUsageRes, Diagnostics, ModelTotals};
+pub use usage::TraceUsageRes;
+
+/// The layers, for this crate's own tests, benchmarks and fuzz targets
+/// only: not part of the API.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::calls::{wire, CallTable, NONE, NO_INSTANT};
+    pub use crate::input::pynum::{parse_float_str, parse_int_str};
+    pub use crate::input::{Level, PriceRow, ARGUMENT_SHAPE};
+    pub use crate::json::{parse_value, Parser};
+    pub use crate::limits::ANSWER_LIMIT;
+    pub use crate::response::AnswerSize;
+}

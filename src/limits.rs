@@ -22,7 +22,8 @@
 //! The answer is refused above [`ANSWER_LIMIT`] bytes of JSON, the longest
 //! string V8 can make (`JSON.parse` needs it as one string); that refusal is
 //! decided on a lower bound of its size before the answer is built
-//! ([`AnswerSize`]), and on its exact size before its text is written.
+//! (`response::AnswerSize`), and on its exact size before its text is
+//! written.
 
 use crate::error::UsageError;
 
@@ -34,6 +35,8 @@ pub const ANSWER_LIMIT: usize = (1 << 29) - 24;
 
 /// Memory kept free beyond every approved reservation, for the allocations
 /// that stay infallible (see the module docs).
+// Read only by the wasm build: natively there is no 4 GiB to keep room in.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub const MARGIN: usize = 64 << 20;
 
 /// A fallible reservation failed: `bytes` more were wanted.
@@ -148,58 +151,6 @@ pub fn answer_out_of_memory(e: Exhausted) -> UsageError {
     ))
 }
 
-/// A lower bound of the answer's JSON size, added up as its parts become
-/// known (saturating): enough to refuse an answer too long for JavaScript
-/// before building it, and to bound the rollup's copies of the lists it
-/// reports. Token counts are counted as one digit and costs as three
-/// characters (`0.0`); names and ids as their bytes, before escaping.
-#[derive(Debug, Clone, Copy)]
-pub struct AnswerSize {
-    bytes: usize,
-    /// The least text of one model's totals, by `include_costs`.
-    totals: usize,
-}
-
-impl AnswerSize {
-    pub fn new(include_costs: bool) -> AnswerSize {
-        AnswerSize { bytes: crate::response::ENVELOPE, totals: crate::response::totals_min(include_costs) }
-    }
-
-    /// The bytes counted so far.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Adds `bytes`.
-    pub fn add(&mut self, bytes: usize) {
-        self.bytes = self.bytes.saturating_add(bytes);
-    }
-
-    /// The 500 if what is counted exceeds [`ANSWER_LIMIT`].
-    pub fn check(&self) -> Result<(), UsageError> {
-        if self.bytes > ANSWER_LIMIT {
-            return Err(answer_too_long(self.bytes, false));
-        }
-        Ok(())
-    }
-
-    /// A key of `call_usage` (an id): `"id":{},`.
-    pub fn key(&mut self, len: usize) {
-        self.add(len.saturating_add(6));
-    }
-
-    /// An item of a list of ids: `"id",`.
-    pub fn item(&mut self, len: usize) {
-        self.add(len.saturating_add(3));
-    }
-
-    /// One model's entry named `len` bytes, `"name":{…}` (the commas
-    /// between entries are not counted).
-    pub fn entry(&mut self, len: usize) {
-        self.add(len.saturating_add(3).saturating_add(self.totals));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,10 +165,6 @@ mod tests {
         // More than any address space: refused, not a panic.
         assert!(reserve(&mut v, usize::MAX).is_err());
         assert!(filled(usize::MAX / 2, 0u64).is_err());
-        let mut size = AnswerSize::new(true);
-        size.add(usize::MAX);
-        assert!(size.check().is_err());
-        assert_eq!(size.bytes(), usize::MAX);
         assert_eq!(mib(1), 1);
         assert_eq!(mib(usize::MAX), usize::MAX / (1 << 20) + 1);
     }

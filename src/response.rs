@@ -1,4 +1,8 @@
-//! The response (`CallsUsageRes`) and its JSON text.
+//! The answer: what `/calls/usage` and `/trace/usage` answer
+//! ([`CallsUsageRes`], with [`Diagnostics`] when asked for), its JSON text,
+//! and bounds on that text's length known before it is built
+//! ([`AnswerSize`]), so that an answer too long for JavaScript is refused
+//! before its parts fill memory.
 //!
 //! The JS boundary hands this text to `JSON.parse`, which is both the fastest
 //! way to build many small objects in JavaScript and the safe one: it defines
@@ -7,20 +11,19 @@
 
 use std::fmt::Write;
 
-use crate::diagnostics::Diagnostics;
+use crate::calls::{Costs, Tokens, COST_FIELDS};
 use crate::error::UsageError;
 use crate::json::{int_len, str_len, write_str};
 use crate::limits::{answer_out_of_memory, answer_too_long, reserve_text, ANSWER_LIMIT};
-use crate::table::{Costs, Tokens, COST_FIELDS};
 
 /// The response's token fields, in the reference's order.
 const TOKEN_FIELDS: [&str; 6] =
     ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
 
 /// The shortest answer, `{"call_usage":{},"unfinished_call_ids":[]}`, less
-/// the last comma that [`crate::limits::AnswerSize`] counts after the items
+/// the last comma that [`AnswerSize`] counts after the items
 /// of each of its two lists.
-pub(crate) const ENVELOPE: usize = 42 - 2;
+const ENVELOPE: usize = 42 - 2;
 
 /// The text of one model's totals but for its ten values: braces, keys,
 /// colons and commas.
@@ -46,7 +49,7 @@ const LONGEST_FLOAT: usize = 24;
 
 /// The least text of one model's totals: one digit per count, and `null`
 /// or (with costs) `0.0` per cost.
-pub(crate) const fn totals_min(include_costs: bool) -> usize {
+const fn totals_min(include_costs: bool) -> usize {
     TOTALS_FRAME + TOKEN_FIELDS.len() + COST_FIELDS.len() * if include_costs { 3 } else { 4 }
 }
 
@@ -216,10 +219,192 @@ impl Write for Count {
     }
 }
 
+/// The `diagnostics` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub calls_in_scope: usize,
+    /// Calls of the traces in scope left out by `limit`.
+    pub calls_cut_by_limit: usize,
+    /// Calls whose `parent_id` names no call in scope (deleted, another
+    /// trace or project, cut by `limit`, or never given): they count as roots.
+    pub orphan_call_ids: Vec<String>,
+    /// Calls on a parent cycle: never added to their parents.
+    pub cycle_call_ids: Vec<String>,
+    /// Ids given by more than one live call: the last one counted.
+    pub duplicate_call_ids: Vec<String>,
+    /// Values present but unreadable, read as 0 (cost fields only when costs
+    /// were read from the calls).
+    pub unreadable_values: Vec<CallValue>,
+    /// Usage entries with both `prompt_tokens` and `input_tokens` non-zero:
+    /// the reference adds them, which double counts if they are the same
+    /// tokens. Not an entry that some child in scope has usage of the same
+    /// model under: Weave's client summed its children into it, so it holds
+    /// both when one child used each (the children are judged themselves).
+    pub prompt_and_input_tokens: Vec<CallValue>,
+    /// Stored costs (`summary.weave.costs`) below zero, field by field, when
+    /// costs were read from the calls: Weave 0.53.0 subtracts cache tokens
+    /// from Anthropic's `input_tokens`, which already exclude them.
+    pub negative_costs: Vec<CallValue>,
+    /// With `options.prices`: models in scope with token usage in an entry
+    /// that has neither stored costs in use nor a price row for the project
+    /// or the default level.
+    pub unpriced_models: Option<Vec<String>>,
+    /// With `options.rollup: "dedupe"`: calls whose own usage covers their
+    /// children's own usage, so counted with their children's extras only.
+    pub deduped_call_ids: Option<Vec<String>>,
+}
+
+/// A call's model, and for an unreadable value its field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallValue {
+    pub call_id: String,
+    pub model: String,
+    pub field: Option<&'static str>,
+}
+
+impl Diagnostics {
+    /// The length of [`Self::write_json`]'s text (saturating).
+    pub(crate) fn json_len(&self) -> usize {
+        let ids = |name: &str, ids: &[String]| {
+            let items = ids.iter().fold(0usize, |n, id| n.saturating_add(str_len(id)));
+            (name.len() + 6).saturating_add(ids.len().saturating_sub(1)).saturating_add(items)
+        };
+        let values = |name: &str, values: &[CallValue]| {
+            let items = values.iter().fold(0usize, |n, v| {
+                let field = v.field.map_or(0, |f| 9 + str_len(f));
+                n.saturating_add(21 + str_len(&v.call_id) + str_len(&v.model) + field)
+            });
+            (name.len() + 6).saturating_add(values.len().saturating_sub(1)).saturating_add(items)
+        };
+        let mut n = "\"diagnostics\":{\"calls_in_scope\":,\"calls_cut_by_limit\":}".len()
+            + int_len(self.calls_in_scope as i128)
+            + int_len(self.calls_cut_by_limit as i128);
+        for part in [
+            ids("orphan_call_ids", &self.orphan_call_ids),
+            ids("cycle_call_ids", &self.cycle_call_ids),
+            ids("duplicate_call_ids", &self.duplicate_call_ids),
+            values("unreadable_values", &self.unreadable_values),
+            values("prompt_and_input_tokens", &self.prompt_and_input_tokens),
+            values("negative_costs", &self.negative_costs),
+            self.unpriced_models.as_ref().map_or(0, |m| ids("unpriced_models", m)),
+            self.deduped_call_ids.as_ref().map_or(0, |d| ids("deduped_call_ids", d)),
+        ] {
+            n = n.saturating_add(part);
+        }
+        n
+    }
+
+    /// Appends `"diagnostics":{…}` to a response being written.
+    pub(crate) fn write_json(&self, out: &mut String) {
+        let ids = |out: &mut String, name: &str, ids: &[String]| {
+            let _ = write!(out, ",\"{name}\":[");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, id);
+            }
+            out.push(']');
+        };
+        let values = |out: &mut String, name: &str, values: &[CallValue]| {
+            let _ = write!(out, ",\"{name}\":[");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"call_id\":");
+                write_str(out, &v.call_id);
+                out.push_str(",\"model\":");
+                write_str(out, &v.model);
+                if let Some(field) = v.field {
+                    out.push_str(",\"field\":");
+                    write_str(out, field);
+                }
+                out.push('}');
+            }
+            out.push(']');
+        };
+        let _ =
+            write!(out, "\"diagnostics\":{{\"calls_in_scope\":{},\"calls_cut_by_limit\":{}", self.calls_in_scope, self.calls_cut_by_limit);
+        ids(out, "orphan_call_ids", &self.orphan_call_ids);
+        ids(out, "cycle_call_ids", &self.cycle_call_ids);
+        ids(out, "duplicate_call_ids", &self.duplicate_call_ids);
+        values(out, "unreadable_values", &self.unreadable_values);
+        values(out, "prompt_and_input_tokens", &self.prompt_and_input_tokens);
+        values(out, "negative_costs", &self.negative_costs);
+        if let Some(models) = &self.unpriced_models {
+            ids(out, "unpriced_models", models);
+        }
+        if let Some(deduped) = &self.deduped_call_ids {
+            ids(out, "deduped_call_ids", deduped);
+        }
+        out.push('}');
+    }
+}
+
+/// A lower bound of the answer's JSON size, added up as its parts become
+/// known (saturating): enough to refuse an answer too long for JavaScript
+/// before building it, and to bound the rollup's copies of the lists it
+/// reports. Token counts are counted as one digit and costs as three
+/// characters (`0.0`); names and ids as their bytes, before escaping.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswerSize {
+    bytes: usize,
+    /// The least text of one model's totals, by `include_costs`.
+    totals: usize,
+}
+
+impl AnswerSize {
+    pub fn new(include_costs: bool) -> AnswerSize {
+        AnswerSize { bytes: ENVELOPE, totals: totals_min(include_costs) }
+    }
+
+    /// The bytes counted so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds `bytes`.
+    pub fn add(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+
+    /// The 500 if what is counted exceeds [`ANSWER_LIMIT`].
+    pub fn check(&self) -> Result<(), UsageError> {
+        if self.bytes > ANSWER_LIMIT {
+            return Err(answer_too_long(self.bytes, false));
+        }
+        Ok(())
+    }
+
+    /// A key of `call_usage` (an id): `"id":{},`.
+    pub fn key(&mut self, len: usize) {
+        self.add(len.saturating_add(6));
+    }
+
+    /// An item of a list of ids: `"id",`.
+    pub fn item(&mut self, len: usize) {
+        self.add(len.saturating_add(3));
+    }
+
+    /// One model's entry named `len` bytes, `"name":{…}` (the commas
+    /// between entries are not counted).
+    pub fn entry(&mut self, len: usize) {
+        self.add(len.saturating_add(3).saturating_add(self.totals));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::CallValue;
+
+    #[test]
+    fn answer_sizes_saturate_and_are_refused_past_the_limit() {
+        let mut size = AnswerSize::new(true);
+        size.add(usize::MAX);
+        assert!(size.check().is_err());
+        assert_eq!(size.bytes(), usize::MAX);
+    }
 
     #[test]
     fn writes_json_with_nulls_without_costs() {

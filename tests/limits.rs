@@ -5,7 +5,7 @@
 //! exhaustion itself gives (the 413s) is tested in wasm, where memory ends
 //! at 4 GiB: tests/js/memory.test.mjs.
 
-use weave_usage::limits::{AnswerSize, ANSWER_LIMIT};
+use weave_usage::internals::{AnswerSize, ANSWER_LIMIT};
 use weave_usage::{calls_usage_from_json, trace_usage_from_json, Num, UsageError, Value};
 
 fn request(ids: &[String], limit: i128) -> Value {

@@ -40,7 +40,7 @@ fn lines(calls: &[Json]) -> String {
 }
 
 /// `compute` on the table `body` makes when pushed in chunks of `size`.
-fn streamed<R>(body: &str, size: usize, compute: impl FnOnce(&weave_usage::table::CallTable) -> R) -> Result<R, UsageError> {
+fn streamed<R>(body: &str, size: usize, compute: impl FnOnce(&weave_usage::internals::CallTable) -> R) -> Result<R, UsageError> {
     let mut stream = CallStream::new();
     for chunk in body.as_bytes().chunks(size) {
         stream.push(chunk)?;
@@ -192,7 +192,8 @@ fn invalid_rows_are_422_naming_row_and_field() {
     let calls = [call("r", None, tokens("m", 1, 0))];
     let e = usage(&calls, req(&["r"], true), json!({"prices": [row("m", 1.0, 0.0, "2024-01-01"), {"llm_id": "m", "prompt_token_cost": "cheap", "effective_date": "2024-02-30"}]})).unwrap_err();
     assert_eq!(e.status, 422);
-    let got: Vec<(String, String, String)> = e.detail.iter().map(|d| (format!("{:?}", d.loc), d.kind.clone(), d.msg.clone())).collect();
+    let got: Vec<(String, String, String)> =
+        e.detail.iter().map(|d| (format!("{:?}", d.loc), d.kind.name().to_string(), d.msg.clone())).collect();
     assert_eq!(
         got,
         vec![

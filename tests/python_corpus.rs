@@ -6,9 +6,9 @@
 //! them from price rows.
 
 use serde_json::Value as Json;
-use weave_usage::pricing::Level;
-use weave_usage::pynum::{parse_float_str, parse_int_str};
-use weave_usage::request::ARGUMENT_SHAPE;
+use weave_usage::internals::Level;
+use weave_usage::internals::ARGUMENT_SHAPE;
+use weave_usage::internals::{parse_float_str, parse_int_str};
 use weave_usage::{Rollup, UsageOptions, UsageRequest, Value};
 
 fn corpus(name: &str) -> Vec<Json> {
@@ -20,7 +20,7 @@ fn corpus(name: &str) -> Vec<Json> {
 /// Reads a request body with the crate's own parser, which keeps integers
 /// exact and key order as written (serde_json would turn 10**30 into a float).
 fn read(text: &str) -> Value {
-    weave_usage::json::parse_value(text.as_bytes(), &ARGUMENT_SHAPE).unwrap()
+    weave_usage::internals::parse_value(text.as_bytes(), &ARGUMENT_SHAPE).unwrap()
 }
 
 #[test]
@@ -117,7 +117,7 @@ fn detail(e: &weave_usage::UsageError) -> Json {
                     weave_usage::Loc::Index(i) => Json::from(*i),
                 })
                 .collect();
-            serde_json::json!({"loc": loc, "msg": d.msg, "type": d.kind})
+            serde_json::json!({"loc": loc, "msg": d.msg, "type": d.kind.name()})
         })
         .collect();
     Json::Array(detail)

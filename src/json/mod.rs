@@ -96,8 +96,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A stop at `offset`: at the end of a slice that is not the last of the
-    /// input, the value may go on in the next one ([`Stop::NeedMore`]);
-    /// anywhere else the input is not JSON there ([`Stop::Invalid`]).
+    /// input, the value may go on in the next one (`Stop::NeedMore`);
+    /// anywhere else the input is not JSON there (`Stop::Invalid`).
     pub fn fail_at(&self, offset: usize, what: &'static str) -> Stop {
         if offset >= self.b.len() && !self.last {
             return Stop::NeedMore;
@@ -127,16 +127,13 @@ impl<'a> Parser<'a> {
     /// The input from `start` to the position (`start` at or before it).
     #[inline]
     pub fn since(&self, start: usize) -> &'a [u8] {
-        debug_assert!(start <= self.pos);
-        let b: &'a [u8] = self.b;
-        b.get(start..self.pos).unwrap_or_default()
+        span(self.b, start, self.pos)
     }
 
     /// The input from the position on.
     #[inline]
     pub fn rest(&self) -> &'a [u8] {
-        let b: &'a [u8] = self.b;
-        b.get(self.pos..).unwrap_or_default()
+        span(self.b, self.pos, self.b.len())
     }
 
     /// Whether the position is the first byte of the whole input.
@@ -248,7 +245,7 @@ impl<'a> Parser<'a> {
             let (end, non_ascii) = plain_run(b, start);
             if !non_ascii && b.get(end) == Some(&b'"') && b.get(end + 1) == Some(&b':') {
                 self.pos = end + 2;
-                return Ok(Cow::Borrowed(b.get(start..end).unwrap_or_default()));
+                return Ok(Cow::Borrowed(span(b, start, end)));
             }
         }
         self.key_slow()
@@ -283,7 +280,7 @@ impl<'a> Parser<'a> {
     pub fn raw_string(&mut self) -> Parsed<Cow<'a, [u8]>> {
         let (start, end, escapes) = self.scan_string()?;
         let b: &'a [u8] = self.b;
-        let raw = b.get(start..end).unwrap_or_default();
+        let raw = span(b, start, end);
         if !escapes {
             return Ok(Cow::Borrowed(raw));
         }
@@ -293,7 +290,7 @@ impl<'a> Parser<'a> {
 
     #[inline]
     pub fn literal(&mut self, word: &'static [u8]) -> Parsed<()> {
-        let rest = self.b.get(self.pos..).unwrap_or_default();
+        let rest = self.rest();
         if rest.starts_with(word) {
             self.pos += word.len();
             Ok(())
@@ -345,7 +342,7 @@ impl<'a> Parser<'a> {
             }
         }
         if non_ascii {
-            let raw = b.get(start..i).unwrap_or_default();
+            let raw = span(b, start, i);
             if let Err(e) = std::str::from_utf8(raw) {
                 return Err(self.fail_in_string(start, start + e.valid_up_to(), "invalid UTF-8"));
             }
@@ -362,7 +359,7 @@ impl<'a> Parser<'a> {
     fn fail_in_string(&mut self, start: usize, offset: usize, what: &'static str) -> Stop {
         let stop = self.fail_at(offset, what);
         if let Stop::Invalid(f) = stop {
-            let before = self.b.get(start..f.offset).unwrap_or_default();
+            let before = span(self.b, start, f.offset);
             self.lines.continuation += before.iter().filter(|&&c| (0x80..0xc0).contains(&c)).count() as u64;
         }
         stop
@@ -374,7 +371,7 @@ impl<'a> Parser<'a> {
     pub fn string(&mut self) -> Parsed<Cow<'a, str>> {
         let (start, end, escapes) = self.scan_string()?;
         let b: &'a [u8] = self.b;
-        let raw = b.get(start..end).unwrap_or_default();
+        let raw = span(b, start, end);
         let text = std::str::from_utf8(raw).map_err(|e| self.fail_at(start + e.valid_up_to(), "invalid UTF-8"))?;
         if !escapes {
             return Ok(Cow::Borrowed(text));
@@ -429,7 +426,7 @@ impl<'a> Parser<'a> {
             return Err(self.fail_at(i, "unexpected end of input"));
         }
         self.pos = i;
-        Ok((b.get(start..i).unwrap_or(b"0"), integer))
+        Ok((span(b, start, i), integer))
     }
 
     /// A number: integer literals exactly (as Python reads them), others as
@@ -442,19 +439,34 @@ impl<'a> Parser<'a> {
             let v = digits.iter().fold(0i64, |v, c| v * 10 + i64::from(c - b'0'));
             return Ok(Num::Int(i128::from(if negative { -v } else { v })));
         }
-        // The grammar was checked: ASCII only.
+        // The grammar was checked: ASCII only, and a number Rust parses.
+        debug_assert!(raw.is_ascii() && std::str::from_utf8(raw).is_ok_and(|t| t.parse::<f64>().is_ok()));
         let text = std::str::from_utf8(raw).unwrap_or("0");
         let approx = || text.parse::<f64>().unwrap_or(f64::NAN);
         Ok(if integer { text.parse::<i128>().map_or_else(|_| Num::BigInt { approx: approx() }, Num::Int) } else { Num::Float(approx()) })
     }
 }
 
+/// `b[start..end]` for a span the scanner itself found, in bounds by
+/// construction.
+#[inline(always)]
+fn span(b: &[u8], start: usize, end: usize) -> &[u8] {
+    debug_assert!(start <= end && end <= b.len(), "a span the scanner found lies in its input");
+    b.get(start..end).unwrap_or_default()
+}
+
 /// Decodes the escapes of a string whose raw text has been checked.
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
-    let hex4 =
-        |chars: &mut std::str::Chars<'_>| -> u32 { (0..4).fold(0, |v, _| v * 16 + chars.next().and_then(|c| c.to_digit(16)).unwrap_or(0)) };
+    // `scan_string` checked that four hex digits follow each `\u`.
+    let hex4 = |chars: &mut std::str::Chars<'_>| -> u32 {
+        (0..4).fold(0, |v, _| {
+            let digit = chars.next().and_then(|c| c.to_digit(16));
+            debug_assert!(digit.is_some(), "a checked \\u escape has four hex digits");
+            v * 16 + digit.unwrap_or(0)
+        })
+    };
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
@@ -475,10 +487,14 @@ fn unescape(raw: &str) -> String {
                     let lo = hex4(&mut ahead);
                     if (0xDC00..0xE000).contains(&lo) {
                         chars = ahead;
-                        out.push(char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{fffd}'));
+                        // A surrogate pair always makes a character.
+                        let c = char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+                        debug_assert!(c.is_some());
+                        out.push(c.unwrap_or('\u{fffd}'));
                         continue;
                     }
                 }
+                // A lone surrogate (valid JSON, not Unicode): U+FFFD.
                 out.push(char::from_u32(hi).unwrap_or('\u{fffd}'));
             }
             Some(other) => out.push(other), // '"', '\\', '/'

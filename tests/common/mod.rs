@@ -128,7 +128,7 @@ pub fn detail_json(e: &weave_usage::UsageError) -> Json {
                         weave_usage::Loc::Index(i) => Json::from(*i),
                     }).collect::<Vec<_>>(),
                     "msg": d.msg,
-                    "type": d.kind,
+                    "type": d.kind.name(),
                 })
             })
             .collect(),

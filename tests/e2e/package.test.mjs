@@ -24,9 +24,9 @@ const FILES = [
   'weave_usage.js',
   'weave_usage_bg.wasm',
   'weave_usage_bg.wasm.d.ts',
-  // wasm-bindgen's copies of js/select-calls.js and js/boundary.js, in a
+  // wasm-bindgen's copies of js/pick.js and js/boundary.js, in a
   // folder named with a hash.
-  'snippets/*/js/select-calls.js',
+  'snippets/*/js/pick.js',
   'snippets/*/js/boundary.js',
 ];
 /** A path with the snippet folder's hash replaced by `*`. */

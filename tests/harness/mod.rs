@@ -16,8 +16,8 @@
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
-use weave_usage::error::Loc;
-use weave_usage::table::{CallTable, NONE};
+use weave_usage::internals::{CallTable, NONE};
+use weave_usage::Loc;
 use weave_usage::{CallStream, CallsUsageRes, Num, UsageError, UsageRequest, Value};
 
 // ---------------------------------------------------------------- bytes
@@ -38,7 +38,7 @@ pub fn bytes(data: &[u8]) {
             assert!(stream.finish().is_ok(), "a second finish fails");
             let table = stream.table();
             assert_eq!(stream.bytes_read(), data.len() as u64, "a finished stream has read the whole body");
-            assert_eq!(stream.calls(), table.calls.len());
+            assert_eq!(stream.calls(), table.calls().len());
             for req in [fixed_request(), derived_request(table, data.len() as u64), derived_request(table, 1)] {
                 let prepared = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
                 let res = weave_usage::compute(table, &prepared).expect("a small body has a small answer");
@@ -61,7 +61,7 @@ fn fixed_request() -> Value {
 /// the first one's parent, in the first call's project; `salt` picks the
 /// limit (sometimes below the scope's size) and whether costs are included.
 fn derived_request(table: &CallTable, salt: u64) -> Value {
-    let calls = &table.calls;
+    let calls = table.calls();
     let mut ids: Vec<&str> = Vec::new();
     let mut project = "acme/agents";
     if let (Some(first), Some(last)) = (calls.first(), calls.last()) {
@@ -460,7 +460,7 @@ type CallText = (String, String, Option<String>, Option<String>, i64, bool, bool
 
 fn calls_of(t: &CallTable) -> Vec<CallText> {
     let opt = |s| (s != NONE).then(|| t.str(s).to_string());
-    t.calls
+    t.calls()
         .iter()
         .map(|c| {
             let usage = t.usage_of(c).iter().map(|u| (t.str(u.model).to_string(), u.tokens, u.costs.map(f64::to_bits))).collect();

@@ -1,7 +1,8 @@
 // The objects path's JavaScript half (imported by the wasm glue, see
-// src/wasm.rs): picks the calls that can matter to a request and writes just
-// the fields the rollup reads as JSON text, so that the calls cross into wasm
-// in one piece instead of one property at a time.
+// src/wasm/mod.rs): picks the calls that can matter to a request and writes
+// just the fields the rollup reads as JSON text, so that the calls cross
+// into wasm in one piece instead of one property at a time. (Copying that
+// text, or a body, into wasm memory is js/boundary.js's job.)
 //
 // The rule: `callsUsage(calls, req)` answers exactly as
 // `callsUsageFromJson(JSON.stringify(calls), req)`, whatever JavaScript
@@ -54,8 +55,18 @@ const own = (o, k) => (enumerable.call(o, k) ? o[k] : undefined);
  * U+FFFD on the way into UTF-8, so the pick must match ids that way too. */
 const usv = (s) => (typeof s !== 'string' || s.isWellFormed === undefined || s.isWellFormed() ? s : s.toWellFormed());
 
+// BEGIN wire: generated from src/calls/wire.rs (`UPDATE_WIRE=1 cargo test
+// --test wire`); a test fails if this block differs from what it makes.
+/** The keys of a call that are read. */
+const CALL_FIELDS = ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at', 'summary'];
+/** The counters of a usage entry that are read, in compact order. */
 const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+/** The costs of a cost entry that are read, in compact order. */
 const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+// END wire
+
+/** The call's fields read as text: all but `summary`. */
+const TEXT_FIELDS = CALL_FIELDS.filter((k) => k !== 'summary');
 
 // ---------------------------------------------------------------- reduce
 
@@ -279,7 +290,7 @@ function compactReduced(r, sent, at) {
 function invalid(r) {
   if (r.value !== undefined) return r.value;
   const out = {};
-  for (const k of ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at']) put(out, k, r[k]);
+  for (const k of TEXT_FIELDS) put(out, k, r[k]);
   put(out, 'summary', r.summary === SUMMARY ? {} : r.summary);
   return out;
 }
@@ -399,9 +410,9 @@ const NOT_COMPACT = Symbol('not compact');
 
 /**
  * A call that passed `wellFormed`, in the compact form the core reads for
- * the objects path (see `compact_calls` in src/table.rs): `[id, trace_id,
+ * the objects path (its layout: src/calls/wire.rs): `[id, trace_id,
  * parent_id, project_id, started_at, ended_at, deleted_at, usage, costs]`,
- * entries as arrays of their fields. No keys: the text is 40% shorter, and
+ * entries as arrays of their fields. No keys: the text is much shorter (figures: docs/performance.md), and
  * arrays are quicker to build, write and read. An absent optional field is
  * null here, which reads the same; a string `ended_at` or `deleted_at` is
  * sent as "" (the core reads only whether a string is there; a tenth of
@@ -461,8 +472,8 @@ function compact(c, sent, at) {
  * Where the compact calls of one text sent their ids, trace ids and project
  * ids (string → index in the text). A trace or project id sent before is
  * sent again as that index, and so is a parent id that is an earlier call's
- * id (the core reads them back: `text_or_earlier` in src/table.rs): each
- * such string crosses once (with `present`, the text 42% shorter).
+ * id (the core reads them back: `text_or_earlier` in src/calls/compact.rs): each
+ * such string crosses once.
  */
 const newSent = () => ({ ids: new Map(), traces: new Map(), projects: new Map() });
 
@@ -504,56 +515,11 @@ function wire(c, i, checked, r, sent, at) {
   return valid(r) ? compactReduced(r, sent, at) : invalid(r);
 }
 
-const encoder = new TextEncoder();
-
-/**
- * UTF-8 of `text` from UTF-16 index `from`, written by the engine's encoder
- * straight into `into` (a view of wasm memory), as much as fits and never
- * part of a character: `[read, written]`. A string thus crosses a slice at a
- * time with no copy of it in between (wasm-bindgen's own string passing goes
- * character by character, several times slower on long strings); a lone
- * surrogate becomes U+FFFD, as TextEncoder makes it.
- */
-export function encodeSlice(text, from, into) {
-  const { read, written } = encoder.encodeInto(from === 0 ? text : text.substring(from), into);
-  return [read, written];
-}
-
-// The engine's own accessors, which no own property of a caller's object
-// can shadow: they answer for genuine typed arrays and buffers only.
-const TypedArray = Object.getPrototypeOf(Uint8Array);
-const getter = (proto, name) => Object.getOwnPropertyDescriptor(proto, name).get;
-const viewBuffer = getter(TypedArray.prototype, 'buffer');
-const viewOffset = getter(TypedArray.prototype, 'byteOffset');
-const viewLength = getter(TypedArray.prototype, 'byteLength');
-const bufferLength = getter(ArrayBuffer.prototype, 'byteLength');
-const isBuffer = (v) => {
-  try {
-    bufferLength.call(v);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * A body (or chunk) as a Uint8Array made here, whose length is what it
- * holds: a Uint8Array's bytes, an ArrayBuffer's bytes; null for anything
- * else (a string is encoded by `encodeSlice`). Whatever a hostile value
- * throws (a detached buffer, a revoked proxy) is thrown here, where the
- * caller catches it, never inside wasm.
- */
-export function bodyBytes(body) {
-  if (body instanceof Uint8Array) return new Uint8Array(viewBuffer.call(body), viewOffset.call(body), viewLength.call(body));
-  if (isBuffer(body)) return new Uint8Array(body);
-  return null;
-}
-
 // The fast check. Looking at every call through `own` costs a builtin call
 // per field, and the calls of a 100k list are mostly ordinary objects off
 // JSON.parse: for those, plain property reads tell the same story.
 
-const DIRECT = ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at', 'summary', 'toJSON', 'weave', 'usage', 'costs', ...USAGE_FIELDS, ...COST_FIELDS];
+const DIRECT = [...CALL_FIELDS, 'toJSON', 'weave', 'usage', 'costs', ...USAGE_FIELDS, ...COST_FIELDS];
 
 /** Whether a field of an object whose prototype is Object.prototype can be
  * read directly (the call's, its summary's, its entries'): true unless
@@ -591,7 +557,7 @@ function wellFormed(c) {
  * Whether `id` and `trace_id` are enumerable (own ones, with the prototype
  * clean): for-in walks the engine's cached key list of a JSON.parse'd
  * object, where `propertyIsEnumerable` is a call into the runtime per key
- * and took 40% of the check. Both come early in Weave's key order.
+ * and dominated the check. Both come early in Weave's key order.
  */
 function idsEnumerable(c) {
   let seen = 0;

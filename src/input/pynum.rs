@@ -13,14 +13,10 @@ use crate::json::{Num, Value};
 /// `sys.int_info.default_max_str_digits`): `int()` raises, so the value is 0.
 const MAX_STR_DIGITS: usize = 4300;
 
-/// `int(value)` as the reference's `_safe_int` reads it: 0 for `None` and for
-/// anything `int()` rejects. Integers beyond ±2^127 saturate.
-pub fn py_int(value: &Value) -> i128 {
-    try_py_int(value).unwrap_or(0)
-}
-
-/// [`py_int`], telling an unreadable value (`None`: `int()` raises) from a
-/// readable one; `null` is a readable 0, as `_safe_int(None)` is 0 by design.
+/// `int(value)` as the reference's `_safe_int` reads it, telling an
+/// unreadable value (`None`: `int()` raises; `_safe_int` gives 0) from a
+/// readable one; `null` is a readable 0, as `_safe_int(None)` is 0 by
+/// design. Integers beyond ±2^127 saturate.
 /// The reader records unreadable values for `options.diagnostics`.
 pub fn try_py_int(value: &Value) -> Option<i128> {
     match value {
@@ -34,13 +30,8 @@ pub fn try_py_int(value: &Value) -> Option<i128> {
     }
 }
 
-/// `float(value)` as the reference's `_safe_float` reads it: 0.0 for `None` and
-/// for anything `float()` rejects.
-pub fn py_float(value: &Value) -> f64 {
-    try_py_float(value).unwrap_or(0.0)
-}
-
-/// [`py_float`], with `None` where `float()` raises (`null` reads as 0.0).
+/// `float(value)` as the reference's `_safe_float` reads it, with `None`
+/// where `float()` raises (`_safe_float` gives 0.0; `null` reads as 0.0).
 pub fn try_py_float(value: &Value) -> Option<f64> {
     match value {
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
@@ -173,6 +164,15 @@ fn unicode_decimal(c: char) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As `_safe_int` and `_safe_float` read: 0 for what is unreadable.
+    fn py_int(value: &Value) -> i128 {
+        try_py_int(value).unwrap_or(0)
+    }
+
+    fn py_float(value: &Value) -> f64 {
+        try_py_float(value).unwrap_or(0.0)
+    }
 
     fn s(x: &str) -> Value {
         Value::String(x.to_string())

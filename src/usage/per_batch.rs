@@ -23,20 +23,18 @@
 
 use std::collections::HashSet;
 
-use crate::diagnostics::Diagnostics;
+use super::answer::{answer, scope_memory, too_many_ids, unfinished};
+use super::rollup::{rollup_batched, Rolled};
+use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
+use super::totals::Usage;
+use crate::calls::{CallTable, Sym};
 use crate::error::UsageError;
 use crate::hash::RandomKeys;
-use crate::limits::{self, answer_out_of_memory, collect, filled, room, AnswerSize};
-use crate::options::UsageOptions;
-use crate::request::UsageRequest;
-use crate::response::CallsUsageRes;
-use crate::rollup::{
-    answer, live_calls, positions, project_sym, rollup_batched, scope_memory, select, too_many_ids, unfinished, Rolled, Settings, Usage,
-    UNSET,
-};
-use crate::table::{CallTable, Sym};
+use crate::input::{UsageOptions, UsageRequest};
+use crate::limits::{self, answer_out_of_memory, collect, filled, room};
+use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
 
-/// [`crate::rollup::calls_usage`] under Weave 0.53.12's `limit` rule.
+/// [`super::calls_usage()`] under Weave 0.53.12's `limit` rule.
 pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let calls_too_large = |e| table.too_large(e);
@@ -57,7 +55,7 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
     size.check()?;
     let project = project_sym(table, &request.project_id);
     let live = live_calls(table, project).map_err(calls_too_large)?;
-    let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls.get(i as usize));
+    let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls().get(i as usize));
 
     // The requested traces, each once.
     let mut batch_of = filled(table.symbols(), UNSET).map_err(calls_too_large)?;
@@ -88,7 +86,7 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
     }
     // before[r]: live calls of the traces ranked below r.
     let mut before: Vec<u64> = filled(traces.len() + 1, 0).map_err(calls_too_large)?;
-    for c in scope.calls.iter().filter_map(|&i| table.calls.get(i as usize)) {
+    for c in scope.calls.iter().filter_map(|&i| table.calls().get(i as usize)) {
         if let Some(n) = rank.get(c.trace as usize).and_then(|&r| before.get_mut(r as usize + 1)) {
             *n += 1;
         }
@@ -128,7 +126,7 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
     drop((before, traces));
     let batch: Vec<u32> = collect(
         scope.calls.len(),
-        scope.calls.iter().map(|&i| table.calls.get(i as usize).and_then(|c| batch_of.get(c.trace as usize)).copied().unwrap_or(UNSET)),
+        scope.calls.iter().map(|&i| table.calls().get(i as usize).and_then(|c| batch_of.get(c.trace as usize)).copied().unwrap_or(UNSET)),
     )
     .map_err(calls_too_large)?;
     drop(batch_of);

@@ -1,7 +1,7 @@
 //! The JavaScript boundary: the only module that touches `JsValue`.
 //!
 //! Every export does four things: read its arguments, call the core
-//! (`api.rs`, `stream.rs`), turn the result into JavaScript, and map a core
+//! (`api`, `calls::CallStream`), turn the result into JavaScript, and map a core
 //! error to a thrown `Error` (in `throw`, the one place that happens).
 //!
 //! `/calls/usage` and `/trace/usage` come in the same pairs: `callsUsage` /
@@ -14,11 +14,11 @@
 //!   a value means here exactly what it would mean to the server once sent
 //!   (`undefined` members absent, NaN and ±Infinity `null`, a `Date` its ISO
 //!   string), and one string crosses instead of one property at a time.
-//! - `callsUsage(calls)` is the same idea for calls: `js/select-calls.js`
+//! - `callsUsage(calls)` is the same idea for calls: `js/pick.js`
 //!   keeps the calls that can matter to the request (its traces, and anything
 //!   that might be malformed), reduced to the fields the rollup reads (a
 //!   checked call as a keyless array naming earlier calls for repeated
-//!   trace, parent and project ids: `CallTable::compact_calls`), and
+//!   trace, parent and project ids: `calls::wire`), and
 //!   stringifies them once; the bytes path's reader then reads them. Reading each
 //!   call's properties from Rust would cost a boundary crossing per property
 //!   and be several times slower than the plain-JS rollup it replaces.
@@ -26,7 +26,7 @@
 //!   so a 1.5 GB body never needs 1.5 GB of wasm memory.
 //! - Every JavaScript operation a call performs, on a caller's value or an
 //!   engine builtin a page could replace, is an import with `catch`
-//!   (js/boundary.js, js/select-calls.js): an exception thrown through wasm
+//!   (js/boundary.js, js/pick.js): an exception thrown through wasm
 //!   frames would skip Rust's clean-up (a borrow left held, the shadow stack
 //!   pointer left lowered). Those left without `catch` run no caller code.
 //! - Results are built by `JSON.parse` on text the core writes: it defines
@@ -41,12 +41,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::error::{Detail, Loc, UsageError};
-use crate::json::write_str;
-use crate::json::Value;
+use crate::calls::{CallStream, COST_FIELDS};
+use crate::error::{Detail, Kind, Loc, UsageError};
+use crate::json::{write_str, Value};
 use crate::response::CallsUsageRes;
-use crate::stream::CallStream;
-use crate::table::COST_FIELDS;
 
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;
@@ -62,15 +60,20 @@ extern "C" {
     pub type OptionsArg;
 }
 
-#[wasm_bindgen(module = "/js/select-calls.js")]
+#[wasm_bindgen(module = "/js/pick.js")]
 extern "C" {
     /// `[json, indices]`, or null when `calls` is not an array: see
-    /// js/select-calls.js (`call_ids` null: every call). Throws what
+    /// js/pick.js (`call_ids` null: every call). Throws what
     /// JSON.stringify throws (a BigInt, a cycle in a malformed call) and what
     /// a hostile value throws.
     #[wasm_bindgen(js_name = selectCalls, catch)]
     fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<JsValue, JsValue>;
+}
 
+/// The JavaScript operations a call performs, each behind `catch` so that
+/// nothing is ever thrown through wasm frames: see js/boundary.js.
+#[wasm_bindgen(module = "/js/boundary.js")]
+extern "C" {
     /// `[read, written]`: `text` from UTF-16 index `from` encoded as UTF-8
     /// into `into`, as much as fits, never part of a character.
     #[wasm_bindgen(js_name = encodeSlice, catch)]
@@ -84,12 +87,7 @@ extern "C" {
     /// lies could make a copy fail an assertion.
     #[wasm_bindgen(js_name = bodyBytes, catch)]
     fn body_bytes(body: &JsValue) -> Result<Option<Uint8Array>, JsValue>;
-}
 
-/// The JavaScript operations a call performs, each behind `catch` so that
-/// nothing is ever thrown through wasm frames: see js/boundary.js.
-#[wasm_bindgen(module = "/js/boundary.js")]
-extern "C" {
     /// 16 random bytes (`crypto.getRandomValues`), the hash tables' key.
     #[wasm_bindgen(js_name = randomSeed, catch)]
     fn random_seed() -> Result<Vec<u8>, JsValue>;
@@ -183,10 +181,10 @@ pub fn trace_usage_from_json(
 /// The objects path: the calls that can matter (`call_ids`' traces, or all
 /// when it is null) cross as one JSON text, are read like a body, and
 /// `compute` runs on them. A call's error names its index in `calls`.
-fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::table::CallTable) -> R) -> Result<R, JsValue> {
+fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::calls::CallTable) -> R) -> Result<R, JsValue> {
     let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
     let Ok(picked) = picked.dyn_into::<Array>() else {
-        return Err(throw(UsageError::invalid(vec![Loc::from("calls")], "list_type", "Input should be a valid list")));
+        return Err(throw(UsageError::invalid(vec![Loc::from("calls")], Kind::ListType, "Input should be a valid list")));
     };
     let json = picked.get(0);
     let indices = picked_indices(&picked).map_err(|e| throw(not_json("calls", &e)))?;
@@ -336,7 +334,7 @@ fn message(e: &JsValue) -> String {
 /// A value `JSON.stringify` refused (a BigInt, a cycle).
 fn not_json(what: &str, e: &JsValue) -> UsageError {
     let why = message(e);
-    UsageError::invalid(vec![what.into()], "json_type", format!("Input is not JSON-serializable: {why}"))
+    UsageError::invalid(vec![what.into()], Kind::JsonType, format!("Input is not JSON-serializable: {why}"))
 }
 
 const EXPECTED: &str = "Input should be a Uint8Array, an ArrayBuffer or a string";
@@ -349,7 +347,7 @@ fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> 
     }
     let bytes = match body_bytes(body) {
         Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", EXPECTED)),
+        Ok(None) => return Err(UsageError::invalid(vec![Loc::from("body")], Kind::BytesType, EXPECTED)),
         Err(e) => return Err(not_bytes(&e)),
     };
     let len = byte_length(&bytes).map_err(|e| not_bytes(&e))?;
@@ -369,7 +367,7 @@ fn push_body(stream: &mut CallStream, body: &JsValue) -> Result<(), UsageError> 
 /// A body that JavaScript failed to read as bytes (a detached buffer…).
 fn not_bytes(e: &JsValue) -> UsageError {
     let why = message(e);
-    UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: {why}"))
+    UsageError::invalid(vec![Loc::from("body")], Kind::BytesType, format!("{EXPECTED}: {why}"))
 }
 
 /// Pushes a string as UTF-8, encoded by JS straight into a slice of wasm
@@ -388,7 +386,7 @@ fn push_text(stream: &mut CallStream, text: &JsString) -> Result<(), UsageError>
             _ => None,
         };
         let Some((read, bytes)) = encoded else {
-            return Err(UsageError::invalid(vec![Loc::from("body")], "bytes_type", format!("{EXPECTED}: its UTF-8 encoding failed")));
+            return Err(UsageError::invalid(vec![Loc::from("body")], Kind::BytesType, format!("{EXPECTED}: its UTF-8 encoding failed")));
         };
         stream.push(bytes)?;
         from += read;
@@ -423,7 +421,7 @@ fn to_js(result: &Result<CallsUsageRes, UsageError>) -> Result<JsValue, UsageErr
     let value = JSON::parse(&text).map_err(|e| {
         let why = message(&e);
         let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());
-        UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], "response_too_large", msg)] }
+        UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], Kind::ResponseTooLarge, msg)] }
     })?;
     if result.has_non_finite_costs() {
         restore_non_finite_costs(&value, result);
@@ -466,7 +464,7 @@ fn throw(e: UsageError) -> JsValue {
         detail.push_str("],\"msg\":");
         write_str(&mut detail, &d.msg);
         detail.push_str(",\"type\":");
-        write_str(&mut detail, &d.kind);
+        write_str(&mut detail, d.kind.name());
         detail.push('}');
     }
     detail.push(']');

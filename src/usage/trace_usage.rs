@@ -8,14 +8,14 @@
 //! are non-empty, in the server's order (started_at instant, then id), cut to
 //! `limit`. The rollup, costs and options are those of `/calls/usage`.
 
-use crate::diagnostics::Diagnostics;
+use super::answer::{answer, scope_memory, unfinished};
+use super::rollup::rollup;
+use super::scope::{live_calls, project_sym, select, Settings};
+use crate::calls::CallTable;
 use crate::error::UsageError;
-use crate::limits::{answer_out_of_memory, collect, filled, room, AnswerSize};
-use crate::options::UsageOptions;
-use crate::request::TraceUsageRequest;
-use crate::response::CallsUsageRes;
-use crate::rollup::{answer, live_calls, project_sym, rollup, scope_memory, select, unfinished, Settings};
-use crate::table::CallTable;
+use crate::input::{TraceUsageRequest, UsageOptions};
+use crate::limits::{answer_out_of_memory, collect, filled, room};
+use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
 
 /// `TraceUsageRes` has the same shape as `CallsUsageRes`: `call_usage` (here
 /// one key per call in scope, in scope order) and `unfinished_call_ids`.
@@ -50,7 +50,7 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
 
     // Every call in scope is a key of the answer.
     let mut size = AnswerSize::new(request.include_costs);
-    for c in scope.calls.iter().filter_map(|&i| table.calls.get(i as usize)) {
+    for c in scope.calls.iter().filter_map(|&i| table.calls().get(i as usize)) {
         size.key(table.bytes(c.id).len());
     }
     size.check()?;
@@ -61,7 +61,7 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
             .calls
             .iter()
             .zip(rolled.usage.iter_mut())
-            .filter_map(|(&i, usage)| Some((table.str(table.calls.get(i as usize)?.id), std::mem::take(usage)))),
+            .filter_map(|(&i, usage)| Some((table.str(table.calls().get(i as usize)?.id), std::mem::take(usage)))),
     )
     .map_err(answer_out_of_memory)?;
     let unfinished = unfinished(table, &scope.calls, &mut size)?;

@@ -12,10 +12,10 @@
 //! each value ends its line (blank lines and CRLF are fine, and a value may
 //! span lines). Errors name the line, the column and the byte offset.
 
-use crate::error::UsageError;
+use super::{CallTable, ReadError};
+use crate::error::{Kind, UsageError};
 use crate::json::{Failure, Lines, Parser, Stop};
 use crate::limits::{reserve, room};
-use crate::table::{CallTable, ReadError};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -60,8 +60,18 @@ impl Default for CallStream {
 
 impl CallStream {
     pub fn new() -> CallStream {
+        CallStream::reading(false)
+    }
+
+    /// A stream of the objects path's text, where a checked call may come in
+    /// its compact form (`wire`).
+    pub fn with_compact_calls() -> CallStream {
+        CallStream::reading(true)
+    }
+
+    fn reading(objects_path: bool) -> CallStream {
         CallStream {
-            table: CallTable::new(),
+            table: CallTable::new(objects_path),
             pending: Vec::new(),
             offset: 0,
             lines: Lines::default(),
@@ -73,14 +83,6 @@ impl CallStream {
         }
     }
 
-    /// A stream of the objects path's text, where a checked call may come in
-    /// its compact form (see `CallTable::compact_calls`).
-    pub fn with_compact_calls() -> CallStream {
-        let mut stream = CallStream::new();
-        stream.table.compact_calls = true;
-        stream
-    }
-
     /// Reads what `chunk` completes. Fails on the first malformed call or bad
     /// JSON, and from then on.
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<(), UsageError> {
@@ -88,11 +90,12 @@ impl CallStream {
             return Err(e.clone());
         }
         if self.finished {
-            return Err(UsageError::invalid(vec!["body".into()], "stream_finished", "No more data can be pushed after finish"));
+            return Err(UsageError::invalid_as(vec!["body".into()], Kind::StreamFinished));
         }
         loop {
             if self.pending.is_empty() {
                 let used = self.read(chunk, false)?;
+                debug_assert!(used <= chunk.len(), "read no more than it was given");
                 return self.keep(chunk.get(used..).unwrap_or_default());
             }
             // Complete the cut value with as little of the chunk as will do,
@@ -106,6 +109,7 @@ impl CallStream {
             }
             let buf = std::mem::take(&mut self.pending);
             let used = self.read(&buf, false)?;
+            debug_assert!(used <= buf.len(), "read no more than it was given");
             let left = buf.len() - used;
             if left <= head.len() {
                 // Past the cut value: read on from the chunk itself.

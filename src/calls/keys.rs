@@ -44,6 +44,8 @@ impl<F: Copy> KeyOrder<F> {
         // Pretty-printed input has white space before each key.
         p.skip_ws();
         if let Some(known) = self.keys.get(at) {
+            // `len` is at most the buffer's, by construction (see `learn`).
+            debug_assert!(usize::from(known.len) <= known.text.len());
             if known.len > 0 && p.eat(known.text.get(..usize::from(known.len)).unwrap_or_default()) {
                 return Ok(known.field);
             }

@@ -4,19 +4,18 @@
 //! key): a typo never passes silently. With `options` omitted, `null` or
 //! `{}`, every answer is exactly the reference's.
 //!
-//! - `prices` (`pricing.rs`): price rows; with `include_costs`, models
+//! - `prices` (`prices.rs`, priced by `usage::pricer`): price rows; with `include_costs`, models
 //!   without costs in `summary.weave.costs` are priced from them;
 //! - `reprice`: price every model from the rows, ignoring `summary.weave.costs`;
-//! - `rollup`: `"reference"` or `"dedupe"` (`rollup.rs`);
-//! - `diagnostics`: add a `diagnostics` object (`diagnostics.rs`);
+//! - `rollup`: `"reference"` or `"dedupe"` (`usage::rollup`);
+//! - `diagnostics`: add a `diagnostics` object (`usage::diagnostics`);
 //! - `limit`: `"cut"` (Weave 0.53.0's rule) or `"per-batch"` (0.53.12's),
-//!   for `/calls/usage` (`per_batch.rs`).
+//!   for `/calls/usage` (`usage::per_batch`).
 
-use crate::error::{Detail, Loc, Result, UsageError};
-use crate::json::Shape;
-use crate::json::Value;
-use crate::pricing::PriceRow;
-use crate::request::{boolean, collect, extra_keys};
+use super::lax::{boolean, collect, extra_keys};
+use super::prices::PriceRow;
+use crate::error::{Detail, Kind, Loc, Result, UsageError};
+use crate::json::{Shape, Value};
 
 /// How usage rolls up from children into parents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,7 +73,7 @@ impl UsageOptions {
         let Value::Object(entries) = v else {
             return Err(UsageError::invalid(
                 vec!["options".into()],
-                "model_type",
+                Kind::ModelType,
                 "Input should be a valid dictionary or instance of UsageOptions",
             ));
         };
@@ -90,7 +89,7 @@ impl UsageOptions {
                 (errors.len() == before).then_some(Some(rows))
             }
             Some(_) => {
-                errors.push(Detail::new(at("prices"), "list_type", "Input should be a valid list"));
+                errors.push(Detail::of(at("prices"), Kind::ListType));
                 None
             }
         };
@@ -102,7 +101,7 @@ impl UsageOptions {
             None => Some(Rollup::Reference),
             Some(Value::String(s)) if s == "reference" => Some(Rollup::Reference),
             Some(Value::String(s)) if s == "dedupe" => Some(Rollup::Dedupe),
-            Some(_) => collect(&mut errors, at("rollup"), Err(("literal_error", "Input should be 'reference' or 'dedupe'"))),
+            Some(_) => collect(&mut errors, at("rollup"), Err((Kind::LiteralError, "Input should be 'reference' or 'dedupe'"))),
         };
         let diagnostics = match v.get("diagnostics") {
             None => Some(false),
@@ -112,7 +111,7 @@ impl UsageOptions {
             None => Some(LimitRule::Cut),
             Some(Value::String(s)) if s == "cut" => Some(LimitRule::Cut),
             Some(Value::String(s)) if s == "per-batch" => Some(LimitRule::PerBatch),
-            Some(_) => collect(&mut errors, at("limit"), Err(("literal_error", "Input should be 'cut' or 'per-batch'"))),
+            Some(_) => collect(&mut errors, at("limit"), Err((Kind::LiteralError, "Input should be 'cut' or 'per-batch'"))),
         };
         extra_keys(entries, &FIELDS, &[Loc::from("options")], &mut errors);
 

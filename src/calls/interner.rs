@@ -1,0 +1,112 @@
+//! The string interner: every id, trace id, project id and model name of a
+//! body once, back to back in one arena, referred to by a [`Sym`]. Its hash
+//! is keyed SipHash (`crate::hash`): ids are the input's, so they must not
+//! be able to choose their buckets. Each string's 32-bit hash is kept, so
+//! that growing the index reads no string again.
+//!
+//! Invariant: `spans` and `hashes` have an entry per symbol, in symbol
+//! order, and `index` holds every symbol once.
+
+use hashbrown::HashTable;
+
+use super::{Sym, NONE};
+use crate::hash::{spread, Keys};
+use crate::json::same;
+use crate::limits::{reserve, Exhausted};
+
+pub(super) struct Interner {
+    /// Every string once, back to back (UTF-8: the scanner checked it).
+    arena: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    /// Each symbol's hash, so that growing `index` reads no string again.
+    hashes: Vec<u32>,
+    index: HashTable<Sym>,
+    keys: Keys,
+}
+
+impl Interner {
+    pub(super) fn new() -> Interner {
+        Interner { arena: Vec::new(), spans: Vec::new(), hashes: Vec::new(), index: HashTable::new(), keys: Keys::fresh() }
+    }
+
+    /// The symbol of `s`, added if new; the memory a new one takes is
+    /// reserved fallibly first.
+    pub(super) fn intern(&mut self, s: &[u8]) -> Result<Sym, Exhausted> {
+        self.make_room(s.len())?;
+        Ok(self.insert(s))
+    }
+
+    /// [`Interner::intern`] once its room is made: growing allocates nothing.
+    fn insert(&mut self, s: &[u8]) -> Sym {
+        let hash = self.keys.hash32(s);
+        if let Some(&sym) = self.index.find(spread(hash), |sym| same(self.bytes(*sym), s)) {
+            return sym;
+        }
+        // Symbols are u32 below NONE: wasm32 memory holds fewer strings.
+        debug_assert!(self.spans.len() < NONE as usize);
+        let sym = Sym::try_from(self.spans.len()).unwrap_or(NONE - 1);
+        let start = self.arena.len();
+        self.arena.extend_from_slice(s);
+        self.spans.push((start, self.arena.len()));
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.index.insert_unique(spread(hash), sym, |sym| spread(hash_of(hashes, *sym)));
+        sym
+    }
+
+    /// Room for one more string of `len` bytes, reserved fallibly, so that
+    /// `insert` (whose growth is infallible) allocates nothing.
+    fn make_room(&mut self, len: usize) -> Result<(), Exhausted> {
+        reserve(&mut self.arena, len)?;
+        reserve(&mut self.spans, 1)?;
+        reserve(&mut self.hashes, 1)?;
+        // No entry is ever removed, so `capacity` is entries + room left.
+        if self.index.len() == self.index.capacity() {
+            let before = self.index.capacity();
+            let hashes = &self.hashes;
+            let rehash = |sym: &Sym| spread(hash_of(hashes, *sym));
+            let bytes = before.saturating_mul(2 * (std::mem::size_of::<Sym>() + 1));
+            self.index.try_reserve(1, rehash).map_err(|_| Exhausted { bytes })?;
+            crate::limits::room(0).map_err(|_| Exhausted { bytes })?;
+        }
+        debug_assert!(self.index.capacity() > self.index.len() && self.spans.capacity() > self.spans.len());
+        Ok(())
+    }
+
+    /// The symbol of `s`, if it has been seen.
+    pub(super) fn lookup(&self, s: &[u8]) -> Option<Sym> {
+        self.index.find(spread(self.keys.hash32(s)), |sym| same(self.bytes(*sym), s)).copied()
+    }
+
+    /// The UTF-8 bytes of a symbol (byte order is code point order).
+    pub(super) fn bytes(&self, sym: Sym) -> &[u8] {
+        debug_assert!((sym as usize) < self.spans.len(), "every symbol in use was interned here");
+        self.spans.get(sym as usize).and_then(|&(a, b)| self.arena.get(a..b)).unwrap_or_default()
+    }
+
+    /// The text of a symbol.
+    pub(super) fn str(&self, sym: Sym) -> &str {
+        let text = std::str::from_utf8(self.bytes(sym));
+        debug_assert!(text.is_ok(), "the scanner checked every string's UTF-8");
+        text.unwrap_or_default()
+    }
+
+    /// How many distinct strings it holds.
+    pub(super) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Bytes held, roughly: for reporting memory use.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.arena.capacity()
+            + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
+            + self.hashes.capacity() * std::mem::size_of::<u32>()
+            + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
+    }
+}
+
+/// The hash of a symbol the index holds: it has one by the invariant.
+fn hash_of(hashes: &[u32], sym: Sym) -> u32 {
+    debug_assert!((sym as usize) < hashes.len(), "every symbol in the index has a hash");
+    hashes.get(sym as usize).copied().unwrap_or(0)
+}

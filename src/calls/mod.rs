@@ -1,0 +1,203 @@
+//! The calls stage: a body's calls, read into a compact table. Framing a
+//! body that arrives in chunks ([`CallStream`], `stream`), recognising keys
+//! by the order the last call wrote them (`keys`), reading one call in its
+//! object or compact form (`read`, `compact`), interning its strings
+//! (`interner`), and the field names and compact layout JavaScript and Rust
+//! exchange (`wire`). It knows nothing of usage: the next stage reads the
+//! table through [`CallTable`]'s methods alone.
+//!
+//! Calls are stored as the rollup needs them: every string (ids, trace ids,
+//! project ids, model names) once, referred to by a [`Sym`]; a fixed-size
+//! [`CallRec`] per call; usage entries in one shared array. Memory grows
+//! with the fields the rollup reads, never with `inputs` or `output`, which
+//! the reader skips without building.
+//!
+//! Invariants: every `Sym` in a record names a string of the table's
+//! interner; a call's `usage` span lies within the usage array; records are
+//! in input order and only ever appended.
+
+mod compact;
+mod interner;
+mod keys;
+mod read;
+mod stream;
+pub mod wire;
+
+pub use stream::CallStream;
+pub use wire::{value_field, COST_FIELDS, USAGE_FIELDS};
+
+use crate::error::{Kind, Loc, UsageError};
+use crate::limits::{mib, Exhausted};
+use interner::Interner;
+pub(crate) use read::ReadError;
+use read::Reader;
+
+/// A string in the table's arena.
+pub type Sym = u32;
+
+/// "Absent" for optional symbols.
+pub const NONE: Sym = u32::MAX;
+
+/// `started_at` when missing or unreadable: after every real instant.
+pub const NO_INSTANT: i64 = i64::MAX;
+
+/// The six token counters of the response, in its field order. Exact
+/// integers (Python's are unbounded; these saturate at ±2^127).
+pub type Tokens = [i128; 6];
+
+/// The four costs of the response, in its field order.
+pub type Costs = [f64; 4];
+
+/// Indices into [`Tokens`].
+pub const PROMPT: usize = 1;
+
+pub const COMPLETION: usize = 2;
+
+pub const TOTAL: usize = 3;
+
+/// One call's fields that the rollup reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRec {
+    pub id: Sym,
+    pub trace: Sym,
+    /// `NONE` when absent or null.
+    pub parent: Sym,
+    /// `NONE` when absent or null.
+    pub project: Sym,
+    /// Microseconds since the epoch, or `NO_INSTANT`.
+    pub started: i64,
+    pub ended: bool,
+    pub deleted: bool,
+    /// Its entries in [`CallTable::usage`].
+    pub usage: (u32, u32),
+}
+
+/// One model's usage as one call reports it, before any rollup: prompt and
+/// completion include their `input_`/`output_` aliases, `total` is as given,
+/// costs are read whether or not a request will want them. Everything that
+/// pricing (`options.prices`) needs is here or in the call's `started`, so a
+/// streamed table can be priced once the request is known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UsageRec {
+    pub model: Sym,
+    pub tokens: Tokens,
+    pub costs: Costs,
+    /// [`HAS_COSTS`], [`PROMPT_AND_INPUT`], [`UNREADABLE`]. A byte that fits
+    /// in the record's padding: no extra memory per entry.
+    pub flags: u8,
+}
+
+/// `summary.weave.costs[model]` is an object (its costs were given).
+pub const HAS_COSTS: u8 = 1;
+
+/// Both `prompt_tokens` and `input_tokens` are non-zero (the sum may count
+/// the same tokens twice).
+pub const PROMPT_AND_INPUT: u8 = 2;
+
+/// Some value of this entry was unreadable: see [`CallTable::unreadable`].
+pub const UNREADABLE: u8 = 4;
+
+/// A value that was present but unreadable, so read as 0 (as the reference
+/// reads it). Recorded only when it happens, for `options.diagnostics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable {
+    /// Index into [`CallTable::calls`].
+    pub call: u32,
+    pub model: Sym,
+    /// Its name: [`value_field`].
+    pub field: u8,
+}
+
+/// All calls read so far.
+pub struct CallTable {
+    strings: Interner,
+    calls: Vec<CallRec>,
+    usage: Vec<UsageRec>,
+    /// Values read as 0 because unreadable, in call order. Empty unless such
+    /// values occur, so it costs nothing on clean input.
+    unreadable: Vec<Unreadable>,
+    /// The calls came from the objects path (`callsUsage`), which may write a
+    /// call in its compact form (see `wire`), not from a body: errors are
+    /// located at `["calls"]` rather than `["body"]`.
+    objects_path: bool,
+    reader: Reader,
+}
+
+impl CallTable {
+    pub(crate) fn new(objects_path: bool) -> CallTable {
+        CallTable {
+            strings: Interner::new(),
+            calls: Vec::new(),
+            usage: Vec::new(),
+            unreadable: Vec::new(),
+            objects_path,
+            reader: Reader::new(),
+        }
+    }
+
+    /// The calls, in input order.
+    pub fn calls(&self) -> &[CallRec] {
+        &self.calls
+    }
+
+    /// The usage entries of a call.
+    pub fn usage_of(&self, call: &CallRec) -> &[UsageRec] {
+        let (start, len) = (call.usage.0 as usize, call.usage.1 as usize);
+        debug_assert!(start + len <= self.usage.len(), "a record's usage lies within the usage array");
+        self.usage.get(start..start + len).unwrap_or_default()
+    }
+
+    /// Values read as 0 because unreadable, in call order.
+    pub fn unreadable(&self) -> &[Unreadable] {
+        &self.unreadable
+    }
+
+    /// Adds a string, for tests that need symbols without calls.
+    #[cfg(test)]
+    pub(crate) fn intern(&mut self, s: &[u8]) -> Result<Sym, Exhausted> {
+        self.strings.intern(s)
+    }
+
+    /// The symbol of `s`, if it has been seen.
+    pub fn lookup(&self, s: &str) -> Option<Sym> {
+        self.strings.lookup(s.as_bytes())
+    }
+
+    /// The UTF-8 bytes of a symbol (byte order is code point order).
+    pub fn bytes(&self, sym: Sym) -> &[u8] {
+        self.strings.bytes(sym)
+    }
+
+    /// The text of a symbol.
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.str(sym)
+    }
+
+    /// How many distinct strings the table holds.
+    pub fn symbols(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Bytes held, roughly: for reporting memory use.
+    pub fn heap_bytes(&self) -> usize {
+        self.strings.heap_bytes()
+            + self.calls.capacity() * std::mem::size_of::<CallRec>()
+            + self.usage.capacity() * std::mem::size_of::<UsageRec>()
+            + self.unreadable.capacity() * std::mem::size_of::<Unreadable>()
+    }
+
+    /// The 413 for calls that do not fit in memory (`e`: what could not be
+    /// allocated), located at the calls (`["calls"]` for the objects path,
+    /// `["body"]` for a body).
+    pub fn too_large(&self, e: Exhausted) -> UsageError {
+        let loc = if self.objects_path { "calls" } else { "body" };
+        let msg = format!(
+            "The calls do not fit in the module's memory: {} calls read ({} distinct ids and names) take {} MiB, and {} MiB more could not be allocated (a wasm module addresses at most 4 GiB)",
+            self.calls.len(),
+            self.symbols(),
+            mib(self.heap_bytes()),
+            mib(e.bytes)
+        );
+        UsageError::too_large(vec![Loc::from(loc)], Kind::PayloadTooLarge, msg)
+    }
+}

@@ -1,0 +1,124 @@
+//! Weave's `/calls/usage` (`CallsUsageReq` → `CallsUsageRes`, weave 0.53.0
+//! `calls_usage`): for each requested call, its usage summed with that of
+//! every descendant, plus the unfinished calls of the requested traces.
+//!
+//! Bounds on hostile input: the distinct requested ids are counted into the
+//! answer's size first, so that millions of ids are refused before anything
+//! is computed for them; only the requested calls' totals are kept once
+//! absorbed.
+
+use std::collections::HashSet;
+
+use super::answer::{answer, scope_memory, too_many_ids, unfinished};
+use super::rollup::{rollup, Rolled};
+use super::scope::{live_calls, positions, project_sym, select, Scope, Settings, UNSET};
+use super::totals::Usage;
+use crate::calls::{CallTable, Sym};
+use crate::error::UsageError;
+use crate::hash::RandomKeys;
+use crate::input::{LimitRule, UsageOptions, UsageRequest};
+use crate::limits::{self, answer_out_of_memory, collect, filled, room};
+use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
+
+/// Computes the response for `request` over the calls in `table`: a 413 when
+/// the calls leave too little memory to compute over them, a 500 when the
+/// answer is too long for JavaScript or for the memory left.
+pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
+    if options.limit == LimitRule::PerBatch {
+        return super::per_batch::calls_usage(table, request, options);
+    }
+    let settings = Settings::new(table, &request.project_id, request.include_costs, options);
+    let calls_too_large = |e| table.too_large(e);
+    // Each distinct requested id is a key of the answer: counted first, so
+    // that millions of ids are refused before anything is computed for them.
+    let mut size = AnswerSize::new(request.include_costs);
+    let mut seen = HashSet::with_hasher(RandomKeys::default());
+    let ids = request.call_ids.len();
+    seen.try_reserve(ids).map_err(|_| too_many_ids(ids))?;
+    let mut requested: Vec<&str> = Vec::new();
+    limits::reserve_exact(&mut requested, ids).map_err(|_| too_many_ids(ids))?;
+    for id in &request.call_ids {
+        if seen.insert(id.as_str()) {
+            size.key(id.len());
+            requested.push(id);
+        }
+    }
+    drop(seen);
+    size.check()?;
+    let project = project_sym(table, &request.project_id);
+    let nothing = |requested: Vec<&str>, size: AnswerSize| -> Result<CallsUsageRes, UsageError> {
+        let empty = Scope { calls: Vec::new(), cut: 0 };
+        let diagnostics = match settings.diagnostics {
+            true => Some(Diagnostics::collect(table, &empty, &Rolled::default(), &settings, project).map_err(calls_too_large)?),
+            false => None,
+        };
+        let lists: Vec<(&str, Usage)> =
+            collect(requested.len(), requested.into_iter().map(|id| (id, Usage::default()))).map_err(answer_out_of_memory)?;
+        answer(table, lists, Vec::new(), diagnostics, request.include_costs, size)
+    };
+    if requested.is_empty() {
+        return nothing(requested, size);
+    }
+    let live = live_calls(table, project).map_err(calls_too_large)?;
+    let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls().get(i as usize));
+
+    // The traces of the requested calls.
+    let mut traced = filled(table.symbols(), false).map_err(calls_too_large)?;
+    let mut any = false;
+    for id in &requested {
+        if let Some(c) = table.lookup(id).and_then(live_call) {
+            if let Some(t) = traced.get_mut(c.trace as usize) {
+                *t = true;
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return nothing(requested, size);
+    }
+
+    let scope = select(table, &live, request.limit, |c| traced.get(c.trace as usize) == Some(&true)).map_err(calls_too_large)?;
+    drop((live, traced));
+    room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;
+
+    // Where each requested id is in the scope, if it is: only those calls'
+    // totals are kept once absorbed.
+    let position = positions(table, &scope.calls).map_err(calls_too_large)?;
+    let places: Vec<Option<usize>> = collect(
+        requested.len(),
+        requested
+            .iter()
+            .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
+    )
+    .map_err(calls_too_large)?;
+    drop(position);
+    let mut wanted = filled(scope.calls.len(), false).map_err(calls_too_large)?;
+    for k in places.iter().flatten() {
+        if let Some(w) = wanted.get_mut(*k) {
+            *w = true;
+        }
+    }
+    let mut rolled = rollup(table, &scope.calls, &settings, Some(&wanted), size)?;
+    drop(wanted);
+
+    let lists: Vec<(&str, Usage)> = collect(
+        requested.len(),
+        requested
+            .into_iter()
+            .zip(places)
+            // A place is a position in the scope, which `rolled` is indexed
+            // by; no place (the id is not in scope): no usage.
+            .map(|(id, place)| {
+                debug_assert!(place.is_none_or(|k| k < rolled.usage.len()));
+                (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())
+            }),
+    )
+    .map_err(answer_out_of_memory)?;
+    let unfinished = unfinished(table, &scope.calls, &mut size)?;
+    let diagnostics = match settings.diagnostics {
+        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
+        false => None,
+    };
+    drop(rolled);
+    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
+}
