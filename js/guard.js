@@ -22,18 +22,17 @@ import * as glue from './weave_usage.js';
 
 // Stack a call may need, checked by calling a function with that many bytes
 // of arguments, which the engine refuses to do without room for them all.
-// Measured (docs/performance.md, 2026-11-26), the module's deepest path with
-// its code compiled takes under 3 KiB in Node 20, 4 KiB in Chromium 156 and
-// 16 KiB in SpiderMonkey 102 (the one engine with InternalError), whose
-// frames are larger: HEADROOM, twice that. It is written to at every call,
-// so it is not larger than it must be: with 24 KiB, a stream pushed in
-// 16 KiB chunks took 19% longer in Node, with 8 KiB 3%. (A caller's own
-// code that the module runs, a toJSON, may need more; if it runs out, that
-// is a 422 with the engine's message, as for any error it throws.)
-// Compiling takes more: V8 refuses to compile a function with less than
-// 40 KiB left, and compiles each the first time it is called. So the first
-// call is let in only with COLD_HEADROOM (measured need: 46 KiB), and first
-// runs every path of the module once (`warm`).
+// HEADROOM is twice what the module's deepest path takes with its code
+// compiled, in the engine that needs most (SpiderMonkey, the one with
+// InternalError, has larger frames); it is written to at every call, so it
+// is no larger than that: a larger one slows streams pushed in small
+// chunks. (A caller's own code that the module runs, a toJSON, may need
+// more; if it runs out, that is a 422 with the engine's message, as for any
+// error it throws.) Compiling takes more: V8 refuses to compile a function
+// with little stack left, and compiles each the first time it is called. So
+// the first call is let in only with COLD_HEADROOM, and first runs every
+// path of the module once (`warm`). The figures behind each size:
+// docs/performance.md ("the JavaScript boundary's guard").
 const HEADROOM = typeof InternalError === 'function' ? 32 << 10 : 8 << 10;
 const COLD_HEADROOM = 64 << 10;
 const PAD = new Array(HEADROOM / 8).fill(0);
@@ -53,6 +52,7 @@ const STACK = [500, 'stack', 'stack_exhausted', 'Too little of the JavaScript st
 const BUSY = [409, 'accumulator', 'accumulator_busy', 'This UsageAccumulator is in the middle of another call on it (this one was made from inside that one)'];
 const FREED = [410, 'accumulator', 'accumulator_freed', 'This UsageAccumulator has been freed'];
 const NOT_ONE = [422, 'accumulator', 'accumulator_type', 'Input should be a UsageAccumulator made by `new UsageAccumulator()` (a copy of one holds no stream)'];
+const NOT_READY = [500, 'module', 'not_initialized', 'The module is not initialised: await init() from weave-usage/init before calling'];
 
 const own = (value) => ({ value, writable: true, enumerable: true, configurable: true });
 
@@ -72,8 +72,11 @@ Object.freeze(STACK_ERROR.detail[0]);
 Object.freeze(STACK_ERROR.detail);
 Object.freeze(STACK_ERROR);
 
-/** Whether `e` is an error as the module throws them. */
-function ours(e) {
+/** Whether `e` is an error as the module throws them: an Error with a
+ * numeric `status` and a `detail` list. Exported as the public type guard
+ * (a shape, not a class: a page can load the package twice, as ESM and as
+ * CommonJS, and each copy's errors pass). */
+export function isUsageError(e) {
   try {
     return e instanceof ErrorCtor && typeof e.status === 'number' && isArray(e.detail);
   } catch {
@@ -97,14 +100,15 @@ function internal(e) {
  * errors as they are; anything else was thrown by this file's own code
  * before the module was entered, which only running out of stack does. */
 function outward(e) {
-  if (ours(e)) return e;
+  if (isUsageError(e)) return e;
   return e instanceof RangeError || (typeof InternalError === 'function' && e instanceof InternalError) ? make(STACK) : internal(e);
 }
 
 let stackPointer = null;
 let memory = null;
 
-/** Called by the entries with the instance's exports. */
+/** Called by the entries with the instance's exports (each entry's init
+ * returns them; weave-usage/init calls it once the module is loaded). */
 export function attach(exports) {
   stackPointer = exports.__stack_pointer instanceof WebAssembly.Global ? exports.__stack_pointer : null;
   memory = exports.memory;
@@ -121,8 +125,8 @@ export function attach(exports) {
  * (`--flush-baseline-code` is off in Node 20 and Chromium 156), which it
  * does after a few calls. Only the first round passes the objects path a
  * call: calls of another size between its own make V8 drop its optimized
- * code for js/pick.js (the benchmark's objects path ran 1.8x
- * slower), whose functions run inside `catch` anyway.
+ * code for js/pick.js (measured: docs/performance.md), whose functions run
+ * inside `catch` anyway.
  * tests/js/boundary.test.mjs checks that every import of the module has run
  * after one call.
  */
@@ -198,6 +202,9 @@ export function enter(f, a, b, c) {
   } catch {
     throw make(STACK);
   }
+  // weave-usage/init before its init() has resolved: nothing to call yet
+  // (and warming up now would mark the module warm without running it).
+  if (memory === null) throw make(NOT_READY);
   if (!warmed) warmUp();
   const sp = stackPointer === null ? 0 : stackPointer.value;
   try {
@@ -205,16 +212,19 @@ export function enter(f, a, b, c) {
   } catch (e) {
     const moved = stackPointer !== null && stackPointer.value !== sp;
     if (moved) stackPointer.value = sp;
-    if (!moved && ours(e)) throw e;
+    if (!moved && isUsageError(e)) throw e;
     throw internal(e);
   }
 }
 
-const isInternal = (e) => ours(e) && e.detail[0]?.type === 'internal_error';
+const isInternal = (e) => isUsageError(e) && e.detail[0]?.type === 'internal_error';
 
 // Each public function catches everything at its top: `outward` makes it
 // the module's kind of error, and if even that cannot run (no stack left),
-// `finally` throws the prebuilt one instead.
+// `finally` throws the prebuilt one instead. The pattern is written out in
+// each function rather than shared: a call to a shared wrapper is one more
+// frame, which can itself run out of stack before its `try`, and that
+// RangeError would escape as it is.
 
 export function callsUsage(calls, request, options) {
   try {
@@ -270,6 +280,7 @@ export function traceUsageFromJson(body, request, options) {
 
 /** The module's memory size: read from the memory itself, not in wasm. */
 export function wasmMemoryBytes() {
+  if (memory === null) throw make(NOT_READY);
   return memory.buffer.byteLength;
 }
 

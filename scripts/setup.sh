@@ -3,7 +3,8 @@
 # machine, skipping whatever is already there at the right version:
 # the wasm32 target, wasm-pack, the wasm-bindgen-cli matching Cargo.toml's
 # pinned wasm-bindgen, the npm dev dependencies (binaryen's wasm-opt,
-# TypeScript) and, with --browser, Debian's chromium and chromium-driver.
+# TypeScript) and, with --browser, Debian's chromium, chromium-driver and
+# firefox-esr, and geckodriver from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,12 +40,19 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qF " $bindgen"; then
     || cargo install wasm-bindgen-cli --version "$bindgen"
 fi
 
-if $browser && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
-  say "installing chromium and chromium-driver"
+if $browser && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v firefox-esr >/dev/null; }; then
+  say "installing chromium, chromium-driver and firefox-esr"
   sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver firefox-esr >/dev/null
+fi
+
+# Firefox's WebDriver for wasm-bindgen-test (Debian has no package of it).
+GECKODRIVER_VERSION=0.37.1
+if $browser && ! geckodriver --version 2>/dev/null | grep -qF "geckodriver $GECKODRIVER_VERSION"; then
+  say "installing geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
 fi
 
 # npm ci only when the lockfile changed since the last install.

@@ -8,7 +8,7 @@
 #      input a fuzzer ever crashed on through the fuzz targets' checks; the
 #      fuzzers themselves are not run here, see fuzz/README.md)
 #   2. build pkg/ (release wasm, wasm-opt)
-#   3. wasm-bindgen-test in headless Chromium, then in Node
+#   3. wasm-bindgen-test in headless Chromium, headless Firefox, then Node
 #   4. JS: node --test on the built package, imported by name: API, fixtures,
 #      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
 #      strings…), state and leaks (wasm memory flat over 1,000 calls),
@@ -19,7 +19,16 @@
 #      playwright-core driving Debian's Chromium: the www/ dashboard used as a
 #      person would, the browser entry as plain ESM and bundled by Vite, two
 #      Web Workers using the package at once, and `npm pack` (the tarball
-#      installed and used from Node, TypeScript and a Vite dev server)
+#      installed and used from Node, TypeScript and a Vite dev server);
+#      then the page tests (dashboard, plain ESM and Vite, a streamed fetch
+#      body, workers, the stack boundary) in Debian's firefox-esr
+#   7. environments: the packed tarball installed into fresh projects
+#      (tests/env/projects/, npm dependencies pinned and cached in
+#      ~/.cache/weave-usage/env/ until their package.json changes): Node
+#      20.0, 20.18, 22, 26 and this one (import and require), Deno, Bun,
+#      Jest, Vitest, tsc in every module resolution, attw, publint, Vite,
+#      webpack, esbuild, Rollup and bun build bundles in Chromium, Next.js 16 built with
+#      Turbopack and with webpack and served (~3 min; ~2 more to install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -38,7 +47,7 @@ ran_wasm_tests() {
   grep -E "^test result:" "$1" | awk -v env="$3" '{p+=$4; f+=$6} END {print env ": " p " passed, " f " failed"}'
 }
 
-step "0/6 style: rustfmt, clippy and rustdoc, native and wasm32"
+step "0/7 style: rustfmt, clippy and rustdoc, native and wasm32"
 cargo fmt --check
 (cd fuzz && cargo fmt --check)
 for target in "" "--target wasm32-unknown-unknown"; do
@@ -49,39 +58,54 @@ for target in "" "--target wasm32-unknown-unknown"; do
 done
 echo "style: formatted, no clippy or rustdoc warnings"
 
-step "1/6 native: cargo test"
+step "1/7 native: cargo test"
 cargo test 2>&1 | tee "$log/native"
 native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
 fuzz=$(for t in bytes request stream; do printf '%s %s, ' "$(find tests/fixtures/fuzz-regressions/$t -type f ! -name '.*' | wc -l)" "$t"; done)
 
-step "2/6 build pkg/"
+step "2/7 build pkg/"
 scripts/build.sh
 
-step "3/6 wasm-bindgen-test: headless Chromium, then Node"
+step "3/7 wasm-bindgen-test: headless Chromium, Firefox, then Node"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=$(command -v chromedriver) wasm-pack test --headless --chrome 2>&1 | tee "$log/chrome"
 chrome=$(ran_wasm_tests "$log/chrome" "Running headless tests in Chrome" chromium)
+WASM_BINDGEN_USE_BROWSER=1 GECKODRIVER=$(command -v geckodriver) wasm-pack test --headless --firefox 2>&1 | tee "$log/firefox"
+firefox=$(ran_wasm_tests "$log/firefox" "Running headless tests in Firefox" firefox)
 wasm-pack test --node 2>&1 | tee "$log/node"
 node_wasm=$(ran_wasm_tests "$log/node" "running [1-9][0-9]* tests" node)
 
-step "4/6 JS: node --test against the built package"
+step "4/7 JS: node --test against the built package"
 node --test tests/js/ 2>&1 | tee "$log/js"
 js=$(grep -E "^# (pass|fail) " "$log/js" | tr '\n' ' ')
 
-step "5/6 TypeScript: tsc --strict tests/types"
-npx --no-install tsc -p tests/types
+step "5/7 TypeScript: tsc --strict tests/types (no DOM, DOM, esnext)"
+for config in tsconfig.json tsconfig.dom.json tsconfig.esnext.json; do
+  npx --no-install tsc -p "tests/types/$config"
+done
 echo "tsc: the API type-checks and every @ts-expect-error misuse is refused"
 
-step "6/6 package and browsers: dashboard, plain ESM, Vite, npm pack (Chromium via playwright-core)"
+step "6/7 package and browsers: dashboard, plain ESM, Vite, npm pack (Chromium via playwright-core), then the page tests in Firefox"
 node --test tests/www/ tests/e2e/ 2>&1 | tee "$log/e2e"
 e2e=$(grep -E "^# (pass|fail) " "$log/e2e" | tr '\n' ' ')
 echo "screenshots: tests/e2e/out/"
+# The page tests again in Firefox (firefox-esr through puppeteer-core and
+# WebDriver BiDi): the same files, BROWSER=firefox in tests/e2e/helpers.mjs.
+BROWSER=firefox node --test tests/e2e/browser-entries.test.mjs tests/e2e/stream.test.mjs tests/e2e/workers.test.mjs tests/e2e/boundary.test.mjs tests/e2e/dashboard.test.mjs 2>&1 | tee "$log/e2e-firefox"
+e2e_firefox=$(grep -E "^# (pass|fail|skipped|todo) " "$log/e2e-firefox" | tr '\n' ' ')
+
+step "7/7 environments: the npm tarball in Node 20.0-26, Deno, Bun, Jest, Vitest, tsc, attw, publint, Vite, webpack, esbuild, Rollup, Next.js"
+started=$SECONDS
+node --test tests/env/environments.test.mjs 2>&1 | tee "$log/env"
+envs="$(grep -E "^# (pass|fail) " "$log/env" | tr '\n' ' ')($((SECONDS - started)) s)"
 
 echo
 echo "==== summary"
 echo "native cargo test:        $native"
 echo "fuzz regressions:         ${fuzz%, } (replayed by cargo test)"
-echo "wasm-bindgen-test:        $chrome; $node_wasm"
+echo "wasm-bindgen-test:        $chrome; $firefox; $node_wasm"
 echo "node --test (package):    $js"
 echo "style:                    rustfmt, clippy -D warnings, rustdoc (native, wasm32)"
 echo "tsc --strict:             ok"
 echo "package + browsers:       $e2e"
+echo "page tests in Firefox:    $e2e_firefox"
+echo "environments:             $envs"

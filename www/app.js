@@ -6,7 +6,7 @@
 import { renderChart } from './chart.js';
 import { renderDiagnostics } from './diagnostics.js';
 import { el } from './dom.js';
-import { formatBytes, formatCost, formatInt, providerTrueNote } from './format.js';
+import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './format.js';
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { renderRoots, rootsInProject } from './roots.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
@@ -65,7 +65,7 @@ const handlers = {
     state.maxRows = ROWS_SHOWN;
     state.project = file.projects[0]?.id ?? 'default';
     selectAll();
-    $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${formatInt(p.calls)} calls`)));
+    $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${plural(p.calls, 'call')}`)));
     $('project-field').hidden = file.projects.length < 2;
     renderFileInfo();
     renderRootsPanel();
@@ -117,6 +117,10 @@ function open(source) {
   state.seq++;
   hideError();
   $('file-info').textContent = `Opening ${source.name ?? source.file.name}…`;
+  // The previous file's results and roots go at once (not just faded).
+  render();
+  $('roots').replaceChildren();
+  $('roots-count').textContent = '';
   showProgress(0, 'Reading…');
   setState('loading');
   worker.postMessage({ type: 'open', id: state.seq, ...source });
@@ -129,7 +133,7 @@ function requestUsage() {
   const root = state.traceRoot;
   const trace = root ? { traceId: root.trace_id, request: { project_id: state.project, filter: { trace_ids: [root.trace_id] }, include_costs: state.includeCosts, limit: state.limit } } : null;
   state.seq++;
-  showProgress(null, `Aggregating ${formatInt(state.file.calls)} calls…`, true);
+  showProgress(null, `Aggregating ${plural(state.file.calls, 'call')}…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
   worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, compare: state.rollup === 'dedupe' });
@@ -173,7 +177,7 @@ function render() {
   renderProviderTrue();
   if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
   renderUsageTable();
-  renderChart($('chart'), rows, state);
+  renderChart($('chart'), rows, { ...state, nothingSelected: state.selected.size === 0 });
   renderUnfinished(state.result.unfinished_call_ids);
   renderDiagnosticsPanel();
   renderTracePanel();
@@ -209,6 +213,12 @@ function renderTracePanel() {
       box.hidden = true;
     },
   });
+  box.setAttribute('aria-label', `Trace of ${state.traceRoot.name}`);
+  if (state.focusTrace) {
+    state.focusTrace = false;
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: 'start' });
+  }
 }
 
 function setPricesOpen(open) {
@@ -266,7 +276,7 @@ function cards(rows) {
 
 function renderFileInfo() {
   const f = state.file;
-  $('file-info').textContent = `${f.name} · ${formatBytes(f.size)} · ${formatInt(f.calls)} calls · ${f.format === 'array' ? 'JSON array' : 'JSON Lines'}`;
+  $('file-info').textContent = `${f.name} · ${formatBytes(f.size)} · ${plural(f.calls, 'call')} · ${f.format === 'array' ? 'JSON array' : 'JSON Lines'}`;
 }
 
 function renderRootsPanel() {
@@ -295,7 +305,7 @@ function renderLimitWarning(roots) {
   const box = $('limit-warning');
   // Whole traces in batches: nothing is cut (a trace over the limit is an error).
   box.hidden = calls <= state.limit || state.limitRule === 'per-batch';
-  box.textContent = `The selected traces hold ${formatInt(calls)} calls, more than the limit of ${formatInt(state.limit)}: as Weave does, only the first ${formatInt(state.limit)} (by start time) are counted. Raise the limit to count them all.`;
+  box.textContent = `The selected traces hold ${plural(calls, 'call')}, more than the limit of ${formatInt(state.limit)}: as Weave does, only the first ${formatInt(state.limit)} (by start time) are counted. Raise the limit to count them all.`;
 }
 
 function showProgress(fraction, text, delayed = false) {
@@ -327,6 +337,7 @@ function hideError() {
 
 function setState(s) {
   document.body.dataset.state = s;
+  for (const part of document.querySelectorAll('main > *')) part.inert = s === 'loading';
 }
 
 // ---- events ----
@@ -341,6 +352,9 @@ $('show-all').addEventListener('click', () => {
   renderUsageTable();
 });
 $('sample-button').addEventListener('click', () => open(SAMPLE));
+// Buttons, so that the file pickers are reached by Tab like the rest.
+$('open-button').addEventListener('click', () => $('file-input').click());
+$('prices-open').addEventListener('click', () => $('prices-file').click());
 $('include-costs').addEventListener('change', (e) => {
   state.includeCosts = e.target.checked;
   if (state.file) requestUsage();
@@ -408,6 +422,8 @@ $('usage-table').addEventListener('click', (e) => {
   const id = e.target.closest?.('[data-trace-root]')?.dataset.traceRoot;
   if (id === undefined || !state.file) return;
   state.traceRoot = rootsInProject(state.file, state.project).find((r) => r.id === id) ?? null;
+  // Once it is shown, the trace is scrolled to and focused.
+  state.focusTrace = state.traceRoot !== null;
   requestUsage();
 });
 $('project').addEventListener('change', (e) => {

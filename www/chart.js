@@ -2,7 +2,7 @@
 // cost (or total tokens when there are no costs). Plain SVG sized to its
 // container; the app redraws it when the container's width changes.
 import { el, svg } from './dom.js';
-import { formatCompact, formatCost, formatCostTick, formatInt } from './format.js';
+import { formatCompact, formatCost, formatCostTick, formatInt, plural } from './format.js';
 
 const ROW = 30; // px per bar
 const STACKED_ROW = 42; // px per bar with its label above it
@@ -33,14 +33,15 @@ export function chartBars(rows, measure) {
  * Draws into `container`: a legend, then the SVG. `colors` maps model →
  * colour; at most `maxBars` bars (the largest), with a note when cut.
  */
-export function renderChart(container, rows, { includeCosts, colors, maxBars = 12 }) {
+export function renderChart(container, rows, { includeCosts, colors, maxBars = 12, nothingSelected = false }) {
   const measure = chartMeasure(rows, includeCosts);
   const all = chartBars(rows, measure);
   const bars = all.slice(0, maxBars).filter((b) => b.total > 0);
   const fmt = measure === 'cost' ? formatCost : formatInt;
   const title = el('h2', {}, measure === 'cost' ? 'Cost by model' : 'Tokens by model');
   if (bars.length === 0) {
-    container.replaceChildren(title, el('p', { class: 'muted' }, 'No LLM usage in the selected root calls.'));
+    const why = nothingSelected ? 'No root call is selected: pick some in the list.' : 'No LLM usage in the selected root calls.';
+    container.replaceChildren(title, el('p', { class: 'muted', 'data-empty': nothingSelected ? 'nothing-selected' : 'no-usage' }, why));
     return;
   }
 
@@ -75,7 +76,7 @@ function drawBars(bars, { width, measure, colors, fmt }) {
     height,
     role: 'img',
     'data-measure': measure,
-    'aria-label': `${measure === 'cost' ? 'Cost' : 'Total tokens'} by model for ${bars.length} root calls`,
+    'aria-label': `${measure === 'cost' ? 'Cost' : 'Total tokens'} by model for ${plural(bars.length, 'root call')}`,
   });
 
   ticks.forEach((t, i) => {

@@ -12,6 +12,11 @@ export function formatInt(n) {
   return Number.isFinite(n) ? integer.format(n) : String(n);
 }
 
+/** A count and its noun: "1 call", "2 calls", "1,024 root calls". */
+export function plural(n, noun) {
+  return `${formatInt(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /**
  * A cost in USD: "—" when there is none (costs not requested), "$0.00",
  * "<$0.0001" for tiny amounts, four decimals below a dollar ("$0.0120"),

@@ -50,20 +50,10 @@ impl UsageRequest {
     }
 
     fn read(body: &Value, at_least_one_limit: bool) -> Result<(UsageRequest, bool)> {
-        let Value::Object(entries) = body else {
-            return Err(UsageError::invalid(
-                vec!["body".into()],
-                Kind::ModelType,
-                "Input should be a valid dictionary or instance of CallsUsageReq",
-            ));
-        };
+        let entries = body_entries(body, "CallsUsageReq")?;
         let mut errors = Vec::new();
         let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
-
-        let project_id = match body.get("project_id") {
-            None => missing(&mut errors, at("project_id")),
-            Some(v) => collect(&mut errors, at("project_id"), string(v)),
-        };
+        let project_id = project_id(body, &mut errors);
         let call_ids = match body.get("call_ids") {
             None => missing(&mut errors, at("call_ids")),
             Some(v) => string_list(v, &at("call_ids"), &mut errors),
@@ -130,20 +120,10 @@ const FILTER_FIELDS: [&str; 11] = [
 impl TraceUsageRequest {
     /// Validates a `TraceUsageReq` body, every problem reported.
     pub fn from_value(body: &Value) -> Result<TraceUsageRequest> {
-        let Value::Object(entries) = body else {
-            return Err(UsageError::invalid(
-                vec!["body".into()],
-                Kind::ModelType,
-                "Input should be a valid dictionary or instance of TraceUsageReq",
-            ));
-        };
+        let entries = body_entries(body, "TraceUsageReq")?;
         let mut errors = Vec::new();
         let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
-
-        let project_id = match body.get("project_id") {
-            None => missing(&mut errors, at("project_id")),
-            Some(v) => collect(&mut errors, at("project_id"), string(v)),
-        };
+        let project_id = project_id(body, &mut errors);
         let filter = match body.get("filter") {
             None | Some(Value::Null) => Some((Vec::new(), Vec::new())),
             Some(v) => calls_filter(v, &at("filter"), &mut errors),
@@ -173,6 +153,28 @@ impl TraceUsageRequest {
             }
             _ => Err(UsageError::unprocessable(errors)),
         }
+    }
+}
+
+/// A request body's members, or the 422 for a body that is not an object
+/// (`model`: the request's pydantic model, named in the message).
+fn body_entries<'v>(body: &'v Value, model: &str) -> Result<&'v [(String, Value)]> {
+    match body {
+        Value::Object(entries) => Ok(entries),
+        _ => Err(UsageError::invalid(
+            vec!["body".into()],
+            Kind::ModelType,
+            format!("Input should be a valid dictionary or instance of {model}"),
+        )),
+    }
+}
+
+/// `project_id`, required, a string.
+fn project_id(body: &Value, errors: &mut Vec<Detail>) -> Option<String> {
+    let loc = vec![Loc::from("body"), Loc::from("project_id")];
+    match body.get("project_id") {
+        None => missing(errors, loc),
+        Some(v) => collect(errors, loc, string(v)),
     }
 }
 

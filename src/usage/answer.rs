@@ -2,14 +2,35 @@
 //! to fit, and bounding from above the memory a computation over a scope
 //! takes before it starts.
 
-use super::rollup::{count, Brought};
-use super::scope::Settings;
+use super::rollup::{count, Brought, Rolled};
+use super::scope::{Scope, Settings};
 use super::totals::{Totals, Usage};
 use crate::calls::{CallRec, CallTable, Sym};
 use crate::error::{Kind, Loc, UsageError};
 use crate::input::Rollup;
 use crate::limits::{self, answer_out_of_memory, reserve, room};
 use crate::response::{AnswerSize, CallValue, CallsUsageRes, Diagnostics, ModelTotals};
+
+/// The last steps of both endpoints, once the lists are made: the
+/// unfinished ids in scope and the diagnostics (if asked for) are counted
+/// into `size`, then the answer is made.
+pub(super) fn finish(
+    table: &CallTable,
+    scope: &Scope,
+    rolled: Rolled,
+    settings: &Settings<'_>,
+    project: Option<Sym>,
+    lists: Vec<(&str, Usage)>,
+    mut size: AnswerSize,
+) -> Result<CallsUsageRes, UsageError> {
+    let unfinished = unfinished(table, &scope.calls, &mut size)?;
+    let diagnostics = match settings.diagnostics {
+        true => Some(Diagnostics::collect(table, scope, &rolled, settings, project).map_err(|e| table.too_large(e))?),
+        false => None,
+    };
+    drop(rolled);
+    answer(table, lists, unfinished, diagnostics, settings.include_costs, size)
+}
 
 /// The answer from each key's rolled-up lists, once their size is known:
 /// `size` has counted the keys (and, for `/calls/usage`, the requested ids)

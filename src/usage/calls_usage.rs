@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use super::answer::{answer, scope_memory, too_many_ids, unfinished};
+use super::answer::{answer, finish, scope_memory, too_many_ids};
 use super::rollup::{rollup, Rolled};
 use super::scope::{live_calls, positions, project_sym, select, Scope, Settings, UNSET};
 use super::totals::Usage;
@@ -114,11 +114,5 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
             }),
     )
     .map_err(answer_out_of_memory)?;
-    let unfinished = unfinished(table, &scope.calls, &mut size)?;
-    let diagnostics = match settings.diagnostics {
-        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
-        false => None,
-    };
-    drop(rolled);
-    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
+    finish(table, &scope, rolled, &settings, project, lists, size)
 }

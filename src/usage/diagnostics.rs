@@ -74,11 +74,9 @@ impl Diagnostics {
                         });
                     }
                 }
-                // A model is unpriced where it has usage, no stored costs
-                // to use, and (below) no row.
-                let stored = u.flags & HAS_COSTS != 0 && !settings.reprice;
-                if settings.pricer.is_some() && !stored && u.tokens.iter().any(|&t| t != 0) {
-                    reserve(&mut models, 1)?;
+                // Unpriced: it has usage, and neither stored costs that are
+                // used nor (below) a price row.
+                if u.tokens.iter().any(|&t| t != 0) && (settings.reprice || u.flags & HAS_COSTS == 0) {
                     models.push(u.model);
                 }
             }

@@ -23,7 +23,7 @@
 
 use std::collections::HashSet;
 
-use super::answer::{answer, scope_memory, too_many_ids, unfinished};
+use super::answer::{finish, scope_memory, too_many_ids};
 use super::rollup::{rollup_batched, Rolled};
 use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
 use super::totals::Usage;
@@ -32,7 +32,7 @@ use crate::error::UsageError;
 use crate::hash::RandomKeys;
 use crate::input::{UsageOptions, UsageRequest};
 use crate::limits::{self, answer_out_of_memory, collect, filled, room};
-use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
+use crate::response::{AnswerSize, CallsUsageRes};
 
 /// [`super::calls_usage()`] under Weave 0.53.12's `limit` rule.
 pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
@@ -157,11 +157,5 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
             .map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
     )
     .map_err(answer_out_of_memory)?;
-    let unfinished = unfinished(table, &scope.calls, &mut size)?;
-    let diagnostics = match settings.diagnostics {
-        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
-        false => None,
-    };
-    drop(rolled);
-    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
+    finish(table, &scope, rolled, &settings, project, lists, size)
 }

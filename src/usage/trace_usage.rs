@@ -8,14 +8,14 @@
 //! are non-empty, in the server's order (started_at instant, then id), cut to
 //! `limit`. The rollup, costs and options are those of `/calls/usage`.
 
-use super::answer::{answer, scope_memory, unfinished};
+use super::answer::{finish, scope_memory};
 use super::rollup::rollup;
 use super::scope::{live_calls, project_sym, select, Settings};
 use crate::calls::CallTable;
 use crate::error::UsageError;
 use crate::input::{TraceUsageRequest, UsageOptions};
 use crate::limits::{answer_out_of_memory, collect, filled, room};
-use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
+use crate::response::{AnswerSize, CallsUsageRes};
 
 /// `TraceUsageRes` has the same shape as `CallsUsageRes`: `call_usage` (here
 /// one key per call in scope, in scope order) and `unfinished_call_ids`.
@@ -64,11 +64,5 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
             .filter_map(|(&i, usage)| Some((table.str(table.calls().get(i as usize)?.id), std::mem::take(usage)))),
     )
     .map_err(answer_out_of_memory)?;
-    let unfinished = unfinished(table, &scope.calls, &mut size)?;
-    let diagnostics = match settings.diagnostics {
-        true => Some(Diagnostics::collect(table, &scope, &rolled, &settings, project).map_err(calls_too_large)?),
-        false => None,
-    };
-    drop(rolled);
-    answer(table, lists, unfinished, diagnostics, request.include_costs, size)
+    finish(table, &scope, rolled, &settings, project, lists, size)
 }

@@ -230,7 +230,10 @@ impl UsageAccumulator {
 
     /// Reads what `chunk` completes. Throws (400/422) on the first bad line
     /// or call, and again on every later call.
-    pub fn push(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue) -> Result<(), JsValue> {
+    pub fn push(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] chunk: JsValue,
+    ) -> Result<(), JsValue> {
         push_body(&mut self.stream, &chunk).map_err(throw)
     }
 

@@ -159,7 +159,9 @@ export interface CallsUsageRes {
 }
 
 /** The response of `POST /trace/usage`: every call in scope, in the
- * server's order, with its usage and its descendants'. */
+ * server's order, with its usage and its descendants'. (The keys are added
+ * in that order; a JavaScript object lists keys that look like array
+ * indices, such as `"42"`, first. Weave's UUID ids never do.) */
 export interface TraceUsageRes {
   /** Call id → model → usage (`{}` for a call without any). */
   call_usage: { [callId: string]: { [model: string]: LLMAggregatedUsage } };

@@ -15,15 +15,28 @@ import { launch, openPage, readSample, repo, samplePath } from './helpers.mjs';
 const FILES = [
   'LICENSE',
   'README.md',
+  'docs/options.md',
+  'docs/semantics.md',
+  'docs/hostile-inputs.md',
   'index.d.ts',
+  'index.d.cts',
+  'init.d.ts',
+  'init.d.cts',
+  'weave_usage_bg.wasm.d.ts',
+  'weave_usage_bg.wasm.d.cts',
   'index.js',
   'node.js',
+  'init.js',
+  'init-node.js',
+  'inline.js',
   'guard.js',
+  'core.cjs',
+  'node.cjs',
+  'init.cjs',
+  'wasm-inline.cjs',
   'package.json',
-  'weave_usage.d.ts',
   'weave_usage.js',
   'weave_usage_bg.wasm',
-  'weave_usage_bg.wasm.d.ts',
   // wasm-bindgen's copies of js/pick.js and js/boundary.js, in a
   // folder named with a hash.
   'snippets/*/js/pick.js',
@@ -61,13 +74,44 @@ test('package.json: name, version, license, description, entries and types', () 
   assert.equal(manifest.license, 'Apache-2.0');
   assert.equal(manifest.description, field('description'));
   assert.equal(manifest.type, 'module');
-  assert.equal(manifest.types, './index.d.ts');
-  assert.deepEqual(manifest.exports['.'], { types: './index.d.ts', node: './node.js', default: './index.js' });
+  assert.equal(manifest.types, './index.d.cts');
+  assert.equal(manifest.main, './node.cjs');
+  assert.deepEqual(manifest.exports['.'], {
+    types: { import: './index.d.ts', require: './index.d.cts' },
+    node: { import: './node.js', require: './node.cjs' },
+    require: './node.cjs',
+    default: './index.js',
+  });
+  assert.deepEqual(manifest.exports['./init'], {
+    types: { import: './init.d.ts', require: './init.d.cts' },
+    node: { import: './init-node.js', require: './init.cjs' },
+    require: './init.cjs',
+    default: './init.js',
+  });
   assert.deepEqual(manifest.engines, { node: '>=20' });
-  const listed = [...new Set(FILES.filter((f) => f !== 'package.json').map((f) => (f.startsWith('snippets/') ? 'snippets/' : f)))];
+  const listed = [...new Set(FILES.filter((f) => f !== 'package.json').map((f) => f.replace(/^(snippets|docs)\/.*/, '$1/')))];
   assert.deepEqual([...manifest.files].sort(), listed.sort());
-  for (const target of [manifest.main, manifest.module, manifest.types, ...Object.values(manifest.exports).flatMap((e) => (typeof e === 'string' ? [e] : Object.values(e)))]) {
+  const targets = (e) => (typeof e === 'string' ? [e] : Object.values(e).flatMap(targets));
+  for (const target of [manifest.main, manifest.module, manifest.types, ...targets(manifest.exports)]) {
     assert.ok(existsSync(join(installed, target)), `${target} is in the package`);
+  }
+});
+
+test('README.md: written for npm: install first, links absolute to this version, no repository scripts', () => {
+  const readme = readFileSync(join(installed, 'README.md'), 'utf8');
+  assert.match(readme, /^## Install\n\n```sh\nnpm install weave-usage\n```/m);
+  assert.ok(readme.indexOf('## Install') < readme.indexOf('## Use'));
+  assert.doesNotMatch(readme, /scripts\/|\{\{/);
+  const links = [...readme.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]);
+  assert.ok(links.length >= 3);
+  for (const link of links) {
+    assert.match(link, /^https:\/\//, link);
+    // A link to a shipped doc names this version, and the doc is in the package.
+    const doc = link.match(/^https:\/\/unpkg\.com\/weave-usage@([^/]+)\/(.+)$/);
+    if (doc) {
+      assert.equal(doc[1], JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).version);
+      assert.ok(existsSync(join(installed, doc[2])), doc[2]);
+    }
   }
 });
 

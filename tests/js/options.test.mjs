@@ -77,6 +77,29 @@ test('prices: models without costs are priced, given costs kept, reprice replace
   assert.equal(usage(calls, req(['r'], false), { prices }).call_usage.r.gpt.prompt_tokens_total_cost, null, 'only with include_costs');
 });
 
+test('reprice needs prices: without them (absent or null) stored costs stay; with [] every model is priced at 0', () => {
+  const stored = { usage: { m: { prompt_tokens: 10 } }, weave: { costs: { m: { prompt_tokens_total_cost: 1.5 } } } };
+  const calls = [call('r', null, stored)];
+  const cost = (options) => usage(calls, req(['r'], true), options).call_usage.r.m.prompt_tokens_total_cost;
+  assert.equal(cost(), 1.5);
+  assert.equal(cost({ reprice: true }), 1.5);
+  assert.equal(cost({ reprice: true, prices: null }), 1.5);
+  assert.equal(cost({ reprice: true, prices: [] }), 0);
+  assert.equal(cost({ reprice: true, prices: [row('m', 0.5, 0, '2024-01-01')] }), 5);
+});
+
+test('diagnostics: unpriced_models names the models priced from the rows without one, not those with stored costs', () => {
+  const stored = (model) => ({ usage: { [model]: { prompt_tokens: 10 } }, weave: { costs: { [model]: { prompt_tokens_total_cost: 1 } } } });
+  // s: stored costs everywhere; b: stored in one call, not in another; n: never.
+  const calls = [call('r', null, stored('s')), call('c1', 'r', stored('b')), call('c2', 'r', tokens(3, 1, 'b')), call('c3', 'r', tokens(3, 1, 'n'))];
+  const unpriced = (options) => usage(calls, req(['r'], true), { diagnostics: true, ...options }).diagnostics.unpriced_models;
+  assert.deepEqual(unpriced({ prices: [] }), ['b', 'n']);
+  assert.deepEqual(unpriced({ prices: [row('b', 1, 1, '2024-01-01')] }), ['n']);
+  // Repriced, stored costs count for nothing: every model without a row.
+  assert.deepEqual(unpriced({ prices: [row('b', 1, 1, '2024-01-01')], reprice: true }), ['n', 's']);
+  assert.equal(unpriced({}), undefined);
+});
+
 test('prices: the reference server’s row choice (corpus from its own code)', () => {
   const { cases } = JSON.parse(readFileSync(new URL('../fixtures/python/pricing.json', import.meta.url), 'utf8'));
   let compared = 0;

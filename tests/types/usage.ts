@@ -7,6 +7,7 @@ import {
   traceUsageFromJson,
   UsageAccumulator,
   wasmMemoryBytes,
+  isUsageError,
   type Call,
   type CallsUsageError,
   type CallsUsageReq,
@@ -68,9 +69,25 @@ try {
 }
 void [total, cost, unfinished];
 
+// The type guard: narrows an unknown catch to the package's error.
+try {
+  callsUsageFromJson('{', request);
+} catch (e: unknown) {
+  // @ts-expect-error: unknown until narrowed
+  void e.status;
+  if (isUsageError(e)) {
+    const status: 400 | 409 | 410 | 413 | 422 | 500 = e.status;
+    const type: string | undefined = e.detail[0]?.type;
+    void [status, type];
+  }
+}
+
 // Streaming: push chunks as they arrive, then finish (any number of times).
 const acc = new UsageAccumulator();
 acc.push(new Uint8Array(0));
+// Chunks are what the bytes path takes: bytes, an ArrayBuffer or text.
+acc.push(new ArrayBuffer(0));
+acc.push('{"id":"root","trace_id":"t"}\n');
 const progress: number = acc.calls + acc.bytesRead + wasmMemoryBytes();
 const streamed: CallsUsageRes = acc.finish(request);
 acc.finish({ project_id: 'p', call_ids: [] }, {});
@@ -123,8 +140,10 @@ callsUsageFromJson(42, request);
 const nameless: Call = { trace_id: 't' };
 // @ts-expect-error: options has no such key
 callsUsage(calls, request, { includeCosts: true });
-// @ts-expect-error: push takes bytes, not text
-acc.push('{}');
+// @ts-expect-error: push takes bytes or text, not a number
+acc.push(42);
+// @ts-expect-error: nor another typed array (only a Uint8Array is bytes)
+acc.push(new Uint16Array(1));
 // @ts-expect-error: finish needs a request
 acc.finish();
 // @ts-expect-error: the rollup is "reference" or "dedupe"

@@ -4,5 +4,5 @@ import { run } from './run.js';
 try {
   postMessage(await run('/sample/traces.jsonl'));
 } catch (e) {
-  postMessage({ failed: String(e?.stack ?? e) });
+  postMessage({ failed: `${e?.status ?? ""} ${JSON.stringify(e?.detail ?? null)} ${String(e?.message ?? e)}\n${e?.stack ?? ""}` });
 }

@@ -1,0 +1,4 @@
+import * as w from 'weave-usage';
+import { probe } from '../probe.mjs';
+
+postMessage(probe(w));
