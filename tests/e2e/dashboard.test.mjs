@@ -423,7 +423,7 @@ test('provider-true totals: the toggle explains the difference and shows both nu
     // The rollup switch and the toggle stay in step.
     await page.selectOption('#rollup', 'reference');
     await settled(page);
-    assert.equal(await page.isChecked('#provider-true'), false);
+    assert.equal(await page.$eval('#provider-true', (e) => e.checked), false);
     assert.equal(await page.isVisible('#provider-true-note'), false);
     assert.equal((await totalsOf(page)).prompt_tokens, 600);
   });
