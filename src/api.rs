@@ -5,7 +5,7 @@
 
 use crate::calls::{CallStream, CallTable};
 use crate::error::{Kind, Result, UsageError};
-use crate::input::{TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE};
+use crate::input::{asks_per_batch, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE};
 use crate::json::{parse_value, Shape, Value};
 use crate::limits::{mib, room_for};
 use crate::response::CallsUsageRes;
@@ -19,8 +19,19 @@ pub struct Prepared {
 }
 
 /// Validates the request first (as the server validates the body before
-/// anything else), then the options.
+/// anything else), then the options. With `options.limit: "per-batch"`, a
+/// `limit` below 1 passes validation (Weave 0.53.12's model sets no
+/// minimum) and is then refused as that server's method refuses it: 400,
+/// after the options are known to be valid.
 pub fn prepare(request: &Value, options: Option<&Value>) -> Result<Prepared> {
+    if asks_per_batch(options) {
+        let (request, below_one) = UsageRequest::from_value_any_limit(request)?;
+        let options = UsageOptions::from_value(options)?;
+        if below_one {
+            return Err(UsageError::limit_not_positive());
+        }
+        return Ok(Prepared { request, options });
+    }
     Ok(Prepared { request: UsageRequest::from_value(request)?, options: UsageOptions::from_value(options)? })
 }
 

@@ -67,8 +67,12 @@ pub enum Kind {
     StreamFinished,
     /// 413: the calls do not fit in memory.
     PayloadTooLarge,
-    /// 413: the request or options do not fit in memory.
+    /// 413: the request or options do not fit in memory; or, under Weave
+    /// 0.53.12's `limit` rule, a requested trace has more calls than `limit`.
     RequestTooLarge,
+    /// 400: Weave 0.53.12's `InvalidRequest` (`options.limit: "per-batch"`
+    /// with a `limit` below 1).
+    InvalidRequest,
     /// 500: the answer does not fit in memory or in one JavaScript string.
     ResponseTooLarge,
 }
@@ -104,6 +108,7 @@ impl Kind {
             Kind::StreamFinished => "stream_finished",
             Kind::PayloadTooLarge => "payload_too_large",
             Kind::RequestTooLarge => "request_too_large",
+            Kind::InvalidRequest => "invalid_request",
             Kind::ResponseTooLarge => "response_too_large",
         }
     }
@@ -129,6 +134,7 @@ impl Kind {
             Kind::FloatParsing => "Input should be a valid number, unable to parse string as a number",
             Kind::DatetimeType => "Input should be a valid datetime",
             Kind::StreamFinished => "No more data can be pushed after finish",
+            Kind::InvalidRequest => "Usage aggregation limit must be positive",
             Kind::ModelType
             | Kind::LiteralError
             | Kind::DatetimeParsing
@@ -230,6 +236,25 @@ impl UsageError {
     /// memory left.
     pub fn response_too_large(msg: impl Into<String>) -> UsageError {
         UsageError { status: 500, detail: vec![Detail::new(vec!["response".into()], Kind::ResponseTooLarge, msg)] }
+    }
+}
+
+/// Weave 0.53.12's messages for its `limit` rule (`options.limit:
+/// "per-batch"`), as its `calls_usage` method words them.
+impl UsageError {
+    /// 400: `limit` below 1 (the server's `InvalidRequest`).
+    pub fn limit_not_positive() -> UsageError {
+        UsageError { status: 400, detail: vec![Detail::of(vec!["body".into(), "limit".into()], Kind::InvalidRequest)] }
+    }
+
+    /// 413: a requested trace has more live calls than `limit` (the
+    /// server's `RequestTooLarge`).
+    pub fn single_trace_over_limit(limit: u64) -> UsageError {
+        UsageError::too_large(
+            vec!["body".into(), "limit".into()],
+            Kind::RequestTooLarge,
+            format!("Cannot compute complete usage: a single trace exceeds the {limit}-call aggregation limit. Increase limit and retry."),
+        )
     }
 }
 

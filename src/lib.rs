@@ -70,7 +70,7 @@ pub use api::{
 };
 pub use calls::CallStream;
 pub use error::{Detail, Kind, Loc, UsageError};
-pub use input::{Rollup, TraceUsageRequest, UsageOptions, UsageRequest};
+pub use input::{LimitRule, Rollup, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};
 pub use response::{CallValue, CallsUsageRes, Diagnostics, ModelTotals};
 pub use usage::TraceUsageRes;

@@ -236,14 +236,21 @@ pub struct Diagnostics {
     /// were read from the calls).
     pub unreadable_values: Vec<CallValue>,
     /// Usage entries with both `prompt_tokens` and `input_tokens` non-zero:
-    /// the reference adds them, which double counts if they are the same tokens.
+    /// the reference adds them, which double counts if they are the same
+    /// tokens. Not an entry that some child in scope has usage of the same
+    /// model under: Weave's client summed its children into it, so it holds
+    /// both when one child used each (the children are judged themselves).
     pub prompt_and_input_tokens: Vec<CallValue>,
-    /// With `options.prices`: models in scope with token usage that had
-    /// neither stored costs (used unless `reprice`) nor a price row for the
-    /// project or the default level.
+    /// Stored costs (`summary.weave.costs`) below zero, field by field, when
+    /// costs were read from the calls: Weave 0.53.0 subtracts cache tokens
+    /// from Anthropic's `input_tokens`, which already exclude them.
+    pub negative_costs: Vec<CallValue>,
+    /// With `options.prices`: models in scope with token usage in an entry
+    /// that has neither stored costs in use nor a price row for the project
+    /// or the default level.
     pub unpriced_models: Option<Vec<String>>,
-    /// With `options.rollup: "dedupe"`: calls counted as their own usage
-    /// because it covers what their children brought.
+    /// With `options.rollup: "dedupe"`: calls whose own usage covers their
+    /// children's own usage, so counted with their children's extras only.
     pub deduped_call_ids: Option<Vec<String>>,
 }
 
@@ -278,6 +285,7 @@ impl Diagnostics {
             ids("duplicate_call_ids", &self.duplicate_call_ids),
             values("unreadable_values", &self.unreadable_values),
             values("prompt_and_input_tokens", &self.prompt_and_input_tokens),
+            values("negative_costs", &self.negative_costs),
             self.unpriced_models.as_ref().map_or(0, |m| ids("unpriced_models", m)),
             self.deduped_call_ids.as_ref().map_or(0, |d| ids("deduped_call_ids", d)),
         ] {
@@ -323,6 +331,7 @@ impl Diagnostics {
         ids(out, "duplicate_call_ids", &self.duplicate_call_ids);
         values(out, "unreadable_values", &self.unreadable_values);
         values(out, "prompt_and_input_tokens", &self.prompt_and_input_tokens);
+        values(out, "negative_costs", &self.negative_costs);
         if let Some(models) = &self.unpriced_models {
             ids(out, "unpriced_models", models);
         }
@@ -460,6 +469,7 @@ mod tests {
             orphan_call_ids: vec!["o\n".into(), "p".into()],
             unreadable_values: vec![CallValue { call_id: "c".into(), model: "m\u{7}".into(), field: Some("requests") }],
             prompt_and_input_tokens: vec![CallValue { call_id: "c".into(), model: "m".into(), field: None }],
+            negative_costs: vec![CallValue { call_id: "n\"".into(), model: "m".into(), field: Some("prompt_tokens_total_cost") }],
             unpriced_models: Some(vec![]),
             ..Default::default()
         };

@@ -179,3 +179,221 @@ fn provider_truth_is_per_llm_call() {
         }
     }
 }
+
+/// The six counters provider truth records, as the answer names them.
+const COUNTERS: [&str; 6] =
+    ["requests", "prompt_tokens", "completion_tokens", "total_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"];
+
+/// Where `got` (an answer's models for one id) and `truth` (provider truth
+/// for it) differ, counter by counter; a model absent on one side is zeros.
+fn truth_differences(got: &Json, truth: &Json) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let (got, truth) = (got.as_object().unwrap_or(&empty), truth.as_object().unwrap_or(&empty));
+    let mut models: Vec<&String> = got.keys().chain(truth.keys()).collect();
+    models.sort();
+    models.dedup();
+    let mut out = Vec::new();
+    for m in models {
+        for k in COUNTERS {
+            let (g, t) = (got.get(m).map_or(0, |u| u[k].as_i64().unwrap_or(0)), truth.get(m).map_or(0, |u| u[k].as_i64().unwrap_or(0)));
+            if g != t {
+                out.push(format!("{m}.{k}: {g}, truth {t}"));
+            }
+        }
+    }
+    out
+}
+
+/// Sums provider-truth-like maps (model → counters) into `into`.
+fn add_truth(into: &mut BTreeMap<String, [i64; 6]>, usage: &Json) {
+    for (m, u) in usage.as_object().into_iter().flatten() {
+        let t = into.entry(m.clone()).or_default();
+        for (k, name) in COUNTERS.iter().enumerate() {
+            t[k] += u[*name].as_i64().unwrap_or(0);
+        }
+    }
+}
+
+fn truth_json(t: &BTreeMap<String, [i64; 6]>) -> Json {
+    let mut out = serde_json::Map::new();
+    for (m, c) in t.iter().filter(|(_, c)| c.iter().any(|&x| x != 0)) {
+        out.insert(m.clone(), COUNTERS.iter().zip(c).map(|(k, v)| (k.to_string(), Json::from(*v))).collect());
+    }
+    Json::Object(out)
+}
+
+/// A call's `summary.usage` read as the answer reads it, per model: prompt
+/// with `input_tokens`, completion with `output_tokens`, total as given or
+/// prompt + completion.
+fn recorded(call: &Json) -> Json {
+    let mut out = serde_json::Map::new();
+    for (m, u) in call["summary"]["usage"].as_object().into_iter().flatten() {
+        let n = |k: &str| u[k].as_i64().unwrap_or(0);
+        let (p, c) = (n("prompt_tokens") + n("input_tokens"), n("completion_tokens") + n("output_tokens"));
+        let total = if n("total_tokens") == 0 { p + c } else { n("total_tokens") };
+        let v = [n("requests"), p, c, total, n("cache_read_input_tokens"), n("cache_creation_input_tokens")];
+        if v.iter().any(|&x| x != 0) {
+            out.insert(m.clone(), COUNTERS.iter().zip(v).map(|(k, v)| (k.to_string(), Json::from(v))).collect());
+        }
+    }
+    Json::Object(out)
+}
+
+/// `rollup: "dedupe"` against provider truth, for every requested id of
+/// every `/calls/usage` request.
+///
+/// Where the calls hold all the truth — every descendant of the id (through
+/// `parent_id`, over every call given, deleted ones too) is in the
+/// request's scope, and each LLM call recorded exactly what its provider
+/// served — the answer must equal provider truth. Elsewhere no rollup of
+/// the calls in scope can: the client recorded less than was served
+/// (`messages.stream` logs no usage; an abandoned stream logs what it had
+/// read), or a summary holds the usage of descendants outside the scope
+/// (deleted, or cut by `limit`). There each counter must lie between
+/// provider truth over the scope and the whole subtree's recorded usage
+/// (each LLM call once, as it recorded it, the scope ignored): what the
+/// calls' summaries hold, and nothing counted twice.
+#[test]
+fn dedupe_equals_provider_truth() {
+    let options = to_value(&serde_json::json!({"rollup": "dedupe"}));
+    let (mut exact, mut total, mut complete, mut beyond, mut as_recorded) = (0, 0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for (name, f) in corpus() {
+        let body = serde_json::to_string(&f["calls"]).unwrap();
+        let truth = &f["provider_truth"];
+        // The last copy of each id, and children by parent.
+        let calls: BTreeMap<&str, &Json> = f["calls"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap(), c)).collect();
+        let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (id, c) in &calls {
+            if let Some(p) = c["parent_id"].as_str() {
+                children.entry(p).or_default().push(id);
+            }
+        }
+        for (i, case) in f["requests"].as_array().unwrap().iter().enumerate() {
+            let res = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&case["request"]), Some(&options)).expect("answered");
+            let res: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
+            for (id, want) in case["provider_truth_rollup"].as_object().unwrap() {
+                total += 1;
+                let got = &res["call_usage"][id];
+                // The id's whole subtree over every call given.
+                let mut subtree = vec![id.as_str()];
+                let mut at = 0;
+                while let Some(&c) = subtree.get(at) {
+                    subtree.extend(children.get(c).into_iter().flatten());
+                    at += 1;
+                }
+                let mut whole_truth = BTreeMap::new();
+                let mut whole_recorded = BTreeMap::new();
+                let mut lossless = true;
+                for c in &subtree {
+                    if let Some(t) = truth.get(*c) {
+                        add_truth(&mut whole_truth, t);
+                        let r = recorded(calls[c]);
+                        lossless &= truth_differences(&r, t).is_empty();
+                        add_truth(&mut whole_recorded, &r);
+                    }
+                }
+                let in_scope = truth_differences(&truth_json(&whole_truth), want).is_empty();
+                let diff = truth_differences(got, want);
+                if diff.is_empty() {
+                    exact += 1;
+                }
+                if lossless && in_scope {
+                    complete += 1;
+                    if !diff.is_empty() {
+                        failures.push(format!("{name} requests[{i}] {id}: {}", diff.join("; ")));
+                    }
+                } else {
+                    beyond += 1;
+                    let whole = truth_json(&whole_recorded);
+                    if truth_differences(got, &whole).is_empty() {
+                        as_recorded += 1;
+                    }
+                    let empty = serde_json::Map::new();
+                    let models = |j: &Json| j.as_object().unwrap_or(&empty).keys().cloned().collect::<Vec<_>>();
+                    for m in models(got).into_iter().chain(models(want)).chain(models(&whole)) {
+                        for k in COUNTERS {
+                            let n = |j: &Json| j[&m][k].as_i64().unwrap_or(0);
+                            let (g, a, b) = (n(got), n(want), n(&whole));
+                            if g < a.min(b) || g > a.max(b) {
+                                failures.push(format!(
+                                    "{name} requests[{i}] {id} {m}.{k}: {g}, not between {a} (truth in scope) and {b} (recorded)"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "dedupe equals provider truth on {exact} of {total} requested ids: {complete} of {complete} with all the truth in the calls in \
+         scope; of the {beyond} others, {} exact, {as_recorded} equal to the subtree's recorded usage",
+        exact - complete
+    );
+    assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!((total, complete), (155, 108), "the corpus changed: check these counts");
+}
+
+/// Diagnostics on real traces, over each project whole (`/trace/usage`,
+/// costs read from the calls, and `prices: []` so that `unpriced_models`
+/// is reported): `prompt_and_input_tokens` stays silent where only the
+/// client's sums hold both (a parent of a Chat API and a Responses API
+/// call), `negative_costs` names exactly the calls whose stored costs are
+/// negative, and `unpriced_models` lists only models that have usage
+/// without stored costs.
+#[test]
+fn diagnostics_are_true_on_real_traces() {
+    let options = to_value(&serde_json::json!({"diagnostics": true, "prices": []}));
+    let (mut negative, mut both_as_sums) = (0, 0);
+    for (name, f) in corpus() {
+        let body = serde_json::to_string(&f["calls"]).unwrap();
+        let mut last: BTreeMap<&str, &Json> = BTreeMap::new();
+        for c in f["calls"].as_array().unwrap() {
+            if c["deleted_at"].is_null() {
+                last.insert(c["id"].as_str().unwrap(), c);
+            } else {
+                last.remove(c["id"].as_str().unwrap());
+            }
+        }
+        for project in f["projects"].as_array().unwrap() {
+            let request = serde_json::json!({"project_id": project, "include_costs": true, "limit": 100_000});
+            let res = weave_usage::trace_usage_from_json(body.as_bytes(), &to_value(&request), Some(&options)).expect("answered");
+            let d: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
+            let d = &d["diagnostics"];
+            let mut want_negative = Vec::new();
+            let mut want_unpriced = Vec::new();
+            for (id, c) in last.iter().filter(|(_, c)| c["project_id"] == *project) {
+                let costs = &c["summary"]["weave"]["costs"];
+                for (model, u) in c["summary"]["usage"].as_object().into_iter().flatten() {
+                    let n = |k: &str| u[k].as_i64().unwrap_or(0);
+                    if n("prompt_tokens") != 0 && n("input_tokens") != 0 {
+                        both_as_sums += 1;
+                    }
+                    if costs[model].is_object() {
+                        for field in [
+                            "prompt_tokens_total_cost",
+                            "completion_tokens_total_cost",
+                            "cache_read_input_tokens_total_cost",
+                            "cache_creation_input_tokens_total_cost",
+                        ] {
+                            if costs[model][field].as_f64().is_some_and(|x| x < 0.0) {
+                                want_negative.push(serde_json::json!({"call_id": id, "model": model, "field": field}));
+                            }
+                        }
+                    } else if !recorded(c)[model].is_null() {
+                        want_unpriced.push(model.clone());
+                    }
+                }
+            }
+            negative += want_negative.len();
+            want_unpriced.sort();
+            want_unpriced.dedup();
+            assert_eq!(d["prompt_and_input_tokens"], serde_json::json!([]), "{name} {project}");
+            assert_eq!(d["negative_costs"], Json::Array(want_negative), "{name} {project}");
+            assert_eq!(d["unpriced_models"], serde_json::json!(want_unpriced), "{name} {project}");
+        }
+    }
+    eprintln!("diagnostics: {negative} negative stored costs named; {both_as_sums} entries holding both prompt and input tokens, all client sums, none reported");
+    assert!(negative > 0 && both_as_sums > 0, "the corpus has both situations");
+}

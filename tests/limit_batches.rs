@@ -3,12 +3,13 @@
 //! made by tests/gen/limit_batches_corpus.py from both servers' own code; the
 //! rule is in that directory's README).
 //!
-//! The crate implements 0.53.0's rule (the default), so every case's recorded
-//! 0.53.0 answer must come out of the native core with no options, from the
-//! calls as a JSON array and as JSON Lines — except `limit` < 1, which the
-//! crate refuses with 422 by design where 0.53.0 read it as no limit. The
-//! 0.53.12 expectations need the option `limit: "per-batch"`, not implemented
-//! yet: that test is ignored until it is.
+//! The crate's default is 0.53.0's rule, so every case's recorded 0.53.0
+//! answer must come out of the native core with no options, from the calls
+//! as a JSON array and as JSON Lines — except `limit` < 1, which the crate
+//! refuses with 422 by design where 0.53.0 read it as no limit. With the
+//! case's options (`limit: "per-batch"`) every 0.53.12 answer must come out,
+//! errors included (status, and the server's message in `detail`), from
+//! both body forms and from a table streamed in chunks.
 //!
 //! Cases listed in `KNOWN_FAILURES` are expected to differ on the default
 //! path (each with the reason); the test fails if one of them passes.
@@ -120,29 +121,110 @@ fn the_default_path_gives_0_53_0s_answers() {
 }
 
 #[test]
-#[ignore = "options.limit \"per-batch\" (Weave 0.53.12's /calls/usage limit rule) is not implemented yet"]
 fn per_batch_gives_0_53_12s_answers() {
     let mut failures = Vec::new();
+    let mut passed = 0;
     for (name, s, calls) in scenarios() {
         let forms = bodies(&calls);
+        // A streamed table answers every case, as an accumulator does.
+        let mut stream = weave_usage::CallStream::new();
+        for chunk in forms[1].1.as_bytes().chunks(97) {
+            stream.push(chunk).expect("the calls read");
+        }
+        let table = stream.finish().expect("the calls read");
         for c in s["cases"].as_array().unwrap() {
             let case = c["name"].as_str().unwrap();
             let request = to_value(&c["request"]);
             let options = to_value(&c["options"]);
-            for (form, body) in &forms {
-                let verdict = match weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options)) {
+            let mut outcomes: Vec<(String, Result<weave_usage::CallsUsageRes, weave_usage::UsageError>)> = forms
+                .iter()
+                .map(|(form, body)| (form.to_string(), weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options))))
+                .collect();
+            outcomes
+                .push(("streamed".into(), weave_usage::prepare(&request, Some(&options)).and_then(|p| weave_usage::compute(table, &p))));
+            for (form, outcome) in outcomes {
+                let verdict = match outcome {
                     Ok(res) if c["expected"].is_object() => {
                         compare(&serde_json::from_str(&res.to_json().expect("the answer is written")).unwrap(), &c["expected"], "")
                     }
                     Ok(res) => Err(format!("want status {}, got {:?}", c["expected_error"]["status"], res.to_json())),
-                    Err(e) if c["expected_error"]["status"].as_u64() == Some(u64::from(e.status)) => Ok(()),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => {
+                        let want = &c["expected_error"];
+                        let kind = if want["status"] == 400 { "invalid_request" } else { "request_too_large" };
+                        match e.detail.as_slice() {
+                            [d] if want["status"].as_u64() == Some(u64::from(e.status))
+                                && want["message"] == d.msg.as_str()
+                                && d.kind == kind
+                                && format!("{:?}", d.loc) == r#"[Key("body"), Key("limit")]"# =>
+                            {
+                                Ok(())
+                            }
+                            _ => Err(format!("want {want}, got {e:?}")),
+                        }
+                    }
                 };
-                if let Err(why) = verdict {
-                    failures.push(format!("{name}/{case} ({form}): {why}"));
+                match verdict {
+                    Ok(()) => passed += 1,
+                    Err(why) => failures.push(format!("{name}/{case} ({form}): {why}")),
                 }
             }
         }
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(passed, 82 * 3);
+}
+
+#[test]
+fn per_batch_refuses_in_the_servers_order() {
+    let calls = r#"[{"id":"a","trace_id":"t","started_at":"2025-01-01T00:00:00Z","ended_at":"x"}]"#;
+    let per_batch = to_value(&serde_json::json!({"limit": "per-batch"}));
+    // Validation (422) first, the options' own problems next, then the 400.
+    let e = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": 1, "call_ids": ["a"], "limit": 0})),
+        Some(&per_batch),
+    )
+    .unwrap_err();
+    assert_eq!((e.status, e.detail.len(), e.detail[0].kind.as_str()), (422, 1, "string_type"));
+    let bad = to_value(&serde_json::json!({"limit": "per-batch", "rollup": "x"}));
+    let e = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": "p", "call_ids": [], "limit": 0})),
+        Some(&bad),
+    )
+    .unwrap_err();
+    assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "literal_error"));
+    let e = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": "p", "call_ids": [], "limit": -3})),
+        Some(&per_batch),
+    )
+    .unwrap_err();
+    assert_eq!((e.status, e.to_string().as_str()), (400, "400: body.limit: Usage aggregation limit must be positive"));
+    // The option's values; the default rule keeps its 422 for limit < 1.
+    let e = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": "p", "call_ids": ["a"]})),
+        Some(&to_value(&serde_json::json!({"limit": 5}))),
+    )
+    .unwrap_err();
+    assert_eq!((e.status, e.detail[0].msg.as_str()), (422, "Input should be 'cut' or 'per-batch'"));
+    let cut = to_value(&serde_json::json!({"limit": "cut"}));
+    let e = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": "p", "call_ids": ["a"], "limit": 0})),
+        Some(&cut),
+    )
+    .unwrap_err();
+    assert_eq!((e.status, e.detail[0].kind.as_str()), (422, "greater_than_equal"));
+    // Diagnostics: nothing is ever cut.
+    let with = to_value(&serde_json::json!({"limit": "per-batch", "diagnostics": true}));
+    let res = weave_usage::calls_usage_from_json(
+        calls.as_bytes(),
+        &to_value(&serde_json::json!({"project_id": "p", "call_ids": ["a"], "limit": 1})),
+        Some(&with),
+    )
+    .unwrap();
+    let res: Json = serde_json::from_str(&res.to_json().unwrap()).unwrap();
+    assert_eq!((res["diagnostics"]["calls_in_scope"].as_u64(), res["diagnostics"]["calls_cut_by_limit"].as_u64()), (Some(1), Some(0)));
 }

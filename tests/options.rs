@@ -268,6 +268,55 @@ fn chain_counts_the_leaf_once() {
 }
 
 #[test]
+fn children_ending_after_their_parent_are_added_once() {
+    // r's client summed a (finished in time) into r; s handed a stream back
+    // to r's caller, so s ended with nothing and its child l ended later,
+    // in nobody's summary but its own.
+    let calls =
+        [call("r", None, ur(10, 1)), call("a", Some("r"), ur(10, 1)), call("s", Some("r"), json!({})), call("l", Some("s"), ur(7, 1))];
+    let dedupe = usage(&calls, req(&["r", "s"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 17);
+    assert_eq!(dedupe["call_usage"]["r"]["m"]["requests"], 2);
+    assert_eq!(prompt(&dedupe, "s"), 7);
+    assert_eq!(dedupe["diagnostics"]["deduped_call_ids"], json!(["r"]));
+    let reference = usage(&calls, req(&["r"], false), json!({})).unwrap();
+    assert_eq!(prompt(&reference, "r"), 27);
+    // A late child with a model its parent lacks, under a deduped parent.
+    let calls = [
+        call("r", None, ur(10, 1)),
+        call("a", Some("r"), ur(10, 1)),
+        call("s", Some("r"), json!({})),
+        call("l", Some("s"), tokens("n", 4, 2)),
+    ];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 10);
+    assert_eq!(dedupe["call_usage"]["r"]["n"]["total_tokens"], 6);
+}
+
+#[test]
+fn a_parents_own_usage_on_top_of_its_childrens_is_kept() {
+    // r called the model itself (5) after its children (10 + 20) finished.
+    let calls = [call("r", None, ur(35, 3)), call("a", Some("r"), ur(10, 1)), call("b", Some("r"), ur(20, 1))];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!((prompt(&dedupe, "r"), dedupe["call_usage"]["r"]["m"]["requests"].as_i64()), (35, Some(3)));
+    // And a grandchild that ended after its parent, under such a call.
+    let calls =
+        [call("r", None, ur(35, 3)), call("a", Some("r"), ur(10, 1)), call("b", Some("r"), ur(20, 1)), call("g", Some("b"), ur(8, 1))];
+    let dedupe = usage(&calls, req(&["r", "b"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "b"), 20, "b covers g");
+    assert_eq!(prompt(&dedupe, "r"), 35);
+    let calls = [
+        call("r", None, ur(35, 3)),
+        call("a", Some("r"), ur(10, 1)),
+        call("b", Some("r"), json!({})),
+        call("g", Some("b"), ur(8, 1)),
+        call("h", Some("a"), json!({})),
+    ];
+    let dedupe = usage(&calls, req(&["r"], false), DEDUPE()).unwrap();
+    assert_eq!(prompt(&dedupe, "r"), 35 + 8, "g ended after b: in neither summary");
+}
+
+#[test]
 fn distributed_traces_add_up_exactly_as_the_reference() {
     // Nobody's usage covers its children (OTLP spans, remote services): the
     // answer is the reference's, bit for bit, costs included.
@@ -352,8 +401,74 @@ fn diagnostics_only_when_asked() {
     assert_eq!(without, plain, "the answer itself does not change");
     assert_eq!(
         with["diagnostics"],
-        json!({"calls_in_scope": 1, "calls_cut_by_limit": 0, "orphan_call_ids": [], "cycle_call_ids": [], "duplicate_call_ids": [], "unreadable_values": [], "prompt_and_input_tokens": []})
+        json!({"calls_in_scope": 1, "calls_cut_by_limit": 0, "orphan_call_ids": [], "cycle_call_ids": [], "duplicate_call_ids": [], "unreadable_values": [], "prompt_and_input_tokens": [], "negative_costs": []})
     );
+}
+
+#[test]
+fn prompt_and_input_tokens_spares_the_clients_sums() {
+    // p's client summed a Chat API child (prompt_tokens) and a Responses API
+    // child (input_tokens) of one model: p holds both, as a sum. l holds
+    // both itself: that is the suspicious case.
+    let both = |p: i64, i: i64| json!({"usage": {"m": {"prompt_tokens": p, "input_tokens": i}}});
+    let calls = [
+        call("r", None, both(10, 20)),
+        call("p", Some("r"), both(10, 20)),
+        call("chat", Some("p"), both(10, 0)),
+        call("resp", Some("p"), both(0, 20)),
+        call("l", Some("r"), json!({"usage": {"n": {"prompt_tokens": 5, "input_tokens": 5}}})),
+    ];
+    let res = usage(&calls, req(&["r"], false), json!({"diagnostics": true})).unwrap();
+    assert_eq!(res["diagnostics"]["prompt_and_input_tokens"], json!([{"call_id": "l", "model": "n"}]));
+    // r holds n only through l, which is reported; a parent holding both of
+    // a model no child has is reported too.
+    let calls = [call("r", None, both(1, 1)), call("c", Some("r"), tokens("other", 1, 1))];
+    let res = usage(&calls, req(&["r"], false), json!({"diagnostics": true})).unwrap();
+    assert_eq!(res["diagnostics"]["prompt_and_input_tokens"], json!([{"call_id": "r", "model": "m"}]));
+}
+
+#[test]
+fn negative_costs_and_unpriced_models_are_about_stored_costs() {
+    let with_costs = |model: &str, p: i64, costs: Json| json!({"usage": {model: {"input_tokens": p, "cache_read_input_tokens": 100}}, "weave": {"costs": {model: costs}}});
+    let calls = [
+        call(
+            "r",
+            None,
+            with_costs(
+                "claude",
+                10,
+                json!({"prompt_tokens_total_cost": -0.0003, "completion_tokens_total_cost": 0.0, "cache_read_input_tokens_total_cost": 0.00003}),
+            ),
+        ),
+        call(
+            "a",
+            Some("r"),
+            with_costs("claude", 10, json!({"prompt_tokens_total_cost": -0.0003, "cache_creation_input_tokens_total_cost": -1e-9})),
+        ),
+        call("b", Some("r"), tokens("unpriced", 5, 5)),
+        call("c", Some("r"), tokens("gpt", 5, 5)),
+    ];
+    let rows = json!([row("gpt", 1.0, 1.0, "2024-01-01")]);
+    let res = usage(&calls, req(&["r"], true), json!({"diagnostics": true, "prices": rows})).unwrap();
+    let d = &res["diagnostics"];
+    assert_eq!(
+        d["negative_costs"],
+        json!([
+            {"call_id": "a", "model": "claude", "field": "prompt_tokens_total_cost"},
+            {"call_id": "a", "model": "claude", "field": "cache_creation_input_tokens_total_cost"},
+            {"call_id": "r", "model": "claude", "field": "prompt_tokens_total_cost"},
+        ])
+    );
+    // claude has stored costs (used as given), gpt a row: only one model
+    // had neither.
+    assert_eq!(d["unpriced_models"], json!(["unpriced"]));
+    // Repriced, stored costs do not count: claude has no row either.
+    let res = usage(&calls, req(&["r"], true), json!({"diagnostics": true, "prices": rows, "reprice": true})).unwrap();
+    assert_eq!(res["diagnostics"]["unpriced_models"], json!(["claude", "unpriced"]));
+    assert_eq!(res["diagnostics"]["negative_costs"], json!([]), "stored costs not read");
+    // Without include_costs, costs are not read: nothing negative.
+    let res = usage(&calls, req(&["r"], false), json!({"diagnostics": true})).unwrap();
+    assert_eq!(res["diagnostics"]["negative_costs"], json!([]));
 }
 
 #[test]

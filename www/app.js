@@ -6,7 +6,7 @@
 import { renderChart } from './chart.js';
 import { renderDiagnostics } from './diagnostics.js';
 import { el } from './dom.js';
-import { formatBytes, formatCost, formatInt, plural } from './format.js';
+import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './format.js';
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { renderRoots, rootsInProject } from './roots.js';
 import { fromFragment, toFragment } from './settings.js';
@@ -33,6 +33,8 @@ const state = {
   seq: 0, // id of the latest request to the worker
   // Options (kept across files).
   rollup: 'reference',
+  limitRule: 'cut', // options.limit: 'cut' (Weave 0.53.0) or 'per-batch' (0.53.12)
+  reference: null, // with rollup 'dedupe': the answer with Weave's own rollup, for comparison
   diagnostics: true,
   prices: [], // editor rows (text), see prices.js
   reprice: false,
@@ -76,8 +78,9 @@ const handlers = {
     renderRootsPanel();
     requestUsage();
   },
-  usage({ result, trace, pricing }) {
+  usage({ result, trace, reference, pricing }) {
     state.result = result;
+    state.reference = reference;
     state.trace = trace;
     state.pricing = pricing;
     renderDefaultPricesNote();
@@ -143,12 +146,13 @@ function requestUsage() {
   showProgress(null, `Aggregating ${plural(state.file.calls, 'call')}…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
-  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, defaultPrices: state.defaultPrices });
+  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, compare: state.rollup === 'dedupe', defaultPrices: state.defaultPrices });
 }
 
 /** The package's `options` for the dashboard's settings. */
 function usageOptions() {
   const options = { rollup: state.rollup, diagnostics: state.diagnostics };
+  if (state.limitRule !== 'cut') options.limit = state.limitRule;
   if (state.prices.length || state.reprice) {
     options.prices = pricesOption(state.prices);
     options.reprice = state.reprice;
@@ -180,12 +184,24 @@ function render() {
     return;
   }
   $('cards').replaceChildren(...cards(rows));
+  renderProviderTrue();
   if (!state.includeCosts && state.sort.key === 'cost') state.sort = { key: null, dir: 1 };
   renderUsageTable();
   renderChart($('chart'), rows, { ...state, nothingSelected: state.selected.size === 0 });
   renderUnfinished(state.result.unfinished_call_ids);
   renderDiagnosticsPanel();
   renderTracePanel();
+}
+
+/** With provider-true totals (rollup "dedupe"): one sentence on the
+ * difference, and both totals over the selected roots. */
+function renderProviderTrue() {
+  const box = $('provider-true-note');
+  box.hidden = !(state.rollup === 'dedupe' && state.reference);
+  if (box.hidden) return;
+  const selected = rootsInProject(state.file, state.project).filter((r) => state.selected.has(r.id));
+  const note = providerTrueNote(totals(state.rows), totals(usageRows(state.reference, selected)), state.includeCosts);
+  box.replaceChildren(el('span', {}, note.sentence), ' ', el('strong', { 'data-totals': 'provider' }, note.provider), ' ', el('span', { class: 'muted', 'data-totals': 'server' }, note.server));
 }
 
 function renderDiagnosticsPanel() {
@@ -297,7 +313,8 @@ function renderLimitWarning(roots) {
   let calls = 0;
   for (const t of traces) calls += state.file.traceSizes[t] ?? 0;
   const box = $('limit-warning');
-  box.hidden = calls <= state.limit;
+  // Whole traces in batches: nothing is cut (a trace over the limit is an error).
+  box.hidden = calls <= state.limit || state.limitRule === 'per-batch';
   box.textContent = `The selected traces hold ${plural(calls, 'call')}, more than the limit of ${formatInt(state.limit)}: as Weave does, only the first ${formatInt(state.limit)} (by start time) are counted. Raise the limit to count them all.`;
 }
 
@@ -363,6 +380,16 @@ $('limit').addEventListener('change', (e) => {
 });
 $('rollup').addEventListener('change', (e) => {
   state.rollup = e.target.value;
+  $('provider-true').checked = state.rollup === 'dedupe';
+  if (state.file) requestUsage();
+});
+$('provider-true').addEventListener('change', (e) => {
+  state.rollup = e.target.checked ? 'dedupe' : 'reference';
+  $('rollup').value = state.rollup;
+  if (state.file) requestUsage();
+});
+$('limit-rule').addEventListener('change', (e) => {
+  state.limitRule = e.target.value;
   if (state.file) requestUsage();
 });
 $('default-prices').addEventListener('change', (e) => {
@@ -502,7 +529,9 @@ function restoreSettings() {
   state.urlProject = project ?? null;
   $('include-costs').checked = state.includeCosts;
   $('limit').value = String(state.limit);
+  $('limit-rule').value = state.limitRule;
   $('rollup').value = state.rollup;
+  $('provider-true').checked = state.rollup === 'dedupe';
   $('diagnostics').checked = state.diagnostics;
   $('reprice').checked = state.reprice;
   $('default-prices').checked = state.defaultPrices;

@@ -1,6 +1,7 @@
 // The diagnostics panel: what the package's `options.diagnostics` found in
 // the calls behind the figures (orphans, cycles, duplicates, unreadable
-// values, prompt + input tokens, unpriced models, calls deduplicated).
+// values, prompt + input tokens, negative stored costs, unpriced models,
+// calls deduplicated).
 import { el } from './dom.js';
 import { formatInt } from './format.js';
 
@@ -19,7 +20,8 @@ export function diagnosticItems(d) {
     { key: 'cycles', label: 'Calls on a parent cycle: never added to their parents', count: d.cycle_call_ids.length, entries: d.cycle_call_ids },
     { key: 'duplicates', label: 'Ids given more than once: the last one counts', count: d.duplicate_call_ids.length, entries: d.duplicate_call_ids },
     { key: 'unreadable', label: 'Values that could not be read as numbers, counted as 0', count: d.unreadable_values.length, entries: d.unreadable_values.map(call) },
-    { key: 'prompt-and-input', label: 'Both prompt_tokens and input_tokens reported: added together', count: d.prompt_and_input_tokens.length, entries: d.prompt_and_input_tokens.map(call) },
+    { key: 'prompt-and-input', label: 'Both prompt_tokens and input_tokens reported by one call: added together', count: d.prompt_and_input_tokens.length, entries: d.prompt_and_input_tokens.map(call) },
+    { key: 'negative-costs', label: 'Stored costs below zero (Weave subtracted cache tokens twice)', count: d.negative_costs.length, entries: d.negative_costs.map(call) },
   ];
   if (d.unpriced_models) items.push({ key: 'unpriced', label: 'Models without a price row', count: d.unpriced_models.length, entries: d.unpriced_models });
   if (d.deduped_call_ids) items.push({ key: 'deduped', label: 'Calls whose usage already includes their children’s: counted once', count: d.deduped_call_ids.length, entries: d.deduped_call_ids });

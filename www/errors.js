@@ -12,6 +12,16 @@ const EXCERPT = 100; // characters of a long line shown around the error
 export function errorReport(e, file = {}) {
   const status = e?.status;
   const detail = Array.isArray(e?.detail) ? e.detail : [];
+  const limitRule = (status === 400 || status === 413) && detail[0]?.loc?.[0] === 'body' && detail[0]?.loc?.[1] === 'limit';
+  if (limitRule) {
+    // Weave 0.53.12's limit rule (options.limit: "per-batch") refused it.
+    return {
+      status,
+      title: status === 413 ? 'A selected trace has more calls than the limit (413)' : 'The limit must be at least 1 (400)',
+      message: `${detail[0].msg} Weave 0.53.12 answers whole traces or nothing; raise the limit, or pick “Cut at the limit” (Weave 0.53.0).`,
+      items: [],
+    };
+  }
   if (status === 400) return badJson(detail[0], file);
   if (status === 422) {
     const fromCalls = detail.some((d) => d.loc?.[0] === 'calls');

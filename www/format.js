@@ -54,3 +54,17 @@ export function formatBytes(n) {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/**
+ * The provider-true totals' note: one sentence on the difference, then both
+ * totals (`provider`: counting each LLM request once; `server`: Weave's own
+ * rollup), each `{requests, total_tokens, cost}` as `totals()` gives them.
+ */
+export function providerTrueNote(provider, server, includeCosts) {
+  const figures = (t) => `${formatInt(t.requests)} request${t.requests === 1 ? '' : 's'}, ${formatInt(t.total_tokens)} tokens${includeCosts ? `, ${formatCost(t.cost ?? 0)}` : ''}`;
+  return {
+    sentence: 'Provider-true totals count each LLM request once, as the providers served it; Weave’s server also adds every call’s usage into each of its ancestors, which Weave’s client had already done, so it counts a request once per level above it.',
+    provider: `Provider-true: ${figures(provider)}.`,
+    server: `Weave’s server: ${figures(server)}${server.requests > provider.requests && provider.requests > 0 ? ` (${(server.requests / provider.requests).toFixed(2)}× the requests)` : ''}.`,
+  };
+}

@@ -9,6 +9,7 @@ export const SETTINGS = [
   { key: 'project', field: 'project', fallback: null, read: (t) => (t === '' ? undefined : t) },
   { key: 'costs', field: 'includeCosts', fallback: true, read: bool },
   { key: 'limit', field: 'limit', fallback: 10000, read: (t) => (/^[1-9][0-9]{0,15}$/.test(t) ? Number(t) : undefined) },
+  { key: 'limit-rule', field: 'limitRule', fallback: 'cut', read: (t) => (t === 'cut' || t === 'per-batch' ? t : undefined) },
   { key: 'rollup', field: 'rollup', fallback: 'reference', read: (t) => (t === 'reference' || t === 'dedupe' ? t : undefined) },
   { key: 'diagnostics', field: 'diagnostics', fallback: true, read: bool },
   { key: 'reprice', field: 'reprice', fallback: false, read: bool },

@@ -3,13 +3,16 @@
 // the page responsive.
 //
 // Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
-//               { type: 'usage', id, request, options, trace, defaultPrices }
+//               { type: 'usage', id, request, options, trace, compare, defaultPrices }
 //                 (trace: null, or { request, traceId } for the trace view;
-//                 defaultPrices: price models from weave-usage/prices too)
+//                 compare: also answer with Weave's own rollup, for the
+//                 provider-true totals' comparison; defaultPrices: price
+//                 models from weave-usage/prices too)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
 //               { type: 'opened', id, name, size, ...CallScanner summary }
-//               { type: 'usage', id, result, trace, pricing } or { type: 'error', id, report }
-//                 (pricing: null, or pricesFor's { matches, unmatched })
+//               { type: 'usage', id, result, trace, reference, pricing } or { type: 'error', id, report }
+//                 (reference: null, or the answer with `rollup: "reference"`;
+//                 pricing: null, or pricesFor's { matches, unmatched })
 //                 (trace: null, or { result, calls }: traceUsage's answer and
 //                 the trace's calls as the file has them)
 // Each answer carries the id of the message it answers.
@@ -96,15 +99,16 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
-async function usage({ id, request, options, trace, defaultPrices }) {
+async function usage({ id, request, options, trace, compare, defaultPrices }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
-  const compute = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
+  const answer = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
   let pricing = null;
   if (defaultPrices) {
-    ({ options, pricing } = await withDefaultPrices(compute, options));
+    ({ options, pricing } = await withDefaultPrices(answer, options));
   }
-  const result = compute(options);
+  const result = answer(options);
+  const reference = compare ? answer({ ...options, rollup: 'reference', diagnostics: false }) : null;
   let traced = null;
   if (trace) {
     const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
@@ -113,7 +117,7 @@ async function usage({ id, request, options, trace, defaultPrices }) {
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
-  self.postMessage({ type: 'usage', id, result, trace: traced, pricing });
+  self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing });
 }
 
 /**

@@ -11,6 +11,6 @@ pub(crate) mod pynum;
 mod request;
 pub(crate) mod time;
 
-pub use options::{Rollup, UsageOptions, OPTIONS_SHAPE};
+pub use options::{asks_per_batch, LimitRule, Rollup, UsageOptions, OPTIONS_SHAPE};
 pub use prices::{Level, PriceRow};
 pub use request::{TraceUsageRequest, UsageRequest, ARGUMENT_SHAPE};

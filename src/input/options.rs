@@ -8,7 +8,9 @@
 //!   without costs in `summary.weave.costs` are priced from them;
 //! - `reprice`: price every model from the rows, ignoring `summary.weave.costs`;
 //! - `rollup`: `"reference"` or `"dedupe"` (`usage::rollup`);
-//! - `diagnostics`: add a `diagnostics` object (`usage::diagnostics`).
+//! - `diagnostics`: add a `diagnostics` object (`usage::diagnostics`);
+//! - `limit`: `"cut"` (Weave 0.53.0's rule) or `"per-batch"` (0.53.12's),
+//!   for `/calls/usage` (`usage::per_batch`).
 
 use super::lax::{boolean, collect, extra_keys};
 use super::prices::PriceRow;
@@ -26,6 +28,18 @@ pub enum Rollup {
     Dedupe,
 }
 
+/// What `/calls/usage`'s `limit` means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LimitRule {
+    /// Weave 0.53.0: the requested traces' calls are cut to the first
+    /// `limit` in the server's order (a partial answer, silently).
+    #[default]
+    Cut,
+    /// Weave 0.53.12: whole traces, aggregated in batches of at most `limit`
+    /// calls; a single trace over `limit` is a 413, `limit` < 1 a 400.
+    PerBatch,
+}
+
 /// The validated `options`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UsageOptions {
@@ -34,9 +48,17 @@ pub struct UsageOptions {
     pub reprice: bool,
     pub rollup: Rollup,
     pub diagnostics: bool,
+    pub limit: LimitRule,
 }
 
-const FIELDS: [&str; 4] = ["prices", "reprice", "rollup", "diagnostics"];
+const FIELDS: [&str; 5] = ["prices", "reprice", "rollup", "diagnostics", "limit"];
+
+/// Whether raw `options` ask for `limit: "per-batch"`: the request's `limit`
+/// is then validated as that rule needs (below 1 is the method's 400, not a
+/// validation error), before the options themselves are.
+pub fn asks_per_batch(options: Option<&Value>) -> bool {
+    matches!(options.and_then(|o| o.get("limit")), Some(Value::String(s)) if s == "per-batch")
+}
 
 /// The parts of the options argument to build from its JSON text: every key,
 /// scalars, arrays (`prices`) of objects (rows) of scalars.
@@ -85,11 +107,17 @@ impl UsageOptions {
             None => Some(false),
             Some(x) => collect(&mut errors, at("diagnostics"), boolean(x)),
         };
+        let limit = match v.get("limit") {
+            None => Some(LimitRule::Cut),
+            Some(Value::String(s)) if s == "cut" => Some(LimitRule::Cut),
+            Some(Value::String(s)) if s == "per-batch" => Some(LimitRule::PerBatch),
+            Some(_) => collect(&mut errors, at("limit"), Err((Kind::LiteralError, "Input should be 'cut' or 'per-batch'"))),
+        };
         extra_keys(entries, &FIELDS, &[Loc::from("options")], &mut errors);
 
-        match (prices, reprice, rollup, diagnostics) {
-            (Some(prices), Some(reprice), Some(rollup), Some(diagnostics)) if errors.is_empty() => {
-                Ok(UsageOptions { prices, reprice, rollup, diagnostics })
+        match (prices, reprice, rollup, diagnostics, limit) {
+            (Some(prices), Some(reprice), Some(rollup), Some(diagnostics), Some(limit)) if errors.is_empty() => {
+                Ok(UsageOptions { prices, reprice, rollup, diagnostics, limit })
             }
             _ => Err(UsageError::unprocessable(errors)),
         }
@@ -121,7 +149,10 @@ mod tests {
             ("prices", Value::Array(vec![])),
         ])))
         .unwrap();
-        assert_eq!(o, UsageOptions { prices: Some(vec![]), reprice: true, rollup: Rollup::Dedupe, diagnostics: true });
+        assert_eq!(
+            o,
+            UsageOptions { prices: Some(vec![]), reprice: true, rollup: Rollup::Dedupe, diagnostics: true, limit: LimitRule::Cut }
+        );
     }
 
     #[test]

@@ -38,6 +38,18 @@ const FIELDS: [&str; 4] = ["project_id", "call_ids", "include_costs", "limit"];
 impl UsageRequest {
     /// Validates a request body. Every problem is reported, not just the first.
     pub fn from_value(body: &Value) -> Result<UsageRequest> {
+        Self::read(body, true).map(|(request, _)| request)
+    }
+
+    /// As [`Self::from_value`], for Weave 0.53.12's `limit` rule: its model
+    /// sets no minimum, so a `limit` below 1 is valid here; whether it was
+    /// is returned beside the request (whose `limit` is then 1), for the
+    /// caller to refuse as that server's method does (400).
+    pub fn from_value_any_limit(body: &Value) -> Result<(UsageRequest, bool)> {
+        Self::read(body, false)
+    }
+
+    fn read(body: &Value, at_least_one_limit: bool) -> Result<(UsageRequest, bool)> {
         let entries = body_entries(body, "CallsUsageReq")?;
         let mut errors = Vec::new();
         let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
@@ -52,20 +64,22 @@ impl UsageRequest {
         };
         let limit = match body.get("limit") {
             None => Some(i128::from(DEFAULT_LIMIT)),
-            Some(v) => collect(&mut errors, at("limit"), integer(v).and_then(at_least_one)),
+            Some(v) if at_least_one_limit => collect(&mut errors, at("limit"), integer(v).and_then(at_least_one)),
+            Some(v) => collect(&mut errors, at("limit"), integer(v)),
         };
         extra_keys(entries, &FIELDS, &[Loc::from("body")], &mut errors);
 
         match (project_id, call_ids, include_costs, limit) {
-            (Some(project_id), Some(call_ids), Some(include_costs), Some(limit)) if errors.is_empty() => {
-                Ok(UsageRequest {
+            (Some(project_id), Some(call_ids), Some(include_costs), Some(limit)) if errors.is_empty() => Ok((
+                UsageRequest {
                     project_id,
                     call_ids,
                     include_costs,
                     // Anything beyond u64 is as good as "no limit".
-                    limit: u64::try_from(limit).unwrap_or(u64::MAX),
-                })
-            }
+                    limit: u64::try_from(limit.max(1)).unwrap_or(u64::MAX),
+                },
+                limit < 1,
+            )),
             _ => Err(UsageError::unprocessable(errors)),
         }
     }

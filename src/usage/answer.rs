@@ -6,7 +6,7 @@ use super::rollup::{count, Brought, Rolled};
 use super::scope::{Scope, Settings};
 use super::totals::{Totals, Usage};
 use crate::calls::{CallRec, CallTable, Sym};
-use crate::error::UsageError;
+use crate::error::{Kind, Loc, UsageError};
 use crate::input::Rollup;
 use crate::limits::{self, answer_out_of_memory, reserve, room};
 use crate::response::{AnswerSize, CallValue, CallsUsageRes, Diagnostics, ModelTotals};
@@ -99,7 +99,8 @@ const ENTRY_MEMORY: usize = std::mem::size_of::<(Sym, Totals)>() + 32;
 /// and diagnostics it reports. Each call's own model list; as many entries
 /// again in the lists that absorb them (a list holds each model of its
 /// subtree once, and the lists not yet absorbed have disjoint subtrees);
-/// with `"dedupe"`, a copy of each own list and a sum of what children bring.
+/// with `"dedupe"`, the extras moving up beside them and each call's sum of
+/// its children's own usage (no longer than its own list).
 pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings<'_>) -> usize {
     let (mut entries, mut id_bytes) = (0usize, 0usize);
     for c in scope.iter().filter_map(|&i| table.calls().get(i as usize)) {
@@ -114,15 +115,26 @@ pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings
         + std::mem::size_of::<String>()
         + 16;
     if dedupe {
-        per_call += std::mem::size_of::<Usage>() + std::mem::size_of::<Brought>();
+        // Its own list, its extras (or total), its children's sum.
+        per_call += 2 * std::mem::size_of::<Usage>() + std::mem::size_of::<Brought>();
     }
-    // A usage entry gives at most one `prompt_and_input_tokens` item and
-    // twelve unreadable values; the ids in them come from the same strings.
-    let diagnostics = if settings.diagnostics { entries.saturating_mul(13 * (std::mem::size_of::<CallValue>() + 64)) } else { 0 };
+    // A usage entry gives at most one `prompt_and_input_tokens` item (and
+    // its share of the table that judges it), twelve unreadable values and
+    // four negative costs; the ids in them come from the same strings.
+    let diagnostics = if settings.diagnostics { entries.saturating_mul(18 * (std::mem::size_of::<CallValue>() + 64)) } else { 0 };
     scope
         .len()
         .saturating_mul(per_call)
         .saturating_add(entries.saturating_mul(lists * ENTRY_MEMORY))
         .saturating_add(id_bytes)
         .saturating_add(diagnostics)
+}
+
+/// The 413 for a request whose distinct ids cannot even be listed.
+pub(super) fn too_many_ids(ids: usize) -> UsageError {
+    UsageError::too_large(
+        vec![Loc::from("body"), Loc::from("call_ids")],
+        Kind::RequestTooLarge,
+        format!("The request's {ids} call_ids do not fit in the module's memory"),
+    )
 }

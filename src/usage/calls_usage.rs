@@ -9,14 +9,14 @@
 
 use std::collections::HashSet;
 
-use super::answer::{answer, finish, scope_memory};
+use super::answer::{answer, finish, scope_memory, too_many_ids};
 use super::rollup::{rollup, Rolled};
 use super::scope::{live_calls, positions, project_sym, select, Scope, Settings, UNSET};
 use super::totals::Usage;
 use crate::calls::{CallTable, Sym};
-use crate::error::{Kind, Loc, UsageError};
+use crate::error::UsageError;
 use crate::hash::RandomKeys;
-use crate::input::{UsageOptions, UsageRequest};
+use crate::input::{LimitRule, UsageOptions, UsageRequest};
 use crate::limits::{self, answer_out_of_memory, collect, filled, room};
 use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
 
@@ -24,6 +24,9 @@ use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
 /// the calls leave too little memory to compute over them, a 500 when the
 /// answer is too long for JavaScript or for the memory left.
 pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
+    if options.limit == LimitRule::PerBatch {
+        return super::per_batch::calls_usage(table, request, options);
+    }
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let calls_too_large = |e| table.too_large(e);
     // Each distinct requested id is a key of the answer: counted first, so
@@ -112,13 +115,4 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
     )
     .map_err(answer_out_of_memory)?;
     finish(table, &scope, rolled, &settings, project, lists, size)
-}
-
-/// The 413 for a request whose distinct ids cannot even be listed.
-fn too_many_ids(ids: usize) -> UsageError {
-    UsageError::too_large(
-        vec![Loc::from("body"), Loc::from("call_ids")],
-        Kind::RequestTooLarge,
-        format!("The request's {ids} call_ids do not fit in the module's memory"),
-    )
 }

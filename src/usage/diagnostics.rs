@@ -9,9 +9,10 @@
 
 use super::rollup::Rolled;
 use super::scope::{is_live, Scope, Settings};
-use crate::calls::{value_field, CallTable, Sym, HAS_COSTS, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
+use crate::calls::{value_field, CallTable, Sym, COST_FIELDS, HAS_COSTS, NONE, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
+use crate::hash::RandomKeys;
 use crate::input::Rollup;
-use crate::limits::{filled, Exhausted};
+use crate::limits::{filled, reserve, Exhausted};
 use crate::response::{CallValue, Diagnostics};
 
 impl Diagnostics {
@@ -46,22 +47,31 @@ impl Diagnostics {
         }
         let duplicates = scope.calls.iter().filter_map(|&i| call(i)).filter(|c| copies.get(c.id as usize).is_some_and(|&n| n > 1));
 
+        let with_costs = settings.reads_given_costs();
         let mut prompt_and_input = Vec::new();
+        let mut negative_costs = Vec::new();
         let mut flagged = filled(table.calls().len(), false)?;
         let mut models = Vec::new();
         for &i in &scope.calls {
             let Some(c) = call(i) else { continue };
             for u in table.usage_of(c) {
                 if u.flags & PROMPT_AND_INPUT != 0 {
-                    prompt_and_input.push(CallValue {
-                        call_id: table.str(c.id).to_string(),
-                        model: table.str(u.model).to_string(),
-                        field: None,
-                    });
+                    reserve(&mut prompt_and_input, 1)?;
+                    prompt_and_input.push((c.id, u.model));
                 }
                 if u.flags & UNREADABLE != 0 {
                     if let Some(f) = flagged.get_mut(i as usize) {
                         *f = true;
+                    }
+                }
+                if with_costs && u.flags & HAS_COSTS != 0 {
+                    for (field, _) in COST_FIELDS.iter().zip(u.costs).filter(|(_, cost)| *cost < 0.0) {
+                        reserve(&mut negative_costs, 1)?;
+                        negative_costs.push(CallValue {
+                            call_id: table.str(c.id).to_string(),
+                            model: table.str(u.model).to_string(),
+                            field: Some(field),
+                        });
                     }
                 }
                 // Unpriced: it has usage, and neither stored costs that are
@@ -71,7 +81,7 @@ impl Diagnostics {
                 }
             }
         }
-        let with_costs = settings.reads_given_costs();
+        let prompt_and_input = summed_by_client(table, scope, prompt_and_input)?;
         let unreadable: Vec<CallValue> = table
             .unreadable()
             .iter()
@@ -102,8 +112,47 @@ impl Diagnostics {
             duplicate_call_ids: sorted(duplicates.map(|c| table.str(c.id).to_string()).collect()),
             unreadable_values: by_call(unreadable),
             prompt_and_input_tokens: by_call(prompt_and_input),
+            negative_costs: by_call(negative_costs),
             unpriced_models,
             deduped_call_ids: (settings.rollup == Rollup::Dedupe).then(|| sorted(rolled.deduped.iter().filter_map(id_at).collect())),
         })
     }
+}
+
+/// The `prompt_and_input_tokens` entries (call id, model) that no child in
+/// scope has usage of the same model under: an entry that does is the
+/// client's sum of its children's, and holds both counters when one child
+/// used each API; its children are reported themselves if they hold both.
+fn summed_by_client(table: &CallTable, scope: &Scope, entries: Vec<(Sym, Sym)>) -> Result<Vec<CallValue>, Exhausted> {
+    let mut out = Vec::new();
+    if entries.is_empty() {
+        return Ok(out);
+    }
+    // Entry → whether a child explains it; only the flagged entries' calls
+    // are looked up, so this is as large as the entries.
+    let mut summed: hashbrown::HashMap<(Sym, Sym), bool, RandomKeys> = hashbrown::HashMap::with_hasher(RandomKeys::default());
+    summed.try_reserve(entries.len()).map_err(|_| Exhausted { bytes: entries.len().saturating_mul(16) })?;
+    let mut parents = hashbrown::HashSet::with_hasher(RandomKeys::default());
+    parents.try_reserve(entries.len()).map_err(|_| Exhausted { bytes: entries.len().saturating_mul(8) })?;
+    for &(id, model) in &entries {
+        summed.insert((id, model), false);
+        parents.insert(id);
+    }
+    for c in scope.calls.iter().filter_map(|&i| table.calls().get(i as usize)) {
+        if c.parent == NONE || !parents.contains(&c.parent) {
+            continue;
+        }
+        for u in table.usage_of(c).iter().filter(|u| u.tokens.iter().any(|&t| t != 0)) {
+            if let Some(s) = summed.get_mut(&(c.parent, u.model)) {
+                *s = true;
+            }
+        }
+    }
+    reserve(&mut out, entries.len())?;
+    for (id, model) in entries {
+        if summed.get(&(id, model)) == Some(&false) {
+            out.push(CallValue { call_id: table.str(id).to_string(), model: table.str(model).to_string(), field: None });
+        }
+    }
+    Ok(out)
 }

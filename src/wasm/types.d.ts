@@ -118,11 +118,19 @@ export interface UsageOptions {
   /** Price every model from `prices`, ignoring `summary.weave.costs`. */
   reprice?: boolean;
   /** `"reference"` (default): every call adds its children's totals.
-   * `"dedupe"`: a call whose own usage covers its children's (every model,
-   * every token counter at least as large) counts as its own usage alone. */
+   * `"dedupe"` (provider-true totals): a call whose own usage covers its
+   * children's own usage (every model, every token counter at least as
+   * large) counts as its own usage plus what its children's subtrees hold
+   * beyond their own usage. */
   rollup?: 'reference' | 'dedupe';
   /** Add a `diagnostics` object to the result. */
   diagnostics?: boolean;
+  /** What `/calls/usage`'s `limit` means. `"cut"` (default, Weave 0.53.0):
+   * the requested traces' calls are cut to the first `limit`.
+   * `"per-batch"` (Weave 0.53.12): whole traces, in batches of at most
+   * `limit` calls; a single trace over `limit` throws 413, a `limit` below 1
+   * throws 400. `/trace/usage` cuts either way, as 0.53.12 does. */
+  limit?: 'cut' | 'per-batch';
 }
 
 /** One model's usage, summed over a root call and all its descendants. */
@@ -179,13 +187,21 @@ export interface UsageDiagnostics {
    * were read from the calls). */
   unreadable_values: { call_id: string; model: string; field: string }[];
   /** Entries with both `prompt_tokens` and `input_tokens` non-zero (they
-   * are added, which double counts if both hold the same tokens). */
+   * are added, which double counts if both hold the same tokens), except
+   * entries that a child in scope has usage of the same model under: those
+   * are the client's sums of children (one Chat API call, one Responses API
+   * call), not one call's report. */
   prompt_and_input_tokens: { call_id: string; model: string }[];
-  /** Only with `options.prices`: models with token usage and no row for
-   * the project or the default level. */
+  /** Stored costs (`summary.weave.costs`) below zero, field by field; only
+   * when costs were read from the calls (`include_costs`, not repriced). */
+  negative_costs: { call_id: string; model: string; field: string }[];
+  /** Only with `options.prices`: models with token usage in an entry that
+   * has neither stored costs to use nor a row for the project or the
+   * default level. */
   unpriced_models?: string[];
-  /** Only with `options.rollup: "dedupe"`: calls counted as their own usage
-   * because it covers what their children brought. */
+  /** Only with `options.rollup: "dedupe"`: calls whose own usage covers
+   * their children's own usage, so counted with their children's extras
+   * only. */
   deduped_call_ids?: string[];
 }
 

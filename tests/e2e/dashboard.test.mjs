@@ -406,6 +406,62 @@ test('rollup switch: "count once" dedupes a locally summed trace, and says which
   });
 });
 
+test('provider-true totals: the toggle explains the difference and shows both numbers', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'star.jsonl', jsonl(STAR));
+    await settled(page);
+    assert.equal(await page.isVisible('#provider-true-note'), false, 'off by default');
+    await page.check('#provider-true');
+    await settled(page);
+    assert.equal(await page.inputValue('#rollup'), 'dedupe', 'the toggle is the dedupe rollup');
+    const dedupe = sums(callsUsageFromJson(jsonl(STAR), STAR_REQUEST, { rollup: 'dedupe' }));
+    assert.equal((await totalsOf(page)).prompt_tokens, dedupe.prompt_tokens);
+    const note = await page.textContent('#provider-true-note');
+    assert.match(note, /^Provider-true totals count each LLM request once, as the providers served it; Weave’s server also adds every call’s usage into each of its ancestors/);
+    assert.equal(await page.textContent('#provider-true-note [data-totals=provider]'), 'Provider-true: 2 requests, 330 tokens, $0.00.');
+    assert.equal(await page.textContent('#provider-true-note [data-totals=server]'), 'Weave’s server: 4 requests, 660 tokens, $0.00 (2.00× the requests).');
+    await page.screenshot({ path: `${out}dashboard-provider-true.png`, fullPage: true });
+    // The rollup switch and the toggle stay in step.
+    await page.selectOption('#rollup', 'reference');
+    await settled(page);
+    assert.equal(await page.$eval('#provider-true', (e) => e.checked), false);
+    assert.equal(await page.isVisible('#provider-true-note'), false);
+    assert.equal((await totalsOf(page)).prompt_tokens, 600);
+  });
+});
+
+test('limit rule: Weave 0.53.12 counts whole traces in batches, or refuses (413)', async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'known.jsonl', jsonl(KNOWN));
+    await settled(page);
+    // ra's trace has 4 live calls, rb's 1: a limit of 4 cuts under 0.53.0's rule.
+    await page.fill('#limit', '4');
+    await page.press('#limit', 'Enter');
+    await settled(page);
+    const request = { project_id: 'acme/known', call_ids: ['ra', 'rb'], include_costs: true, limit: 4 };
+    assert.equal(await page.isVisible('#limit-warning'), true);
+    const cut = sums(callsUsageFromJson(jsonl(KNOWN), request));
+    assert.equal((await totalsOf(page)).prompt_tokens, cut.prompt_tokens);
+    await page.selectOption('#limit-rule', 'per-batch');
+    await settled(page);
+    const whole = sums(callsUsageFromJson(jsonl(KNOWN), request, { limit: 'per-batch' }));
+    assert.equal(whole.prompt_tokens, sums(callsUsageFromJson(jsonl(KNOWN), { ...request, limit: 10000 })).prompt_tokens, 'nothing cut');
+    assert.ok(whole.prompt_tokens > cut.prompt_tokens, 'rb was cut under 0.53.0');
+    assert.equal((await totalsOf(page)).prompt_tokens, whole.prompt_tokens);
+    assert.equal(await page.isVisible('#limit-warning'), false);
+    // A single trace over the limit: the server's 413, explained.
+    await page.fill('#limit', '3');
+    await page.press('#limit', 'Enter');
+    await settled(page, 'error');
+    assert.equal(await page.textContent('#error-title'), 'A selected trace has more calls than the limit (413)');
+    assert.match(await page.textContent('#error-message'), /^Cannot compute complete usage: a single trace exceeds the 3-call aggregation limit\./);
+    await page.screenshot({ path: `${out}dashboard-limit-413.png` });
+    await page.selectOption('#limit-rule', 'cut');
+    await settled(page);
+    assert.equal(await page.isVisible('#error'), false);
+  });
+});
+
 // Usage without costs in the file, for the price table to price.
 const UNPRICED = [
   { id: 'ua', trace_id: 'tu', project_id: 'acme/prices', parent_id: null, started_at: '2025-03-01T09:00:00Z', ended_at: '2025-03-01T09:01:00Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 1000, completion_tokens: 100, cache_read_input_tokens: 400 } } } },
@@ -558,7 +614,7 @@ test('diagnostics panel: what the package found, and off when switched off', asy
     await settled(page);
     const want = callsUsageFromJson(jsonl(odd), { project_id: 'acme/known', call_ids: ['ra', 'rb'], include_costs: true }, { diagnostics: true }).diagnostics;
     const items = await page.$$eval('#diagnostics-panel [data-diag]', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.diag, Number(li.dataset.count)])));
-    assert.deepEqual(items, { cut: 0, orphans: 1, cycles: 0, duplicates: 1, unreadable: 1, 'prompt-and-input': 1 });
+    assert.deepEqual(items, { cut: 0, orphans: 1, cycles: 0, duplicates: 1, unreadable: 1, 'prompt-and-input': 1, 'negative-costs': 0 });
     assert.deepEqual([want.orphan_call_ids, want.duplicate_call_ids], [['ax'], ['a1']]);
     await page.click('#diagnostics-panel [data-diag=unreadable] summary');
     assert.equal(await page.textContent('#diagnostics-panel [data-diag=unreadable] li code'), 'ax › gpt-4o › prompt_tokens');

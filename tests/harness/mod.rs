@@ -288,7 +288,7 @@ pub fn request(data: &[u8]) {
     // that key; every failure is a 422 under "options".
     let valid = request_value("p", &["a"], false, 5);
     let as_options = weave_usage::prepare(&valid, Some(&v));
-    const OPTIONS: [&str; 4] = ["prices", "reprice", "rollup", "diagnostics"];
+    const OPTIONS: [&str; 5] = ["prices", "reprice", "rollup", "diagnostics", "limit"];
     match (&v, &as_options) {
         (Value::Null, _) => assert!(as_options.is_ok(), "null options"),
         (Value::Object(e), _) if e.is_empty() => assert!(as_options.is_ok(), "empty options"),

@@ -106,12 +106,13 @@ export function bytesOf(...parts) {
 }
 
 /** `bytes` pushed into a new UsageAccumulator in chunks of `size`, then
- * finished with `request`; the accumulator is freed whatever happens. */
-export function accumulate(UsageAccumulator, bytes, request, size) {
+ * finished with `request` (and `options`); the accumulator is freed
+ * whatever happens. */
+export function accumulate(UsageAccumulator, bytes, request, size, options) {
   const acc = new UsageAccumulator();
   try {
     for (let at = 0; at < bytes.length; at += size) acc.push(bytes.subarray(at, at + size));
-    return acc.finish(request);
+    return acc.finish(request, options);
   } finally {
     acc.free();
   }

@@ -2,15 +2,16 @@
 // made by tests/gen/limit_batches_corpus.py from both servers' own code; the
 // rule is in that directory's README): whole traces in batches of at most
 // `limit` calls, 413 for a single trace over `limit`, 400 for `limit` < 1.
-//
-// Today the library implements 0.53.0's rule only (the default). So:
+// The library offers it as `options.limit: "per-batch"`; its default stays
+// 0.53.0's. So:
 // - every fixture is checked for structure and internal consistency;
 // - every case's 0.53.0 answer (recorded next to 0.53.12's) must come out of
 //   the default path — callsUsage on objects, callsUsageFromJson on each body
 //   form, UsageAccumulator — except `limit` < 1, which the library refuses
 //   with 422 by design (docs/semantics.md), where 0.53.0 read it as no limit;
-// - the 0.53.12 expectations run with the case's `options`
-//   ({limit: "per-batch"}) as `todo` tests, until that option exists.
+// - every 0.53.12 expectation, errors included (status, and the server's
+//   message in `detail`), must come out of the same paths with the case's
+//   `options` ({limit: "per-batch"}).
 //
 // Cases in KNOWN_FAILURES are expected to differ on the default path (each
 // with the reason); a listed case that passes fails the test.
@@ -21,7 +22,9 @@ import { callsUsage, callsUsageFromJson, UsageAccumulator } from 'weave-usage';
 import { assertMatches, bodies, expectError, accumulate } from './helpers.mjs';
 
 const dir = new URL('../fixtures/limit-batches/', import.meta.url);
-const TODO = 'options.limit "per-batch" (Weave 0.53.12\'s /calls/usage limit rule) is not implemented yet';
+
+/** Per-batch answers that matched, over every path (checked at the end). */
+let perBatchPasses = 0;
 
 /** `${scenario}/${case}` → why the default path differs from 0.53.0. */
 const KNOWN_FAILURES = new Map([]);
@@ -143,29 +146,40 @@ for (const s of scenarios) {
     assert.deepEqual(failures, []);
   });
 
-  test(`limit-batches ${s.name}: 0.53.12's answers with {limit: "per-batch"}`, { todo: TODO }, () => {
+  test(`limit-batches ${s.name}: 0.53.12's answers with {limit: "per-batch"}`, () => {
+    const forms = bodies(s.calls);
+    const lines = forms['JSONL bytes'];
     const failures = [];
     for (const c of s.cases) {
-      try {
-        if (c.expected) {
-          assertMatches(callsUsage(structuredClone(s.calls), c.request, c.options), c.expected);
-        } else {
-          let error;
-          try {
-            callsUsage(structuredClone(s.calls), c.request, c.options);
-          } catch (e) {
-            error = e;
+      const runs = {
+        'callsUsage(objects)': () => callsUsage(structuredClone(s.calls), c.request, c.options),
+        ...Object.fromEntries(Object.entries(forms).map(([form, body]) => [`callsUsageFromJson(${form})`, () => callsUsageFromJson(body, c.request, c.options)])),
+        'UsageAccumulator(JSONL, 4 KiB chunks)': () => accumulate(UsageAccumulator, lines, c.request, 4096, c.options),
+      };
+      for (const [path, run] of Object.entries(runs)) {
+        try {
+          if (c.expected) {
+            assertMatches(run(), c.expected);
+          } else {
+            const e = c.expected_error;
+            const type = e.status === 400 ? 'invalid_request' : 'request_too_large';
+            expectError(run, e.status, [{ loc: ['body', 'limit'], msg: e.message, type }]);
           }
-          assert.ok(error instanceof Error, 'an error');
-          assert.equal(error.status, c.expected_error.status);
+          perBatchPasses++;
+        } catch (e) {
+          failures.push(`${s.name}/${c.name} via ${path}: ${e.message}`);
         }
-      } catch (e) {
-        failures.push(`${s.name}/${c.name}: ${e.message}`);
       }
     }
     assert.deepEqual(failures, []);
   });
 }
+
+test('per-batch: every case through every path', () => {
+  const cases = scenarios.reduce((n, s) => n + s.cases.length, 0);
+  console.log(`limit-batches: ${perBatchPasses} per-batch answers matched (${cases} cases)`);
+  assert.equal(perBatchPasses, cases * 6);
+});
 
 test('every known failure names a case', () => {
   const ids = new Set(scenarios.flatMap((s) => s.cases.map((c) => `${s.name}/${c.name}`)));

@@ -223,6 +223,7 @@ test('diagnostics: only when asked, every item reported', () => {
       { call_id: 'r', model: 'm', field: 'prompt_tokens_total_cost' },
     ],
     prompt_and_input_tokens: [{ call_id: 'r', model: 'n' }],
+    negative_costs: [],
     unpriced_models: ['n'],
   });
   // Hostile ids stay plain keys and values in the diagnostics too.

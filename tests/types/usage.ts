@@ -99,12 +99,14 @@ const prices: PriceRow[] = [
   { id: 'row-1', llm_id: 'gpt-4o', prompt_token_cost: '3e-6', effective_date: new Date(), pricing_level: 'default', provider_id: 'openai', prompt_token_cost_unit: 'USD' },
   { llm_id: 'claude', cache_read_input_token_cost: null, effective_date: 1704067200, pricing_level: 'project', pricing_level_id: 'acme/agents' },
 ];
-const options: UsageOptions = { prices, reprice: true, rollup: 'dedupe', diagnostics: true };
+const options: UsageOptions = { prices, reprice: true, rollup: 'dedupe', diagnostics: true, limit: 'per-batch' };
 const withDiagnostics: CallsUsageRes = callsUsage(calls, request, options);
 const diagnostics: UsageDiagnostics | undefined = withDiagnostics.diagnostics;
 const orphans: string[] | undefined = diagnostics?.orphan_call_ids;
 const unreadable: string | undefined = diagnostics?.unreadable_values[0]?.field;
 const unpriced: string[] | undefined = diagnostics?.unpriced_models;
+const negative: string | undefined = diagnostics?.negative_costs[0]?.field;
+callsUsage(calls, request, { limit: 'cut' });
 callsUsageFromJson('', request, { rollup: 'reference' });
 callsUsageFromJson('', request, { prices: null });
 
@@ -116,7 +118,7 @@ traceUsageFromJson(new Uint8Array(0), { project_id: 'p' });
 traceUsageFromJson('', { project_id: 'p', filter: null }, null);
 const tracedStream: TraceUsageRes = acc.finishTrace(traceRequest);
 acc.free();
-void [diagnostics, orphans, unreadable, unpriced, perCall, tracedStream];
+void [diagnostics, orphans, unreadable, unpriced, negative, perCall, tracedStream];
 
 // ---- Misuse the compiler must refuse. ----
 
@@ -146,6 +148,8 @@ acc.push(new Uint16Array(1));
 acc.finish();
 // @ts-expect-error: the rollup is "reference" or "dedupe"
 callsUsage(calls, request, { rollup: 'dedup' });
+// @ts-expect-error: the limit rule is "cut" or "per-batch", not a number (that is the request's limit)
+callsUsage(calls, request, { limit: 100 });
 // @ts-expect-error: a price row needs an effective_date
 const undated: PriceRow = { llm_id: 'gpt-4o', prompt_token_cost: 1e-6 };
 // @ts-expect-error: prices is a list of rows

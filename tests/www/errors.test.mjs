@@ -48,3 +48,23 @@ test('excerpts of long lines are clipped around the error', () => {
   assert.ok(text.startsWith('…x') && text.endsWith('y…') && text.length < 110);
   assert.deepEqual(excerpt(bytes, 0), { text: 'first', caret: 0 });
 });
+
+test('the limit rule of Weave 0.53.12 (options.limit "per-batch"): 413 and 400 explained', () => {
+  const calls = [{ id: 'a', trace_id: 't' }, { id: 'b', trace_id: 't', parent_id: 'a' }];
+  const refused = (limit) => {
+    try {
+      callsUsageFromJson(JSON.stringify(calls), { project_id: 'p', call_ids: ['a'], limit }, { limit: 'per-batch' });
+    } catch (e) {
+      return errorReport(e, { name: 'x.jsonl' });
+    }
+    assert.fail('expected an error');
+  };
+  const big = refused(1);
+  assert.equal(big.status, 413);
+  assert.equal(big.title, 'A selected trace has more calls than the limit (413)');
+  assert.match(big.message, /^Cannot compute complete usage: a single trace exceeds the 1-call aggregation limit\. Increase limit and retry\. /);
+  const zero = refused(0);
+  assert.equal(zero.status, 400);
+  assert.equal(zero.title, 'The limit must be at least 1 (400)');
+  assert.match(zero.message, /^Usage aggregation limit must be positive/);
+});

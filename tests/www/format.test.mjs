@@ -1,7 +1,7 @@
 // Number formatting of the dashboard.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatBytes, formatCompact, formatCost, formatCostTick, formatInt } from '../../www/format.js';
+import { formatBytes, formatCompact, formatCost, formatCostTick, formatInt, providerTrueNote } from '../../www/format.js';
 
 test('integers get thousands separators', () => {
   assert.equal(formatInt(0), '0');
@@ -33,4 +33,14 @@ test('chart labels: compact counts, round costs, byte sizes', () => {
   assert.equal(formatBytes(95229), '93 KB');
   assert.equal(formatBytes(25 * 1024 * 1024), '25 MB');
   assert.equal(formatBytes(1.5 * 1024 * 1024), '1.5 MB');
+});
+
+test('provider-true note: one sentence, then both totals', () => {
+  const note = providerTrueNote({ requests: 14, total_tokens: 8978, cost: 0.0421 }, { requests: 57, total_tokens: 32693, cost: 0.1702 }, true);
+  assert.equal(note.sentence.split(/[.;] /).length, 2, 'one sentence');
+  assert.match(note.sentence, /^Provider-true totals count each LLM request once/);
+  assert.equal(note.provider, 'Provider-true: 14 requests, 8,978 tokens, $0.0421.');
+  assert.equal(note.server, 'Weave’s server: 57 requests, 32,693 tokens, $0.1702 (4.07× the requests).');
+  const plain = providerTrueNote({ requests: 1, total_tokens: 10, cost: null }, { requests: 1, total_tokens: 10, cost: null }, false);
+  assert.deepEqual([plain.provider, plain.server], ['Provider-true: 1 request, 10 tokens.', 'Weave’s server: 1 request, 10 tokens.']);
 });

@@ -31,7 +31,7 @@ test('diagnostics: one item per finding, optional ones only when present', () =>
   const calls = [call('r', null, 1), call('o', 'gone', 1), call('d', 'r', 1), call('d', 'r', 2), call('b', 'r', '1.5')];
   const d = callsUsage(calls, { project_id: 'p', call_ids: ['r'] }, { diagnostics: true }).diagnostics;
   const items = diagnosticItems(d);
-  assert.deepEqual(items.map((i) => [i.key, i.count]), [['cut', 0], ['orphans', 1], ['cycles', 0], ['duplicates', 1], ['unreadable', 1], ['prompt-and-input', 0]]);
+  assert.deepEqual(items.map((i) => [i.key, i.count]), [['cut', 0], ['orphans', 1], ['cycles', 0], ['duplicates', 1], ['unreadable', 1], ['prompt-and-input', 0], ['negative-costs', 0]]);
   assert.deepEqual(items.find((i) => i.key === 'unreadable').entries, ['b › m › prompt_tokens']);
   const all = diagnosticItems(callsUsage(calls, { project_id: 'p', call_ids: ['r', 'o'] }, { diagnostics: true, rollup: 'dedupe', prices: [] }).diagnostics);
   assert.deepEqual(all.slice(-2).map((i) => [i.key, i.entries]), [['unpriced', ['m']], ['deduped', []]]);
