@@ -77,7 +77,10 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
 
     // Batches: halve the sorted traces until each part has at most `limit`
     // live calls, as the server tries them (the last part pushed first).
-    traces.sort_unstable_by(|a, b| table.bytes(*a).cmp(table.bytes(*b)));
+    // A stable sort: the unstable one adds a large sorting network for this
+    // element type to the module (docs/performance.md); traces are distinct,
+    // so the order is the same.
+    traces.sort_by(|a, b| table.bytes(*a).cmp(table.bytes(*b)));
     let mut rank = filled(table.symbols(), UNSET).map_err(calls_too_large)?;
     for (r, t) in traces.iter().enumerate() {
         if let Some(slot) = rank.get_mut(*t as usize) {
