@@ -8,7 +8,7 @@ import { renderDiagnostics } from './diagnostics.js';
 import { el } from './dom.js';
 import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './format.js';
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
-import { renderRoots, rootsInProject } from './roots.js';
+import { matchRoots, renderRoots, rootsInProject } from './roots.js';
 import { fromFragment, toFragment } from './settings.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 import { renderTrace } from './trace.js';
@@ -21,6 +21,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   file: null, // the worker's 'opened' message
   project: null,
+  rootQuery: '', // the roots panel's search box
   urlProject: null, // the project the URL names, applied when a file has it
   selected: new Set(),
   includeCosts: true,
@@ -290,8 +291,13 @@ function renderFileInfo() {
 }
 
 function renderRootsPanel() {
-  renderRoots($('roots'), rootsInProject(state.file, state.project), state);
+  renderRoots($('roots'), shownRoots(), { ...state, query: state.rootQuery.trim() });
   renderRootsCount();
+}
+
+/** The roots listed: the project's, narrowed by the search box. */
+function shownRoots() {
+  return matchRoots(rootsInProject(state.file, state.project), state.rootQuery);
 }
 
 /** After a change of selection: the count, and the checkboxes in place (a full redraw is slow for thousands of roots). */
@@ -457,15 +463,23 @@ $('roots').addEventListener('change', (e) => {
   renderRootsCount();
   requestUsage();
 });
+$('root-search').addEventListener('input', (e) => {
+  state.rootQuery = e.target.value;
+  if (state.file) renderRootsPanel();
+});
 $('select-all').addEventListener('click', () => {
   if (!state.file) return;
-  selectAll();
+  // With a search, "All" adds the roots it lists.
+  if (state.rootQuery.trim()) for (const r of shownRoots()) state.selected.add(r.id);
+  else selectAll();
   renderRootsCount();
   requestUsage();
 });
 $('select-none').addEventListener('click', () => {
   if (!state.file) return;
-  state.selected = new Set();
+  // With a search, "None" drops the roots it lists.
+  if (state.rootQuery.trim()) for (const r of shownRoots()) state.selected.delete(r.id);
+  else state.selected = new Set();
   renderRootsCount();
   requestUsage();
 });

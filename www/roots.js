@@ -9,10 +9,19 @@ export function rootsInProject(file, project) {
   return file ? file.roots.filter((r) => r.project_id === null || r.project_id === project) : [];
 }
 
+/** The roots whose op name, id or trace id contains `query` (case
+ * ignored, surrounding spaces ignored); all of them for an empty query. */
+export function matchRoots(roots, query) {
+  const q = query.trim().toLowerCase();
+  if (q === '') return roots;
+  return roots.filter((r) => [r.name, r.id, r.trace_id].some((s) => typeof s === 'string' && s.toLowerCase().includes(q)));
+}
+
 /** Fills `list` (a <ul>); checkboxes carry `data-root-id`, the app listens for changes. */
-export function renderRoots(list, roots, { selected, file }) {
+export function renderRoots(list, roots, { selected, file, query = '' }) {
   if (roots.length === 0) {
-    list.replaceChildren(el('li', { class: 'muted empty' }, 'No root calls (calls without a parent) in this file.'));
+    const none = query ? `No root call matches “${query}”.` : 'No root calls (calls without a parent) in this file.';
+    list.replaceChildren(el('li', { class: 'muted empty' }, none));
     return;
   }
   list.replaceChildren(

@@ -603,6 +603,30 @@ test('settings live in the URL: a shared link opens the same view, and changes u
   );
 });
 
+test('root search: the list narrows, and None and All act on what it lists', async () => {
+  const { roots, project, calls } = rootsOf(readSample().toString());
+  const chat = calls.filter((c) => roots.includes(c.id) && c.op_name.includes('/op/openai.chat')).map((c) => c.id);
+  assert.equal(chat.length, 1, 'the sample has one root chat call');
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await page.fill('#root-search', '  OPENAI.chat ');
+    await page.waitForFunction(() => document.querySelectorAll('#roots input[data-root-id]').length === 1);
+    assert.deepEqual(await page.$$eval('#roots input', (xs) => xs.map((x) => x.dataset.rootId)), chat);
+    // None drops only the listed root: the answer is the other roots'.
+    await page.click('#select-none');
+    await settled(page);
+    const rest = roots.filter((id) => !chat.includes(id));
+    const want = callsUsageFromJson(readSample(), { project_id: project, call_ids: rest, include_costs: true });
+    assert.equal((await totalsOf(page)).prompt_tokens, sums(want).prompt_tokens);
+    assert.match(await page.textContent('#roots-count'), new RegExp(`^${rest.length} of ${roots.length} selected$`));
+    await page.click('#select-all');
+    await settled(page);
+    assert.match(await page.textContent('#roots-count'), new RegExp(`^${roots.length} of ${roots.length} selected$`));
+    await page.fill('#root-search', 'no such root');
+    await page.waitForSelector('#roots li.empty');
+    assert.equal(await page.textContent('#roots li.empty'), 'No root call matches “no such root”.');
+  });
+});
+
 test('diagnostics panel: what the package found, and off when switched off', async () => {
   await withDashboard({ width: 1280, height: 900 }, async (page) => {
     const odd = [
