@@ -10,6 +10,7 @@ import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { matchRoots, renderRoots, rootsInProject } from './roots.js';
 import { fromFragment, toFragment } from './settings.js';
+import { usageCsv } from './csv.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 import { renderTrace } from './trace.js';
 
@@ -463,6 +464,10 @@ $('roots').addEventListener('change', (e) => {
   renderRootsCount();
   requestUsage();
 });
+$('export-usage').addEventListener('click', () => {
+  if (!state.rows) return;
+  download(usageCsv(state.rows), `${(state.file?.name ?? 'usage').replace(/\.[^.]*$/, '')}-usage.csv`);
+});
 $('root-search').addEventListener('input', (e) => {
   state.rootQuery = e.target.value;
   if (state.file) renderRootsPanel();
@@ -555,4 +560,14 @@ function restoreSettings() {
 function saveSettings() {
   const fragment = toFragment(state);
   history.replaceState(null, '', fragment ? `#${fragment}` : `${location.pathname}${location.search}`);
+}
+
+/** Saves `text` as a file named `name` (a CSV download). */
+function download(text, name) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const link = el('a', { href: url, download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }

@@ -3,7 +3,7 @@
 // computed here in Node. The last tests cover the options: the price table,
 // the rollup switch, the diagnostics panel and the trace view.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
 import { pricesFor } from 'weave-usage/prices';
@@ -624,6 +624,24 @@ test('root search: the list narrows, and None and All act on what it lists', asy
     await page.fill('#root-search', 'no such root');
     await page.waitForSelector('#roots li.empty');
     assert.equal(await page.textContent('#roots li.empty'), 'No root call matches “no such root”.');
+  });
+});
+
+test('the usage table exports as CSV, every row with the package’s numbers', { skip: engine === 'firefox' && 'downloads are read through playwright only' }, async () => {
+  const { roots, project } = rootsOf(readSample().toString());
+  const res = callsUsageFromJson(readSample(), { project_id: project, call_ids: roots, include_costs: true });
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#export-usage')]);
+    assert.equal(file.suggestedFilename(), 'sample traces-usage.csv');
+    const text = readFileSync(await file.path(), 'utf8');
+    const [head, ...lines] = text.trimEnd().split('\r\n');
+    assert.match(head, /^root_id,root_op,trace_id,model,requests,prompt_tokens,/);
+    const rows = lines.map((l) => l.split(','));
+    const models = Object.values(res.call_usage).reduce((n, m) => n + Math.max(Object.keys(m).length, 1), 0);
+    assert.equal(rows.length, models);
+    const col = head.split(',').indexOf('prompt_tokens');
+    const sum = rows.reduce((n, r) => n + Number(r[col]), 0);
+    assert.equal(sum, Object.values(res.call_usage).reduce((n, m) => n + Object.values(m).reduce((k, u) => k + u.prompt_tokens, 0), 0));
   });
 });
 

@@ -1,0 +1,39 @@
+// CSV for the dashboard's tables (RFC 4180: comma-separated, CRLF line
+// ends, a field quoted when it holds a comma, a quote or a line break, its
+// quotes doubled). Numbers are written in full, not as formatted on the
+// page; a null is an empty field.
+
+/** One field's text. */
+export function csvField(v) {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  // A leading =, +, - or @ would be a formula to a spreadsheet: prefixed with '.
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v !== 'number' ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** The text of a table: `columns` as [header, (row) => value] pairs. */
+export function toCsv(columns, rows) {
+  const lines = [columns.map(([header]) => csvField(header)).join(',')];
+  for (const row of rows) lines.push(columns.map(([, get]) => csvField(get(row))).join(','));
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** The usage table's rows as CSV: one line per (root, model), with every
+ * counter and cost field the package answered (costs empty without them). */
+export function usageCsv(rows) {
+  const counts = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
+  const costs = ['prompt_tokens_total_cost', 'completion_tokens_total_cost', 'cache_read_input_tokens_total_cost', 'cache_creation_input_tokens_total_cost'];
+  return toCsv(
+    [
+      ['root_id', (r) => r.root.id],
+      ['root_op', (r) => r.root.name],
+      ['trace_id', (r) => r.root.trace_id],
+      ['model', (r) => r.model],
+      ...counts.map((k) => [k, (r) => r[k]]),
+      ...costs.map((k) => [k, (r) => r.usage?.[k] ?? null]),
+      ['cost', (r) => r.cost],
+    ],
+    rows,
+  );
+}
