@@ -2,12 +2,15 @@
 //! to fit, and bounding from above the memory a computation over a scope
 //! takes before it starts.
 
+use std::collections::HashSet;
+
 use super::rollup::{count, Brought, Rolled};
 use super::scope::{Scope, Settings};
 use super::totals::{Totals, Usage};
 use crate::calls::{CallRec, CallTable, Sym};
 use crate::error::{Kind, Loc, UsageError};
-use crate::input::Rollup;
+use crate::hash::RandomKeys;
+use crate::input::{Rollup, UsageRequest};
 use crate::limits::{self, answer_out_of_memory, reserve, room};
 use crate::response::{AnswerSize, CallValue, CallsUsageRes, Diagnostics, ModelTotals};
 
@@ -130,8 +133,29 @@ pub(crate) fn scope_memory(table: &CallTable, scope: &[u32], settings: &Settings
         .saturating_add(diagnostics)
 }
 
+/// The distinct requested ids of `/calls/usage`, in request order, each
+/// counted into the answer's size as one of its keys: counted first, so
+/// that millions of ids are refused before anything is computed for them.
+pub(super) fn requested_ids(request: &UsageRequest) -> Result<(Vec<&str>, AnswerSize), UsageError> {
+    let mut size = AnswerSize::new(request.include_costs);
+    let mut seen = HashSet::with_hasher(RandomKeys::default());
+    let ids = request.call_ids.len();
+    seen.try_reserve(ids).map_err(|_| too_many_ids(ids))?;
+    let mut requested: Vec<&str> = Vec::new();
+    limits::reserve_exact(&mut requested, ids).map_err(|_| too_many_ids(ids))?;
+    for id in &request.call_ids {
+        if seen.insert(id.as_str()) {
+            size.key(id.len());
+            requested.push(id);
+        }
+    }
+    drop(seen);
+    size.check()?;
+    Ok((requested, size))
+}
+
 /// The 413 for a request whose distinct ids cannot even be listed.
-pub(super) fn too_many_ids(ids: usize) -> UsageError {
+fn too_many_ids(ids: usize) -> UsageError {
     UsageError::too_large(
         vec![Loc::from("body"), Loc::from("call_ids")],
         Kind::RequestTooLarge,

@@ -7,17 +7,14 @@
 //! is computed for them; only the requested calls' totals are kept once
 //! absorbed.
 
-use std::collections::HashSet;
-
-use super::answer::{answer, finish, scope_memory, too_many_ids};
+use super::answer::{answer, finish, requested_ids, scope_memory};
 use super::rollup::{rollup, Rolled};
 use super::scope::{live_calls, positions, project_sym, select, Scope, Settings, UNSET};
 use super::totals::Usage;
 use crate::calls::{CallTable, Sym};
 use crate::error::UsageError;
-use crate::hash::RandomKeys;
 use crate::input::{LimitRule, UsageOptions, UsageRequest};
-use crate::limits::{self, answer_out_of_memory, collect, filled, room};
+use crate::limits::{answer_out_of_memory, collect, filled, room};
 use crate::response::{AnswerSize, CallsUsageRes, Diagnostics};
 
 /// Computes the response for `request` over the calls in `table`: a 413 when
@@ -29,22 +26,7 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
     }
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let calls_too_large = |e| table.too_large(e);
-    // Each distinct requested id is a key of the answer: counted first, so
-    // that millions of ids are refused before anything is computed for them.
-    let mut size = AnswerSize::new(request.include_costs);
-    let mut seen = HashSet::with_hasher(RandomKeys::default());
-    let ids = request.call_ids.len();
-    seen.try_reserve(ids).map_err(|_| too_many_ids(ids))?;
-    let mut requested: Vec<&str> = Vec::new();
-    limits::reserve_exact(&mut requested, ids).map_err(|_| too_many_ids(ids))?;
-    for id in &request.call_ids {
-        if seen.insert(id.as_str()) {
-            size.key(id.len());
-            requested.push(id);
-        }
-    }
-    drop(seen);
-    size.check()?;
+    let (requested, size) = requested_ids(request)?;
     let project = project_sym(table, &request.project_id);
     let nothing = |requested: Vec<&str>, size: AnswerSize| -> Result<CallsUsageRes, UsageError> {
         let empty = Scope { calls: Vec::new(), cut: 0 };

@@ -21,38 +21,21 @@
 //! server's order, and rolled up together with each call tagged by its
 //! batch ([`rollup_batched`]): linear in the calls, whatever the batches.
 
-use std::collections::HashSet;
-
-use super::answer::{finish, scope_memory, too_many_ids};
+use super::answer::{finish, requested_ids, scope_memory};
 use super::rollup::{rollup_batched, Rolled};
 use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
 use super::totals::Usage;
 use crate::calls::{CallTable, Sym};
 use crate::error::UsageError;
-use crate::hash::RandomKeys;
 use crate::input::{UsageOptions, UsageRequest};
 use crate::limits::{self, answer_out_of_memory, collect, filled, room};
-use crate::response::{AnswerSize, CallsUsageRes};
+use crate::response::CallsUsageRes;
 
 /// [`super::calls_usage()`] under Weave 0.53.12's `limit` rule.
 pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOptions) -> Result<CallsUsageRes, UsageError> {
     let settings = Settings::new(table, &request.project_id, request.include_costs, options);
     let calls_too_large = |e| table.too_large(e);
-    // Each distinct requested id is a key of the answer, in request order.
-    let mut size = AnswerSize::new(request.include_costs);
-    let mut seen = HashSet::with_hasher(RandomKeys::default());
-    let ids = request.call_ids.len();
-    seen.try_reserve(ids).map_err(|_| too_many_ids(ids))?;
-    let mut requested: Vec<&str> = Vec::new();
-    limits::reserve_exact(&mut requested, ids).map_err(|_| too_many_ids(ids))?;
-    for id in &request.call_ids {
-        if seen.insert(id.as_str()) {
-            size.key(id.len());
-            requested.push(id);
-        }
-    }
-    drop(seen);
-    size.check()?;
+    let (requested, size) = requested_ids(request)?;
     let project = project_sym(table, &request.project_id);
     let live = live_calls(table, project).map_err(calls_too_large)?;
     let live_call = |sym: Sym| live.get(sym as usize).filter(|&&i| i != UNSET).and_then(|&i| table.calls().get(i as usize));
