@@ -10,7 +10,7 @@ import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { matchRoots, renderRoots, rootsInProject } from './roots.js';
 import { fromFragment, toFragment } from './settings.js';
-import { usageCsv } from './csv.js';
+import { traceCsv, usageCsv } from './csv.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 import { renderTrace } from './trace.js';
 
@@ -224,6 +224,7 @@ function renderTracePanel() {
       state.traceRoot = state.trace = null;
       box.hidden = true;
     },
+    onExport: (rows) => download(traceCsv(rows), `trace-${state.traceRoot.id}.csv`),
   });
   box.setAttribute('aria-label', `Trace of ${state.traceRoot.name}`);
   if (state.focusTrace) {

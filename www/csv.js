@@ -37,3 +37,21 @@ export function usageCsv(rows) {
     rows,
   );
 }
+
+/** The trace view's rows as CSV: one line per call, depth-first, with its
+ * usage and its descendants' (requests, total tokens, cost, models). */
+export function traceCsv(rows) {
+  return toCsv(
+    [
+      ['call_id', (r) => r.id],
+      ['op', (r) => r.name],
+      ['depth', (r) => r.depth],
+      ['models', (r) => r.models.join(' ')],
+      ['requests', (r) => r.requests],
+      ['total_tokens', (r) => r.total_tokens],
+      ['cost', (r) => r.cost],
+      ['unfinished', (r) => r.unfinished],
+    ],
+    rows,
+  );
+}

@@ -60,12 +60,15 @@ export function traceRows(result, calls) {
   return rows;
 }
 
-/** Fills `section` with the tree of `root`'s trace. `onClose()` hides it. */
-export function renderTrace(section, root, result, calls, { includeCosts, onClose }) {
+/** Fills `section` with the tree of `root`'s trace. `onClose()` hides it;
+ * `onExport(rows)` saves its rows (as CSV). */
+export function renderTrace(section, root, result, calls, { includeCosts, onClose, onExport }) {
   const rows = traceRows(result, calls);
   const close = el('button', { type: 'button', class: 'link', id: 'trace-close' }, 'Close');
   close.addEventListener('click', onClose);
-  const head = el('div', { class: 'panel-head' }, el('h2', {}, `Trace of ${root.name} `, el('code', {}, root.id.slice(0, 8))), close);
+  const save = el('button', { type: 'button', class: 'link', id: 'trace-export' }, 'Export CSV');
+  save.addEventListener('click', () => onExport(rows));
+  const head = el('div', { class: 'panel-head' }, el('h2', {}, `Trace of ${root.name} `, el('code', {}, root.id.slice(0, 8))), el('div', { class: 'small-actions' }, save, close));
   const note = el('p', { class: 'muted note' }, `${formatInt(rows.length)} call${rows.length === 1 ? '' : 's'}, each with its usage and its descendants’ (Weave’s /trace/usage).`);
   const columns = ['Call', 'Models', 'Requests', 'Total tokens', ...(includeCosts ? ['Cost'] : [])];
   const thead = el('thead', {}, el('tr', {}, ...columns.map((c, i) => el('th', { scope: 'col', class: i < 2 ? 'text' : 'num' }, c))));

@@ -642,6 +642,14 @@ test('the usage table exports as CSV, every row with the package’s numbers', {
     const col = head.split(',').indexOf('prompt_tokens');
     const sum = rows.reduce((n, r) => n + Number(r[col]), 0);
     assert.equal(sum, Object.values(res.call_usage).reduce((n, m) => n + Object.values(m).reduce((k, u) => k + u.prompt_tokens, 0), 0));
+
+    // The trace view's table too: one line per call of the trace.
+    await page.click('#usage-table button[data-trace-root]');
+    await page.waitForSelector('#trace-panel:not([hidden])');
+    const [trace] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export')]);
+    const traceLines = readFileSync(await trace.path(), 'utf8').trimEnd().split('\r\n');
+    assert.equal(traceLines[0], 'call_id,op,depth,models,requests,total_tokens,cost,unfinished');
+    assert.equal(traceLines.length - 1, await page.locator('#trace-table tbody tr').count());
   });
 });
 

@@ -2,8 +2,9 @@
 // numbers exactly as the package answered them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { callsUsage } from 'weave-usage';
-import { csvField, toCsv, usageCsv } from '../../www/csv.js';
+import { callsUsage, traceUsage } from 'weave-usage';
+import { csvField, toCsv, traceCsv, usageCsv } from '../../www/csv.js';
+import { traceRows } from '../../www/trace.js';
 import { usageRows } from '../../www/table.js';
 
 test('fields are quoted only when they must be, and formulas are defused', () => {
@@ -36,4 +37,14 @@ test('the usage table as CSV: one line per root and model, exact numbers', () =>
   assert.equal(lines[1], 'r,agent.run,t,gpt-4o,1,12345678901,2,12345678903,0,0,0.1,0.2,0,0,0.30000000000000004');
   assert.equal(lines[2], 'q,"idle, op",u,,0,0,0,0,0,0,,,,,');
   assert.equal(lines.length, 4);
+});
+
+test('the trace view as CSV: one line per call, depth-first, rolled-up usage', () => {
+  const calls = [
+    { id: 'a', trace_id: 't', parent_id: null, started_at: '2025-03-01T09:00:00Z', ended_at: 'x', summary: {} },
+    { id: 'b', trace_id: 't', parent_id: 'a', started_at: '2025-03-01T09:00:01Z', summary: { usage: { m: { requests: 2, prompt_tokens: 5, completion_tokens: 1 } } } },
+  ];
+  const res = traceUsage(calls, { project_id: 'p', filter: { trace_ids: ['t'] }, include_costs: false });
+  const rows = traceRows(res, [{ id: 'a', parent_id: null, name: 'agent.run' }, { id: 'b', parent_id: 'a', name: 'chat' }]);
+  assert.equal(traceCsv(rows), 'call_id,op,depth,models,requests,total_tokens,cost,unfinished\r\na,agent.run,0,m,2,6,,false\r\nb,chat,1,m,2,6,,true\r\n');
 });
