@@ -38,6 +38,12 @@ const COLD_HEADROOM = 64 << 10;
 const PAD = new Array(HEADROOM / 8).fill(0);
 const COLD_PAD = new Array(COLD_HEADROOM / 8).fill(0);
 const NOOP = () => {};
+// Frames of the module's stack probe (src/wasm/mod.rs, `stack_probe`)
+// entered before each call, in SpiderMonkey only (the engine with
+// InternalError), where wasm and the engine's own C++ run on a native stack
+// the argument check below does not measure; V8 keeps one stack, which that
+// check measures. docs/performance.md says how many frames are enough.
+const PROBE_FRAMES = typeof InternalError === 'function' ? 4096 : 0;
 // Builtins as they are when the package loads: a page that replaces them
 // later runs no code in here.
 const apply = Reflect.apply;
@@ -206,6 +212,16 @@ export function enter(f, a, b, c) {
   // (and warming up now would mark the module warm without running it).
   if (memory === null) throw make(NOT_READY);
   if (!warmed) warmUp();
+  // Room on the native stack too, which wasm frames use: the check above
+  // measures the stack arguments take, which in SpiderMonkey's interpreter
+  // is another one. The probe's frames change no state of the module.
+  if (PROBE_FRAMES > 0) {
+    try {
+      glue.stackProbe(PROBE_FRAMES);
+    } catch {
+      throw make(STACK);
+    }
+  }
   const sp = stackPointer === null ? 0 : stackPointer.value;
   try {
     return f(a, b, c);

@@ -281,6 +281,28 @@ pub fn wasm_memory_bytes() -> f64 {
     wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as f64
 }
 
+/// Recurses `depth` frames deep in wasm and returns a value that depends on
+/// every frame: js/guard.js calls it before each call into the module, so
+/// that the call is refused (500 `stack_exhausted`) unless the engine's
+/// native stack, which wasm frames use, has room. The guard's other check
+/// measures the stack JavaScript arguments take, which in SpiderMonkey's
+/// interpreter is not the native one. Its frames hold only wasm locals: an
+/// overflow here leaves no Rust state half-changed (nothing on the shadow
+/// stack, nothing allocated).
+#[wasm_bindgen(js_name = stackProbe, skip_typescript)]
+pub fn stack_probe(depth: u32) -> u32 {
+    probe(depth)
+}
+
+#[inline(never)]
+fn probe(n: u32) -> u32 {
+    if n == 0 {
+        return 1;
+    }
+    // Not a tail call, nor a sum LLVM could turn into a loop.
+    probe(n - 1).rotate_left(3) ^ n
+}
+
 /// What every entry point does first, once per instance: a bug that panics
 /// should say so in the console, not just trap; and the hash of every table
 /// is keyed with the environment's randomness (see `hash.rs`), which wasm

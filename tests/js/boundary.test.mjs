@@ -256,8 +256,9 @@ test('after the first call, every function of the glue the module calls into has
   // the collector, on a fresh stack), the raw wasmMemoryBytes and its
   // imports (the entries read the memory directly), wasm-bindgen's
   // null-pointer and borrow errors (which the guard makes unreachable), and
-  // the panic hook's imports (a panic traps anyway), told by what they do.
-  const never = /^(__wbg_load|__wbg_init|__wbg_init_once|expectedResponseType|register|unregister|UsageAccumulatorFinalization|cachedTextEncoder\.encodeInto|wasmMemoryBytes)$/;
+  // the panic hook's imports (a panic traps anyway), told by what they do;
+  // and the native-stack probe, which the guard calls in SpiderMonkey only.
+  const never = /^(__wbg_load|__wbg_init|__wbg_init_once|expectedResponseType|register|unregister|UsageAccumulatorFinalization|cachedTextEncoder\.encodeInto|wasmMemoryBytes|stackProbe)$/;
   const panicOrMemory = /^function\(arg0(, arg1)?\) \{\s*(const ret = new Error\(\);|const ret = arg1\.stack;|let deferred0_0;[^]*console\.error|const ret = wasm\.memory;|const ret = arg0\.buffer;|const ret = arg0\.byteLength;|throw new Error\(getStringFromWasm0)/;
   const cold = script.functions
     .filter((f) => f.ranges[0].count === 0 && f.functionName !== '' && !never.test(f.functionName))

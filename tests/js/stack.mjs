@@ -52,7 +52,20 @@ const inPackage = /\/pkg\//;
  * one of them came from its prologue: no room to enter it at all. */
 const publicFrame = /^\s*at (new UsageAccumulator|UsageAccumulator\.(push|finish|finishTrace|free|get calls|get bytesRead)|(Module\.)?(callsUsage|callsUsageFromJson|traceUsage|traceUsageFromJson)|get (calls|bytesRead)) .*\/pkg\/guard\.js:/;
 
-const notEntered = (frame) => !inPackage.test(frame) || publicFrame.test(frame);
+/** The same in SpiderMonkey's naming (`name@url:line:column`). */
+const publicFrameSM = /^(UsageAccumulator|push|finish|finishTrace|free|(get )?calls|(get )?bytesRead|callsUsage|callsUsageFromJson|traceUsage|traceUsageFromJson)@.*\/pkg\/guard\.js:/;
+
+const notEntered = (frame) => !inPackage.test(frame) || publicFrame.test(frame) || publicFrameSM.test(frame);
+
+/** A stack overflow: V8's RangeError, SpiderMonkey's InternalError. */
+const overflow = (e) => e instanceof RangeError || (typeof InternalError === 'function' && e instanceof InternalError);
+
+/** The first frame of an error's stack: V8's stack opens with the error's
+ * name and message, SpiderMonkey's with the frame itself. */
+function firstFrame(e) {
+  const lines = String(e.stack).split('\n');
+  return /^\w*Error\b/.test(lines[0]) ? lines[1] : lines[0];
+}
 
 /**
  * The outcomes `nearLimit` recorded, each judged: a value `want(op)`
@@ -70,7 +83,7 @@ export function judge(outcomes, want) {
       counts.answers++;
     } else if (isUsageError(o.error) && o.error.status === 500 && o.error.detail[0]?.type === 'stack_exhausted') {
       counts.refused++;
-    } else if (o.error instanceof RangeError && notEntered(String(o.error.stack).split('\n')[1])) {
+    } else if (overflow(o.error) && notEntered(firstFrame(o.error))) {
       counts.notEntered++;
     } else {
       return { counts, bad: { op: o.op, error: String(o.error?.stack ?? o.error) } };
