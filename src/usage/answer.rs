@@ -11,7 +11,7 @@ use crate::calls::{CallRec, CallTable, Sym};
 use crate::error::{Kind, Loc, UsageError};
 use crate::hash::RandomKeys;
 use crate::input::{Rollup, UsageRequest};
-use crate::limits::{self, answer_out_of_memory, reserve, room};
+use crate::limits::{self, answer_out_of_memory, collect, reserve, room};
 use crate::response::{AnswerSize, CallValue, CallsUsageRes, Diagnostics, ModelTotals};
 
 /// The last steps of both endpoints, once the lists are made: the
@@ -152,6 +152,25 @@ pub(super) fn requested_ids(request: &UsageRequest) -> Result<(Vec<&str>, Answer
     drop(seen);
     size.check()?;
     Ok((requested, size))
+}
+
+/// Each requested id with its rolled-up totals, taken out of `rolled` at
+/// its place in the scope (see `scope::requested_places`); none for an id
+/// not in scope.
+pub(super) fn requested_lists<'r>(
+    requested: Vec<&'r str>,
+    places: Vec<Option<usize>>,
+    rolled: &mut Rolled,
+) -> Result<Vec<(&'r str, Usage)>, UsageError> {
+    collect(
+        requested.len(),
+        requested.into_iter().zip(places).map(|(id, place)| {
+            // A place is a position in the scope, which `rolled` is indexed by.
+            debug_assert!(place.is_none_or(|k| k < rolled.usage.len()));
+            (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())
+        }),
+    )
+    .map_err(answer_out_of_memory)
 }
 
 /// The 413 for a request whose distinct ids cannot even be listed.

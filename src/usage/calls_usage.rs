@@ -7,9 +7,9 @@
 //! is computed for them; only the requested calls' totals are kept once
 //! absorbed.
 
-use super::answer::{answer, finish, requested_ids, scope_memory};
+use super::answer::{answer, finish, requested_ids, requested_lists, scope_memory};
 use super::rollup::{rollup, Rolled};
-use super::scope::{live_calls, positions, project_sym, select, Scope, Settings, UNSET};
+use super::scope::{live_calls, project_sym, requested_places, select, Scope, Settings, UNSET};
 use super::totals::Usage;
 use crate::calls::{CallTable, Sym};
 use crate::error::UsageError;
@@ -63,38 +63,11 @@ pub fn calls_usage(table: &CallTable, request: &UsageRequest, options: &UsageOpt
     drop((live, traced));
     room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;
 
-    // Where each requested id is in the scope, if it is: only those calls'
-    // totals are kept once absorbed.
-    let position = positions(table, &scope.calls).map_err(calls_too_large)?;
-    let places: Vec<Option<usize>> = collect(
-        requested.len(),
-        requested
-            .iter()
-            .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
-    )
-    .map_err(calls_too_large)?;
-    drop(position);
-    let mut wanted = filled(scope.calls.len(), false).map_err(calls_too_large)?;
-    for k in places.iter().flatten() {
-        if let Some(w) = wanted.get_mut(*k) {
-            *w = true;
-        }
-    }
+    // Only the requested calls' totals are kept once absorbed.
+    let (places, wanted) = requested_places(table, &requested, &scope.calls).map_err(calls_too_large)?;
     let mut rolled = rollup(table, &scope.calls, &settings, Some(&wanted), size)?;
     drop(wanted);
 
-    let lists: Vec<(&str, Usage)> = collect(
-        requested.len(),
-        requested
-            .into_iter()
-            .zip(places)
-            // A place is a position in the scope, which `rolled` is indexed
-            // by; no place (the id is not in scope): no usage.
-            .map(|(id, place)| {
-                debug_assert!(place.is_none_or(|k| k < rolled.usage.len()));
-                (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())
-            }),
-    )
-    .map_err(answer_out_of_memory)?;
+    let lists = requested_lists(requested, places, &mut rolled)?;
     finish(table, &scope, rolled, &settings, project, lists, size)
 }

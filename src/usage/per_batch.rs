@@ -21,14 +21,13 @@
 //! server's order, and rolled up together with each call tagged by its
 //! batch ([`rollup_batched`]): linear in the calls, whatever the batches.
 
-use super::answer::{finish, requested_ids, scope_memory};
+use super::answer::{finish, requested_ids, requested_lists, scope_memory};
 use super::rollup::{rollup_batched, Rolled};
-use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
-use super::totals::Usage;
+use super::scope::{live_calls, project_sym, requested_places, select, Settings, UNSET};
 use crate::calls::{CallTable, Sym};
 use crate::error::UsageError;
 use crate::input::{UsageOptions, UsageRequest};
-use crate::limits::{self, answer_out_of_memory, collect, filled, room};
+use crate::limits::{self, collect, filled, room};
 use crate::response::CallsUsageRes;
 
 /// [`super::calls_usage()`] under Weave 0.53.12's `limit` rule.
@@ -118,30 +117,9 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
     drop(batch_of);
     room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;
 
-    let position = positions(table, &scope.calls).map_err(calls_too_large)?;
-    let places: Vec<Option<usize>> = collect(
-        requested.len(),
-        requested
-            .iter()
-            .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
-    )
-    .map_err(calls_too_large)?;
-    drop(position);
-    let mut wanted = filled(scope.calls.len(), false).map_err(calls_too_large)?;
-    for k in places.iter().flatten() {
-        if let Some(w) = wanted.get_mut(*k) {
-            *w = true;
-        }
-    }
+    let (places, wanted) = requested_places(table, &requested, &scope.calls).map_err(calls_too_large)?;
     let mut rolled: Rolled = rollup_batched(table, &scope.calls, &settings, Some(&wanted), size, Some(&batch))?;
     drop((wanted, batch));
-    let lists: Vec<(&str, Usage)> = collect(
-        requested.len(),
-        requested
-            .into_iter()
-            .zip(places)
-            .map(|(id, place)| (id, place.and_then(|k| rolled.usage.get_mut(k)).map(std::mem::take).unwrap_or_default())),
-    )
-    .map_err(answer_out_of_memory)?;
+    let lists = requested_lists(requested, places, &mut rolled)?;
     finish(table, &scope, rolled, &settings, project, lists, size)
 }

@@ -99,3 +99,24 @@ pub(crate) fn positions(table: &CallTable, scope: &[u32]) -> Result<Vec<u32>, Ex
     }
     Ok(position)
 }
+
+/// Where each requested id is in `scope` (its position, if it is there),
+/// and per position whether a requested id is there: the calls whose
+/// totals the rollup keeps once absorbed.
+pub(crate) fn requested_places(table: &CallTable, requested: &[&str], scope: &[u32]) -> Result<(Vec<Option<usize>>, Vec<bool>), Exhausted> {
+    let position = positions(table, scope)?;
+    let places: Vec<Option<usize>> = collect(
+        requested.len(),
+        requested
+            .iter()
+            .map(|id| table.lookup(id).and_then(|sym| position.get(sym as usize)).filter(|&&k| k != UNSET).map(|&k| k as usize)),
+    )?;
+    drop(position);
+    let mut wanted = filled(scope.len(), false)?;
+    for k in places.iter().flatten() {
+        if let Some(w) = wanted.get_mut(*k) {
+            *w = true;
+        }
+    }
+    Ok((places, wanted))
+}
