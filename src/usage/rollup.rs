@@ -205,17 +205,23 @@ fn rollup_reference(
                 absorb(into, from, settings.include_costs);
             }
         }
-        if let Some(n) = pending.get_mut(p as usize) {
-            *n -= 1;
-            if *n == 0 {
-                debug_assert!(queue.len() < queue.capacity());
-                queue.push_back(p);
-            }
-        }
+        child_done(p, &mut pending, &mut queue);
     }
     let stuck = stuck_calls(table, &pending)?;
     drop(calls);
     Ok(Rolled { usage, stuck, orphans, deduped: Vec::new() })
+}
+
+/// One more child of `p` merged: `p` is final, and queued, once all are.
+fn child_done(p: u32, pending: &mut [u32], queue: &mut VecDeque<u32>) {
+    if let Some(n) = pending.get_mut(p as usize) {
+        *n -= 1;
+        if *n == 0 {
+            // The queue was made with room for every call in scope.
+            debug_assert!(queue.len() < queue.capacity());
+            queue.push_back(p);
+        }
+    }
 }
 
 /// The totals kept for absorbed calls (copies reported in the answer),
@@ -322,13 +328,7 @@ fn rollup_dedupe(
             }
             absorb(into, extra, costs);
         }
-        if let Some(n) = pending.get_mut(p as usize) {
-            *n -= 1;
-            if *n == 0 {
-                debug_assert!(queue.len() < queue.capacity());
-                queue.push_back(p);
-            }
-        }
+        child_done(p, &mut pending, &mut queue);
     }
     let stuck = stuck_calls(table, &pending)?;
     for &k in &stuck {
