@@ -30,18 +30,8 @@ export const PRICE_RULES = Object.freeze(['exact', 'provider-prefix', 'bedrock',
 
 let byModel = null;
 
-/** Model id → its rows (as stored), built on first use. */
-function table() {
-  if (byModel === null) {
-    byModel = new Map();
-    for (const row of ROWS) {
-      const list = byModel.get(row[0]);
-      if (list === undefined) byModel.set(row[0], [row]);
-      else list.push(row);
-    }
-  }
-  return byModel;
-}
+/** Model id → its bundled rows (as stored), built on first use. */
+const table = () => (byModel ??= indexOf(ROWS));
 
 /** A stored row as a price row for `options.prices`, named `llmId`. */
 function priceRow(row, llmId) {
@@ -131,6 +121,7 @@ export function pricesFor(models, rows) {
   return { prices, matches, unmatched };
 }
 
+/** Model id → its rows (as stored), in the order given. */
 function indexOf(rows) {
   const index = new Map();
   for (const row of rows) {
