@@ -95,7 +95,7 @@ async function open(source) {
     return;
   }
   const summary = scanner.finish();
-  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator };
+  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator, scanner };
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
@@ -114,7 +114,7 @@ async function usage({ id, request, options, trace, compare, defaultPrices }) {
     const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
     // The trace's calls do not change with the request: read them once.
     file.traces ??= new Map();
-    if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
+    if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(file.bytes, file.scanner.spansOf(trace.traceId)));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
   self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing });

@@ -5,7 +5,16 @@ import { test } from 'node:test';
 import { callsUsage, traceUsage } from 'weave-usage';
 import { diagnosticItems } from '../../www/diagnostics.js';
 import { blankRow, pricesOption, rowsFromJson, sentRowIndex } from '../../www/prices.js';
-import { traceCalls } from '../../www/scan.js';
+import { CallScanner, traceCalls } from '../../www/scan.js';
+
+/** The calls of trace `traceId` in the export `text`, found as the dashboard finds them. */
+function traced(text, traceId) {
+  const bytes = new TextEncoder().encode(text);
+  const scanner = new CallScanner();
+  scanner.push(bytes);
+  scanner.finish();
+  return traceCalls(bytes, scanner.spansOf(traceId));
+}
 import { traceRows } from '../../www/trace.js';
 
 test('price rows: uploaded JSON in its three shapes, and the option sent', () => {
@@ -48,9 +57,9 @@ test('trace tree: depth first in the server’s order, names from the file, cycl
     { ...call('other', null, 1), trace_id: 'u' },
   ];
   const text = calls.map((c) => JSON.stringify(c)).join('\n');
-  const inTrace = traceCalls(text, 't');
+  const inTrace = traced(text, 't');
   assert.deepEqual(inTrace.map((c) => c.id), ['r', 'b', 'a', 'a1', 'y1', 'y2']);
-  assert.deepEqual(traceCalls(JSON.stringify(calls), 'u').map((c) => c.id), ['other'], 'a JSON array too');
+  assert.deepEqual(traced(JSON.stringify(calls), 'u').map((c) => c.id), ['other'], 'a JSON array too');
   const result = traceUsage(calls, { project_id: 'p', filter: { trace_ids: ['t'] } });
   const rows = traceRows(result, inTrace);
   assert.deepEqual(rows.map((r) => [r.id, r.depth, r.name, r.total_tokens, r.unfinished]), [

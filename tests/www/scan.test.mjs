@@ -69,3 +69,32 @@ test('op names', () => {
   assert.equal(opName('my_op'), 'my_op');
   assert.equal(opName(null), '');
 });
+
+test('where each trace’s calls are: the same calls from JSON Lines and a JSON array, in any chunking', async () => {
+  const { traceCalls } = await import('../../www/scan.js');
+  const tricky = { id: 'q', trace_id: 't1', parent_id: 'r1', project_id: 'p', display_name: 'a "quoted", [bracketed] {braced} \\ name ☃' };
+  const calls = [...CALLS, tricky, { ...CALLS[1], display_name: 'again' }];
+  const want = (t) => calls.filter((c) => c.trace_id === t).map((c) => ({ id: c.id, parent_id: c.parent_id ?? null, name: c.display_name || opName(c.op_name) || 'call' }));
+  const texts = [calls.map((c) => JSON.stringify(c)).join('\n'), '\n\n' + calls.map((c) => JSON.stringify(c)).join('\r\n') + '\r\n', JSON.stringify(calls), ' ' + JSON.stringify(calls, null, 2) + '\n', '[' + calls.map((c) => JSON.stringify(c)).join(' ,\n') + ' ]'];
+  for (const text of texts) {
+    const bytes = new TextEncoder().encode(text);
+    for (const size of [1, 2, 5, 64, bytes.length]) {
+      const s = new CallScanner();
+      for (let i = 0; i < bytes.length; i += size) s.push(bytes.slice(i, i + size));
+      const found = s.finish();
+      assert.equal(found.calls, 6, `${JSON.stringify(text.slice(0, 20))} in chunks of ${size}`);
+      for (const t of ['t0', 't1', 't2', 't3']) assert.deepEqual(traceCalls(bytes, s.spansOf(t)), want(t), `${t} in chunks of ${size}`);
+      assert.deepEqual(s.spansOf('none'), []);
+    }
+  }
+});
+
+test('a broken element of a JSON array: skipped, the others read', () => {
+  const text = `[${JSON.stringify(CALLS[0])}, {"id": "x", oops}, ${JSON.stringify(CALLS[2])}]`;
+  assert.deepEqual(scan(text, 3).roots.map((r) => r.id), ['r0', 'r1']);
+});
+
+test('blank lines before the first call count as lines', () => {
+  assert.deepEqual(scan(`\n  \n${JSON.stringify(CALLS[0])}\n\n${JSON.stringify(CALLS[2])}`, 1).lineOfCall, [3, 5]);
+  assert.deepEqual(scan(`\n  \n${JSON.stringify(CALLS[0])}\n\n${JSON.stringify(CALLS[2])}`, 100).lineOfCall, [3, 5]);
+});
