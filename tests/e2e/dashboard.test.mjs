@@ -648,7 +648,7 @@ test('the usage table exports as CSV, every row with the package’s numbers', {
     await page.waitForSelector('#trace-panel:not([hidden])');
     const [trace] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export')]);
     const traceLines = readFileSync(await trace.path(), 'utf8').trimEnd().split('\r\n');
-    assert.equal(traceLines[0], 'call_id,op,depth,models,requests,total_tokens,cost,unfinished');
+    assert.equal(traceLines[0], 'call_id,op,depth,models,requests,total_tokens,own_tokens,cost,own_cost,unfinished');
     assert.equal(traceLines.length - 1, await page.locator('#trace-table tbody tr').count());
   });
 });
@@ -695,6 +695,9 @@ test('trace view: a root’s calls as a tree, each with its rolled-up usage (tra
     assert.equal(await page.locator('#trace-table tr[data-call=a2] .badge').count(), 1, 'a2 is still running');
     const costText = await page.textContent('#trace-table tr[data-call=ra] [data-key=cost]');
     assert.equal(costText, '$0.0113');
+    // Each call's own part: ra and a2 used nothing themselves.
+    const own = await page.$$eval('#trace-table tbody tr', (trs) => trs.map((tr) => [tr.dataset.call, Number(tr.querySelector('[data-key=own_tokens]').dataset.value), tr.querySelector('[data-key=own_cost]').textContent]));
+    assert.deepEqual(own, [['ra', 0, '$0.00'], ['a1', 120, '$0.0037'], ['a2', 0, '$0.00'], ['a3', 1300, '$0.0076']]);
     await page.screenshot({ path: `${out}dashboard-trace.png`, fullPage: true });
 
     // It follows the options: without costs the cost column goes.

@@ -46,5 +46,5 @@ test('the trace view as CSV: one line per call, depth-first, rolled-up usage', (
   ];
   const res = traceUsage(calls, { project_id: 'p', filter: { trace_ids: ['t'] }, include_costs: false });
   const rows = traceRows(res, [{ id: 'a', parent_id: null, name: 'agent.run' }, { id: 'b', parent_id: 'a', name: 'chat' }]);
-  assert.equal(traceCsv(rows), 'call_id,op,depth,models,requests,total_tokens,cost,unfinished\r\na,agent.run,0,m,2,6,,false\r\nb,chat,1,m,2,6,,true\r\n');
+  assert.equal(traceCsv(rows), 'call_id,op,depth,models,requests,total_tokens,own_tokens,cost,own_cost,unfinished\r\na,agent.run,0,m,2,6,0,,,false\r\nb,chat,1,m,2,6,6,,,true\r\n');
 });

@@ -62,14 +62,28 @@ test('trace tree: depth first in the server’s order, names from the file, cycl
   assert.deepEqual(traced(JSON.stringify(calls), 'u').map((c) => c.id), ['other'], 'a JSON array too');
   const result = traceUsage(calls, { project_id: 'p', filter: { trace_ids: ['t'] } });
   const rows = traceRows(result, inTrace);
-  assert.deepEqual(rows.map((r) => [r.id, r.depth, r.name, r.total_tokens, r.unfinished]), [
-    ['r', 0, 'agent.run', 1111, false],
-    ['a', 1, 'call', 1100, true],
-    ['a1', 2, 'call', 1000, false],
-    ['b', 1, 'second', 10, false],
+  assert.deepEqual(rows.map((r) => [r.id, r.depth, r.name, r.total_tokens, r.own_tokens, r.unfinished]), [
+    ['r', 0, 'agent.run', 1111, 1, false],
+    ['a', 1, 'call', 1100, 100, true],
+    ['a1', 2, 'call', 1000, 1000, false],
+    ['b', 1, 'second', 10, 10, false],
     // On a cycle nothing is absorbed: each keeps its own.
-    ['y1', 0, 'call', 5, false],
-    ['y2', 1, 'call', 5, false],
+    ['y1', 0, 'call', 5, 5, false],
+    ['y2', 1, 'call', 5, 5, false],
   ]);
   assert.equal(rows[0].cost, null, 'no costs requested');
+});
+
+test('trace tree: each call’s own part, with Weave’s sum and provider-true', () => {
+  // The client summed its finished child into the root: Weave's sum counts
+  // the child twice in the root, provider-true once; either way "own" is
+  // what the root holds beyond what its children brought.
+  const priced = (id, parent, prompt, cost) => ({ ...call(id, parent, prompt), summary: { usage: { m: { requests: 1, prompt_tokens: prompt, total_tokens: prompt } }, weave: { costs: { m: { prompt_tokens_total_cost: cost, completion_tokens_total_cost: 0 } } } } });
+  const calls = [priced('r', null, 30, 0.3), priced('c', 'r', 20, 0.2), priced('g', 'c', 20, 0.2)];
+  const info = calls.map((c) => ({ id: c.id, parent_id: c.parent_id, name: c.id }));
+  const req = { project_id: 'p', filter: { trace_ids: ['t'] }, include_costs: true };
+  const own = (rollup) => traceRows(traceUsage(calls, req, { rollup }), info).map((r) => [r.id, r.total_tokens, r.own_tokens, r.cost, r.own_cost]);
+  const near = (got, want) => got.forEach((row, i) => row.forEach((v, j) => assert.ok(typeof v === 'string' ? v === want[i][j] : Math.abs(v - want[i][j]) < 1e-12, `${row} vs ${want[i]}`)));
+  near(own('reference'), [['r', 70, 30, 0.7, 0.3], ['c', 40, 20, 0.4, 0.2], ['g', 20, 20, 0.2, 0.2]]);
+  near(own('dedupe'), [['r', 30, 10, 0.3, 0.1], ['c', 20, 0, 0.2, 0], ['g', 20, 20, 0.2, 0.2]]);
 });
