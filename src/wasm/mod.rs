@@ -63,11 +63,12 @@ extern "C" {
 #[wasm_bindgen(module = "/js/pick.js")]
 extern "C" {
     /// `[json, indices]`, or null when `calls` is not an array: see
-    /// js/pick.js (`call_ids` null: every call). Throws what
+    /// js/pick.js (`call_ids` null: every call; `for_stats`: with the
+    /// stats fields, for a table made for stats). Throws what
     /// JSON.stringify throws (a BigInt, a cycle in a malformed call) and what
     /// a hostile value throws.
     #[wasm_bindgen(js_name = selectCalls, catch)]
-    fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<JsValue, JsValue>;
+    fn select_calls(calls: &JsValue, call_ids: &JsValue, for_stats: bool) -> Result<JsValue, JsValue>;
 }
 
 /// The JavaScript operations a call performs, each behind `catch` so that
@@ -182,7 +183,7 @@ pub fn trace_usage_from_json(
 /// when it is null) cross as one JSON text, are read like a body, and
 /// `compute` runs on them. A call's error names its index in `calls`.
 fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::calls::CallTable) -> R) -> Result<R, JsValue> {
-    let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
+    let picked = select_calls(calls, call_ids, false).map_err(|e| throw(not_json("calls", &e)))?;
     let Ok(picked) = picked.dyn_into::<Array>() else {
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], Kind::ListType, "Input should be a valid list")));
     };
