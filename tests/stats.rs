@@ -391,3 +391,50 @@ fn errors_are_422_with_their_loc() {
     let e = weave_usage::compute_stats(s.finish().unwrap(), &prepared, &weave_usage::fixed_offset_buckets).unwrap_err();
     assert_eq!((e.status, e.detail[0].kind.name()), (409, "accumulator_not_for_stats"));
 }
+
+#[test]
+fn cycles_and_too_many_rows() {
+    // a ↔ b is a cycle; c hangs off b; d is c's child. No loop, and each
+    // call on the cycle is its own root.
+    let body = r#"{"id":"a","trace_id":"t","parent_id":"b","op_name":"weave:///e/p/op/A:1","started_at":"2025-01-01T00:00:00Z"}
+{"id":"b","trace_id":"t","parent_id":"a","op_name":"weave:///e/p/op/B:1","started_at":"2025-01-01T00:00:01Z"}
+{"id":"c","trace_id":"t","parent_id":"b","op_name":"weave:///e/p/op/C:1","started_at":"2025-01-01T00:00:02Z"}
+{"id":"d","trace_id":"t","parent_id":"c","op_name":"weave:///e/p/op/D:1","started_at":"2025-01-01T00:00:03Z","summary":{"usage":{"m":{"total_tokens":7}}}}
+"#;
+    let res = stats(body, json!({"project_id": "p", "group_by": ["op_name", "root_op_name"]}));
+    let mut pairs: Vec<(String, String, u64)> = res["call_buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["op_name"].as_str().unwrap().into(), r["root_op_name"].as_str().unwrap().into(), r["call_count"].as_u64().unwrap()))
+        .collect();
+    pairs.sort();
+    assert_eq!(pairs, [("A".into(), "A".into(), 1), ("B".into(), "B".into(), 1), ("C".into(), "B".into(), 1), ("D".into(), "B".into(), 1)]);
+    let (t, _, _) = grand(&res);
+    assert_eq!(t[3], 7);
+    let roots = stats(body, json!({"project_id": "p", "filter": {"trace_roots_only": true}}));
+    assert_eq!(grand(&roots).0[3], 7, "d's tokens at b, the root c hangs off");
+    assert_eq!(grand(&roots).2, 2, "a and b: on the cycle, each its own root");
+
+    // 3 days × 100,000 threads is more rows than allowed; a limit makes it fit.
+    let mut many = String::new();
+    for i in 0..100_000 {
+        let day = 1 + i % 3;
+        many.push_str(&format!(
+            "{{\"id\":\"c{i}\",\"trace_id\":\"t{i}\",\"thread_id\":\"th{i}\",\"started_at\":\"2025-01-0{day}T00:00:00Z\"}}\n"
+        ));
+    }
+    let req = stats_request_from_json(br#"{"project_id":"p","group_by":["thread_id"]}"#).unwrap();
+    let e = usage_stats_from_json(many.as_bytes(), &req, None).unwrap_err();
+    assert_eq!(
+        (e.status, format!("{:?}", e.detail[0].loc), e.detail[0].kind.name()),
+        (422, r#"[Key("body"), Key("group_by")]"#.into(), "value_error")
+    );
+    let top = stats(&many, json!({"project_id": "p", "group_by": ["thread_id"], "limit": 5}));
+    assert_eq!(top["call_buckets"].as_array().unwrap().len(), 3 * 6);
+    assert_eq!(grand(&top).2, 100_000);
+    // Ties (no usage, one call each) go by key: th0, th1, th10, …
+    let first: Vec<&str> =
+        top["call_buckets"].as_array().unwrap().iter().take(6).map(|r| r["thread_id"].as_str().unwrap_or("(other)")).collect();
+    assert_eq!(first, ["th0", "th1", "th10", "th100", "th1000", "(other)"]);
+}
