@@ -488,10 +488,14 @@ fn op_names(table: &CallTable, extra: &[crate::calls::StatsRec], calls: &[u32]) 
             syms.push(s.op);
         }
     }
-    sort_by(&mut syms, &|a, b| op_name(table.str(a)).cmp(op_name(table.str(b))));
+    // Each ref's NAME once (refs differ by digest: as many as the calls).
+    let texts: Vec<&str> = collect(syms.len(), syms.iter().map(|&s| op_name(table.str(s)))).map_err(too_large)?;
+    let mut order: Vec<u32> = collect(syms.len(), 0..syms.len() as u32).map_err(too_large)?;
+    let text = |i: u32| texts.get(i as usize).copied().unwrap_or_default();
+    sort_by(&mut order, &|a, b| text(a).cmp(text(b)));
     let mut names: Vec<String> = Vec::new();
-    for &s in &syms {
-        let name = op_name(table.str(s));
+    for &i in &order {
+        let (name, s) = (text(i), syms.get(i as usize).copied().unwrap_or(NONE));
         if names.last().is_none_or(|l| l != name) {
             reserve(&mut names, 1).map_err(too_large)?;
             names.push(name.to_string());
