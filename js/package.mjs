@@ -35,7 +35,7 @@ copyFileSync(join(root, 'LICENSE'), join(pkg, 'LICENSE'));
 // The docs the README links to, shipped so that the links work wherever the
 // package is read.
 mkdirSync(join(pkg, 'docs'), { recursive: true });
-for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
+for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md', 'stats.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
 // wasm-pack writes a .gitignore of "*", which would hide the files from npm pack.
 rmSync(join(pkg, '.gitignore'), { force: true });
 
