@@ -1,5 +1,5 @@
 // The benchmark in headless Chromium (Debian's, driven by playwright-core):
-//   node bench/chromium.mjs [sizes...]
+//   node bench/chromium.mjs [--stats-only] [sizes...]
 // Serves bench/ and the built package on localhost, runs bench/page.html,
 // and prints the same table as bench/node.mjs.
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { table } from './suite.mjs';
 
 const repo = new URL('../', import.meta.url).pathname;
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);
+const statsOnly = process.argv.includes('--stats-only');
 const { server, url } = await serve({ root: `${repo}bench`, mounts: { '/pkg/': `${repo}pkg`, '/tools/': `${repo}tools` } });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -26,7 +27,7 @@ try {
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   const wasm = readFileSync(`${repo}pkg/weave_usage_bg.wasm`);
   console.log(`Chromium ${browser.version()}; wasm: ${wasm.length} bytes, ${gzipSync(wasm, { level: 9 }).length} gzipped`);
-  await page.goto(`${url}page.html?sizes=${(sizes.length ? sizes : [10_000, 100_000, 1_000_000]).join(',')}&runs=5`);
+  await page.goto(`${url}page.html?sizes=${(sizes.length ? sizes : [10_000, 100_000, 1_000_000]).join(',')}&runs=5${statsOnly ? '&statsOnly=1' : ''}`);
   await page.waitForFunction(() => window.bench, null, { timeout: 0, polling: 1000 });
   const result = await page.evaluate(() => window.bench);
   if (result.error) throw new Error(result.error);

@@ -5,6 +5,7 @@
 import { generate } from './data.mjs';
 import { parseJsonl, rollup } from './baseline.mjs';
 import { scanUsage } from './scanner.mjs';
+import { statsFromBytes, canonical } from './stats-baseline.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -12,7 +13,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SETTLE_MS = 200;
 
 /** Deep equality, costs within 1e-9 relative. */
-function agree(a, b) {
+export function agree(a, b) {
   if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
   const ka = Object.keys(a).sort();
@@ -43,9 +44,11 @@ function agree(a, b) {
  *
  * sizes: call counts. runs: rounds per size (objectRuns for the objects
  * path and the JS rollup it is compared with, as both are short). log:
- * progress lines. Returns one row per (size, path).
+ * progress lines. statsOnly: only the stats rows (usageStatsFromJson, the
+ * stats accumulator, and the plain-JS stats peer, bench/stats-baseline.mjs,
+ * up to baselineLimit calls). Returns one row per (size, path).
  */
-export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21 }) {
+export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21, statsOnly = false }) {
   const rows = [];
   const settle = async () => {
     env.gc();
@@ -66,6 +69,8 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
     log(`${count} calls, ${mb.toFixed(0)} MB generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const withBaseline = count <= baselineLimit;
+    await statsRows(count, mb, body, withBaseline);
+    if (statsOnly) continue;
 
     const paths = {
       bytes: () => lib.callsUsageFromJson(body, request),
@@ -150,16 +155,60 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
     calls = null;
   }
   return rows;
+
+  /** Stats by hour, model and op over the whole body, with costs: the
+   * module's two paths and the plain-JS peer, interleaved as above. */
+  async function statsRows(count, mb, body, withPeer) {
+    const request = { project_id: 'acme/agents', granularity: 'hour', group_by: ['model', 'op_name'], include_costs: true };
+    const paths = {
+      stats: () => lib.usageStatsFromJson(body, request),
+      statsStreamed: () => {
+        const acc = new lib.UsageAccumulator({ stats: true });
+        try {
+          for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
+          return acc.finishStats(request);
+        } finally {
+          acc.free();
+        }
+      },
+      peer: () => statsFromBytes(body, request),
+    };
+    const out = paths.stats();
+    const wasm = lib.wasmMemoryBytes();
+    const streamedOut = paths.statsStreamed();
+    const streamedWasm = lib.wasmMemoryBytes();
+    const peerOut = withPeer ? paths.peer() : null;
+    const ms = { stats: [], statsStreamed: [], peer: [] };
+    let heap = null;
+    for (let i = 0; i < runs; i++) {
+      await settle();
+      ms.stats.push(timed(paths.stats).ms);
+      await settle();
+      ms.statsStreamed.push(timed(paths.statsStreamed).ms);
+      if (!withPeer) continue;
+      await settle();
+      const heap0 = env.heap();
+      const r = timed(paths.peer);
+      ms.peer.push(r.ms);
+      if (i === 0 && heap0 !== null) heap = env.heap() - heap0;
+    }
+    log(`  stats, ${runs} rounds: usageStatsFromJson ${median(ms.stats).toFixed(1)} ms, accumulator ${median(ms.statsStreamed).toFixed(1)} ms` + (withPeer ? `, JSON.parse + JS stats ${median(ms.peer).toFixed(1)} ms` : ''));
+    if (withPeer) row(count, mb, 'stats: JSON.parse + JS stats', ms.peer, { jsHeap: heap });
+    row(count, mb, 'usageStatsFromJson(bytes)', ms.stats, { wasm, agrees: peerOut ? agree(canonical(out), peerOut) : null, paired: withPeer ? paired(ms.peer, ms.stats) : null });
+    row(count, mb, 'stats UsageAccumulator', ms.statsStreamed, { wasm: streamedWasm, agrees: agree(streamedOut, out), paired: withPeer ? paired(ms.peer, ms.statsStreamed) : null });
+  }
 }
 
 /** The rows as a text table, with ratios against the baseline of each size. */
 export function table(rows) {
   const base = new Map(rows.filter((r) => r.path === 'JSON.parse + JS rollup').map((r) => [r.calls, r.median]));
+  const statsBase = new Map(rows.filter((r) => r.path === 'stats: JSON.parse + JS stats').map((r) => [r.calls, r.median]));
   const roll = new Map(rows.filter((r) => r.path === 'JS rollup on objects').map((r) => [r.calls, r.median]));
   const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
   const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'vs scanner', 'wasm MB', 'JS heap MB', 'agrees'];
   const lines = rows.map((r) => {
-    const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS ') || r.path.startsWith('JSON.parse') ? null : base.get(r.calls);
+    const stats = r.path.startsWith('stats') || r.path.startsWith('usageStats');
+    const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS ') || r.path.startsWith('JSON.parse') || r.path.startsWith('stats:') ? null : stats ? statsBase.get(r.calls) : base.get(r.calls);
     return [
       r.calls.toLocaleString('en-US'),
       fmt(r.mb, 0),

@@ -24,7 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
-const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
+const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'usageStats', 'usageStatsFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
 
 for (const f of ['index.js', 'node.js', 'init.js', 'init-node.js', 'inline.js', 'guard.js', 'prices.js', 'prices-data.js']) copyFileSync(join(root, 'js', f), join(pkg, f));
 // weave-usage/prices: its types name the main entry's by the package's name.
@@ -35,7 +35,7 @@ copyFileSync(join(root, 'LICENSE'), join(pkg, 'LICENSE'));
 // The docs the README links to, shipped so that the links work wherever the
 // package is read.
 mkdirSync(join(pkg, 'docs'), { recursive: true });
-for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
+for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md', 'stats.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
 // wasm-pack writes a .gitignore of "*", which would hide the files from npm pack.
 rmSync(join(pkg, '.gitignore'), { force: true });
 

@@ -4,10 +4,14 @@
 # JavaScript rollup it replaces (JSON.parse + Map-based rollup) and against
 # the best plain-JS byte scanner we could write (bench/scanner.mjs, checked
 # against the reference fixtures first), medians of 5 runs, MB/s, memory,
-# and a check that the answers agree; then ids
+# and a check that the answers agree; usage stats (by hour, model and op)
+# against a plain-JS peer (bench/stats-baseline.mjs, checked first by
+# bench/stats-check.mjs); then ids
 # crafted to collide in a string hash against ordinary ones (bench/flood.mjs).
 # Installs what is missing first. Timing is printed, never asserted. Takes a
-# few minutes. bench/ab.mjs compares two builds in one process.
+# few minutes. bench/ab.mjs compares two builds in one process. Arguments go
+# to bench/node.mjs and bench/chromium.mjs: sizes, and `--stats-only` for
+# just the stats rows (e.g. `scripts/bench.sh --stats-only 1000000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -15,6 +19,8 @@ scripts/setup.sh --browser
 scripts/build.sh
 echo "== The JS byte scanner (bench/scanner.mjs) against the reference fixtures"
 node bench/scanner-check.mjs
+echo "== The JS stats peer (bench/stats-baseline.mjs) against the module"
+node bench/stats-check.mjs
 echo
 echo "== Node"
 node --expose-gc --max-old-space-size=12000 bench/node.mjs "$@"

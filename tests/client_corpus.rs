@@ -397,3 +397,50 @@ fn diagnostics_are_true_on_real_traces() {
     eprintln!("diagnostics: {negative} negative stored costs named; {both_as_sums} entries holding both prompt and input tokens, all client sums, none reported");
     assert!(negative > 0 && both_as_sums > 0, "the corpus has both situations");
 }
+
+/// Usage stats (docs/stats.md) on real client traces: each call's own usage
+/// counted once, so the stats summed over every bucket equal, per model and
+/// counter, the `rollup: "dedupe"` totals of every root of the project
+/// (from `/calls/usage`); with `trace_roots_only` too. Roots: live calls
+/// whose parent is not a live call of the project.
+#[test]
+fn stats_count_what_the_dedupe_totals_of_all_roots_count() {
+    let options = to_value(&serde_json::json!({"rollup": "dedupe"}));
+    let mut checked = 0;
+    for (name, f) in corpus() {
+        let calls = f["calls"].as_array().unwrap();
+        let body: String = calls.iter().map(|c| c.to_string() + "\n").collect();
+        let mut projects: Vec<&str> = calls.iter().filter_map(|c| c["project_id"].as_str()).collect();
+        projects.sort();
+        projects.dedup();
+        for project in projects {
+            let live: Vec<&Json> =
+                calls.iter().filter(|c| c["deleted_at"].is_null() && (c["project_id"].is_null() || c["project_id"] == project)).collect();
+            let ids: std::collections::BTreeSet<&str> = live.iter().map(|c| c["id"].as_str().unwrap()).collect();
+            let roots: Vec<&str> = live
+                .iter()
+                .filter(|c| c["parent_id"].as_str().is_none_or(|p| p.is_empty() || !ids.contains(p)))
+                .map(|c| c["id"].as_str().unwrap())
+                .collect();
+            let request = to_value(&serde_json::json!({"project_id": project, "call_ids": roots, "limit": 1_000_000}));
+            let usage = as_json(weave_usage::calls_usage_from_json(body.as_bytes(), &request, Some(&options)).unwrap().to_json().unwrap());
+            let mut want = BTreeMap::new();
+            for models in usage["call_usage"].as_object().unwrap().values() {
+                add_truth(&mut want, models);
+            }
+            for filter in [serde_json::json!({}), serde_json::json!({"trace_roots_only": true})] {
+                let req = serde_json::json!({"project_id": project, "group_by": ["model"], "granularity": "hour", "filter": filter});
+                let req = weave_usage::stats_request_from_json(req.to_string().as_bytes()).unwrap();
+                let stats = as_json(weave_usage::usage_stats_from_json(body.as_bytes(), &req, None).unwrap().to_json().unwrap());
+                let mut got = BTreeMap::new();
+                for row in stats["usage_buckets"].as_array().unwrap() {
+                    let model = row["model"].as_str().unwrap().to_string();
+                    add_truth(&mut got, &serde_json::json!({ model: row }));
+                }
+                assert_eq!(truth_json(&got), truth_json(&want), "{name} {project} {filter}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 14, "{checked} cases");
+}

@@ -12,7 +12,10 @@ use js_sys::{Object, Reflect, Uint8Array, JSON};
 use serde_json::Value as Json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
-use weave_usage::wasm::{calls_usage, calls_usage_from_json, trace_usage, trace_usage_from_json, OptionsArg, UsageAccumulator};
+use weave_usage::wasm::{
+    calls_usage, calls_usage_from_json, trace_usage, trace_usage_from_json, usage_stats, usage_stats_from_json, AccumulatorOptionsArg,
+    OptionsArg, UsageAccumulator,
+};
 
 /// Every fixture, embedded (a browser has no file system). The list must name
 /// 76 distinct files; `include_str!` fails to compile for a missing one, and
@@ -154,7 +157,7 @@ fn every_fixture_through_both_exports() {
             ("jsonl bytes", calls_usage_from_json(Uint8Array::from(lines.as_bytes()).into(), request.clone(), None)),
         ];
         // And streamed through the accumulator, 7 bytes at a time.
-        let mut acc = UsageAccumulator::new();
+        let mut acc = UsageAccumulator::new(None).unwrap();
         let pushed: Result<(), JsValue> = lines.as_bytes().chunks(7).try_for_each(|c| acc.push(Uint8Array::from(c).into()));
         let streamed = pushed.and_then(|()| acc.finish(request.clone(), None));
         let runs: Vec<(&str, Result<JsValue, JsValue>)> = runs.into_iter().chain([("accumulator, 7-byte chunks", streamed)]).collect();
@@ -227,7 +230,7 @@ fn options_and_trace_usage_through_every_export() {
 
     let traced = json(&trace_usage(JSON::parse(calls).unwrap(), trace_request(), options(opts)).expect("trace objects"));
     let traced_bytes = json(&trace_usage_from_json(JsValue::from_str(&body), trace_request(), options(opts)).expect("trace bytes"));
-    let mut acc = UsageAccumulator::new();
+    let mut acc = UsageAccumulator::new(None).unwrap();
     body.as_bytes().chunks(5).for_each(|c| acc.push(Uint8Array::from(c).into()).expect("push"));
     let traced_acc = json(&acc.finish_trace(trace_request(), options(opts)).expect("finishTrace"));
     assert_eq!(traced, traced_bytes);
@@ -250,4 +253,42 @@ fn options_and_trace_usage_through_every_export() {
     let detail = json(&Reflect::get(&e, &"detail".into()).unwrap());
     assert_eq!(detail[0]["loc"], serde_json::json!(["options", "prices", 0, "effective_date"]));
     assert_eq!(detail[0]["type"], "datetime_from_date_parsing");
+}
+
+/// Stats through the boundary: buckets made by js/zone.js (New York's
+/// spring-forward day is 23 hours), objects, bytes and a stats accumulator
+/// alike, and the errors that only the boundary can give.
+#[wasm_bindgen_test]
+fn stats_bucket_in_the_zone_through_every_path() {
+    let calls = r#"[{"id":"a","trace_id":"t","op_name":"weave:///e/p/op/agent:1","started_at":"2025-03-09T04:59:00Z","summary":{"usage":{"m":{"prompt_tokens":3}}}},
+        {"id":"b","trace_id":"t","parent_id":"a","op_name":"weave:///e/p/op/llm:2","started_at":"2025-03-10T03:59:00Z","exception":"x","summary":{"usage":{"m":{"prompt_tokens":2}}}}]"#;
+    let body: String = serde_json::from_str::<Vec<Json>>(calls).unwrap().iter().map(|c| c.to_string() + "\n").collect();
+    let request = || JSON::parse(r#"{"project_id":"p","timezone":"America/New_York","group_by":["op_name"]}"#).unwrap();
+    let json = |v: &JsValue| -> Json { serde_json::from_str(&String::from(JSON::stringify(v).unwrap())).unwrap() };
+    let by_objects = json(&usage_stats(JSON::parse(calls).unwrap(), request(), None).expect("objects"));
+    let by_bytes = json(&usage_stats_from_json(Uint8Array::from(body.as_bytes()).into(), request(), None).expect("bytes"));
+    let options: AccumulatorOptionsArg = JSON::parse(r#"{"stats":true}"#).unwrap().unchecked_into();
+    let mut acc = UsageAccumulator::new(Some(options)).expect("a stats accumulator");
+    body.as_bytes().chunks(7).for_each(|c| acc.push(Uint8Array::from(c).into()).expect("push"));
+    let by_acc = json(&acc.finish_stats(request(), None).expect("finishStats"));
+    assert_eq!(by_objects, by_bytes);
+    assert_eq!(by_objects, by_acc);
+    let stamps: Vec<&str> = by_objects["call_buckets"].as_array().unwrap().iter().map(|r| r["timestamp"].as_str().unwrap()).collect();
+    // a is at 23:59 on the 8th (EST), b at 23:59 on the 9th (EDT).
+    assert_eq!(
+        stamps,
+        ["2025-03-08T00:00:00-05:00", "2025-03-08T00:00:00-05:00", "2025-03-09T00:00:00-05:00", "2025-03-09T00:00:00-05:00"]
+    );
+    assert_eq!(by_objects["end"], "2025-03-10T00:00:00-04:00");
+    let errors: u64 = by_objects["call_buckets"].as_array().unwrap().iter().map(|r| r["error_count"].as_u64().unwrap()).sum();
+    assert_eq!(errors, 1);
+
+    let refused = |e: JsValue| json(&Reflect::get(&e, &"detail".into()).unwrap())[0].clone();
+    let bad_zone = JSON::parse(r#"{"project_id":"p","timezone":"Mars/Olympus"}"#).unwrap();
+    let d = refused(usage_stats(JSON::parse(calls).unwrap(), bad_zone, None).unwrap_err());
+    assert_eq!((d["loc"].clone(), d["type"].clone()), (serde_json::json!(["body", "timezone"]), Json::from("value_error")));
+    let mut plain = UsageAccumulator::new(None).unwrap();
+    plain.push(JsValue::from_str(&body)).unwrap();
+    let d = refused(plain.finish_stats(request(), None).unwrap_err());
+    assert_eq!(d["type"], "accumulator_not_for_stats");
 }

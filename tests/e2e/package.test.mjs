@@ -18,6 +18,7 @@ const FILES = [
   'docs/options.md',
   'docs/semantics.md',
   'docs/hostile-inputs.md',
+  'docs/stats.md',
   'index.d.ts',
   'index.d.cts',
   'init.d.ts',
@@ -47,6 +48,7 @@ const FILES = [
   // folder named with a hash.
   'snippets/*/js/pick.js',
   'snippets/*/js/boundary.js',
+  'snippets/*/js/zone.js',
 ];
 /** A path with the snippet folder's hash replaced by `*`. */
 const normal = (path) => path.replace(/^snippets\/[^/]+\//, 'snippets/*/');

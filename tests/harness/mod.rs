@@ -12,7 +12,9 @@
 //! - [`request`]: an arbitrary argument text read, compared with serde_json
 //!   value by value, and validated;
 //! - [`stream`]: an arbitrary body in arbitrary chunks gives exactly what it
-//!   gives in one piece (a differential check), call by call.
+//!   gives in one piece (a differential check), call by call; and so does a
+//!   table made for stats, which reads the same calls (or refuses one whose
+//!   stats fields are of the wrong type) and answers a stats request alike.
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
@@ -451,6 +453,77 @@ pub fn stream(data: &[u8]) {
         }
         (a, b) => panic!("whole: {a:?}\nchunked: {b:?}"),
     }
+    stats_stream(
+        *pick & 0x80 != 0,
+        largest,
+        u32::from(*lo) | u32::from(*hi) << 8 | 0x1_0000,
+        body,
+        whole_outcome.is_ok().then(|| calls_of(whole.table())),
+    );
+}
+
+/// [`stream`] for a table made for stats, chunked the same way: whole and
+/// chunked agree (calls, stats fields, a stats answer); against the plain
+/// table (`plain`: its calls, when it read the body), the same calls, or a
+/// 422 at a stats field.
+fn stats_stream(compact: bool, largest: usize, mut state: u32, body: &[u8], plain: Option<Vec<CallText>>) {
+    let mut whole = CallStream::for_stats(compact);
+    let whole_outcome = whole.push(body).and_then(|()| whole.finish().map(|_| ()));
+    let mut chunked = CallStream::for_stats(compact);
+    let mut rest = body;
+    let mut pushed = Ok(());
+    while !rest.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let n = (state as usize % (largest + 1)).min(rest.len());
+        let (chunk, tail) = rest.split_at(n);
+        pushed = chunked.push(chunk);
+        if pushed.is_err() {
+            break;
+        }
+        rest = tail;
+    }
+    let chunked_outcome = pushed.and_then(|()| chunked.finish().map(|_| ()));
+    match (&whole_outcome, &chunked_outcome) {
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "the same error whatever the chunking");
+            if plain.is_some() {
+                let stats_field = a.detail.iter().all(|d| {
+                    a.status == 422
+                        && matches!(d.loc.as_slice(), [Loc::Key(c), Loc::Index(_), Loc::Key(f)] if c == "calls" && ["op_name", "wb_user_id", "thread_id"].contains(&f.as_str()))
+                });
+                assert!(stats_field, "a body the plain table reads is refused only for a stats field: {a:?}");
+            }
+        }
+        (Ok(()), Ok(())) => {
+            let (a, b) = (whole.table(), chunked.table());
+            assert_eq!(calls_of(a), calls_of(b), "the same calls whatever the chunking");
+            assert_eq!(stats_of(a), stats_of(b), "the same stats fields whatever the chunking");
+            assert_eq!(a.stats().map(<[_]>::len), Some(a.calls().len()), "one stats record per call");
+            if let Some(plain) = &plain {
+                assert_eq!(&calls_of(a), plain, "a stats table reads the calls a plain one reads");
+            }
+            let text = br#"{"project_id":"p","group_by":["model","op_name","wb_user_id","thread_id","root_op_name"],"limit":3,"include_costs":true,"granularity":"month"}"#;
+            let req = weave_usage::stats_request_from_json(text).expect("the harness's stats request reads");
+            let p = weave_usage::prepare_stats(&req, None).expect("the harness's stats request is valid");
+            let (x, y) = (
+                weave_usage::compute_stats(a, &p, &weave_usage::fixed_offset_buckets).and_then(|r| r.to_json()),
+                weave_usage::compute_stats(b, &p, &weave_usage::fixed_offset_buckets).and_then(|r| r.to_json()),
+            );
+            assert_eq!(x, y, "the same stats whatever the chunking");
+        }
+        (a, b) => panic!("stats table, whole: {a:?}\nchunked: {b:?}"),
+    }
+}
+
+/// A call's stats fields as text: op name, user, thread, error.
+type StatsText = (Option<String>, Option<String>, Option<String>, bool);
+
+/// Each call's stats fields as text.
+fn stats_of(t: &CallTable) -> Vec<StatsText> {
+    let opt = |s| (s != NONE).then(|| t.str(s).to_string());
+    t.stats().unwrap_or_default().iter().map(|r| (opt(r.op), opt(r.user), opt(r.thread), r.error)).collect()
 }
 
 /// A call as text (symbols differ between tables that interned in a
