@@ -158,6 +158,8 @@ function warm(full) {
   // A cost of NaN takes the answer's one extra step (restore_non_finite_costs).
   const text = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"nan"}}}}}\n';
   const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
+  // A range, so that the buckets are made (js/zone.js) with no call dated.
+  const day = { project_id: 'p', start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z', timezone: 'America/New_York' };
   const refused = {
     toJSON() {
       throw new ErrorCtor('warming');
@@ -172,6 +174,9 @@ function warm(full) {
     () => callsUsageFromJson(text, refused),
     () => traceUsage([], 0),
     () => traceUsageFromJson('', 0),
+    () => usageStats(full ? [parse(text)] : [], day),
+    () => usageStatsFromJson(text, day),
+    () => usageStatsFromJson(text, { ...day, timezone: 'Not/A_Zone' }),
     () => {
       const acc = new UsageAccumulator();
       try {
@@ -179,6 +184,16 @@ function warm(full) {
         void (acc.calls + acc.bytesRead);
         acc.finish(request);
         acc.finishTrace(0);
+        acc.finishStats({ project_id: 'p' });
+      } finally {
+        acc.free();
+      }
+    },
+    () => {
+      const acc = new UsageAccumulator({ stats: true });
+      try {
+        acc.push(text);
+        acc.finishStats({ project_id: 'p' });
       } finally {
         acc.free();
       }
@@ -294,6 +309,32 @@ export function traceUsageFromJson(body, request, options) {
   }
 }
 
+export function usageStats(calls, request, options) {
+  try {
+    return enter(glue.usageStats, calls, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+export function usageStatsFromJson(body, request, options) {
+  try {
+    return enter(glue.usageStatsFromJson, body, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
 /** The module's memory size: read from the memory itself, not in wasm. */
 export function wasmMemoryBytes() {
   if (memory === null) throw make(NOT_READY);
@@ -303,10 +344,11 @@ export function wasmMemoryBytes() {
 const PUSH = (inner, chunk) => inner.push(chunk);
 const FINISH = (inner, request, options) => inner.finish(request, options);
 const FINISH_TRACE = (inner, request, options) => inner.finishTrace(request, options);
+const FINISH_STATS = (inner, request, options) => inner.finishStats(request, options);
 const CALLS = (inner) => inner.calls;
 const BYTES_READ = (inner) => inner.bytesRead;
 const FREE = (inner) => inner.free();
-const NEW = () => new glue.UsageAccumulator();
+const NEW = (options) => new glue.UsageAccumulator(options);
 
 /**
  * Each accumulator's state, where no copy of it can reach: `inner`, the
@@ -343,12 +385,14 @@ function run(acc, op, a, b) {
  * `finish(request, options?)` for the same answer `callsUsageFromJson` gives
  * on the whole body. `finish` may be called again with other requests;
  * `free()` releases the memory (or garbage collection does, when it is
- * never called).
+ * never called). `new UsageAccumulator({ stats: true })` also reads the
+ * fields `finishStats` needs (only then: `/calls/usage` needs none of them).
  */
 export class UsageAccumulator {
-  constructor() {
+  /** `options.stats`: also read what `finishStats` needs. */
+  constructor(options) {
     try {
-      states.set(this, { inner: enter(NEW), busy: false, lost: null });
+      states.set(this, { inner: enter(NEW, options), busy: false, lost: null });
     } catch (e) {
       let out = STACK_ERROR;
       try {
@@ -393,6 +437,21 @@ export class UsageAccumulator {
   finishTrace(request, options) {
     try {
       return run(this, FINISH_TRACE, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Stats for `request` over everything pushed (made with `{ stats: true }`,
+   * else a 409): like `finish`, it ends the input and may be called again. */
+  finishStats(request, options) {
+    try {
+      return run(this, FINISH_STATS, request, options);
     } catch (e) {
       let out = STACK_ERROR;
       try {

@@ -24,7 +24,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
-const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
+const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'usageStats', 'usageStatsFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
 
 for (const f of ['index.js', 'node.js', 'init.js', 'init-node.js', 'inline.js', 'guard.js', 'prices.js', 'prices-data.js']) copyFileSync(join(root, 'js', f), join(pkg, f));
 // weave-usage/prices: its types name the main entry's by the package's name.

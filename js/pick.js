@@ -59,6 +59,8 @@ const usv = (s) => (typeof s !== 'string' || s.isWellFormed === undefined || s.i
 // --test wire`); a test fails if this block differs from what it makes.
 /** The keys of a call that are read. */
 const CALL_FIELDS = ['id', 'trace_id', 'parent_id', 'project_id', 'started_at', 'ended_at', 'deleted_at', 'summary'];
+/** The keys of a call read for stats only, in compact order. */
+const STATS_FIELDS = ['op_name', 'wb_user_id', 'thread_id', 'exception'];
 /** The counters of a usage entry that are read, in compact order. */
 const USAGE_FIELDS = ['requests', 'prompt_tokens', 'input_tokens', 'completion_tokens', 'output_tokens', 'total_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
 /** The costs of a cost entry that are read, in compact order. */
@@ -67,6 +69,13 @@ const COST_FIELDS = ['prompt_tokens_total_cost', 'completion_tokens_total_cost',
 
 /** The call's fields read as text: all but `summary`. */
 const TEXT_FIELDS = CALL_FIELDS.filter((k) => k !== 'summary');
+/** The stats fields read as text: all but `exception` (only its presence
+ * is read). */
+const STATS_TEXT = STATS_FIELDS.filter((k) => k !== 'exception');
+
+/** Whether the current pick is for stats (src/calls/wire.rs: STATS_FIELDS
+ * are then read and sent too). Set by `selectCalls` for its duration. */
+let stats = false;
 
 // ---------------------------------------------------------------- reduce
 
@@ -178,6 +187,10 @@ const newReduced = () => ({
   summary: undefined,
   usage: null,
   costs: null,
+  op_name: undefined,
+  wb_user_id: undefined,
+  thread_id: undefined,
+  exception: undefined,
 });
 
 /**
@@ -213,6 +226,12 @@ function reduce(c, i) {
   if (enumerable.call(v, 'ended_at')) r.ended_at = leaf(json(v.ended_at, 'ended_at'), path);
   if (enumerable.call(v, 'deleted_at')) r.deleted_at = leaf(json(v.deleted_at, 'deleted_at'), path);
   if (enumerable.call(v, 'summary')) summary(r, json(v.summary, 'summary'), path);
+  if (stats) {
+    if (enumerable.call(v, 'op_name')) r.op_name = leaf(json(v.op_name, 'op_name'), path);
+    if (enumerable.call(v, 'wb_user_id')) r.wb_user_id = leaf(json(v.wb_user_id, 'wb_user_id'), path);
+    if (enumerable.call(v, 'thread_id')) r.thread_id = leaf(json(v.thread_id, 'thread_id'), path);
+    if (enumerable.call(v, 'exception')) r.exception = leaf(json(v.exception, 'exception'), path);
+  }
   return r;
 }
 
@@ -275,13 +294,16 @@ const valid = (r) =>
   isText(r.started_at) &&
   isText(r.ended_at) &&
   isText(r.deleted_at) &&
-  (r.summary === undefined || r.summary === null || r.summary === SUMMARY);
+  (r.summary === undefined || r.summary === null || r.summary === SUMMARY) &&
+  (!stats || (isText(r.op_name) && isText(r.wb_user_id) && isText(r.thread_id)));
 
 /** A valid reduced call in the compact form (see `compact`). */
 function compactReduced(r, sent, at) {
   const parentAt = sent.ids.get(r.parent_id) ?? r.parent_id;
   if (!sent.ids.has(r.id)) sent.ids.set(r.id, at);
-  return [r.id, once(sent.traces, r.trace_id, at), parentAt, once(sent.projects, r.project_id, at), r.started_at, present(r.ended_at), present(r.deleted_at), r.usage, r.costs];
+  const out = [r.id, once(sent.traces, r.trace_id, at), parentAt, once(sent.projects, r.project_id, at), r.started_at, present(r.ended_at), present(r.deleted_at), r.usage, r.costs];
+  if (stats) out.push(r.op_name ?? null, r.wb_user_id ?? null, r.thread_id ?? null, r.exception === undefined || r.exception === null ? null : 1);
+  return out;
 }
 
 /** A reduced call that fails validation, as an object for the core to
@@ -292,6 +314,7 @@ function invalid(r) {
   const out = {};
   for (const k of TEXT_FIELDS) put(out, k, r[k]);
   put(out, 'summary', r.summary === SUMMARY ? {} : r.summary);
+  if (stats) for (const k of STATS_TEXT) put(out, k, r[k]);
   return out;
 }
 
@@ -508,18 +531,46 @@ const present = (v) => (typeof v === 'string' ? '' : v);
  */
 function wire(c, i, checked, r, sent, at) {
   if (checked) {
-    const v = compact(c, sent, at);
-    if (v !== NOT_COMPACT) return v;
+    // Before `compact`, which notes the call's strings as sent.
+    const extra = stats ? statsList(c) : null;
+    const v = extra === NOT_COMPACT ? NOT_COMPACT : compact(c, sent, at);
+    if (v !== NOT_COMPACT) {
+      if (extra !== null) v.push(extra[0], extra[1], extra[2], extra[3]);
+      return v;
+    }
   }
   if (r === undefined) r = reduce(c, i);
   return valid(r) ? compactReduced(r, sent, at) : invalid(r);
+}
+
+/**
+ * For stats, a checked call's STATS_FIELDS as its compact form ends with
+ * them (`exception` as 1 or null: only its presence is read), by for-in as
+ * in `compact`; NOT_COMPACT when one is not plain text or null, or
+ * `exception` is something only JSON.stringify can say (a toJSON, a box, a
+ * BigInt): then the call is reduced.
+ */
+function statsList(c) {
+  let op = null, user = null, thread = null, exception = null;
+  for (const k in c) {
+    switch (k) {
+      case 'op_name': op = c.op_name; break;
+      case 'wb_user_id': user = c.wb_user_id; break;
+      case 'thread_id': thread = c.thread_id; break;
+      case 'exception': exception = c.exception; break;
+    }
+  }
+  if (!isText(op) || !isText(user) || !isText(thread) || opaque(exception) || typeof exception === 'bigint') return NOT_COMPACT;
+  // What JSON.stringify leaves out or writes as null is no exception.
+  const absent = exception === undefined || exception === null || typeof exception === 'function' || typeof exception === 'symbol' || (typeof exception === 'number' && !Number.isFinite(exception));
+  return [op ?? null, user ?? null, thread ?? null, absent ? null : 1];
 }
 
 // The fast check. Looking at every call through `own` costs a builtin call
 // per field, and the calls of a 100k list are mostly ordinary objects off
 // JSON.parse: for those, plain property reads tell the same story.
 
-const DIRECT = [...CALL_FIELDS, 'toJSON', 'weave', 'usage', 'costs', ...USAGE_FIELDS, ...COST_FIELDS];
+const DIRECT = [...CALL_FIELDS, ...STATS_FIELDS, 'toJSON', 'weave', 'usage', 'costs', ...USAGE_FIELDS, ...COST_FIELDS];
 
 /** Whether a field of an object whose prototype is Object.prototype can be
  * read directly (the call's, its summary's, its entries'): true unless
@@ -620,13 +671,26 @@ const has = (set, bits, calls, reduced, i, key, h) =>
  * `[json, indices]`: the picked calls as the text of a JSON array, and
  * each one's index in `calls` (`null` when every call was picked), for error
  * locations; `null` if `calls` is not an array. `callIds` null picks every
- * call (/trace/usage: every call may be in scope). Throws what
+ * call (/trace/usage and stats: every call may be in scope). `forStats`:
+ * the calls also carry their STATS_FIELDS (a table made for stats reads
+ * them). Throws what
  * JSON.stringify would throw on what is read.
  *
  * The calls the fast check refuses are reduced after it, in a loop of
  * their own, which leaves the loop over every call as small as it was.
  */
-export function selectCalls(calls, callIds) {
+export function selectCalls(calls, callIds, forStats = false) {
+  // Restored after: a getter of a call may start another pick.
+  const outer = stats;
+  stats = forStats === true;
+  try {
+    return pick(calls, callIds);
+  } finally {
+    stats = outer;
+  }
+}
+
+function pick(calls, callIds) {
   if (!Array.isArray(calls)) return null;
   const n = calls.length;
   const direct = directReads();

@@ -4,12 +4,14 @@
 //! native callers (tests, benchmarks) both come through here.
 
 use crate::calls::{CallStream, CallTable};
-use crate::error::{Kind, Result, UsageError};
-use crate::input::{asks_per_batch, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE};
+use crate::error::{Detail, Kind, Loc, Result, UsageError};
+use crate::input::{
+    asks_per_batch, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE, STATS_REQUEST_SHAPE,
+};
 use crate::json::{parse_value, Shape, Value};
 use crate::limits::{mib, room_for};
-use crate::response::CallsUsageRes;
-use crate::usage::{self, TraceUsageRes};
+use crate::response::{CallsUsageRes, StatsRes};
+use crate::usage::{self, Buckets, TraceUsageRes};
 
 /// A validated request and its options.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +77,61 @@ pub fn trace_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
     let mut stream = CallStream::new();
     stream.push(body)?;
     compute_trace(stream.finish()?, &prepared)
+}
+
+/// A validated `UsageStatsReq` and its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedStats {
+    pub request: StatsRequest,
+    pub options: UsageOptions,
+}
+
+/// Options that have no meaning for stats, which always count each call's
+/// own usage once, over every live call.
+const NOT_FOR_STATS: [&str; 3] = ["rollup", "limit", "diagnostics"];
+
+/// [`prepare`] for stats: the request, then the options (`prices` and
+/// `reprice` only: `rollup`, `limit` and `diagnostics` are refused).
+pub fn prepare_stats(request: &Value, options: Option<&Value>) -> Result<PreparedStats> {
+    let request = StatsRequest::from_value(request)?;
+    if let Some(Value::Object(entries)) = options {
+        let refused: Vec<Detail> = entries
+            .iter()
+            .filter(|(k, v)| NOT_FOR_STATS.contains(&k.as_str()) && *v != Value::Null)
+            .map(|(k, _)| {
+                Detail::new(
+                    vec![Loc::from("options"), Loc::from(k.as_str())],
+                    Kind::NotSupported,
+                    "Not supported for stats: they count each call's own usage once (the rule of rollup: \"dedupe\"), over every live call",
+                )
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(UsageError::unprocessable(refused));
+        }
+    }
+    Ok(PreparedStats { request, options: UsageOptions::from_value(options)? })
+}
+
+/// The stats for a prepared request over calls read by a stream made with
+/// [`CallStream::for_stats`] (else a 409), with bucket boundaries from
+/// `buckets` (natively: [`usage::fixed_offset_buckets`]).
+pub fn compute_stats(table: &CallTable, prepared: &PreparedStats, buckets: Buckets<'_>) -> Result<StatsRes> {
+    usage::usage_stats(table, &prepared.request, &prepared.options, buckets)
+}
+
+/// `usageStatsFromJson(body, request, options?)` in one call, natively
+/// (fixed offsets only: see [`usage::fixed_offset_buckets`]).
+pub fn usage_stats_from_json(body: &[u8], request: &Value, options: Option<&Value>) -> Result<StatsRes> {
+    let prepared = prepare_stats(request, options)?;
+    let mut stream = CallStream::for_stats(false);
+    stream.push(body)?;
+    compute_stats(stream.finish()?, &prepared, &usage::fixed_offset_buckets)
+}
+
+/// Reads a `UsageStatsReq` from its JSON text.
+pub fn stats_request_from_json(text: &[u8]) -> Result<Value> {
+    shaped_from_json(text, "body", &STATS_REQUEST_SHAPE)
 }
 
 /// A `TraceUsageReq` from its JSON text: every key, scalars, and objects

@@ -75,6 +75,11 @@ pub enum Kind {
     InvalidRequest,
     /// 500: the answer does not fit in memory or in one JavaScript string.
     ResponseTooLarge,
+    /// A check across fields (pydantic's model validators); the message
+    /// says which.
+    ValueError,
+    /// 409: stats asked of a `UsageAccumulator` not made for them.
+    NotForStats,
 }
 
 impl Kind {
@@ -110,6 +115,8 @@ impl Kind {
             Kind::RequestTooLarge => "request_too_large",
             Kind::InvalidRequest => "invalid_request",
             Kind::ResponseTooLarge => "response_too_large",
+            Kind::ValueError => "value_error",
+            Kind::NotForStats => "accumulator_not_for_stats",
         }
     }
 
@@ -135,7 +142,9 @@ impl Kind {
             Kind::DatetimeType => "Input should be a valid datetime",
             Kind::StreamFinished => "No more data can be pushed after finish",
             Kind::InvalidRequest => "Usage aggregation limit must be positive",
-            Kind::ModelType
+            Kind::NotForStats => "This UsageAccumulator was not made for stats: make it with new UsageAccumulator({ stats: true })",
+            Kind::ValueError
+            | Kind::ModelType
             | Kind::LiteralError
             | Kind::DatetimeParsing
             | Kind::DatetimeFromDateParsing

@@ -65,15 +65,15 @@ mod wasm_alloc;
 static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{
-    argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json,
-    trace_usage_from_json, Prepared, PreparedTrace,
+    argument_from_json, calls_usage_from_json, compute, compute_stats, compute_trace, prepare, prepare_stats, prepare_trace,
+    stats_request_from_json, trace_request_from_json, trace_usage_from_json, usage_stats_from_json, Prepared, PreparedStats, PreparedTrace,
 };
 pub use calls::CallStream;
 pub use error::{Detail, Kind, Loc, UsageError};
-pub use input::{LimitRule, Rollup, TraceUsageRequest, UsageOptions, UsageRequest};
+pub use input::{Granularity, GroupKey, LimitRule, Rollup, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};
-pub use response::{CallValue, CallsUsageRes, Diagnostics, ModelTotals};
-pub use usage::TraceUsageRes;
+pub use response::{CallValue, CallsUsageRes, Diagnostics, ModelTotals, StatsRes};
+pub use usage::{fixed_offset, fixed_offset_buckets, op_name, too_many_buckets, Buckets, TraceUsageRes, MAX_BUCKETS, MAX_ROWS};
 
 /// The layers, for this crate's own tests, benchmarks and fuzz targets
 /// only: not part of the API.

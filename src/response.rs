@@ -209,6 +209,134 @@ impl CallsUsageRes {
     }
 }
 
+/// The stats answer (docs/stats.md), as `usage::stats` computes it: dense
+/// rows, bucket by bucket, group by group (then model by model). Its size
+/// is bounded by `usage::stats::MAX_ROWS` before it is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsRes {
+    /// Bucket starts and the end of the last, each with the zone's offset
+    /// there (minutes east of UTC).
+    pub bounds: Vec<(i64, i32)>,
+    pub granularity: &'static str,
+    pub timezone: String,
+    pub include_costs: bool,
+    /// The group_by keys but model, in order.
+    pub call_keys: Vec<&'static str>,
+    pub by_model: bool,
+    /// Each group's key values (null: the call has none), ranked; the
+    /// merged rest last when `other_group`.
+    pub groups: Vec<Vec<Option<String>>>,
+    pub other_group: bool,
+    /// The models (with `by_model`; else one unnamed), ranked; the merged
+    /// rest last when `other_model`.
+    pub models: Vec<Option<String>>,
+    pub other_model: bool,
+    /// Per bucket, group, model.
+    pub usage: Vec<(Tokens, Costs)>,
+    /// Per bucket and group: calls, errors, unfinished, LLM requests.
+    pub calls: Vec<[i128; 4]>,
+    /// Counted calls but for an unreadable or missing `started_at`.
+    pub undated_calls: u64,
+}
+
+impl StatsRes {
+    /// The answer as JSON text (non-finite costs as null).
+    pub fn to_json(&self) -> Result<String, UsageError> {
+        let mut out = String::new();
+        let bucket = |b: usize| self.bounds.get(b).map(|&(t, o)| crate::input::time::format_instant(t, o));
+        let text = |out: &mut String, v: &Option<String>| match v {
+            Some(s) => write_str(out, s),
+            None => out.push_str("null"),
+        };
+        let nb = self.bounds.len().saturating_sub(1);
+        out.push_str("{\"start\":");
+        text(&mut out, &bucket(0).filter(|_| nb > 0));
+        out.push_str(",\"end\":");
+        text(&mut out, &bucket(nb).filter(|_| nb > 0));
+        let _ = write!(out, ",\"granularity\":\"{}\",\"timezone\":", self.granularity);
+        write_str(&mut out, &self.timezone);
+        out.push_str(",\"group_by\":[");
+        let mut names: Vec<&str> = self.call_keys.clone();
+        if self.by_model {
+            names.insert(0, "model");
+        }
+        for (i, k) in names.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "\"{k}\"");
+        }
+        let ng = self.groups.len();
+        let nm = self.models.len();
+        let keys = |out: &mut String, b: usize, g: usize| {
+            out.push_str("{\"timestamp\":");
+            text(out, &bucket(b));
+            for (k, v) in self.call_keys.iter().zip(self.groups.get(g).into_iter().flatten()) {
+                let _ = write!(out, ",\"{k}\":");
+                text(out, v);
+            }
+        };
+        out.push_str("],\"usage_buckets\":[");
+        let mut first = true;
+        for b in 0..nb {
+            for g in 0..ng {
+                for m in 0..nm {
+                    let Some((tokens, costs)) = self.usage.get((b * ng + g) * nm + m) else { continue };
+                    if !std::mem::take(&mut first) {
+                        out.push(',');
+                    }
+                    keys(&mut out, b, g);
+                    if self.by_model {
+                        out.push_str(",\"model\":");
+                        text(&mut out, self.models.get(m).unwrap_or(&None));
+                    }
+                    let other = (self.other_group && g + 1 == ng) || (self.other_model && m + 1 == nm);
+                    if other {
+                        out.push_str(",\"other\":true");
+                    }
+                    for (name, v) in TOKEN_FIELDS.iter().zip(tokens) {
+                        let _ = write!(out, ",\"{name}\":{v}");
+                    }
+                    for (name, v) in COST_FIELDS.iter().zip(costs) {
+                        match (self.include_costs, v.is_finite()) {
+                            (true, true) => {
+                                let _ = write!(out, ",\"{name}\":{v:?}");
+                            }
+                            _ => {
+                                let _ = write!(out, ",\"{name}\":null");
+                            }
+                        }
+                    }
+                    out.push('}');
+                }
+            }
+        }
+        out.push_str("],\"call_buckets\":[");
+        let mut first = true;
+        for b in 0..nb {
+            for g in 0..ng {
+                let Some([calls, errors, unfinished, requests]) = self.calls.get(b * ng + g) else { continue };
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                keys(&mut out, b, g);
+                if self.other_group && g + 1 == ng {
+                    out.push_str(",\"other\":true");
+                }
+                let _ = write!(
+                    out,
+                    ",\"call_count\":{calls},\"error_count\":{errors},\"unfinished_count\":{unfinished},\"requests\":{requests}}}"
+                );
+            }
+        }
+        let _ = write!(out, "],\"undated_calls\":{}}}", self.undated_calls);
+        if out.len() > ANSWER_LIMIT {
+            return Err(answer_too_long(out.len(), true));
+        }
+        Ok(out)
+    }
+}
+
 /// Counts what is written to it.
 struct Count(usize);
 

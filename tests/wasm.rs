@@ -154,7 +154,7 @@ fn every_fixture_through_both_exports() {
             ("jsonl bytes", calls_usage_from_json(Uint8Array::from(lines.as_bytes()).into(), request.clone(), None)),
         ];
         // And streamed through the accumulator, 7 bytes at a time.
-        let mut acc = UsageAccumulator::new();
+        let mut acc = UsageAccumulator::new(None).unwrap();
         let pushed: Result<(), JsValue> = lines.as_bytes().chunks(7).try_for_each(|c| acc.push(Uint8Array::from(c).into()));
         let streamed = pushed.and_then(|()| acc.finish(request.clone(), None));
         let runs: Vec<(&str, Result<JsValue, JsValue>)> = runs.into_iter().chain([("accumulator, 7-byte chunks", streamed)]).collect();
@@ -227,7 +227,7 @@ fn options_and_trace_usage_through_every_export() {
 
     let traced = json(&trace_usage(JSON::parse(calls).unwrap(), trace_request(), options(opts)).expect("trace objects"));
     let traced_bytes = json(&trace_usage_from_json(JsValue::from_str(&body), trace_request(), options(opts)).expect("trace bytes"));
-    let mut acc = UsageAccumulator::new();
+    let mut acc = UsageAccumulator::new(None).unwrap();
     body.as_bytes().chunks(5).for_each(|c| acc.push(Uint8Array::from(c).into()).expect("push"));
     let traced_acc = json(&acc.finish_trace(trace_request(), options(opts)).expect("finishTrace"));
     assert_eq!(traced, traced_bytes);

@@ -4,7 +4,7 @@
 //! in its order. `UPDATE_WIRE=1 cargo test --test wire` rewrites the
 //! generated block.
 
-use weave_usage::internals::wire::{javascript, CALL_FIELDS, COMPACT_CALL, COST_FIELDS, USAGE_FIELDS};
+use weave_usage::internals::wire::{javascript, CALL_FIELDS, COMPACT_CALL, COST_FIELDS, STATS_FIELDS, USAGE_FIELDS};
 
 const PICK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/js/pick.js");
 const BEGIN: &str = "// BEGIN wire";
@@ -57,6 +57,8 @@ fn the_objects_path_readers_name_the_schema_fields_in_order() {
     assert_eq!(cases(&text, "costList"), COST_FIELDS);
     // `compact` reads the call's id and trace id directly, the rest by for-in.
     assert_eq!(cases(&text, "compact"), CALL_FIELDS[2..]);
+    // A stats pick appends the stats fields, read by for-in, in order.
+    assert_eq!(cases(&text, "statsList"), STATS_FIELDS);
     // The compact form is the call's fields with `summary` as its two maps.
     assert_eq!(COMPACT_CALL[..7], CALL_FIELDS[..7]);
     assert_eq!(COMPACT_CALL[7..], ["usage", "costs"]);

@@ -2,7 +2,7 @@
 //! it has checked (the layout: `wire`). Its fields end in the same
 //! [`Fields`] as an object's, checked and stored by `read`.
 
-use super::read::{flag_field, instant_field, Field, Fields, Map, ReadError, Recent, COMPACT};
+use super::read::{flag_field, instant_field, presence_field, Field, Fields, Map, ReadError, Recent, COMPACT};
 use super::{CallRec, CallTable, Sym, NONE};
 use crate::json::Parser;
 
@@ -27,8 +27,21 @@ impl CallTable {
         self.read_map(p, Map::Usage, true)?;
         p.expect(b',', COMPACT)?;
         self.read_map(p, Map::Costs, true)?;
+        let mut f = Fields { id, trace, parent, project, started, ended, deleted, ..Fields::default() };
+        if self.stats().is_some() {
+            // A stats table's compact calls carry its fields after the costs.
+            p.expect(b',', COMPACT)?;
+            f.op = self.text_field(p, Recent::Op)?;
+            p.expect(b',', COMPACT)?;
+            f.user = self.text_field(p, Recent::User)?;
+            p.expect(b',', COMPACT)?;
+            f.thread = self.text_field(p, Recent::Thread)?;
+            p.expect(b',', COMPACT)?;
+            // `1` or null, as js/pick.js writes it.
+            f.exception = presence_field(p)?;
+        }
         p.expect(b']', COMPACT)?;
-        Ok(Fields { id, trace, parent, project, started, ended, deleted, summary: Field::Absent })
+        Ok(f)
     }
 
     /// A compact call's trace id, parent id or project id: as

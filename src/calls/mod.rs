@@ -12,9 +12,14 @@
 //! with the fields the rollup reads, never with `inputs` or `output`, which
 //! the reader skips without building.
 //!
+//! A table made for stats (`CallStream::for_stats`) also reads each call's
+//! [`wire::STATS_FIELDS`] into a [`StatsRec`] beside its record; any other table
+//! skips them.
+//!
 //! Invariants: every `Sym` in a record names a string of the table's
 //! interner; a call's `usage` span lies within the usage array; records are
-//! in input order and only ever appended.
+//! in input order and only ever appended; a stats table has one `StatsRec`
+//! per record.
 
 mod compact;
 mod interner;
@@ -72,6 +77,19 @@ pub struct CallRec {
     pub usage: (u32, u32),
 }
 
+/// The fields of a call that only stats read ([`wire::STATS_FIELDS`]),
+/// kept beside its [`CallRec`] (same index) by a table made for stats, so
+/// that a table made for `/calls/usage` holds nothing more per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsRec {
+    /// `op_name`, `wb_user_id`, `thread_id`: `NONE` when absent or null.
+    pub op: Sym,
+    pub user: Sym,
+    pub thread: Sym,
+    /// `exception` is present and not null.
+    pub error: bool,
+}
+
 /// One model's usage as one call reports it, before any rollup: prompt and
 /// completion include their `input_`/`output_` aliases, `total` is as given,
 /// costs are read whether or not a request will want them. Everything that
@@ -116,6 +134,9 @@ pub struct CallTable {
     /// Values read as 0 because unreadable, in call order. Empty unless such
     /// values occur, so it costs nothing on clean input.
     unreadable: Vec<Unreadable>,
+    /// Per call, its stats fields; `None` when the table was not made for
+    /// stats (the fields are then skipped like any other).
+    stats: Option<Vec<StatsRec>>,
     /// The calls came from the objects path (`callsUsage`), which may write a
     /// call in its compact form (see `wire`), not from a body: errors are
     /// located at `["calls"]` rather than `["body"]`.
@@ -125,11 +146,17 @@ pub struct CallTable {
 
 impl CallTable {
     pub(crate) fn new(objects_path: bool) -> CallTable {
+        CallTable::reading(objects_path, false)
+    }
+
+    /// A table that also reads the stats fields (`stats`) or not.
+    pub(crate) fn reading(objects_path: bool, stats: bool) -> CallTable {
         CallTable {
             strings: Interner::new(),
             calls: Vec::new(),
             usage: Vec::new(),
             unreadable: Vec::new(),
+            stats: if stats { Some(Vec::new()) } else { None },
             objects_path,
             reader: Reader::new(),
         }
@@ -145,6 +172,12 @@ impl CallTable {
         let (start, len) = (call.usage.0 as usize, call.usage.1 as usize);
         debug_assert!(start + len <= self.usage.len(), "a record's usage lies within the usage array");
         self.usage.get(start..start + len).unwrap_or_default()
+    }
+
+    /// Each call's stats fields (indexed like [`calls`](Self::calls)), if
+    /// the table was made for stats.
+    pub fn stats(&self) -> Option<&[StatsRec]> {
+        self.stats.as_deref()
     }
 
     /// Values read as 0 because unreadable, in call order.
@@ -184,6 +217,7 @@ impl CallTable {
             + self.calls.capacity() * std::mem::size_of::<CallRec>()
             + self.usage.capacity() * std::mem::size_of::<UsageRec>()
             + self.unreadable.capacity() * std::mem::size_of::<Unreadable>()
+            + self.stats.as_ref().map_or(0, |s| s.capacity() * std::mem::size_of::<StatsRec>())
     }
 
     /// The 413 for calls that do not fit in memory (`e`: what could not be

@@ -10,7 +10,7 @@
 
 use super::keys::KeyOrder;
 use super::wire::{COST_FIELDS, USAGE_FIELDS};
-use super::{CallRec, CallTable, Costs, Sym, Unreadable, UsageRec, HAS_COSTS, NONE, NO_INSTANT, PROMPT_AND_INPUT, UNREADABLE};
+use super::{CallRec, CallTable, Costs, StatsRec, Sym, Unreadable, UsageRec, HAS_COSTS, NONE, NO_INSTANT, PROMPT_AND_INPUT, UNREADABLE};
 use crate::error::{Detail, Kind, Loc, UsageError};
 use crate::input::pynum::{try_py_float, try_py_int};
 use crate::input::time::parse_instant;
@@ -21,14 +21,14 @@ use crate::limits::{reserve, Exhausted};
 pub(super) struct Reader {
     scratch: Scratch,
     /// The last symbol of each [`Recent`] kind.
-    recent: [Sym; 4],
+    recent: [Sym; 7],
     /// The order of keys in calls and their usage and cost entries.
     orders: Orders,
 }
 
 impl Reader {
     pub(super) fn new() -> Reader {
-        Reader { scratch: Scratch::default(), recent: [NONE; 4], orders: Orders::default() }
+        Reader { scratch: Scratch::default(), recent: [NONE; 7], orders: Orders::default() }
     }
 }
 
@@ -39,6 +39,9 @@ pub(super) enum Recent {
     Parent,
     Project,
     Model,
+    Op,
+    User,
+    Thread,
     /// Not cached (ids are new with every call).
     None,
 }
@@ -154,14 +157,23 @@ enum CallKey {
     Ended,
     Deleted,
     Summary,
+    /// The stats fields, recognised only by a table made for stats.
+    Op,
+    User,
+    Thread,
+    Exception,
     Other,
 }
 
 impl CallKey {
     /// Asked only about keys not recognised by their position (see
     /// [`KeyOrder`]), so a plain match does.
-    fn of(key: &[u8]) -> CallKey {
+    fn of(key: &[u8], stats: bool) -> CallKey {
         match key {
+            b"op_name" if stats => CallKey::Op,
+            b"wb_user_id" if stats => CallKey::User,
+            b"thread_id" if stats => CallKey::Thread,
+            b"exception" if stats => CallKey::Exception,
             b"id" => CallKey::Id,
             b"trace_id" => CallKey::Trace,
             b"parent_id" => CallKey::Parent,
@@ -210,6 +222,17 @@ pub(super) fn flag_field(p: &mut Parser<'_>) -> Result<Field<()>, ReadError> {
     field(p, b'"', |p| Ok(p.scan_string().map(|_| ())?))
 }
 
+/// `exception`: only whether it is there and not null matters, whatever
+/// its type (Weave writes a string; anything non-null is an error).
+pub(super) fn presence_field(p: &mut Parser<'_>) -> Result<Field<()>, ReadError> {
+    p.skip_ws();
+    if p.peek() == Some(b'n') {
+        return Ok(p.literal(b"null").map(|()| Field::Null)?);
+    }
+    p.skip_value()?;
+    Ok(Field::Value(()))
+}
+
 /// The fields of one call as read, in either form.
 #[derive(Default)]
 pub(super) struct Fields {
@@ -221,6 +244,11 @@ pub(super) struct Fields {
     pub(super) ended: Field<()>,
     pub(super) deleted: Field<()>,
     pub(super) summary: Field<()>,
+    /// Read only by a table made for stats.
+    pub(super) op: Field<Sym>,
+    pub(super) user: Field<Sym>,
+    pub(super) thread: Field<Sym>,
+    pub(super) exception: Field<()>,
 }
 
 impl Fields {
@@ -250,6 +278,12 @@ impl Fields {
         }
         if self.summary == Field::WrongType {
             errors.push(Detail::of(at("summary"), Kind::DictType));
+        }
+        // Only a stats table reads these, so only it can find them wrong.
+        for (field, wrong) in [("op_name", self.op), ("wb_user_id", self.user), ("thread_id", self.thread)] {
+            if wrong == Field::WrongType {
+                errors.push(Detail::of(at(field), Kind::StringType));
+            }
         }
         match (self.id, self.trace) {
             (Field::Value(id), Field::Value(trace)) if errors.is_empty() => Ok((id, trace)),
@@ -284,8 +318,9 @@ impl CallTable {
             return Ok(f);
         }
         let mut at = 0;
+        let stats = self.stats.is_some();
         loop {
-            let key = self.reader.orders.call.key(p, at, CallKey::of)?;
+            let key = self.reader.orders.call.key(p, at, |k| CallKey::of(k, stats))?;
             at += 1;
             match key {
                 CallKey::Id => f.id = self.text_field(p, Recent::None)?,
@@ -301,6 +336,10 @@ impl CallTable {
                     self.reader.scratch.costs.clear();
                     f.summary = field(p, b'{', |p| self.read_summary(p))?;
                 }
+                CallKey::Op => f.op = self.text_field(p, Recent::Op)?,
+                CallKey::User => f.user = self.text_field(p, Recent::User)?,
+                CallKey::Thread => f.thread = self.text_field(p, Recent::Thread)?,
+                CallKey::Exception => f.exception = presence_field(p)?,
                 CallKey::Other => p.skip_value()?,
             }
             if !p.member_end()? {
@@ -313,6 +352,9 @@ impl CallTable {
     /// in the scratch space.
     fn store(&mut self, f: &Fields, id: Sym, trace: Sym) -> Result<(), ReadError> {
         reserve(&mut self.calls, 1)?;
+        if let Some(stats) = &mut self.stats {
+            reserve(stats, 1)?;
+        }
         debug_assert!(u32::try_from(self.usage.len()).is_ok(), "usage entries are counted in u32");
         let start = u32::try_from(self.usage.len()).unwrap_or(u32::MAX);
         let unreadable = self.unreadable.len();
@@ -324,6 +366,9 @@ impl CallTable {
         }
         let len = u32::try_from(self.usage.len()).unwrap_or(u32::MAX) - start;
         let sym = |f: Field<Sym>| if let Field::Value(s) = f { s } else { NONE };
+        if let Some(stats) = &mut self.stats {
+            stats.push(StatsRec { op: sym(f.op), user: sym(f.user), thread: sym(f.thread), error: f.exception == Field::Value(()) });
+        }
         self.calls.push(CallRec {
             id,
             trace,

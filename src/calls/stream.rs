@@ -69,9 +69,20 @@ impl CallStream {
         CallStream::reading(true)
     }
 
+    /// A stream whose table also reads the fields stats need
+    /// ([`STATS_FIELDS`](super::wire::STATS_FIELDS)); `objects_path` as for
+    /// [`with_compact_calls`](Self::with_compact_calls).
+    pub fn for_stats(objects_path: bool) -> CallStream {
+        CallStream::with_table(CallTable::reading(objects_path, true))
+    }
+
     fn reading(objects_path: bool) -> CallStream {
+        CallStream::with_table(CallTable::new(objects_path))
+    }
+
+    fn with_table(table: CallTable) -> CallStream {
         CallStream {
-            table: CallTable::new(objects_path),
+            table,
             pending: Vec::new(),
             offset: 0,
             lines: Lines::default(),
@@ -526,6 +537,44 @@ mod tests {
             assert_eq!(e.status, 400, "{bad}");
             assert!(e.detail[0].msg.contains("expected a compact call"), "{bad}: {}", e.detail[0].msg);
         }
+    }
+
+    /// The stats fields of each call `body` makes, read by a stats table.
+    fn stats_of(body: &str, compact: bool) -> Result<Vec<(String, String, String, bool)>, UsageError> {
+        let mut s = CallStream::for_stats(compact);
+        s.push(body.as_bytes())?;
+        let t = s.finish()?;
+        let name = |sym| if sym == crate::calls::NONE { String::from("-") } else { t.str(sym).to_string() };
+        Ok(t.stats().unwrap().iter().map(|r| (name(r.op), name(r.user), name(r.thread), r.error)).collect())
+    }
+
+    #[test]
+    fn only_a_stats_table_reads_the_stats_fields() {
+        let object = r#"[{"id":"a","trace_id":"t","op_name":"weave:///e/p/op/f:1","wb_user_id":"u","thread_id":"th","exception":"boom"},
+            {"id":"b","trace_id":"t","op_name":null,"exception":null},{"id":"c","trace_id":"t","exception":{"x":1}}]"#;
+        let compact = r#"[["a","t",null,null,null,null,null,null,null,"weave:///e/p/op/f:1","u","th",1],
+            ["b","t",null,null,null,null,null,null,null,null,null,null,null],["c","t",null,null,null,null,null,null,null,null,null,null,1]]"#;
+        let want = vec![
+            ("weave:///e/p/op/f:1".to_string(), "u".to_string(), "th".to_string(), true),
+            ("-".into(), "-".into(), "-".into(), false),
+            ("-".into(), "-".into(), "-".into(), true),
+        ];
+        assert_eq!(stats_of(object, false).unwrap(), want);
+        assert_eq!(stats_of(object, true).unwrap(), want);
+        assert_eq!(stats_of(compact, true).unwrap(), want);
+        // Another table neither reads nor checks them, nor keeps anything for them.
+        let odd = r#"{"id":"a","trace_id":"t","op_name":5,"thread_id":[],"wb_user_id":{}}"#;
+        let mut s = CallStream::new();
+        s.push(odd.as_bytes()).unwrap();
+        assert!(s.finish().unwrap().stats().is_none());
+        // A stats table checks them, after the others, in this order.
+        let e = stats_of(&format!("{odd}\n"), false).unwrap_err();
+        let got: Vec<String> = e.detail.iter().map(|d| format!("{:?} {}", d.loc.get(2), d.kind)).collect();
+        let field = |f: &str| format!("{:?} string_type", Some(crate::error::Loc::from(f)));
+        assert_eq!(got, vec![field("op_name"), field("wb_user_id"), field("thread_id")]);
+        // A stats table's compact call has them: one without is not as written.
+        let e = stats_of(r#"[["a","t",null,null,null,null,null,null,null]]"#, true).unwrap_err();
+        assert_eq!(e.status, 400);
     }
 
     #[test]

@@ -18,6 +18,14 @@
 /// The keys of a call that are read, in the order Weave writes them.
 pub const CALL_FIELDS: [&str; 8] = ["id", "trace_id", "parent_id", "project_id", "started_at", "ended_at", "deleted_at", "summary"];
 
+/// The keys of a call read only by a table made for stats
+/// ([`CallStream::for_stats`](super::CallStream::for_stats)): the
+/// `/calls/usage` path never looks at them, so they cost it nothing. Of
+/// `exception` only whether it is non-null is read. A compact call of such
+/// a table has them after its costs, in this order (`exception` as `1` or
+/// `null`).
+pub const STATS_FIELDS: [&str; 4] = ["op_name", "wb_user_id", "thread_id", "exception"];
+
 /// The counters of a usage entry (`summary.usage[model]`) that are read.
 pub const USAGE_FIELDS: [&str; 8] = [
     "requests",
@@ -60,11 +68,14 @@ pub fn javascript() -> String {
     format!(
         "/** The keys of a call that are read. */\n\
          const CALL_FIELDS = [{}];\n\
+         /** The keys of a call read for stats only, in compact order. */\n\
+         const STATS_FIELDS = [{}];\n\
          /** The counters of a usage entry that are read, in compact order. */\n\
          const USAGE_FIELDS = [{}];\n\
          /** The costs of a cost entry that are read, in compact order. */\n\
          const COST_FIELDS = [{}];\n",
         list(&CALL_FIELDS),
+        list(&STATS_FIELDS),
         list(&USAGE_FIELDS),
         list(&COST_FIELDS)
     )

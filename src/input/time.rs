@@ -109,9 +109,50 @@ pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The proleptic Gregorian date of a day since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`): year, month, day.
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// An instant (microseconds since the epoch) as RFC 3339 in a fixed
+/// offset (minutes east of UTC): `2025-03-09T00:00:00-05:00`, `Z` for 0.
+pub(crate) fn format_instant(t: i64, offset: i32) -> String {
+    let local = t.div_euclid(1_000_000) + i64::from(offset) * 60;
+    let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let zone = if offset == 0 {
+        String::from("Z")
+    } else {
+        let a = offset.unsigned_abs();
+        format!("{}{:02}:{:02}", if offset < 0 { '-' } else { '+' }, a / 60, a % 60)
+    };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates_round_trip_and_format() {
+        for days in [-800_000, -1, 0, 59, 10_957, 20_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_instant(0, 0), "1970-01-01T00:00:00Z");
+        let t = parse_instant("2025-03-09T00:00:00-05:00").unwrap();
+        assert_eq!(format_instant(t, -300), "2025-03-09T00:00:00-05:00");
+        assert_eq!(format_instant(t, 345), "2025-03-09T10:45:00+05:45");
+    }
 
     #[test]
     fn epoch_and_offsets() {

@@ -58,6 +58,8 @@ pub enum Shape {
     EachValue(&'static Shape),
     /// In an array keep every item, with this shape.
     Items(&'static Shape),
+    /// `EachValue` for an object, `Items` for an array.
+    Nested(&'static Shape),
 }
 
 impl<'a> Parser<'a> {
@@ -66,7 +68,7 @@ impl<'a> Parser<'a> {
     pub fn value(&mut self, shape: &Shape) -> Parsed<Value> {
         self.skip_ws();
         match (self.peek(), shape) {
-            (Some(b'{'), Shape::EachValue(sub)) => {
+            (Some(b'{'), Shape::EachValue(sub) | Shape::Nested(sub)) => {
                 self.pos += 1;
                 let mut entries = Vec::new();
                 if !self.empty_object() {
@@ -80,7 +82,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok(Value::Object(entries))
             }
-            (Some(b'['), Shape::Items(item)) => {
+            (Some(b'['), Shape::Items(item) | Shape::Nested(item)) => {
                 self.pos += 1;
                 let mut items = Vec::new();
                 self.skip_ws();

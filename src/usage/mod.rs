@@ -15,8 +15,10 @@ mod per_batch;
 mod pricer;
 mod rollup;
 mod scope;
+mod stats;
 mod totals;
 mod trace_usage;
 
 pub use calls_usage::calls_usage;
+pub use stats::{fixed_offset, fixed_offset_buckets, op_name, too_many_buckets, usage_stats, Buckets, MAX_BUCKETS, MAX_ROWS};
 pub use trace_usage::{trace_usage, TraceUsageRes};

@@ -397,7 +397,7 @@ fn covers(own: &Usage, brought: &Usage) -> bool {
 /// non-zero. NaN counts as non-zero, as it is truthy in Python. Costs come
 /// from `summary.weave.costs`, or from the price rows for a model without
 /// them (every model with `reprice`).
-fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usage {
+pub(super) fn own_usage(table: &CallTable, call: &CallRec, settings: &Settings<'_>) -> Usage {
     let own = table.usage_of(call);
     // Exactly as long as it can get: most calls have one model, and the
     // default first allocation would hold four.

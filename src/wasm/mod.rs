@@ -41,10 +41,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::calls::{CallStream, COST_FIELDS};
+use crate::calls::{CallStream, CallTable, COST_FIELDS};
 use crate::error::{Detail, Kind, Loc, UsageError};
+use crate::input::Granularity;
 use crate::json::{write_str, Value};
-use crate::response::CallsUsageRes;
+use crate::response::{CallsUsageRes, StatsRes};
+use crate::usage::too_many_buckets;
 
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;
@@ -63,11 +65,21 @@ extern "C" {
 #[wasm_bindgen(module = "/js/pick.js")]
 extern "C" {
     /// `[json, indices]`, or null when `calls` is not an array: see
-    /// js/pick.js (`call_ids` null: every call). Throws what
+    /// js/pick.js (`call_ids` null: every call; `for_stats`: with the
+    /// stats fields, for a table made for stats). Throws what
     /// JSON.stringify throws (a BigInt, a cycle in a malformed call) and what
     /// a hostile value throws.
     #[wasm_bindgen(js_name = selectCalls, catch)]
-    fn select_calls(calls: &JsValue, call_ids: &JsValue) -> Result<JsValue, JsValue>;
+    fn select_calls(calls: &JsValue, call_ids: &JsValue, for_stats: bool) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen(module = "/js/zone.js")]
+extern "C" {
+    /// `[t0, offset0, t1, offset1, …]`: the stats buckets' boundaries in
+    /// a time zone (ms since the epoch, minutes east of UTC), or null for
+    /// an unknown zone: see js/zone.js.
+    #[wasm_bindgen(js_name = bucketBounds, catch)]
+    fn bucket_bounds(start: f64, end: f64, granularity: &str, timezone: &str, max: u32) -> Result<Option<Vec<f64>>, JsValue>;
 }
 
 /// The JavaScript operations a call performs, each behind `catch` so that
@@ -143,7 +155,7 @@ pub fn calls_usage(
     }
     ids.push(']');
     let call_ids = parse_json(&ids).map_err(|e| throw(not_json("body", &e)))?;
-    let result = read_objects(&calls, &call_ids, |table| api::compute(table, &prepared))?;
+    let result = read_objects(&calls, &call_ids, false, |table| api::compute(table, &prepared))?;
     to_js(&result).map_err(throw)
 }
 
@@ -158,7 +170,7 @@ pub fn trace_usage(
     enter();
     let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
     // Every call can be in scope: all are read.
-    let result = read_objects(&calls, &JsValue::NULL, |table| api::compute_trace(table, &prepared))?;
+    let result = read_objects(&calls, &JsValue::NULL, false, |table| api::compute_trace(table, &prepared))?;
     to_js(&result).map_err(throw)
 }
 
@@ -181,14 +193,14 @@ pub fn trace_usage_from_json(
 /// The objects path: the calls that can matter (`call_ids`' traces, or all
 /// when it is null) cross as one JSON text, are read like a body, and
 /// `compute` runs on them. A call's error names its index in `calls`.
-fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, compute: impl FnOnce(&crate::calls::CallTable) -> R) -> Result<R, JsValue> {
-    let picked = select_calls(calls, call_ids).map_err(|e| throw(not_json("calls", &e)))?;
+fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, for_stats: bool, compute: impl FnOnce(&CallTable) -> R) -> Result<R, JsValue> {
+    let picked = select_calls(calls, call_ids, for_stats).map_err(|e| throw(not_json("calls", &e)))?;
     let Ok(picked) = picked.dyn_into::<Array>() else {
         return Err(throw(UsageError::invalid(vec![Loc::from("calls")], Kind::ListType, "Input should be a valid list")));
     };
     let json = picked.get(0);
     let indices = picked_indices(&picked).map_err(|e| throw(not_json("calls", &e)))?;
-    let mut stream = CallStream::with_compact_calls();
+    let mut stream = if for_stats { CallStream::for_stats(true) } else { CallStream::with_compact_calls() };
     let table = push_body(&mut stream, &json).and_then(|()| stream.finish()).map_err(|e| throw(original_index(e, indices.as_deref())))?;
     Ok(compute(table))
 }
@@ -210,6 +222,64 @@ pub fn calls_usage_from_json(
     to_js(&api::compute(table, &prepared)).map_err(throw)
 }
 
+/// `usageStats(calls, request, options?)`: usage and call counts per time
+/// bucket and group over calls already parsed into objects (docs/stats.md).
+#[wasm_bindgen(js_name = usageStats, unchecked_return_type = "UsageStatsRes")]
+pub fn usage_stats(
+    #[wasm_bindgen(unchecked_param_type = "Call[]")] calls: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "UsageStatsReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
+    // Every call can count: all are read, with their stats fields.
+    let result = read_objects(&calls, &JsValue::NULL, true, |table| api::compute_stats(table, &prepared, &js_buckets))?;
+    stats_to_js(result).map_err(throw)
+}
+
+/// `usageStatsFromJson(body, request, options?)`: the same over a body, as
+/// `callsUsageFromJson` takes it.
+#[wasm_bindgen(js_name = usageStatsFromJson, unchecked_return_type = "UsageStatsRes")]
+pub fn usage_stats_from_json(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] body: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "UsageStatsReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
+    let mut stream = CallStream::for_stats(false);
+    push_body(&mut stream, &body).map_err(throw)?;
+    let table = stream.finish().map_err(throw)?;
+    stats_to_js(api::compute_stats(table, &prepared, &js_buckets)).map_err(throw)
+}
+
+/// The stats buckets from `js/zone.js` (see [`crate::usage::Buckets`]).
+fn js_buckets(start: i64, end: i64, granularity: Granularity, timezone: &str, max: usize) -> Result<Vec<(i64, i32)>, UsageError> {
+    let at = || vec![Loc::from("body"), Loc::from("timezone")];
+    // Microseconds to milliseconds: the start down, the (exclusive) end up.
+    let (from, to) = (start.div_euclid(1000) as f64, end.saturating_add(999).div_euclid(1000) as f64);
+    let flat = bucket_bounds(from, to, granularity.name(), timezone, u32::try_from(max).unwrap_or(u32::MAX))
+        .map_err(|e| UsageError::invalid(at(), Kind::ValueError, format!("Value error, time zone {timezone:?}: {}", message(&e))))?;
+    let Some(flat) = flat else {
+        return Err(UsageError::invalid(
+            at(),
+            Kind::ValueError,
+            format!("Value error, unknown time zone {timezone:?}: give an IANA name (America/New_York) or a fixed offset (+05:30)"),
+        ));
+    };
+    let mut out = Vec::new();
+    for pair in flat.chunks_exact(2) {
+        if let [t, offset] = pair {
+            if out.len() > max {
+                return Err(too_many_buckets(max, granularity));
+            }
+            // Whole minutes, far inside i64 microseconds for any Date.
+            out.push(((*t as i64).saturating_mul(1000), *offset as i32));
+        }
+    }
+    Ok(out)
+}
+
 /// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
 /// `finish(request, options?)` for the same answer `callsUsageFromJson` gives
 /// on the whole body. `finish` may be called again with other requests;
@@ -219,13 +289,23 @@ pub struct UsageAccumulator {
     stream: CallStream,
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The accumulator's options: `{ stats?: boolean }`.
+    #[wasm_bindgen(typescript_type = "UsageAccumulatorOptions")]
+    pub type AccumulatorOptionsArg;
+}
+
 #[wasm_bindgen(js_class = UsageAccumulator)]
 impl UsageAccumulator {
+    /// `options.stats`: also read the fields stats need (`finishStats`);
+    /// without it the accumulator holds only what `/calls/usage` reads.
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> UsageAccumulator {
+    pub fn new(options: Option<AccumulatorOptionsArg>) -> Result<UsageAccumulator, JsValue> {
         enter();
-        UsageAccumulator { stream: CallStream::new() }
+        let options = options.map(|o| argument("options", &o)).transpose().map_err(throw)?;
+        let stats = accumulator_options(options.as_ref()).map_err(throw)?;
+        Ok(UsageAccumulator { stream: if stats { CallStream::for_stats(false) } else { CallStream::new() } })
     }
 
     /// Reads what `chunk` completes. Throws (400/422) on the first bad line
@@ -260,6 +340,20 @@ impl UsageAccumulator {
         let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
         to_js(&api::compute_trace(table, &prepared)).map_err(throw)
+    }
+
+    /// Stats for `request` over everything pushed (the accumulator must be
+    /// made with `{ stats: true }`, else a 409): like `finish`, it ends the
+    /// input and may be called again, with any request.
+    #[wasm_bindgen(js_name = finishStats, unchecked_return_type = "UsageStatsRes")]
+    pub fn finish_stats(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "UsageStatsReq")] request: JsValue,
+        options: Option<OptionsArg>,
+    ) -> Result<JsValue, JsValue> {
+        let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
+        let table = self.stream.finish().map_err(throw)?;
+        stats_to_js(api::compute_stats(table, &prepared, &js_buckets)).map_err(throw)
     }
 
     /// Calls read so far (for progress).
@@ -326,6 +420,47 @@ fn read_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api
     // `None` covers both `undefined` and `null`.
     let options = options.map(|o| argument("options", o)).transpose()?;
     api::prepare(&request, options.as_ref())
+}
+
+/// `new UsageAccumulator(options?)`: `{ stats?: boolean }` (lax, as the
+/// other booleans), nothing else.
+fn accumulator_options(options: Option<&Value>) -> Result<bool, UsageError> {
+    match options {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Object(entries)) => {
+            let mut stats = false;
+            let mut errors = Vec::new();
+            for (key, v) in entries {
+                let at = vec![Loc::from("options"), Loc::from(key.as_str())];
+                match (key.as_str(), v) {
+                    ("stats", Value::Bool(b)) => stats = *b,
+                    ("stats", Value::Null) => {}
+                    ("stats", _) => errors.push(Detail::of(at, Kind::BoolType)),
+                    _ => errors.push(Detail::of(at, Kind::ExtraForbidden)),
+                }
+            }
+            if errors.is_empty() {
+                Ok(stats)
+            } else {
+                Err(UsageError::unprocessable(errors))
+            }
+        }
+        Some(_) => Err(UsageError::invalid(
+            vec![Loc::from("options")],
+            Kind::ModelType,
+            "Input should be a valid dictionary or instance of UsageAccumulatorOptions",
+        )),
+    }
+}
+
+/// [`read_arguments`] for a `UsageStatsReq`.
+fn read_stats_arguments(request: &JsValue, options: Option<&OptionsArg>) -> Result<api::PreparedStats, UsageError> {
+    let request = match stringify_arg("body", request)? {
+        Some(text) => api::stats_request_from_json(text.as_bytes())?,
+        None => Value::Null,
+    };
+    let options = options.map(|o| argument("options", o)).transpose()?;
+    api::prepare_stats(&request, options.as_ref())
 }
 
 /// [`read_arguments`] for a `TraceUsageReq`.
@@ -452,6 +587,16 @@ fn to_js(result: &Result<CallsUsageRes, UsageError>) -> Result<JsValue, UsageErr
         restore_non_finite_costs(&value, result);
     }
     Ok(value)
+}
+
+/// The stats answer as plain JavaScript objects (see [`to_js`]).
+fn stats_to_js(result: Result<StatsRes, UsageError>) -> Result<JsValue, UsageError> {
+    let text = result?.to_json()?;
+    JSON::parse(&text).map_err(|e| {
+        let why = message(&e);
+        let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());
+        UsageError { status: 500, detail: vec![Detail::new(vec![Loc::from("response")], Kind::ResponseTooLarge, msg)] }
+    })
 }
 
 /// `to_json` writes NaN and ±Infinity costs as strings; put the numbers back.

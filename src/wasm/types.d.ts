@@ -14,6 +14,14 @@ export interface Call {
   /** Set: the call is deleted and ignored. */
   deleted_at?: string | Date | null;
   summary?: CallSummary | null;
+  /** Read by stats only: `weave:///entity/project/op/NAME:digest` (grouped by `NAME`). */
+  op_name?: string | null;
+  /** Read by stats only. */
+  wb_user_id?: string | null;
+  /** Read by stats only. */
+  thread_id?: string | null;
+  /** Read by stats only: any value but `null` (or absent) makes the call an error. */
+  exception?: unknown;
   [field: string]: unknown;
 }
 
@@ -205,6 +213,98 @@ export interface UsageDiagnostics {
   deduped_call_ids?: string[];
 }
 
+/** A time bucket's size: ISO weeks start on Monday; months are calendar
+ * months; all in the request's `timezone`. */
+export type StatsGranularity = 'hour' | 'day' | 'week' | 'month';
+
+/** What stats rows may be grouped by. */
+export type StatsGroupKey = 'model' | 'op_name' | 'wb_user_id' | 'thread_id' | 'root_op_name';
+
+/** The request of `usageStats` (this library's own; vocabulary of Weave's
+ * `CallStatsReq`). docs/stats.md has the rules. */
+export interface UsageStatsReq {
+  project_id: string;
+  /** Inclusive, RFC 3339 with an offset (or a `Date`); absent: the first counted call's. */
+  start?: string | Date | null;
+  /** Exclusive; absent: just after the last counted call. */
+  end?: string | Date | null;
+  /** Default `"day"`. */
+  granularity?: StatsGranularity | null;
+  /** An IANA name (`"America/New_York"`) or a fixed offset (`"+05:30"`); default `"UTC"`. */
+  timezone?: string | null;
+  filter?: UsageStatsFilter | null;
+  /** Any of the keys, in any order (a repeated key counts once). */
+  group_by?: StatsGroupKey[] | null;
+  /** The top N groups (by cost with `include_costs`, else total tokens); the rest in one `other` group. */
+  limit?: number | string | null;
+  include_costs?: boolean | string | number | null;
+}
+
+/** `CallsFilter`'s fields that stats apply; any other is refused (422). */
+export interface UsageStatsFilter {
+  /** An op's `NAME` or its full ref. */
+  op_names?: string[] | null;
+  wb_user_ids?: string[] | null;
+  thread_ids?: string[] | null;
+  /** Count only roots, each with its whole tree's usage at its own start. */
+  trace_roots_only?: boolean | string | number | null;
+}
+
+/** The group keys of a row: those of `group_by` but model, `null` where a
+ * call has none (and in the `other` row). */
+export interface StatsGroupFields {
+  op_name?: string | null;
+  wb_user_id?: string | null;
+  thread_id?: string | null;
+  root_op_name?: string | null;
+  /** Present (true) on the row of the groups merged past `limit`. */
+  other?: true;
+}
+
+/** Usage of one bucket, group and (with `group_by` model) model: each
+ * call's own usage counted once. */
+export interface StatsUsageBucket extends StatsGroupFields, LLMAggregatedUsage {
+  /** The bucket's start, RFC 3339 in the zone's offset there. */
+  timestamp: string;
+  /** Only with `group_by` model (`null` in the `other` row). */
+  model?: string | null;
+}
+
+/** Calls of one bucket and group (not by model). */
+export interface StatsCallBucket extends StatsGroupFields {
+  timestamp: string;
+  call_count: number;
+  /** Calls whose `exception` is not null. */
+  error_count: number;
+  /** Calls without `ended_at`. */
+  unfinished_count: number;
+  /** LLM requests of those calls' own usage. */
+  requests: number;
+}
+
+/** The answer of `usageStats`: every bucket from `start` to `end`, empty
+ * ones included, times every group (and model). */
+export interface UsageStatsRes {
+  /** The first bucket's start; `null` when no call counted and no range was given. */
+  start: string | null;
+  /** The last bucket's end. */
+  end: string | null;
+  granularity: StatsGranularity;
+  timezone: string;
+  group_by: StatsGroupKey[];
+  usage_buckets: StatsUsageBucket[];
+  call_buckets: StatsCallBucket[];
+  /** Calls that passed the filters but have no readable `started_at` (not counted). */
+  undated_calls: number;
+}
+
+/** `new UsageAccumulator(options?)`. */
+export interface UsageAccumulatorOptions {
+  /** Also read the fields `finishStats` needs (op name, user, thread,
+   * exception); without it they are skipped and `finishStats` is a 409. */
+  stats?: boolean | null;
+}
+
 /** One entry of a FastAPI `HTTPValidationError`. */
 export interface ValidationErrorDetail {
   /** Where: `["body", field, …]` for the request, `["calls", index, field]`
@@ -222,7 +322,8 @@ export interface ValidationErrorDetail {
 export interface CallsUsageError extends Error {
   /** 422: invalid request, options or call, or a `UsageAccumulator` method
    * called on a copy of one. 400: the body is not JSON. 409: a
-   * `UsageAccumulator` called from inside a call on it. 410: a
+   * `UsageAccumulator` called from inside a call on it, or `finishStats` on
+   * one not made with `{ stats: true }`. 410: a
    * `UsageAccumulator` used after `free()`. 413: the calls, or the request,
    * do not fit in the module's memory. 500: the answer is too large for one
    * JavaScript string (or for the memory left), too little stack is left to

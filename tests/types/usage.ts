@@ -5,6 +5,8 @@ import {
   callsUsageFromJson,
   traceUsage,
   traceUsageFromJson,
+  usageStats,
+  usageStatsFromJson,
   UsageAccumulator,
   wasmMemoryBytes,
   isUsageError,
@@ -18,6 +20,10 @@ import {
   type TraceUsageRes,
   type UsageDiagnostics,
   type UsageOptions,
+  type UsageStatsReq,
+  type UsageStatsRes,
+  type StatsUsageBucket,
+  type StatsCallBucket,
   type ValidationErrorDetail,
 } from 'weave-usage';
 
@@ -120,6 +126,31 @@ const tracedStream: TraceUsageRes = acc.finishTrace(traceRequest);
 acc.free();
 void [diagnostics, orphans, unreadable, unpriced, negative, perCall, tracedStream];
 
+// Stats: objects, bytes, an accumulator made for them.
+const statsRequest: UsageStatsReq = {
+  project_id: 'acme/agents',
+  start: '2025-03-01T00:00:00Z',
+  end: new Date(),
+  granularity: 'day',
+  timezone: 'America/New_York',
+  filter: { op_names: ['research_agent'], trace_roots_only: true },
+  group_by: ['model', 'op_name', 'root_op_name'],
+  limit: 5,
+  include_costs: true,
+};
+const stats: UsageStatsRes = usageStats(calls, statsRequest, { prices });
+const row: StatsUsageBucket | undefined = stats.usage_buckets[0];
+const rowCost: number | null | undefined = row?.prompt_tokens_total_cost;
+const opName: string | null | undefined = row?.op_name;
+const callRow: StatsCallBucket | undefined = stats.call_buckets[0];
+const errors: number | undefined = callRow?.error_count;
+const other: true | undefined = callRow?.other;
+usageStatsFromJson('', { project_id: 'p' }, null);
+const statsAcc = new UsageAccumulator({ stats: true });
+const statsStreamed: UsageStatsRes = statsAcc.finishStats({ project_id: 'p', granularity: 'week' });
+statsAcc.free();
+void [rowCost, opName, errors, other, statsStreamed];
+
 // ---- Misuse the compiler must refuse. ----
 
 // @ts-expect-error: the field is call_ids, not callIds
@@ -164,4 +195,14 @@ traceUsage(calls, { project_id: 'p', call_ids: ['root'] });
 traceUsage(calls, { project_id: 'p', filter: { op_names: ['x'] } });
 // @ts-expect-error: finishTrace needs a request
 acc.finishTrace();
+// @ts-expect-error: granularity is hour, day, week or month
+usageStats(calls, { project_id: 'p', granularity: 'year' });
+// @ts-expect-error: group_by names the keys it knows
+usageStats(calls, { project_id: 'p', group_by: ['cost'] });
+// @ts-expect-error: stats filter by op name, user, thread and roots only
+usageStats(calls, { project_id: 'p', filter: { trace_ids: ['t'] } });
+// @ts-expect-error: the accumulator's options have no such key
+new UsageAccumulator({ stat: true });
+// @ts-expect-error: finishStats needs a request
+acc.finishStats();
 void [n, nameless, undated, calls_in_scope];
