@@ -122,7 +122,15 @@ async function usage({ id, request, options, trace, compare, defaultPrices, stat
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(file.bytes, file.scanner.spansOf(trace.traceId)));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
-  self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing, stats: stats ? await statsOf(stats, options, defaultPrices) : null });
+  let statsAnswer = null;
+  if (stats) {
+    // Stats do not depend on the roots selected or the trace shown: asked
+    // again with the same requests and prices, the last answer stands.
+    const key = JSON.stringify([stats, options.prices ?? null, options.reprice ?? null, !!defaultPrices]);
+    if (file.stats?.key !== key) file.stats = { key, value: await statsOf(stats, options, defaultPrices) };
+    statsAnswer = file.stats.value;
+  }
+  self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing, stats: statsAnswer });
 }
 
 /**
