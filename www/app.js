@@ -10,9 +10,12 @@ import { formatBytes, formatCost, formatInt, plural, providerTrueNote } from './
 import { blankRow, pricesOption, renderPriceRows, rowsFromJson, sentRowIndex } from './prices.js';
 import { matchRoots, renderRoots, rootsInProject } from './roots.js';
 import { fromFragment, toFragment } from './settings.js';
-import { traceCsv, usageCsv } from './csv.js';
+import { breakdownCsv, statsCsv, traceCsv, usageCsv } from './csv.js';
 import { COLUMNS, renderTable, totals, usageRows } from './table.js';
 import { renderTrace } from './trace.js';
+import { renderTimeline } from './timeline.js';
+import { renderBreakdown } from './breakdown.js';
+import { breakdownRows, DIMENSIONS, statsRequests, timelineMeasure, timelineSeries } from './stats.js';
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const SAMPLE = { url: new URL('sample/traces.jsonl', import.meta.url).href, name: 'sample traces.jsonl' };
@@ -46,7 +49,17 @@ const state = {
   // The trace view: the root whose trace is shown, and the worker's answer.
   traceRoot: null,
   trace: null,
+  // The stats panel: the worker's answers ({ timeline, breakdown } or { report }) and its settings.
+  stats: null,
+  granularity: 'day',
+  timeZone: null, // null: the browser's own
+  breakdown: 'op_name',
+  breakdownSort: { key: null, dir: 1 },
 };
+
+/** The browser's own time zone (UTC where the engine does not say). */
+const OWN_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+const zone = () => state.timeZone ?? OWN_ZONE;
 
 const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
 // Answers to anything but the latest request are stale: drop them.
@@ -80,8 +93,9 @@ const handlers = {
     renderRootsPanel();
     requestUsage();
   },
-  usage({ result, trace, reference, pricing }) {
+  usage({ result, trace, reference, pricing, stats }) {
     state.result = result;
+    state.stats = stats;
     state.reference = reference;
     state.trace = trace;
     state.pricing = pricing;
@@ -98,7 +112,7 @@ const handlers = {
     setState('ready');
   },
   error({ report }) {
-    state.result = state.rows = state.trace = null;
+    state.result = state.rows = state.trace = state.stats = null;
     // A refused price row: mark its inputs and show the editor.
     state.priceErrors = new Set(
       (report.optionLocs ?? [])
@@ -148,7 +162,8 @@ function requestUsage() {
   showProgress(null, `Aggregating ${plural(state.file.calls, 'call')}…`, true);
   setState('aggregating');
   renderLimitWarning(roots);
-  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, compare: state.rollup === 'dedupe', defaultPrices: state.defaultPrices });
+  const stats = statsRequests({ project: state.project, granularity: state.granularity, timeZone: zone(), breakdown: state.breakdown, includeCosts: state.includeCosts });
+  worker.postMessage({ type: 'usage', id: state.seq, request, options: usageOptions(), trace, compare: state.rollup === 'dedupe', defaultPrices: state.defaultPrices, stats });
 }
 
 /** The package's `options` for the dashboard's settings. */
@@ -193,6 +208,37 @@ function render() {
   renderUnfinished(state.result.unfinished_call_ids);
   renderDiagnosticsPanel();
   renderTracePanel();
+  renderStats();
+}
+
+/** The stats panel: spend (or tokens) over time by model, and the breakdown. */
+function renderStats() {
+  const s = state.stats;
+  const failed = s?.report ?? null;
+  $('stats-error').hidden = !failed;
+  if (failed) $('stats-error').textContent = `Stats: ${failed.title}${failed.message ? ` — ${failed.message}` : ''}${failed.items.length ? ` (${failed.items.map((i) => i.msg).join('; ')})` : ''}`;
+  $('export-timeline').hidden = $('export-breakdown').hidden = !s?.timeline;
+  if (!s?.timeline) {
+    $('timeline').replaceChildren();
+    $('breakdown-table').replaceChildren();
+    return;
+  }
+  const measure = timelineMeasure(s.timeline, state.includeCosts);
+  const { buckets, stacks } = timelineSeries(s.timeline, measure);
+  for (const model of stacks.keys()) if (!state.colors.has(model)) state.colors.set(model, PALETTE[state.colors.size % PALETTE.length]);
+  renderTimeline($('timeline'), buckets, stacks, { measure, colors: state.colors, granularity: s.timeline.granularity, timeZone: s.timeline.timezone });
+  renderBreakdownTable();
+}
+
+function renderBreakdownTable() {
+  const dim = DIMENSIONS.find((d) => d.key === state.breakdown);
+  const rows = breakdownRows(state.stats.breakdown, dim.key, state.includeCosts);
+  if (!state.includeCosts && state.breakdownSort.key === 'cost') state.breakdownSort = { key: null, dir: 1 };
+  const onSort = (key) => {
+    state.breakdownSort = state.breakdownSort.key === key ? { key, dir: -state.breakdownSort.dir } : { key, dir: key === 'key' ? 1 : -1 };
+    renderBreakdownTable();
+  };
+  renderBreakdown($('breakdown-table'), rows, { label: dim.label, sort: state.breakdownSort, includeCosts: state.includeCosts, onSort });
 }
 
 /** With provider-true totals (rollup "dedupe"): one sentence on the
@@ -410,6 +456,26 @@ $('diagnostics').addEventListener('change', (e) => {
   if (state.file) requestUsage();
 });
 $('prices-toggle').addEventListener('click', () => setPricesOpen($('prices').hidden));
+$('granularity').addEventListener('change', (e) => {
+  state.granularity = e.target.value;
+  if (state.file) requestUsage();
+});
+$('timezone').addEventListener('change', (e) => {
+  state.timeZone = e.target.value === OWN_ZONE ? null : e.target.value;
+  if (state.file) requestUsage();
+});
+$('breakdown-by').addEventListener('change', (e) => {
+  state.breakdown = e.target.value;
+  state.breakdownSort = { key: null, dir: 1 };
+  if (state.file) requestUsage();
+});
+$('export-timeline').addEventListener('click', () => {
+  if (state.stats?.timeline) download(statsCsv(state.stats.timeline.usage_buckets), `${baseName()}-per-${state.granularity}.csv`);
+});
+$('export-breakdown').addEventListener('click', () => {
+  if (state.stats?.breakdown) download(breakdownCsv(breakdownRows(state.stats.breakdown, state.breakdown, state.includeCosts), state.breakdown), `${baseName()}-by-${state.breakdown}.csv`);
+});
+const baseName = () => (state.file?.name ?? 'usage').replace(/\.[^.]*$/, '');
 $('add-price').addEventListener('click', () => {
   state.prices.push(blankRow());
   renderPricesPanel();
@@ -521,6 +587,12 @@ new ResizeObserver(([entry]) => {
   if (width !== lastWidth && state.rows) renderChart($('chart'), state.rows, state);
   lastWidth = width;
 }).observe($('chart'));
+let timelineWidth = 0;
+new ResizeObserver(([entry]) => {
+  const width = Math.round(entry.contentRect.width);
+  if (width !== timelineWidth && state.stats?.timeline) renderStats();
+  timelineWidth = width;
+}).observe($('timeline'));
 
 renderPricesPanel();
 restoreSettings();
@@ -555,6 +627,33 @@ function restoreSettings() {
   $('diagnostics').checked = state.diagnostics;
   $('reprice').checked = state.reprice;
   $('default-prices').checked = state.defaultPrices;
+  // Time zones: the browser's first, then UTC, then every zone the engine knows.
+  const known = knownZones();
+  if (state.timeZone !== null && !known.includes(state.timeZone)) state.timeZone = null;
+  const zones = [...new Set([OWN_ZONE, 'UTC', ...known])];
+  $('timezone').replaceChildren(...zones.map((z) => el('option', { value: z }, z === OWN_ZONE ? `${z} (this browser)` : z)));
+  $('timezone').value = zone();
+  $('granularity').value = state.granularity;
+  $('breakdown-by').replaceChildren(...DIMENSIONS.map((d) => el('option', { value: d.key }, d.label)));
+  $('breakdown-by').value = state.breakdown;
+}
+
+/** The time zones to offer: the engine's list (which may give zones by
+ * their older names, as CLDR does), the current names of renamed ones, and
+ * any other a link names that the engine accepts. Sorted. */
+function knownZones() {
+  const listed = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const renamed = ['Asia/Kathmandu', 'Asia/Kolkata', 'Asia/Ho_Chi_Minh', 'Asia/Yangon', 'Europe/Kyiv', 'America/Nuuk', 'Pacific/Kanton', 'Atlantic/Faroe'];
+  const accepted = (z) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: z });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const extra = [...renamed, ...(state.timeZone ? [state.timeZone] : [])].filter(accepted);
+  return [...new Set(['UTC', ...listed, ...extra])].sort();
 }
 
 /** The settings into the URL, so the view can be shared (no new history entry). */

@@ -57,3 +57,32 @@ export function traceCsv(rows) {
     rows,
   );
 }
+
+/** A usageStats answer's rows as CSV (`usage_buckets` or `call_buckets`):
+ * every field of its rows, in the order of the first row's, `other` last. */
+export function statsCsv(rows) {
+  const keys = [];
+  for (const r of rows) for (const k of Object.keys(r)) if (!keys.includes(k)) keys.push(k);
+  const ordered = [...keys.filter((k) => k !== 'other'), ...(keys.includes('other') ? ['other'] : [])];
+  return toCsv(
+    ordered.map((k) => [k, (r) => (k === 'other' ? !!r.other : r[k] ?? null)]),
+    rows,
+  );
+}
+
+/** The breakdown table's rows as CSV: one line per group, "other" last. */
+export function breakdownCsv(rows, dimension) {
+  return toCsv(
+    [
+      [dimension, (r) => (r.other ? null : r.key)],
+      ['other', (r) => r.other],
+      ['call_count', (r) => r.calls],
+      ['error_count', (r) => r.errors],
+      ['unfinished_count', (r) => r.unfinished],
+      ['requests', (r) => r.requests],
+      ['total_tokens', (r) => r.total_tokens],
+      ['cost', (r) => r.cost],
+    ],
+    rows,
+  );
+}

@@ -14,6 +14,10 @@ export const SETTINGS = [
   { key: 'diagnostics', field: 'diagnostics', fallback: true, read: bool },
   { key: 'reprice', field: 'reprice', fallback: false, read: bool },
   { key: 'default-prices', field: 'defaultPrices', fallback: false, read: bool },
+  { key: 'per', field: 'granularity', fallback: 'day', read: (t) => (['hour', 'day', 'week', 'month'].includes(t) ? t : undefined) },
+  // null: the browser's own zone. Checked against the zones the engine knows when applied.
+  { key: 'tz', field: 'timeZone', fallback: null, read: (t) => (/^[A-Za-z0-9_+\-/:]{1,64}$/.test(t) ? t : undefined) },
+  { key: 'by', field: 'breakdown', fallback: 'op_name', read: (t) => (['op_name', 'root_op_name', 'wb_user_id', 'thread_id'].includes(t) ? t : undefined) },
 ];
 
 function bool(t) {

@@ -47,7 +47,7 @@ const sum = (xs) => xs.reduce((s, x) => s + x, 0);
  */
 export function renderTimeline(container, buckets, stacks, { measure, colors, granularity, timeZone }) {
   const fmt = measure === 'cost' ? formatCost : formatInt;
-  const title = el('h2', {}, measure === 'cost' ? 'Spend over time' : 'Tokens over time');
+  const title = el('h3', {}, measure === 'cost' ? 'Spend over time' : 'Tokens over time');
   const columns = timelineColumns(buckets, stacks);
   const grand = sum(columns.map((c) => c.total));
   if (columns.length === 0 || grand === 0) {
@@ -70,7 +70,7 @@ function drawColumns(columns, { width, measure, colors, fmt, granularity, timeZo
   const top = ticks[ticks.length - 1];
   const span = width - LEFT - 4;
   const step = span / columns.length;
-  const barW = Math.max(1, step * 0.8);
+  const barW = Math.max(1, Math.min(step * 0.8, 56));
   const y = (v) => HEIGHT - (v / top) * HEIGHT + 4;
   const chart = svg('svg', {
     viewBox: `0 0 ${width} ${HEIGHT + AXIS + 4}`,

@@ -3,14 +3,18 @@
 // the page responsive.
 //
 // Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
-//               { type: 'usage', id, request, options, trace, compare, defaultPrices }
+//               { type: 'usage', id, request, options, trace, compare, defaultPrices, stats }
 //                 (trace: null, or { request, traceId } for the trace view;
+//                 stats: null, or { timeline, breakdown }: two usageStats
+//                 requests over the project's calls;
 //                 compare: also answer with Weave's own rollup, for the
 //                 provider-true totals' comparison; defaultPrices: price
 //                 models from weave-usage/prices too)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
 //               { type: 'opened', id, name, size, ...CallScanner summary }
-//               { type: 'usage', id, result, trace, reference, pricing } or { type: 'error', id, report }
+//               { type: 'usage', id, result, trace, reference, pricing, stats } or { type: 'error', id, report }
+//                 (stats: null, { timeline, breakdown } answers, or { report }
+//                 when the stats alone failed)
 //                 (reference: null, or the answer with `rollup: "reference"`;
 //                 pricing: null, or pricesFor's { matches, unmatched })
 //                 (trace: null, or { result, calls }: traceUsage's answer and
@@ -68,7 +72,8 @@ async function open(source) {
   const scanner = new CallScanner();
   // The streaming accumulator, where the package has it: it aggregates while
   // the file is read, so the progress bar covers the aggregation too.
-  const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator() : null;
+  // Made for stats: it also reads each call's op, user, thread and exception.
+  const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator({ stats: true }) : null;
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
   try {
@@ -99,7 +104,7 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
-async function usage({ id, request, options, trace, compare, defaultPrices }) {
+async function usage({ id, request, options, trace, compare, defaultPrices, stats }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
   const answer = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
@@ -117,7 +122,39 @@ async function usage({ id, request, options, trace, compare, defaultPrices }) {
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(file.bytes, file.scanner.spansOf(trace.traceId)));
     traced = { result: res, calls: file.traces.get(trace.traceId) };
   }
-  self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing });
+  let statsAnswer = null;
+  if (stats) {
+    // Stats do not depend on the roots selected or the trace shown: asked
+    // again with the same requests and prices, the last answer stands.
+    const key = JSON.stringify([stats, options.prices ?? null, options.reprice ?? null, !!defaultPrices]);
+    if (file.stats?.key !== key) file.stats = { key, value: await statsOf(stats, options, defaultPrices) };
+    statsAnswer = file.stats.value;
+  }
+  self.postMessage({ type: 'usage', id, result, trace: traced, reference, pricing, stats: statsAnswer });
+}
+
+/**
+ * The stats panel's two answers. Stats take only the price options, and
+ * cover every call of the project, so Weave's default prices (when asked
+ * for) are looked up for every model the timeline found. A failure is the
+ * panel's alone: the rest of the page keeps its answer.
+ */
+async function statsOf({ timeline, breakdown }, options, defaultPrices) {
+  const acc = file.accumulator;
+  const answer = (req, opts) => (acc ? acc.finishStats(req, opts) : weave.usageStatsFromJson(file.bytes, req, opts));
+  try {
+    let opts = options.prices ? { prices: options.prices, reprice: options.reprice } : {};
+    let first = answer(timeline, opts);
+    if (defaultPrices) {
+      defaults ??= await import('./pkg/prices.js');
+      const models = [...new Set(first.usage_buckets.map((r) => r.model).filter((m) => typeof m === 'string'))];
+      opts = { ...opts, prices: [...(opts.prices ?? []), ...defaults.pricesFor(models).prices] };
+      first = answer(timeline, opts);
+    }
+    return { timeline: first, breakdown: answer(breakdown, opts) };
+  } catch (e) {
+    return { report: errorReport(e, file) };
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
+import { callsUsageFromJson, traceUsageFromJson, usageStatsFromJson } from 'weave-usage';
 import { pricesFor } from 'weave-usage/prices';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
@@ -706,5 +706,96 @@ test('trace view: a root’s calls as a tree, each with its rolled-up usage (tra
     assert.equal(await page.locator('#trace-table [data-key=cost]').count(), 0);
     await page.click('#trace-close');
     assert.equal(await page.isVisible('#trace-panel'), false);
+  });
+});
+
+// ---- stats: spend over time and breakdowns ----
+
+// Calls over three days in New York, with users and threads; the agent's
+// own usage holds its child's (as Weave's client writes it), so stats
+// count the child's tokens once.
+const DAYS = [
+  { id: 'd1', trace_id: 't1', project_id: 'acme/days', parent_id: null, op_name: 'weave:///acme/days/op/agent:1', wb_user_id: 'ann', thread_id: 'th1', started_at: '2025-03-08T23:30:00Z', ended_at: '2025-03-08T23:31:00Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 } }, weave: { costs: { 'gpt-4o': cost(0.001, 0.0002) } } } },
+  { id: 'd1c', trace_id: 't1', project_id: 'acme/days', parent_id: 'd1', op_name: 'weave:///acme/days/op/openai.chat:2', wb_user_id: 'ann', thread_id: 'th1', started_at: '2025-03-08T23:30:01Z', ended_at: '2025-03-08T23:30:02Z', summary: { usage: { 'gpt-4o': { requests: 1, prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 } }, weave: { costs: { 'gpt-4o': cost(0.001, 0.0002) } } } },
+  { id: 'd2', trace_id: 't2', project_id: 'acme/days', parent_id: null, op_name: 'weave:///acme/days/op/openai.chat:2', wb_user_id: 'bob', started_at: '2025-03-10T15:00:00Z', ended_at: '2025-03-10T15:00:01Z', exception: 'RateLimitError', summary: { usage: { 'claude-3-5-sonnet': { requests: 1, input_tokens: 1000, output_tokens: 100, total_tokens: 1100 } }, weave: { costs: { 'claude-3-5-sonnet': cost(0.003, 0.0015) } } } },
+  { id: 'd3', trace_id: 't3', project_id: 'acme/days', parent_id: null, op_name: 'weave:///acme/days/op/agent:1', wb_user_id: 'bob', thread_id: 'th2', started_at: '2025-03-11T01:00:00Z', ended_at: null },
+];
+
+test('stats: spend per day by model in the chosen zone, breakdowns by op and user, in the URL', async () => {
+  const body = jsonl(DAYS);
+  const want = usageStatsFromJson(body, { project_id: 'acme/days', granularity: 'day', timezone: 'America/New_York', group_by: ['model'], include_costs: true });
+  await withDashboard(
+    { width: 1280, height: 900 },
+    async (page) => {
+      await upload(page, 'days.jsonl', body);
+      await settled(page);
+      assert.equal(await page.inputValue('#timezone'), 'America/New_York');
+      // One column per day in New York, empty days included, each the day's own cost.
+      const columns = await page.$$eval('#timeline svg g.column', (gs) => gs.map((g) => [g.dataset.bucket, Number(g.dataset.total)]));
+      const days = [...new Set(want.usage_buckets.map((r) => r.timestamp))];
+      assert.deepEqual(columns.map((c) => c[0]), days);
+      assert.equal(days.length, 3, '8, 9 and 10 March in New York');
+      for (const [day, total] of columns) {
+        const expected = want.usage_buckets.filter((r) => r.timestamp === day).reduce((s, r) => s + costOf(r), 0);
+        assert.ok(close(total, expected) || (total === 0 && expected === 0), `${day}: ${total} vs ${expected}`);
+      }
+      // The child's tokens count once: 110 + 1,100, not 1,320.
+      const models = await page.$$eval('#timeline svg rect[data-model]', (rs) => [...new Set(rs.map((r) => r.dataset.model))].sort());
+      assert.deepEqual(models, ['claude-3-5-sonnet', 'gpt-4o']);
+
+      // The breakdown by op: calls, errors, unfinished and tokens per op.
+      const rows = () => page.$$eval('#breakdown-table tbody tr', (trs) => trs.map((tr) => [tr.querySelector('th').textContent, ...['calls', 'errors', 'unfinished', 'total_tokens'].map((k) => Number(tr.querySelector(`[data-key=${k}]`).dataset.value))]));
+      assert.deepEqual(await rows(), [['openai.chat', 2, 1, 0, 1210], ['agent', 2, 0, 1, 0]]);
+      await page.selectOption('#breakdown-by', 'wb_user_id');
+      await settled(page);
+      assert.deepEqual(await rows(), [['bob', 2, 1, 1, 1100], ['ann', 2, 0, 0, 110]]);
+      await page.selectOption('#breakdown-by', 'thread_id');
+      await settled(page);
+      assert.deepEqual((await rows()).map((r) => r[0]), ['(none)', 'th1', 'th2']);
+
+      // Hours in Kathmandu (+05:45): the buckets move with the zone.
+      await page.selectOption('#granularity', 'hour');
+      await settled(page);
+      await page.selectOption('#timezone', 'Asia/Kathmandu');
+      await settled(page);
+      const first = await page.$eval('#timeline svg g.column', (g) => g.dataset.bucket);
+      assert.equal(first, '2025-03-09T05:00:00+05:45');
+      const hash = Object.fromEntries(new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)));
+      assert.deepEqual({ per: hash.per, tz: hash.tz, by: hash.by }, { per: 'hour', tz: 'Asia/Kathmandu', by: 'thread_id' });
+      await page.screenshot({ path: `${out}dashboard-stats-desktop.png`, fullPage: true });
+    },
+    '#tz=America%2FNew_York',
+  );
+  // The same settings from a shared link, on a phone.
+  await withDashboard(
+    { width: 390, height: 844 },
+    async (page) => {
+      assert.equal(await page.inputValue('#granularity'), 'week');
+      assert.equal(await page.inputValue('#timezone'), 'Asia/Kathmandu');
+      assert.equal(await page.inputValue('#breakdown-by'), 'root_op_name');
+      await upload(page, 'days.jsonl', body);
+      await settled(page);
+      assert.equal(await page.$eval('#timeline svg g.column', (g) => g.dataset.bucket), '2025-03-03T00:00:00+05:45');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+      await page.screenshot({ path: `${out}dashboard-stats-phone.png`, fullPage: true });
+    },
+    '#per=week&tz=Asia%2FKathmandu&by=root_op_name',
+  );
+});
+
+test('stats tables export as CSV with the package’s numbers', { skip: engine === 'firefox' && 'downloads are read through playwright only' }, async () => {
+  await withDashboard({ width: 1280, height: 900 }, async (page) => {
+    await upload(page, 'days.jsonl', jsonl(DAYS));
+    await settled(page);
+    const [timeline] = await Promise.all([page.waitForEvent('download'), page.click('#export-timeline')]);
+    const lines = readFileSync(await timeline.path(), 'utf8').trimEnd().split('\r\n');
+    const want = usageStatsFromJson(jsonl(DAYS), { project_id: 'acme/days', granularity: 'day', timezone: await page.inputValue('#timezone'), group_by: ['model'], include_costs: true });
+    assert.equal(lines.length - 1, want.usage_buckets.length);
+    assert.equal(lines[0].split(',')[0], 'timestamp');
+    const [breakdown] = await Promise.all([page.waitForEvent('download'), page.click('#export-breakdown')]);
+    const text = readFileSync(await breakdown.path(), 'utf8');
+    assert.equal(text.split('\r\n')[0], 'op_name,other,call_count,error_count,unfinished_count,requests,total_tokens,cost');
+    assert.match(text, /\r\nopenai\.chat,false,2,1,0,2,1210,/);
   });
 });
