@@ -294,6 +294,35 @@ export function traceUsageFromJson(body, request, options) {
   }
 }
 
+/** The answer over parts (`UsageAccumulator.part`) in order, as if their
+ * bodies had been read as one: the merge of weave-usage/parallel. */
+export function callsUsageFromParts(parts, request, options) {
+  try {
+    return enter(glue.callsUsageFromParts, parts, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+/** `/trace/usage` over parts, as `callsUsageFromParts`. */
+export function traceUsageFromParts(parts, request, options) {
+  try {
+    return enter(glue.traceUsageFromParts, parts, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
 /** The module's memory size: read from the memory itself, not in wasm. */
 export function wasmMemoryBytes() {
   if (memory === null) throw make(NOT_READY);
@@ -303,6 +332,7 @@ export function wasmMemoryBytes() {
 const PUSH = (inner, chunk) => inner.push(chunk);
 const FINISH = (inner, request, options) => inner.finish(request, options);
 const FINISH_TRACE = (inner, request, options) => inner.finishTrace(request, options);
+const PART = (inner, select) => inner.part(select);
 const CALLS = (inner) => inner.calls;
 const BYTES_READ = (inner) => inner.bytesRead;
 const FREE = (inner) => inner.free();
@@ -393,6 +423,22 @@ export class UsageAccumulator {
   finishTrace(request, options) {
     try {
       return run(this, FINISH_TRACE, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Ends the input (as `finish` does) and returns the calls `select`
+   * names (`{ traces, ids }`; every call when omitted) as a part for
+   * `callsUsageFromParts`. */
+  part(select) {
+    try {
+      return run(this, PART, select);
     } catch (e) {
       let out = STACK_ERROR;
       try {

@@ -17,4 +17,4 @@ export async function init(input) {
   attach(await load(input === undefined ? undefined : { module_or_path: input }));
 }
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, callsUsageFromParts, traceUsageFromParts, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';

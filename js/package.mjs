@@ -24,18 +24,22 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'pkg');
 const cargo = readFileSync(join(root, 'Cargo.toml'), 'utf8');
 const field = (name) => cargo.match(new RegExp(`^${name} = "(.*)"$`, 'm'))?.[1];
-const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
+// weave-usage/parallel (ES modules only): its own entry, so that the main
+// entry's bundles do not change.
+const PARALLEL = ['parallel.js', 'parallel-node.js', 'parallel-core.js', 'parallel-worker.js', 'parallel-worker-node.js'];
+const API = ['callsUsage', 'callsUsageFromJson', 'traceUsage', 'traceUsageFromJson', 'callsUsageFromParts', 'traceUsageFromParts', 'UsageAccumulator', 'wasmMemoryBytes', 'isUsageError'];
 
-for (const f of ['index.js', 'node.js', 'init.js', 'init-node.js', 'inline.js', 'guard.js', 'prices.js', 'prices-data.js']) copyFileSync(join(root, 'js', f), join(pkg, f));
+for (const f of ['index.js', 'node.js', 'init.js', 'init-node.js', 'inline.js', 'guard.js', 'prices.js', 'prices-data.js', ...PARALLEL]) copyFileSync(join(root, 'js', f), join(pkg, f));
 // weave-usage/prices: its types name the main entry's by the package's name.
 for (const f of ['prices.d.ts', 'prices.d.cts']) copyFileSync(join(root, 'js', 'prices.d.ts'), join(pkg, f));
+copyFileSync(join(root, 'js', 'parallel.d.ts'), join(pkg, 'parallel.d.ts'));
 // The npm README: its links are absolute, to this version's shipped docs.
 writeFileSync(join(pkg, 'README.md'), readFileSync(join(root, 'js', 'package-readme.md'), 'utf8').replaceAll('{{version}}', field('version')));
 copyFileSync(join(root, 'LICENSE'), join(pkg, 'LICENSE'));
 // The docs the README links to, shipped so that the links work wherever the
 // package is read.
 mkdirSync(join(pkg, 'docs'), { recursive: true });
-for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
+for (const f of ['options.md', 'semantics.md', 'hostile-inputs.md', 'parallel.md']) copyFileSync(join(root, 'docs', f), join(pkg, 'docs', f));
 // wasm-pack writes a .gitignore of "*", which would hide the files from npm pack.
 rmSync(join(pkg, '.gitignore'), { force: true });
 
@@ -187,6 +191,11 @@ const manifest = {
       require: './prices.cjs',
       default: './prices.js',
     },
+    './parallel': {
+      types: './parallel.d.ts',
+      node: './parallel-node.js',
+      default: './parallel.js',
+    },
     './weave_usage_bg.wasm': {
       types: both('./weave_usage_bg.wasm.d.ts', './weave_usage_bg.wasm.d.cts'),
       default: './weave_usage_bg.wasm',
@@ -220,6 +229,9 @@ const manifest = {
     'prices.cjs',
     'prices.d.ts',
     'prices.d.cts',
+    // weave-usage/parallel.
+    ...PARALLEL,
+    'parallel.d.ts',
     'docs/',
     'README.md',
     'LICENSE',

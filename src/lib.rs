@@ -65,10 +65,10 @@ mod wasm_alloc;
 static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{
-    argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, trace_request_from_json,
-    trace_usage_from_json, Prepared, PreparedTrace,
+    argument_from_json, calls_usage_from_json, compute, compute_trace, prepare, prepare_trace, select_from_json, table_from_parts,
+    trace_request_from_json, trace_usage_from_json, Prepared, PreparedTrace,
 };
-pub use calls::CallStream;
+pub use calls::{CallStream, Select};
 pub use error::{Detail, Kind, Loc, UsageError};
 pub use input::{LimitRule, Rollup, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};

@@ -41,7 +41,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::calls::{CallStream, COST_FIELDS};
+use crate::calls::{CallStream, Select, COST_FIELDS};
 use crate::error::{Detail, Kind, Loc, UsageError};
 use crate::json::{write_str, Value};
 use crate::response::CallsUsageRes;
@@ -117,6 +117,10 @@ extern "C" {
     fn picked_indices(picked: &Array) -> Result<Option<Vec<u32>>, JsValue>;
 
     /// `Error(message)` with `status` and `detail` (JSON text).
+    /// `parts` as one Uint8Array (parts back to back), or null.
+    #[wasm_bindgen(js_name = partsBytes, catch)]
+    fn parts_bytes(parts: &JsValue) -> Result<Option<Uint8Array>, JsValue>;
+
     #[wasm_bindgen(js_name = usageError, catch)]
     fn usage_error(message: &str, status: u16, detail: &str) -> Result<JsValue, JsValue>;
 }
@@ -210,6 +214,53 @@ pub fn calls_usage_from_json(
     to_js(&api::compute(table, &prepared)).map_err(throw)
 }
 
+/// `callsUsageFromParts(parts, request, options?)`: the answer over the
+/// calls of parts (`UsageAccumulator.part`), in order, as if their bodies
+/// had been read as one (see js/parallel.js).
+#[wasm_bindgen(js_name = callsUsageFromParts, unchecked_return_type = "CallsUsageRes")]
+pub fn calls_usage_from_parts(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | (Uint8Array | ArrayBuffer)[]")] parts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "CallsUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
+    let table = read_parts(&parts).map_err(throw)?;
+    to_js(&api::compute(&table, &prepared)).map_err(throw)
+}
+
+/// `traceUsageFromParts(parts, request, options?)`: `/trace/usage` over parts.
+#[wasm_bindgen(js_name = traceUsageFromParts, unchecked_return_type = "TraceUsageRes")]
+pub fn trace_usage_from_parts(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | (Uint8Array | ArrayBuffer)[]")] parts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
+    let table = read_parts(&parts).map_err(throw)?;
+    to_js(&api::compute_trace(&table, &prepared)).map_err(throw)
+}
+
+/// The table that `parts` make, copied into wasm memory first.
+fn read_parts(parts: &JsValue) -> Result<crate::calls::CallTable, UsageError> {
+    const PARTS: &str = "Input should be a Uint8Array, an ArrayBuffer or an array of them";
+    let not_parts = |e: &JsValue| UsageError::invalid(vec![Loc::from("parts")], Kind::BytesType, format!("{PARTS}: {}", message(e)));
+    let bytes = match parts_bytes(parts) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(UsageError::invalid(vec![Loc::from("parts")], Kind::BytesType, PARTS)),
+        Err(e) => return Err(not_parts(&e)),
+    };
+    let len = byte_length(&bytes).map_err(|e| not_parts(&e))? as usize;
+    let mut buf = Vec::new();
+    if let Err(e) = crate::limits::reserve_exact(&mut buf, len) {
+        return Err(crate::calls::CallStream::new().table().too_large(e));
+    }
+    buf.resize(len, 0);
+    copy_bytes(&bytes, 0, &mut buf).map_err(|e| not_parts(&e))?;
+    api::table_from_parts(&buf)
+}
+
 /// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
 /// `finish(request, options?)` for the same answer `callsUsageFromJson` gives
 /// on the whole body. `finish` may be called again with other requests;
@@ -260,6 +311,26 @@ impl UsageAccumulator {
         let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
         to_js(&api::compute_trace(table, &prepared)).map_err(throw)
+    }
+
+    /// Ends the input (as `finish` does) and returns the calls `select`
+    /// names as a part for `callsUsageFromParts`: every call when it is
+    /// null or undefined, else `{ traces, ids }`, the calls of those traces
+    /// and those with those ids (lists of strings), in input order.
+    pub fn part(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] } | null")] select: JsValue,
+    ) -> Result<Vec<u8>, JsValue> {
+        let select = match stringify_arg("select", &select).map_err(throw)? {
+            Some(text) => Some(api::select_from_json(text.as_bytes()).map_err(throw)?),
+            None => None,
+        };
+        let table = self.stream.finish().map_err(throw)?;
+        let which = match &select {
+            Some((traces, ids)) => Select::Of { traces, ids },
+            None => Select::All,
+        };
+        table.part(&which).map_err(|e| throw(table.too_large(e)))
     }
 
     /// Calls read so far (for progress).
