@@ -102,7 +102,31 @@ export function splitBody(body, n) {
     cuts.push(cut);
     from = cut + 1;
   }
-  if (cuts.length === 0) return whole(format);
+  return shardsAt(bytes, cuts);
+}
+
+/**
+ * The shards of `bytes` cut at `cuts` (increasing byte offsets): in JSON
+ * Lines each cut is where a shard starts, in a JSON array the `,` between
+ * two shards. Null when a cut is not where the rules of docs/parallel.md
+ * allow one (JSON Lines: after a line break, at a `{`, past the first
+ * value's start; an array: at a `,` past its `[`): a shard then could read
+ * otherwise than the whole body does.
+ */
+export function shardsAt(body, cuts) {
+  const bytes = toBytes(body);
+  const len = bytes.length;
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (at < len && isWs(bytes[at])) at++;
+  const array = at < len && bytes[at] === 0x5b;
+  const format = array ? 'array' : 'lines';
+  let prev = at;
+  for (const c of cuts) {
+    if (!Number.isInteger(c) || c <= prev || c >= len) return null;
+    if (array ? bytes[c] !== COMMA : bytes[c - 1] !== LF || bytes[c] !== OPEN) return null;
+    prev = c;
+  }
+  if (cuts.length === 0) return { format, shards: [{ start: 0, end: len, prefix: '', suffix: '', atLeastOne: false }] };
   const shards = [];
   const starts = [0, ...cuts];
   for (let s = 0; s < starts.length; s++) {
@@ -116,7 +140,7 @@ export function splitBody(body, n) {
 }
 
 /** Bytes pushed at a time while a shard is read, so that progress can be told. */
-const STEP = 8 << 20;
+const STEP = 1 << 20;
 
 /**
  * Reads one shard into a new `UsageAccumulator` of `lib` (the package's
@@ -184,12 +208,12 @@ export function shardHandler(lib, post) {
         free();
         let told = 0;
         const progress = (n) => {
-          if (n - told >= STEP * 4 || n === m.bytes.length) post({ progress: n - told }), (told = n);
+          if (n - told >= 32 << 20 || n === m.bytes.length) post({ progress: n - told }), (told = n);
         };
         acc = readShard(lib, m.bytes, m.shard, progress);
         post({ calls: acc.calls });
       } else if (m.op === 'part') {
-        const part = acc.part(m.select);
+        const part = acc.part(m.select ?? undefined);
         post({ part }, [part.buffer]);
       } else if (m.op === 'free') {
         free();
@@ -227,7 +251,7 @@ const isShared = (bytes) => typeof SharedArrayBuffer === 'function' && bytes.buf
  * close }`), answering with `lib` on this thread. See `createUsagePool` in
  * parallel.js / parallel-node.js.
  */
-export function makePool(lib, spawn, workers) {
+export function makePool(lib, spawn, workers, cutsOf = null) {
   const count = Math.max(1, Math.floor(Number(workers)) || 1);
   let progress = null;
   const ends = [];
@@ -236,10 +260,16 @@ export function makePool(lib, spawn, workers) {
     ends.push({ close: w.close, ask: channel(w.worker, w.on, (n) => progress && progress(n)) });
   }
   let queue = Promise.resolve();
+  const canShare = typeof SharedArrayBuffer === 'function';
+  let shared = null;
 
   async function run(kind, body, request, options, onProgress) {
-    const oneShot = () => (kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options));
+    const oneShot = (why) => {
+      pool.last = { shards: 1, oneShot: true, why };
+      return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
+    };
     const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
+    pool.last = null;
     // The request and options are checked first, as the one-shot checks
     // them before the body; the empty answer names the requested ids.
     const empty = fromParts([], request, options);
@@ -254,20 +284,34 @@ export function makePool(lib, spawn, workers) {
     } catch {
       return oneShot();
     }
-    const { shards } = splitBody(bytes, count);
+    // `cutsOf` (tests) chooses the cuts; they are checked all the same.
+    const plan = cutsOf ? shardsAt(bytes, cutsOf(bytes, count)) : splitBody(bytes, count);
+    if (plan === null || plan.shards.length > count) return oneShot();
+    const { shards } = plan;
     let used = [];
     try {
       progress = onProgress ? (n) => onProgress({ bytes: n, total: bytes.length }) : null;
       used = ends.slice(0, shards.length);
+      // The shards' bytes: shared when the body is in a SharedArrayBuffer;
+      // else copied into one the pool keeps for its next requests (a copy
+      // into memory already touched is several times faster than a fresh
+      // one, which page faults); without SharedArrayBuffer (a browser page
+      // that is not cross-origin isolated) each shard a copy of its own,
+      // transferred.
+      let source = bytes;
+      if (!isShared(bytes) && canShare) {
+        if (shared === null || shared.length < bytes.length) shared = null, (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
+        shared.set(bytes);
+        source = shared;
+      }
       const reads = await Promise.all(
         shards.map((s, i) => {
-          // A copy of just its bytes, transferred (a subarray would clone the
-          // whole buffer); a SharedArrayBuffer is shared, not copied.
-          const own = isShared(bytes) ? bytes.subarray(s.start, s.end) : bytes.slice(s.start, s.end);
-          return used[i].ask({ op: 'read', bytes: own, shard: s }, isShared(bytes) ? [] : [own.buffer]);
+          if (isShared(source)) return used[i].ask({ op: 'read', bytes: source.subarray(s.start, s.end), shard: s });
+          const own = bytes.slice(s.start, s.end);
+          return used[i].ask({ op: 'read', bytes: own, shard: s }, [own.buffer]);
         }),
       );
-      if (reads.some((r) => r.error)) return oneShot();
+      if (reads.some((r) => r.error)) return oneShot(reads.find((r) => r.error).error);
       const parts = async (select) => {
         const got = await Promise.all(used.map((e) => e.ask({ op: 'part', select })));
         if (got.some((r) => r.error)) throw new Error('a shard failed');
@@ -290,12 +334,14 @@ export function makePool(lib, spawn, workers) {
         }
       } else final = await parts(null);
       try {
-        return fromParts(final, req, opts);
-      } catch {
-        return oneShot();
+        const answer = fromParts(final, req, opts);
+        pool.last = { shards: shards.length, oneShot: false };
+        return answer;
+      } catch (e) {
+        return oneShot(e);
       }
-    } catch {
-      return oneShot();
+    } catch (e) {
+      return oneShot(e);
     } finally {
       progress = null;
       await Promise.all(used.map((e) => e.ask({ op: 'free' })));
@@ -308,10 +354,13 @@ export function makePool(lib, spawn, workers) {
     queue = result.catch(() => {});
     return result;
   };
-  return {
+  const pool = {
     workers: count,
+    /** How the last request was answered: across `shards`, or by the one-shot path. */
+    last: null,
     callsUsage: serial('calls'),
     traceUsage: serial('trace'),
-    close: () => Promise.all(ends.map((e) => e.close())).then(() => {}),
+    close: () => ((shared = null), Promise.all(ends.map((e) => e.close())).then(() => {})),
   };
+  return pool;
 }

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import * as lib from './node.js';
 import { makePool } from './parallel-core.js';
 
-export { splitBody, readShard, partCalls, shardHandler } from './parallel-core.js';
+export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './node.js';
 
 function spawn() {

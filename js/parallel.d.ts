@@ -26,6 +26,10 @@ export interface UsageLib {
   UsageAccumulator: typeof UsageAccumulator;
 }
 
+/** The shards of `body` cut at `cuts` (byte offsets), or null when a cut
+ * is not where the rules allow one (docs/parallel.md). */
+export function shardsAt(body: Body, cuts: number[]): { format: 'lines' | 'array'; shards: Shard[] } | null;
+
 /** Reads a shard's bytes into a new accumulator (the caller frees it);
  * `acc.part(select)` then gives its part. */
 export function readShard(lib: UsageLib, bytes: Uint8Array, shard: Shard, progress?: (bytesRead: number) => void): UsageAccumulator;

@@ -6,7 +6,7 @@
 import * as lib from './index.js';
 import { makePool } from './parallel-core.js';
 
-export { splitBody, readShard, partCalls, shardHandler } from './parallel-core.js';
+export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './index.js';
 
 function spawn() {

@@ -67,12 +67,12 @@ pub fn table_from_parts(parts: &[u8]) -> Result<CallTable> {
 
 /// A part's selection from its JSON text, `{"traces": [...], "ids": [...]}`
 /// (either may be absent or null: none), or null for every call: the traces
-/// and the ids. A 422 at `["select", …]` for anything else.
-pub fn select_from_json(text: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
+/// and the ids (`None`: every call). A 422 at `["select", …]` for anything else.
+pub fn select_from_json(text: &[u8]) -> Result<Option<(Vec<String>, Vec<String>)>> {
     let value = shaped_from_json(text, "select", &SELECT_SHAPE)?;
     let bad = |loc: Vec<crate::error::Loc>| UsageError::invalid(loc, Kind::ListType, "Input should be a list of strings");
     if matches!(value, Value::Null) {
-        return Err(bad(vec!["select".into()]));
+        return Ok(None);
     }
     let list = |key: &str| -> Result<Vec<String>> {
         match value.get(key) {
@@ -90,7 +90,7 @@ pub fn select_from_json(text: &[u8]) -> Result<(Vec<String>, Vec<String>)> {
     if !matches!(value, Value::Object(_)) {
         return Err(bad(vec!["select".into()]));
     }
-    Ok((list("traces")?, list("ids")?))
+    Ok(Some((list("traces")?, list("ids")?)))
 }
 
 const SELECT_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::Scalar));

@@ -123,7 +123,6 @@ impl CallTable {
                 }
             }
         }
-        drop(name);
         let size = HEADER + text + calls * CALL + usage * USAGE + unreadable.len() * UNREADABLE;
         let mut out = Vec::new();
         crate::limits::reserve_exact(&mut out, size)?;

@@ -322,7 +322,7 @@ impl UsageAccumulator {
         #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] } | null")] select: JsValue,
     ) -> Result<Vec<u8>, JsValue> {
         let select = match stringify_arg("select", &select).map_err(throw)? {
-            Some(text) => Some(api::select_from_json(text.as_bytes()).map_err(throw)?),
+            Some(text) => api::select_from_json(text.as_bytes()).map_err(throw)?,
             None => None,
         };
         let table = self.stream.finish().map_err(throw)?;
