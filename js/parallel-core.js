@@ -139,8 +139,12 @@ export function shardsAt(body, cuts) {
   return { format, shards };
 }
 
-/** Bytes pushed at a time while a shard is read, so that progress can be told. */
+/** Bytes pushed into a shard's accumulator at a time: 1 MB was steadier
+ * than 8 MB on a 2-core VM (docs/performance.md). */
 const STEP = 1 << 20;
+
+/** Bytes of a shard sent to its worker at a time. */
+const PIECE = 8 << 20;
 
 /**
  * Reads one shard into a new `UsageAccumulator` of `lib` (the package's
@@ -191,27 +195,59 @@ export function partCalls(part) {
 
 /**
  * The message handler of a shard worker over `lib`; `post(message,
- * transfer)` replies. Messages: `{ op: 'read', bytes, shard }` (replies `{
- * calls }`, and `{ progress }` while reading), `{ op: 'part', select }`
- * (replies `{ part }`, transferred), `{ op: 'free' }`. A failure replies
- * `{ error: { status, detail, message } }`.
+ * transfer)` replies. Messages: `{ op: 'open', shard }`, then `{ op: 'push',
+ * bytes }` for each piece of the shard's bytes as they come (no reply; `{
+ * progress }` now and then), then `{ op: 'end' }` (replies `{ calls }`);
+ * `{ op: 'read', bytes, shard }` is all three at once. Then `{ op: 'part',
+ * select }` (replies `{ part }`, transferred) and `{ op: 'free' }`. A
+ * failure replies `{ error: { status, detail, message } }`, at `end` for
+ * one met while pushing.
  */
 export function shardHandler(lib, post) {
   let acc = null;
+  let shard = null;
+  let failed = null;
+  let told = 0;
+  let read = 0;
   const free = () => {
     if (acc !== null) acc.free();
     acc = null;
   };
+  const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
+  const open = (s) => {
+    free();
+    (shard = s), (failed = null), (told = 0), (read = 0);
+    acc = new lib.UsageAccumulator();
+    if (shard.prefix) acc.push(shard.prefix);
+  };
+  const push = (bytes) => {
+    if (failed !== null) return;
+    try {
+      for (let at = 0; at < bytes.length; at += STEP) acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+      read += bytes.length;
+      if (read - told >= 32 << 20) post({ progress: read - told }), (told = read);
+    } catch (e) {
+      failed = e;
+      free();
+    }
+  };
+  const end = () => {
+    if (failed !== null) throw failed;
+    if (read > told) post({ progress: read - told });
+    if (shard.suffix) acc.push(shard.suffix);
+    acc.part({ traces: [], ids: [] }); // ends the input: an incomplete value throws here
+    if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
+    return { calls: acc.calls };
+  };
   return (m) => {
     try {
-      if (m.op === 'read') {
-        free();
-        let told = 0;
-        const progress = (n) => {
-          if (n - told >= 32 << 20 || n === m.bytes.length) post({ progress: n - told }), (told = n);
-        };
-        acc = readShard(lib, m.bytes, m.shard, progress);
-        post({ calls: acc.calls });
+      if (m.op === 'open') open(m.shard);
+      else if (m.op === 'push') push(m.bytes);
+      else if (m.op === 'end') post(end());
+      else if (m.op === 'read') {
+        open(m.shard);
+        push(m.bytes);
+        post(end());
       } else if (m.op === 'part') {
         const part = acc.part(m.select ?? undefined);
         post({ part }, [part.buffer]);
@@ -221,7 +257,8 @@ export function shardHandler(lib, post) {
       }
     } catch (e) {
       free();
-      post({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
+      failed = null;
+      post(fail(e));
     }
   };
 }
@@ -237,11 +274,14 @@ function channel(worker, on, onProgress) {
   }, (e) => {
     for (const w of waiting.splice(0)) w.resolve({ error: { message: String(e?.message ?? e) } });
   });
-  return (message, transfer) =>
+  const ask = (message, transfer) =>
     new Promise((resolve) => {
       waiting.push({ resolve });
       worker.postMessage(message, transfer ?? []);
     });
+  // A message with no reply.
+  ask.send = (message, transfer) => worker.postMessage(message, transfer ?? []);
+  return ask;
 }
 
 const isShared = (bytes) => typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
@@ -257,7 +297,8 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
   const ends = [];
   for (let i = 0; i < count; i++) {
     const w = spawn();
-    ends.push({ close: w.close, ask: channel(w.worker, w.on, (n) => progress && progress(n)) });
+    const ask = channel(w.worker, w.on, (n) => progress && progress(n));
+    ends.push({ close: w.close, ask, send: ask.send });
   }
   let queue = Promise.resolve();
   const canShare = typeof SharedArrayBuffer === 'function';
@@ -290,27 +331,41 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
     const { shards } = plan;
     let used = [];
     try {
-      progress = onProgress ? (n) => onProgress({ bytes: n, total: bytes.length }) : null;
+      let done = 0;
+      progress = onProgress ? (n) => onProgress({ bytes: (done += n), total: bytes.length }) : null;
       used = ends.slice(0, shards.length);
-      // The shards' bytes: shared when the body is in a SharedArrayBuffer;
-      // else copied into one the pool keeps for its next requests (a copy
-      // into memory already touched is several times faster than a fresh
-      // one, which page faults); without SharedArrayBuffer (a browser page
-      // that is not cross-origin isolated) each shard a copy of its own,
-      // transferred.
+      // The shards' bytes, in pieces, round-robin, so that the workers read
+      // while the rest is still being copied: shared when the body is in a
+      // SharedArrayBuffer; else copied into one the pool keeps for its next
+      // requests (a copy into memory already touched is several times
+      // faster than into fresh memory, which page faults); without
+      // SharedArrayBuffer (a browser page that is not cross-origin
+      // isolated), copies of their own, transferred.
       let source = bytes;
       if (!isShared(bytes) && canShare) {
-        if (shared === null || shared.length < bytes.length) shared = null, (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
-        shared.set(bytes);
+        if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
         source = shared;
       }
-      const reads = await Promise.all(
-        shards.map((s, i) => {
-          if (isShared(source)) return used[i].ask({ op: 'read', bytes: source.subarray(s.start, s.end), shard: s });
-          const own = bytes.slice(s.start, s.end);
-          return used[i].ask({ op: 'read', bytes: own, shard: s }, [own.buffer]);
-        }),
-      );
+      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s }));
+      for (let k = 0; ; k++) {
+        let any = false;
+        shards.forEach((s, i) => {
+          const from = s.start + k * PIECE;
+          if (from >= s.end) return;
+          any = true;
+          const to = Math.min(s.end, from + PIECE);
+          if (source === bytes && isShared(bytes)) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
+          else if (source !== bytes) {
+            source.set(bytes.subarray(from, to), from);
+            used[i].send({ op: 'push', bytes: source.subarray(from, to) });
+          } else {
+            const own = bytes.slice(from, to);
+            used[i].send({ op: 'push', bytes: own }, [own.buffer]);
+          }
+        });
+        if (!any) break;
+      }
+      const reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
       if (reads.some((r) => r.error)) return oneShot(reads.find((r) => r.error).error);
       const parts = async (select) => {
         const got = await Promise.all(used.map((e) => e.ask({ op: 'part', select })));
