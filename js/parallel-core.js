@@ -304,36 +304,19 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
   const canShare = typeof SharedArrayBuffer === 'function';
   let shared = null;
 
-  async function run(kind, body, request, options, onProgress) {
-    const oneShot = (why) => {
-      pool.last = { shards: 1, oneShot: true, why };
-      return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
-    };
-    const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
-    pool.last = null;
-    // The request and options are checked first, as the one-shot checks
-    // them before the body; the empty answer names the requested ids.
-    const empty = fromParts([], request, options);
+  /** The body read into the workers' tables, or why not: `{ body, ok, shards, why }`. */
+  async function load(body, onProgress) {
+    const state = { body, ok: false, shards: 0, why: null, used: [] };
     const bytes = toBytes(body);
-    if (bytes === null) return oneShot();
-    // What the module reads of them is their JSON text: a copy of it holds
-    // still while the workers run (a getter cannot answer otherwise later).
-    let req, opts;
-    try {
-      req = JSON.parse(JSON.stringify(request));
-      opts = options === undefined || options === null ? options : JSON.parse(JSON.stringify(options));
-    } catch {
-      return oneShot();
-    }
+    if (bytes === null) return state;
     // `cutsOf` (tests) chooses the cuts; they are checked all the same.
     const plan = cutsOf ? shardsAt(bytes, cutsOf(bytes, count)) : splitBody(bytes, count);
-    if (plan === null || plan.shards.length > count) return oneShot();
+    if (plan === null || plan.shards.length > count) return state;
     const { shards } = plan;
-    let used = [];
+    const used = ends.slice(0, shards.length);
     try {
       let done = 0;
       progress = onProgress ? (n) => onProgress({ bytes: (done += n), total: bytes.length }) : null;
-      used = ends.slice(0, shards.length);
       // The shards' bytes, in pieces, round-robin, so that the workers read
       // while the rest is still being copied: shared when the body is in a
       // SharedArrayBuffer; else copied into one the pool keeps for its next
@@ -366,9 +349,43 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         if (!any) break;
       }
       const reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
-      if (reads.some((r) => r.error)) return oneShot(reads.find((r) => r.error).error);
+      const failed = reads.find((r) => r.error);
+      if (failed) {
+        await Promise.all(used.map((e) => e.ask({ op: 'free' })));
+        return { ...state, why: failed.error };
+      }
+      return { ...state, ok: true, shards: shards.length, used };
+    } finally {
+      progress = null;
+    }
+  }
+
+  /** The answer over a loaded body: the one-shot's on `state.body` when it
+   * was not loaded, or when anything fails. */
+  async function answer(state, kind, request, options) {
+    const { body } = state;
+    const oneShot = (why) => {
+      pool.last = { shards: 1, oneShot: true, why };
+      return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
+    };
+    const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
+    pool.last = null;
+    // The request and options are checked first, as the one-shot checks
+    // them before the body; the empty answer names the requested ids.
+    const empty = fromParts([], request, options);
+    if (!state.ok || loaded !== state) return oneShot(state.why);
+    // What the module reads of them is their JSON text: a copy of it holds
+    // still while the workers run (a getter cannot answer otherwise later).
+    let req, opts;
+    try {
+      req = JSON.parse(JSON.stringify(request));
+      opts = options === undefined || options === null ? options : JSON.parse(JSON.stringify(options));
+    } catch (e) {
+      return oneShot(e);
+    }
+    try {
       const parts = async (select) => {
-        const got = await Promise.all(used.map((e) => e.ask({ op: 'part', select })));
+        const got = await Promise.all(state.used.map((e) => e.ask({ op: 'part', select })));
         if (got.some((r) => r.error)) throw new Error('a shard failed');
         return got.map((r) => r.part);
       };
@@ -388,34 +405,63 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
           final = await parts({ traces: [...traces], ids: [...named] });
         }
       } else final = await parts(null);
-      try {
-        const answer = fromParts(final, req, opts);
-        pool.last = { shards: shards.length, oneShot: false };
-        return answer;
-      } catch (e) {
-        return oneShot(e);
-      }
+      const result = fromParts(final, req, opts);
+      pool.last = { shards: state.shards, oneShot: false };
+      return result;
     } catch (e) {
       return oneShot(e);
-    } finally {
-      progress = null;
-      await Promise.all(used.map((e) => e.ask({ op: 'free' })));
     }
   }
 
-  // One request at a time: the workers hold one shard each.
-  const serial = (kind) => (body, request, options, { onProgress } = {}) => {
-    const result = queue.then(() => run(kind, body, request, options, onProgress));
+  async function unload(state) {
+    if (loaded !== state) return;
+    loaded = null;
+    await Promise.all(state.used.map((e) => e.ask({ op: 'free' })));
+  }
+
+  /** The body loaded now (its tables are in the workers), or null. */
+  let loaded = null;
+  // One thing at a time: the workers hold one body's shards.
+  const serial = (f) => {
+    const result = queue.then(f);
     queue = result.catch(() => {});
     return result;
   };
   const pool = {
     workers: count,
-    /** How the last request was answered: across `shards`, or by the one-shot path. */
+    /** How the last answer was made: across `shards`, or by the one-shot path (`why`). */
     last: null,
-    callsUsage: serial('calls'),
-    traceUsage: serial('trace'),
+    /** Reads `body` into the workers once, for many requests; loading
+     * another body (or `free()`) releases it, after which it answers with
+     * the one-shot path. */
+    load: (body, { onProgress } = {}) =>
+      serial(async () => {
+        if (loaded !== null) await unload(loaded);
+        const state = await load(body, onProgress);
+        if (state.ok) loaded = state;
+        return {
+          shards: state.shards,
+          callsUsage: (request, options) => serial(() => answer(state, 'calls', request, options)),
+          traceUsage: (request, options) => serial(() => answer(state, 'trace', request, options)),
+          free: () => serial(() => unload(state)),
+        };
+      }),
+    callsUsage: (body, request, options, { onProgress } = {}) => once(body, 'calls', request, options, onProgress),
+    traceUsage: (body, request, options, { onProgress } = {}) => once(body, 'trace', request, options, onProgress),
     close: () => ((shared = null), Promise.all(ends.map((e) => e.close())).then(() => {})),
   };
+  const once = (body, kind, request, options, onProgress) =>
+    serial(async () => {
+      // The request is checked before the body is read, as the one-shot does.
+      (kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts)([], request, options);
+      if (loaded !== null) await unload(loaded);
+      const state = await load(body, onProgress);
+      if (state.ok) loaded = state;
+      try {
+        return await answer(state, kind, request, options);
+      } finally {
+        await unload(state);
+      }
+    });
   return pool;
 }

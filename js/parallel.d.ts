@@ -50,9 +50,23 @@ export interface ParallelRunOptions {
   onProgress?: (p: ParallelProgress) => void;
 }
 
+/** A body read into a pool's workers, for many requests. */
+export interface LoadedBody {
+  /** How many shards it was read as (0: not read across workers; its answers come from the one-shot path). */
+  readonly shards: number;
+  callsUsage(request: CallsUsageReq, options?: UsageOptions | null): Promise<CallsUsageRes>;
+  traceUsage(request: TraceUsageReq, options?: UsageOptions | null): Promise<TraceUsageRes>;
+  /** Releases the workers' tables (loading another body does too); later answers come from the one-shot path. */
+  free(): Promise<void>;
+}
+
 /** Workers kept for many requests (one at a time). */
 export interface UsagePool {
   readonly workers: number;
+  /** How the last answer was made: across `shards` workers, or by the one-shot path. */
+  readonly last: { shards: number; oneShot: boolean } | null;
+  /** Reads `body` into the workers once; its answers then cost only the merge. */
+  load(body: Body, run?: ParallelRunOptions): Promise<LoadedBody>;
   callsUsage(body: Body, request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<CallsUsageRes>;
   traceUsage(body: Body, request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<TraceUsageRes>;
   close(): Promise<void>;

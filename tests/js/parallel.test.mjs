@@ -241,3 +241,35 @@ test('real worker_threads: 1, 2 and 4 workers give the one-shot answers; a pool 
     await pool.close();
   }
 });
+
+test('load once, answer many: every client-corpus request over one loaded body; a replaced or bad body still answers exactly', async () => {
+  for (const n of [2, 3]) {
+    const pool = makePool(lib, inProcess, n);
+    for (const f of client) {
+      const body = enc.encode(f.calls.map((c) => JSON.stringify(c)).join('\n') + '\n');
+      const loaded = await pool.load(body);
+      for (const c of f.requests) {
+        for (const options of [undefined, { diagnostics: true }]) {
+          assert.deepEqual(await outcome(() => loaded.callsUsage(c.request, options)), await outcome(() => callsUsageFromJson(body, c.request, options)), f.name);
+        }
+      }
+      for (const c of f.trace_requests) assert.deepEqual(await outcome(() => loaded.traceUsage(c.request)), await outcome(() => traceUsageFromJson(body, c.request)), f.name);
+      await loaded.free();
+    }
+    const g = generate(400, 2);
+    const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+    const first = await pool.load(g.body);
+    assert.equal(first.shards, n);
+    const other = await pool.load(generate(300, 4).body);
+    // The first body's tables are gone: it answers by the one-shot path, the same answer.
+    assert.deepEqual(await first.callsUsage(request), callsUsageFromJson(g.body, request));
+    assert.equal(pool.last.oneShot, true);
+    await other.free();
+    const bad = g.body.slice(0, g.body.length - 3);
+    const broken = await pool.load(bad);
+    assert.equal(broken.shards, 0);
+    assert.deepEqual(await outcome(() => broken.callsUsage(request)), await outcome(() => callsUsageFromJson(bad, request)));
+    // The request is still checked before the body.
+    assert.deepEqual(await outcome(() => broken.callsUsage({ call_ids: 5 })), await outcome(() => callsUsageFromJson(bad, { call_ids: 5 })));
+  }
+});
