@@ -22,6 +22,7 @@ const settle = async () => {
   await new Promise((r) => setTimeout(r, 200));
 };
 console.log(`Node ${process.version}, ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const keep = createUsagePool({ workers: 2 });
 const pools = Object.fromEntries([1, 2, 4].map((n) => [`${n} worker${n > 1 ? 's' : ''}`, createUsagePool({ workers: n })]));
 try {
   for (const n of sizes.length ? sizes : [100_000]) {
@@ -33,6 +34,10 @@ try {
     const shared = new Uint8Array(new SharedArrayBuffer(body.length));
     shared.set(body);
     paths['2 workers, body in a SharedArrayBuffer'] = () => pools['2 workers'].callsUsage(shared, request);
+    // An answer over a body loaded before (pool.load): the merge alone. Its
+    // own pool, so that the timed paths above do not unload it.
+    const loaded = await keep.load(body);
+    paths['2 workers, body loaded before (merge only)'] = () => loaded.callsUsage(request);
     const want = callsUsageFromJson(body, request);
     for (const [name, run] of Object.entries(paths)) assert.deepEqual(await run(), want, name); // untimed: warms every path
     const ms = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
@@ -49,6 +54,7 @@ try {
     console.log(`\n${count} calls (${(body.length / 1e6).toFixed(0)} MB), ${rounds} rounds, load average after: ${os.loadavg()[0].toFixed(2)}`);
     console.log('| path | median ms (min–max) | vs one-shot (paired) |\n|---|---|---|');
     const base = ms[names[0]];
+    await loaded.free();
     for (const name of names) {
       const xs = ms[name];
       const paired = median(xs.map((x, i) => base[i] / x));
@@ -56,5 +62,5 @@ try {
     }
   }
 } finally {
-  await Promise.all(Object.values(pools).map((p) => p.close()));
+  await Promise.all([...Object.values(pools), keep].map((p) => p.close()));
 }

@@ -183,6 +183,18 @@ function warm(full) {
         acc.free();
       }
     },
+    () => {
+      const acc = new UsageAccumulator();
+      try {
+        acc.push(text);
+        const part = acc.part();
+        acc.part({ ids: ['a'] });
+        callsUsageFromParts([part], request);
+        traceUsageFromParts(part, 0);
+      } finally {
+        acc.free();
+      }
+    },
   ];
   for (const run of runs) {
     try {

@@ -101,6 +101,11 @@ let api = generated.slice(0, cut).replace(/^\/\* (tslint|eslint)[^\n]*\n/gm, '')
 const dispose = /^(\s*)\[Symbol\.dispose\]\(\): void;$/m;
 if (!dispose.test(api)) throw new Error('package.mjs: UsageAccumulator has no [Symbol.dispose]() in weave_usage.d.ts');
 api = api.replace(dispose, '$1/** The same as `free()`: `using acc = new UsageAccumulator()` frees it at the end of the block. */\n$1[disposeKey](): void;');
+// `part(select?)`: wasm-bindgen writes an unchecked parameter type as given,
+// optional or not; omitted, it means every call.
+const partSig = 'part(select: { traces?: string[]; ids?: string[] })';
+if (!api.includes(partSig)) throw new Error('package.mjs: UsageAccumulator.part is not declared as expected in weave_usage.d.ts');
+api = api.replace(partSig, 'part(select?: { traces?: string[]; ids?: string[] } | null)');
 for (const name of API.filter((n) => n !== 'isUsageError')) {
   if (!new RegExp(`^export (class|function) ${name}\\b`, 'm').test(api)) throw new Error(`package.mjs: ${name} is not declared in weave_usage.d.ts`);
 }

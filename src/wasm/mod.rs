@@ -319,8 +319,9 @@ impl UsageAccumulator {
     /// and those with those ids (lists of strings), in input order.
     pub fn part(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] } | null")] select: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] }")] select: Option<JsValue>,
     ) -> Result<Vec<u8>, JsValue> {
+        let select = select.unwrap_or(JsValue::NULL);
         let select = match stringify_arg("select", &select).map_err(throw)? {
             Some(text) => api::select_from_json(text.as_bytes()).map_err(throw)?,
             None => None,
