@@ -25,6 +25,13 @@ import { errorReport } from './errors.js';
 const loading = import('./pkg/index.js');
 let weave; // the package, once loaded
 
+/** Files at least this large are read across workers (weave-usage/parallel)
+ * where the machine has more than one core: reading is most of the time, and
+ * it splits. Smaller ones stream through one accumulator as they are read.
+ * An `open` message may set its own (`parallelMin`). */
+const PARALLEL_MIN = 64 << 20;
+let parallel = null; // weave-usage/parallel's pool, made on first use
+
 /** The open file: its bytes (kept for error excerpts, and for requests when
  * the package has no accumulator) and the accumulator fed with them, which
  * answers every request without reading the file again. */
@@ -52,6 +59,7 @@ async function handle(data) {
 
 async function open(source) {
   file?.accumulator?.free();
+  await file?.loaded?.free();
   file = null;
   let stream, total, name;
   if (source.file) {
@@ -66,9 +74,12 @@ async function open(source) {
   }
   const bytes = new Bytes(total);
   const scanner = new CallScanner();
+  const cores = self.navigator?.hardwareConcurrency ?? 1;
+  const wide = total >= (source.parallelMin ?? PARALLEL_MIN) && cores > 1 && typeof Worker === 'function';
   // The streaming accumulator, where the package has it: it aggregates while
-  // the file is read, so the progress bar covers the aggregation too.
-  const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator() : null;
+  // the file is read, so the progress bar covers the aggregation too. A
+  // large file is read whole first, then across workers.
+  let accumulator = !wide && typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator() : null;
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
   try {
@@ -94,24 +105,60 @@ async function open(source) {
     self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done(), lineOfCall }) });
     return;
   }
+  let loaded = null;
+  if (wide) {
+    try {
+      parallel ??= (await import('./pkg/parallel.js')).createUsagePool({ workers: Math.min(4, cores) });
+      const aggregating = throttle(source.id, bytes.length);
+      loaded = await parallel.load(bytes.done(), { onProgress: ({ bytes: n }) => aggregating(n, true) });
+    } catch {
+      loaded = null;
+    }
+    if (!loaded?.shards) {
+      // Not read across workers (a body that does not read is one): the
+      // accumulator reads it, and says where it breaks as it always does.
+      await loaded?.free();
+      loaded = null;
+      accumulator = new weave.UsageAccumulator();
+      try {
+        accumulator.push(bytes.done());
+        accumulator.finish({ project_id: '', call_ids: [] });
+      } catch (e) {
+        accumulator.free();
+        let lineOfCall = null;
+        try {
+          lineOfCall = scanner.finish().lineOfCall;
+        } catch {
+          // As above.
+        }
+        self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done(), lineOfCall }) });
+        return;
+      }
+    }
+  }
   const summary = scanner.finish();
-  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator };
+  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator, loaded };
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
 }
 
 async function usage({ id, request, options, trace, compare, defaultPrices }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
-  const answer = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
+  const loaded = file.loaded;
+  const answer = async (opts) => (acc ? acc.finish(request, opts) : loaded ? loaded.callsUsage(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
   let pricing = null;
   if (defaultPrices) {
     ({ options, pricing } = await withDefaultPrices(answer, options));
   }
-  const result = answer(options);
-  const reference = compare ? answer({ ...options, rollup: 'reference', diagnostics: false }) : null;
+  const result = await answer(options);
+  const reference = compare ? await answer({ ...options, rollup: 'reference', diagnostics: false }) : null;
   let traced = null;
   if (trace) {
-    const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
+    const res = acc?.finishTrace
+      ? acc.finishTrace(trace.request, options)
+      : loaded
+        ? await loaded.traceUsage(trace.request, options)
+        : weave.traceUsageFromJson(file.bytes, trace.request, options);
     // The trace's calls do not change with the request: read them once.
     file.traces ??= new Map();
     if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(new TextDecoder().decode(file.bytes), trace.traceId));
@@ -131,7 +178,7 @@ async function usage({ id, request, options, trace, compare, defaultPrices }) {
 async function withDefaultPrices(compute, options) {
   defaults ??= await import('./pkg/prices.js');
   const own = options.prices ?? [];
-  const probe = compute({ ...options, prices: own, diagnostics: true });
+  const probe = await compute({ ...options, prices: own, diagnostics: true });
   const { prices, matches, unmatched } = defaults.pricesFor(probe.diagnostics?.unpriced_models ?? []);
   return { options: { ...options, prices: [...own, ...prices] }, pricing: { matches, unmatched, source: defaults.PRICES_SOURCE } };
 }
