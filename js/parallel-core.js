@@ -267,20 +267,28 @@ export function shardHandler(lib, post) {
  * is not progress; progress replies go to `onProgress`. */
 function channel(worker, on, onProgress) {
   const waiting = [];
+  // A worker that failed (it could not load, ran out of memory) answers
+  // nothing more: every later question gets this at once, and the pool
+  // answers by the one-shot path.
+  let dead = null;
   on((m) => {
     if (m && typeof m.progress === 'number') return onProgress(m.progress);
     const next = waiting.shift();
     if (next) next.resolve(m);
   }, (e) => {
-    for (const w of waiting.splice(0)) w.resolve({ error: { message: String(e?.message ?? e) } });
+    dead = { error: { message: String(e?.message ?? e) } };
+    for (const w of waiting.splice(0)) w.resolve(dead);
   });
   const ask = (message, transfer) =>
     new Promise((resolve) => {
+      if (dead !== null) return resolve(dead);
       waiting.push({ resolve });
       worker.postMessage(message, transfer ?? []);
     });
   // A message with no reply.
-  ask.send = (message, transfer) => worker.postMessage(message, transfer ?? []);
+  ask.send = (message, transfer) => {
+    if (dead === null) worker.postMessage(message, transfer ?? []);
+  };
   return ask;
 }
 
@@ -355,6 +363,11 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         return { ...state, why: failed.error };
       }
       return { ...state, ok: true, shards: shards.length, used };
+    } catch (e) {
+      // Memory for the shared copy, a message that could not be sent: the
+      // one-shot path answers.
+      await Promise.all(used.map((e) => e.ask({ op: 'free' })));
+      return { ...state, why: e };
     } finally {
       progress = null;
     }

@@ -273,3 +273,23 @@ test('load once, answer many: every client-corpus request over one loaded body; 
     assert.deepEqual(await outcome(() => broken.callsUsage({ call_ids: 5 })), await outcome(() => callsUsageFromJson(bad, { call_ids: 5 })));
   }
 });
+
+test('a worker that fails (cannot load, runs out of memory) leaves the one-shot answer, now and later, and no hang', async () => {
+  let made = 0;
+  const failing = () => {
+    // The second worker fails on its first message, as a worker whose script did not load.
+    if (made++ === 0) return inProcess();
+    let onError = () => {};
+    return { worker: { postMessage: () => setImmediate(() => onError(new Error('worker died'))) }, on: (message, error) => (onError = error), close: async () => {} };
+  };
+  const pool = makePool(lib, failing, 2);
+  const g = generate(400, 6);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(await pool.callsUsage(g.body, request), callsUsageFromJson(g.body, request));
+    assert.equal(pool.last.oneShot, true);
+  }
+  const loaded = await pool.load(g.body);
+  assert.equal(loaded.shards, 0);
+  assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
+});
