@@ -127,3 +127,27 @@ export function randomSeed() {
   else for (let i = 0; i < bytes.length; i++) bytes[i] = floor(random() * 256);
   return bytes;
 }
+
+const isArray = Array.isArray;
+
+/** Parts (`callsUsageFromParts`) as one Uint8Array made here: an array of
+ * Uint8Arrays or ArrayBuffers back to back, or one of them alone; null for
+ * anything else. */
+export function partsBytes(parts) {
+  if (!isArray(parts)) return bodyBytes(parts);
+  const views = [];
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const v = bodyBytes(parts[i]);
+    if (v === null) return null;
+    views.push(v);
+    total += viewLength.call(v);
+  }
+  const out = new U8(total);
+  let at = 0;
+  for (const v of views) {
+    setBytes.call(out, v, at);
+    at += viewLength.call(v);
+  }
+  return out;
+}

@@ -198,6 +198,18 @@ function warm(full) {
         acc.free();
       }
     },
+    () => {
+      const acc = new UsageAccumulator();
+      try {
+        acc.push(text);
+        const part = acc.part();
+        acc.part({ ids: ['a'] });
+        callsUsageFromParts([part], request);
+        traceUsageFromParts(part, 0);
+      } finally {
+        acc.free();
+      }
+    },
   ];
   for (const run of runs) {
     try {
@@ -322,9 +334,38 @@ export function usageStats(calls, request, options) {
   }
 }
 
+/** The answer over parts (`UsageAccumulator.part`) in order, as if their
+ * bodies had been read as one: the merge of weave-usage/parallel. */
+export function callsUsageFromParts(parts, request, options) {
+  try {
+    return enter(glue.callsUsageFromParts, parts, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
 export function usageStatsFromJson(body, request, options) {
   try {
     return enter(glue.usageStatsFromJson, body, request, options);
+  } catch (e) {
+    let out = STACK_ERROR;
+    try {
+      out = outward(e);
+    } finally {
+      throw out;
+    }
+  }
+}
+
+/** `/trace/usage` over parts, as `callsUsageFromParts`. */
+export function traceUsageFromParts(parts, request, options) {
+  try {
+    return enter(glue.traceUsageFromParts, parts, request, options);
   } catch (e) {
     let out = STACK_ERROR;
     try {
@@ -345,6 +386,7 @@ const PUSH = (inner, chunk) => inner.push(chunk);
 const FINISH = (inner, request, options) => inner.finish(request, options);
 const FINISH_TRACE = (inner, request, options) => inner.finishTrace(request, options);
 const FINISH_STATS = (inner, request, options) => inner.finishStats(request, options);
+const PART = (inner, select) => inner.part(select);
 const CALLS = (inner) => inner.calls;
 const BYTES_READ = (inner) => inner.bytesRead;
 const FREE = (inner) => inner.free();
@@ -452,6 +494,22 @@ export class UsageAccumulator {
   finishStats(request, options) {
     try {
       return run(this, FINISH_STATS, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** Ends the input (as `finish` does) and returns the calls `select`
+   * names (`{ traces, ids }`; every call when omitted) as a part for
+   * `callsUsageFromParts`. */
+  part(select) {
+    try {
+      return run(this, PART, select);
     } catch (e) {
       let out = STACK_ERROR;
       try {

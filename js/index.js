@@ -10,4 +10,4 @@ import { attach } from './guard.js';
 
 attach(await init());
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, callsUsageFromParts, traceUsageFromParts, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';

@@ -31,4 +31,4 @@ export function init(input) {
   return loaded;
 }
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, callsUsageFromParts, traceUsageFromParts, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';

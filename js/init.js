@@ -17,4 +17,4 @@ export async function init(input) {
   attach(await load(input === undefined ? undefined : { module_or_path: input }));
 }
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, callsUsageFromParts, traceUsageFromParts, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';

@@ -11,4 +11,4 @@ import { wasmBytes } from './inline.js';
 
 attach(initSync({ module: wasmBytes() }));
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson, usageStats, usageStatsFromJson, callsUsageFromParts, traceUsageFromParts, UsageAccumulator, wasmMemoryBytes, isUsageError } from './guard.js';

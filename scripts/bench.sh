@@ -25,6 +25,9 @@ echo
 echo "== Node"
 node --expose-gc --max-old-space-size=12000 bench/node.mjs "$@"
 echo
+echo "== Worker scaling (Node): weave-usage/parallel with 1, 2 and 4 worker threads"
+node --expose-gc --max-old-space-size=12000 bench/parallel.mjs "$@"
+echo
 echo "== Chromium"
 node bench/chromium.mjs "$@"
 echo

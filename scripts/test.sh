@@ -93,7 +93,7 @@ e2e=$(grep -E "^# (pass|fail) " "$log/e2e" | tr '\n' ' ')
 echo "screenshots: tests/e2e/out/"
 # The page tests again in Firefox (firefox-esr through puppeteer-core and
 # WebDriver BiDi): the same files, BROWSER=firefox in tests/e2e/helpers.mjs.
-BROWSER=firefox node --test tests/e2e/browser-entries.test.mjs tests/e2e/stream.test.mjs tests/e2e/workers.test.mjs tests/e2e/boundary.test.mjs tests/e2e/dashboard.test.mjs 2>&1 | tee "$log/e2e-firefox"
+BROWSER=firefox node --test tests/e2e/browser-entries.test.mjs tests/e2e/stream.test.mjs tests/e2e/workers.test.mjs tests/e2e/parallel.test.mjs tests/e2e/boundary.test.mjs tests/e2e/dashboard.test.mjs 2>&1 | tee "$log/e2e-firefox"
 e2e_firefox=$(grep -E "^# (pass|fail|skipped|todo) " "$log/e2e-firefox" | tr '\n' ' ')
 
 step "7/7 environments: the npm tarball in Node 20.0-26, Deno, Bun, Jest, Vitest, tsc, attw, publint, Vite, webpack, esbuild, Rollup, Next.js"

@@ -3,7 +3,7 @@
 //! compute ([`compute`], [`compute_trace`]). The JS boundary (`wasm`) and
 //! native callers (tests, benchmarks) both come through here.
 
-use crate::calls::{CallStream, CallTable};
+use crate::calls::{CallStream, CallTable, PartError};
 use crate::error::{Detail, Kind, Loc, Result, UsageError};
 use crate::input::{
     asks_per_batch, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE, STATS_REQUEST_SHAPE,
@@ -52,6 +52,50 @@ pub fn calls_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
     stream.push(body)?;
     compute(stream.finish()?, &prepared)
 }
+
+/// The table that `parts` (as [`CallTable::part`] writes them, back to
+/// back, in body order) make: a 422 at `["parts"]` for bytes that are no
+/// parts, a 413 for parts that do not fit in memory.
+pub fn table_from_parts(parts: &[u8]) -> Result<CallTable> {
+    let mut table = CallTable::new(false);
+    match table.import_parts(parts) {
+        Ok(()) => Ok(table),
+        Err(PartError::Memory(e)) => Err(table.too_large(e)),
+        Err(PartError::Malformed(why)) => {
+            Err(UsageError::invalid(vec!["parts".into()], Kind::BytesType, format!("Input should be parts of calls: {why}")))
+        }
+    }
+}
+
+/// A part's selection from its JSON text, `{"traces": [...], "ids": [...]}`
+/// (either may be absent or null: none), or null for every call: the traces
+/// and the ids (`None`: every call). A 422 at `["select", …]` for anything else.
+pub fn select_from_json(text: &[u8]) -> Result<Option<(Vec<String>, Vec<String>)>> {
+    let value = shaped_from_json(text, "select", &SELECT_SHAPE)?;
+    let bad = |loc: Vec<crate::error::Loc>| UsageError::invalid(loc, Kind::ListType, "Input should be a list of strings");
+    if matches!(value, Value::Null) {
+        return Ok(None);
+    }
+    let list = |key: &str| -> Result<Vec<String>> {
+        match value.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(bad(vec!["select".into(), key.into()])),
+                })
+                .collect(),
+            Some(_) => Err(bad(vec!["select".into(), key.into()])),
+        }
+    };
+    if !matches!(value, Value::Object(_)) {
+        return Err(bad(vec!["select".into()]));
+    }
+    Ok(Some((list("traces")?, list("ids")?)))
+}
+
+const SELECT_SHAPE: Shape = Shape::EachValue(&Shape::Items(&Shape::Scalar));
 
 /// A validated `TraceUsageReq` and its options.
 #[derive(Debug, Clone, PartialEq)]

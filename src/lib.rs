@@ -66,9 +66,10 @@ static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{
     argument_from_json, calls_usage_from_json, compute, compute_stats, compute_trace, prepare, prepare_stats, prepare_trace,
-    stats_request_from_json, trace_request_from_json, trace_usage_from_json, usage_stats_from_json, Prepared, PreparedStats, PreparedTrace,
+    select_from_json, stats_request_from_json, table_from_parts, trace_request_from_json, trace_usage_from_json, usage_stats_from_json,
+    Prepared, PreparedStats, PreparedTrace,
 };
-pub use calls::CallStream;
+pub use calls::{CallStream, Select};
 pub use error::{Detail, Kind, Loc, UsageError};
 pub use input::{Granularity, GroupKey, LimitRule, Rollup, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};

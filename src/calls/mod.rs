@@ -24,10 +24,12 @@
 mod compact;
 mod interner;
 mod keys;
+mod part;
 mod read;
 mod stream;
 pub mod wire;
 
+pub use part::{PartError, Select};
 pub use stream::CallStream;
 pub use wire::{value_field, COST_FIELDS, USAGE_FIELDS};
 

@@ -41,7 +41,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::calls::{CallStream, CallTable, COST_FIELDS};
+use crate::calls::{CallStream, CallTable, Select, COST_FIELDS};
 use crate::error::{Detail, Kind, Loc, UsageError};
 use crate::input::Granularity;
 use crate::json::{write_str, Value};
@@ -127,6 +127,10 @@ extern "C" {
     /// The indices a `selectCalls` result holds, if any.
     #[wasm_bindgen(js_name = pickedIndices, catch)]
     fn picked_indices(picked: &Array) -> Result<Option<Vec<u32>>, JsValue>;
+
+    /// `parts` as one Uint8Array (parts back to back), or null.
+    #[wasm_bindgen(js_name = partsBytes, catch)]
+    fn parts_bytes(parts: &JsValue) -> Result<Option<Uint8Array>, JsValue>;
 
     /// `Error(message)` with `status` and `detail` (JSON text).
     #[wasm_bindgen(js_name = usageError, catch)]
@@ -280,6 +284,53 @@ fn js_buckets(start: i64, end: i64, granularity: Granularity, timezone: &str, ma
     Ok(out)
 }
 
+/// `callsUsageFromParts(parts, request, options?)`: the answer over the
+/// calls of parts (`UsageAccumulator.part`), in order, as if their bodies
+/// had been read as one (see js/parallel.js).
+#[wasm_bindgen(js_name = callsUsageFromParts, unchecked_return_type = "CallsUsageRes")]
+pub fn calls_usage_from_parts(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | (Uint8Array | ArrayBuffer)[]")] parts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "CallsUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
+    let table = read_parts(&parts).map_err(throw)?;
+    to_js(&api::compute(&table, &prepared)).map_err(throw)
+}
+
+/// `traceUsageFromParts(parts, request, options?)`: `/trace/usage` over parts.
+#[wasm_bindgen(js_name = traceUsageFromParts, unchecked_return_type = "TraceUsageRes")]
+pub fn trace_usage_from_parts(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | (Uint8Array | ArrayBuffer)[]")] parts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TraceUsageReq")] request: JsValue,
+    options: Option<OptionsArg>,
+) -> Result<JsValue, JsValue> {
+    enter();
+    let prepared = read_trace_arguments(&request, options.as_ref()).map_err(throw)?;
+    let table = read_parts(&parts).map_err(throw)?;
+    to_js(&api::compute_trace(&table, &prepared)).map_err(throw)
+}
+
+/// The table that `parts` make, copied into wasm memory first.
+fn read_parts(parts: &JsValue) -> Result<CallTable, UsageError> {
+    const PARTS: &str = "Input should be a Uint8Array, an ArrayBuffer or an array of them";
+    let not_parts = |e: &JsValue| UsageError::invalid(vec![Loc::from("parts")], Kind::BytesType, format!("{PARTS}: {}", message(e)));
+    let bytes = match parts_bytes(parts) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(UsageError::invalid(vec![Loc::from("parts")], Kind::BytesType, PARTS)),
+        Err(e) => return Err(not_parts(&e)),
+    };
+    let len = byte_length(&bytes).map_err(|e| not_parts(&e))? as usize;
+    let mut buf = Vec::new();
+    if let Err(e) = crate::limits::reserve_exact(&mut buf, len) {
+        return Err(crate::calls::CallStream::new().table().too_large(e));
+    }
+    buf.resize(len, 0);
+    copy_bytes(&bytes, 0, &mut buf).map_err(|e| not_parts(&e))?;
+    api::table_from_parts(&buf)
+}
+
 /// Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
 /// `finish(request, options?)` for the same answer `callsUsageFromJson` gives
 /// on the whole body. `finish` may be called again with other requests;
@@ -354,6 +405,27 @@ impl UsageAccumulator {
         let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
         stats_to_js(api::compute_stats(table, &prepared, &js_buckets)).map_err(throw)
+    }
+
+    /// Ends the input (as `finish` does) and returns the calls `select`
+    /// names as a part for `callsUsageFromParts`: every call when it is
+    /// null or undefined, else `{ traces, ids }`, the calls of those traces
+    /// and those with those ids (lists of strings), in input order.
+    pub fn part(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] }")] select: Option<JsValue>,
+    ) -> Result<Vec<u8>, JsValue> {
+        let select = select.unwrap_or(JsValue::NULL);
+        let select = match stringify_arg("select", &select).map_err(throw)? {
+            Some(text) => api::select_from_json(text.as_bytes()).map_err(throw)?,
+            None => None,
+        };
+        let table = self.stream.finish().map_err(throw)?;
+        let which = match &select {
+            Some((traces, ids)) => Select::Of { traces, ids },
+            None => Select::All,
+        };
+        table.part(&which).map_err(|e| throw(table.too_large(e)))
     }
 
     /// Calls read so far (for progress).

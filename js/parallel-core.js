@@ -1,0 +1,480 @@
+// weave-usage/parallel's engine, the same for Node (parallel-node.js,
+// worker_threads) and browsers (parallel.js, module Workers): split one body
+// into shards at call boundaries, have each shard read by its own module
+// instance (a worker), ask each for the part of its calls a request needs,
+// and compute the answer from those parts, in body order, in one table
+// (`callsUsageFromParts`). Why a split is never wrong, and what the merge
+// keeps: docs/parallel.md.
+//
+// Correctness does not rest on the split's guesses: a shard is read with the
+// same reader as the whole body, and a split that is not at a call boundary
+// makes a shard fail (docs/parallel.md gives the argument). Any failure,
+// anywhere, reruns the one-shot `callsUsageFromJson` / `traceUsageFromJson`
+// on the whole body, so errors (status, detail, loc) and answers are exactly
+// the one-shot's.
+
+const LF = 0x0a;
+const OPEN = 0x7b; // {
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const isWs = (b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A body as bytes (a string is encoded once), or null. */
+function toBytes(body) {
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && body instanceof SharedArrayBuffer)) return new Uint8Array(body);
+  if (typeof body === 'string') return encoder.encode(body);
+  return null;
+}
+
+/**
+ * Where to cut `bytes` into at most `n` shards: `{ format, shards }`, each
+ * shard `{ start, end, prefix, suffix, atLeastOne }`: its bytes are
+ * `bytes.subarray(start, end)`, read after `prefix` and before `suffix`.
+ * JSON Lines are cut after a line break followed by `{`; a JSON array
+ * before a `,` followed by an element that opens like the first one (each
+ * later shard is read as `[` + its elements, each earlier one gets `]`).
+ * Fewer shards when no such place is found; a guess inside a value only
+ * makes a shard fail to read, never a wrong answer.
+ */
+export function splitBody(body, n) {
+  const bytes = toBytes(body);
+  if (bytes === null) throw new TypeError('splitBody: the body should be a Uint8Array, an ArrayBuffer or a string');
+  const len = bytes.length;
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (at < len && isWs(bytes[at])) at++;
+  const whole = (format) => ({ format, shards: [{ start: 0, end: len, prefix: '', suffix: '', atLeastOne: false }] });
+  n = Math.max(1, Math.floor(Number(n)) || 1);
+  if (at >= len) return whole('lines');
+  const array = bytes[at] === 0x5b;
+  const format = array ? 'array' : 'lines';
+  if (n === 1) return whole(format);
+  let find;
+  if (!array) {
+    // After a line break, at a `{`: a line break is never inside a string.
+    find = (from, limit) => {
+      for (let i = bytes.indexOf(LF, from); i >= 0 && i < limit; i = bytes.indexOf(LF, i + 1)) {
+        if (bytes[i + 1] === OPEN) return i + 1;
+      }
+      return -1;
+    };
+  } else {
+    // The first element's opening, `{` up to its first key's colon (`{"id":`).
+    let e = at + 1;
+    while (e < len && isWs(bytes[e])) e++;
+    if (bytes[e] !== OPEN) return whole(format);
+    let k = e + 1;
+    while (k < len && isWs(bytes[k])) k++;
+    if (bytes[k] !== QUOTE) return whole(format);
+    let q = k + 1;
+    while (q < len && q - k < 64 && bytes[q] !== QUOTE && bytes[q] !== 0x5c) q++;
+    if (bytes[q] !== QUOTE) return whole(format);
+    let c = q + 1;
+    while (c < len && isWs(bytes[c])) c++;
+    if (bytes[c] !== 0x3a) return whole(format);
+    const key = bytes.slice(k, q + 1);
+    const sameKey = (i) => {
+      let j = i + 1;
+      while (j < len && isWs(bytes[j])) j++;
+      for (let t = 0; t < key.length; t++) if (bytes[j + t] !== key[t]) return false;
+      return true;
+    };
+    // The comma before such an element.
+    find = (from, limit) => {
+      for (let i = bytes.indexOf(OPEN, from); i >= 0 && i < limit; i = bytes.indexOf(OPEN, i + 1)) {
+        if (!sameKey(i)) continue;
+        let b = i - 1;
+        while (b > at && isWs(bytes[b])) b--;
+        if (bytes[b] === COMMA && b >= from) return b;
+      }
+      return -1;
+    };
+  }
+  const cuts = [];
+  let from = at + 1;
+  for (let k = 1; k < n; k++) {
+    const guess = Math.max(from, Math.floor((len * k) / n));
+    const limit = Math.floor((len * (k + 1)) / n);
+    const cut = find(guess, limit);
+    if (cut < 0) continue;
+    cuts.push(cut);
+    from = cut + 1;
+  }
+  return shardsAt(bytes, cuts);
+}
+
+/**
+ * The shards of `bytes` cut at `cuts` (increasing byte offsets): in JSON
+ * Lines each cut is where a shard starts, in a JSON array the `,` between
+ * two shards. Null when a cut is not where the rules of docs/parallel.md
+ * allow one (JSON Lines: after a line break, at a `{`, past the first
+ * value's start; an array: at a `,` past its `[`): a shard then could read
+ * otherwise than the whole body does.
+ */
+export function shardsAt(body, cuts) {
+  const bytes = toBytes(body);
+  const len = bytes.length;
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (at < len && isWs(bytes[at])) at++;
+  const array = at < len && bytes[at] === 0x5b;
+  const format = array ? 'array' : 'lines';
+  let prev = at;
+  for (const c of cuts) {
+    if (!Number.isInteger(c) || c <= prev || c >= len) return null;
+    if (array ? bytes[c] !== COMMA : bytes[c - 1] !== LF || bytes[c] !== OPEN) return null;
+    prev = c;
+  }
+  if (cuts.length === 0) return { format, shards: [{ start: 0, end: len, prefix: '', suffix: '', atLeastOne: false }] };
+  const shards = [];
+  const starts = [0, ...cuts];
+  for (let s = 0; s < starts.length; s++) {
+    const last = s === starts.length - 1;
+    const end = last ? len : starts[s + 1];
+    if (!array) shards.push({ start: starts[s], end, prefix: '', suffix: '', atLeastOne: false });
+    // The comma itself belongs to no shard: `[` stands in for it.
+    else shards.push({ start: s === 0 ? 0 : starts[s] + 1, end, prefix: s === 0 ? '' : '[', suffix: last ? '' : ']', atLeastOne: true });
+  }
+  return { format, shards };
+}
+
+/** Bytes pushed into a shard's accumulator at a time: 1 MB was steadier
+ * than 8 MB on a 2-core VM (docs/performance.md). */
+const STEP = 1 << 20;
+
+/** Bytes of a shard sent to its worker at a time. */
+const PIECE = 8 << 20;
+
+/**
+ * Reads one shard into a new `UsageAccumulator` of `lib` (the package's
+ * API): `bytes` are the shard's own bytes (`body.subarray(start, end)`),
+ * `shard` its description from `splitBody`. Throws what reading throws; a
+ * shard that must hold a call and holds none throws too. `progress(bytes)`
+ * is told the bytes read so far. The caller frees the accumulator.
+ */
+export function readShard(lib, bytes, shard, progress) {
+  const acc = new lib.UsageAccumulator();
+  try {
+    if (shard.prefix) acc.push(shard.prefix);
+    for (let at = 0; at < bytes.length; at += STEP) {
+      acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+      if (progress) progress(Math.min(bytes.length, at + STEP));
+    }
+    if (shard.suffix) acc.push(shard.suffix);
+    acc.part({ traces: [], ids: [] }); // ends the input: an incomplete value throws here
+    if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
+    return acc;
+  } catch (e) {
+    acc.free();
+    throw e;
+  }
+}
+
+/** The ids and trace ids of a part's calls, as strings, in order. */
+export function partCalls(part) {
+  const view = new DataView(part.buffer, part.byteOffset, part.byteLength);
+  if (part.byteLength < 24 || view.getUint32(0, true) !== 0x31505557) throw new TypeError('not a part');
+  const strings = view.getUint32(8, true);
+  const calls = view.getUint32(12, true);
+  const names = new Array(strings);
+  let at = 24;
+  for (let i = 0; i < strings; i++) {
+    const n = view.getUint32(at, true);
+    names[i] = decoder.decode(part.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  const ids = new Array(calls);
+  const traces = new Array(calls);
+  for (let i = 0; i < calls; i++, at += 32) {
+    ids[i] = names[view.getUint32(at, true)];
+    traces[i] = names[view.getUint32(at + 4, true)];
+  }
+  return { ids, traces };
+}
+
+/**
+ * The message handler of a shard worker over `lib`; `post(message,
+ * transfer)` replies. Messages: `{ op: 'open', shard }`, then `{ op: 'push',
+ * bytes }` for each piece of the shard's bytes as they come (no reply; `{
+ * progress }` now and then), then `{ op: 'end' }` (replies `{ calls }`);
+ * `{ op: 'read', bytes, shard }` is all three at once. Then `{ op: 'part',
+ * select }` (replies `{ part }`, transferred) and `{ op: 'free' }`. A
+ * failure replies `{ error: { status, detail, message } }`, at `end` for
+ * one met while pushing.
+ */
+export function shardHandler(lib, post) {
+  let acc = null;
+  let shard = null;
+  let failed = null;
+  let told = 0;
+  let read = 0;
+  const free = () => {
+    if (acc !== null) acc.free();
+    acc = null;
+  };
+  const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
+  const open = (s) => {
+    free();
+    (shard = s), (failed = null), (told = 0), (read = 0);
+    acc = new lib.UsageAccumulator();
+    if (shard.prefix) acc.push(shard.prefix);
+  };
+  const push = (bytes) => {
+    if (failed !== null) return;
+    try {
+      for (let at = 0; at < bytes.length; at += STEP) acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+      read += bytes.length;
+      if (read - told >= 32 << 20) post({ progress: read - told }), (told = read);
+    } catch (e) {
+      failed = e;
+      free();
+    }
+  };
+  const end = () => {
+    if (failed !== null) throw failed;
+    if (read > told) post({ progress: read - told });
+    if (shard.suffix) acc.push(shard.suffix);
+    acc.part({ traces: [], ids: [] }); // ends the input: an incomplete value throws here
+    if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
+    return { calls: acc.calls };
+  };
+  return (m) => {
+    try {
+      if (m.op === 'open') open(m.shard);
+      else if (m.op === 'push') push(m.bytes);
+      else if (m.op === 'end') post(end());
+      else if (m.op === 'read') {
+        open(m.shard);
+        push(m.bytes);
+        post(end());
+      } else if (m.op === 'part') {
+        const part = acc.part(m.select ?? undefined);
+        post({ part }, [part.buffer]);
+      } else if (m.op === 'free') {
+        free();
+        post({ freed: true });
+      }
+    } catch (e) {
+      free();
+      failed = null;
+      post(fail(e));
+    }
+  };
+}
+
+/** A worker's end: `ask(message, transfer)` resolves to its next reply that
+ * is not progress; progress replies go to `onProgress`. */
+function channel(worker, on, onProgress) {
+  const waiting = [];
+  // A worker that failed (it could not load, ran out of memory) answers
+  // nothing more: every later question gets this at once, and the pool
+  // answers by the one-shot path.
+  let dead = null;
+  on((m) => {
+    if (m && typeof m.progress === 'number') return onProgress(m.progress);
+    const next = waiting.shift();
+    if (next) next.resolve(m);
+  }, (e) => {
+    dead = { error: { message: String(e?.message ?? e) } };
+    for (const w of waiting.splice(0)) w.resolve(dead);
+  });
+  const ask = (message, transfer) =>
+    new Promise((resolve) => {
+      if (dead !== null) return resolve(dead);
+      waiting.push({ resolve });
+      worker.postMessage(message, transfer ?? []);
+    });
+  // A message with no reply.
+  ask.send = (message, transfer) => {
+    if (dead === null) worker.postMessage(message, transfer ?? []);
+  };
+  return ask;
+}
+
+const isShared = (bytes) => typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
+
+/**
+ * A pool of `workers` shard workers made by `spawn()` (`{ worker, on,
+ * close }`), answering with `lib` on this thread. See `createUsagePool` in
+ * parallel.js / parallel-node.js.
+ */
+export function makePool(lib, spawn, workers, cutsOf = null) {
+  const count = Math.max(1, Math.floor(Number(workers)) || 1);
+  let progress = null;
+  const ends = [];
+  for (let i = 0; i < count; i++) {
+    const w = spawn();
+    const ask = channel(w.worker, w.on, (n) => progress && progress(n));
+    ends.push({ close: w.close, ask, send: ask.send });
+  }
+  let queue = Promise.resolve();
+  const canShare = typeof SharedArrayBuffer === 'function';
+  let shared = null;
+
+  /** The body read into the workers' tables, or why not: `{ body, ok, shards, why }`. */
+  async function load(body, onProgress) {
+    const state = { body, ok: false, shards: 0, why: null, used: [] };
+    const bytes = toBytes(body);
+    if (bytes === null) return state;
+    // `cutsOf` (tests) chooses the cuts; they are checked all the same.
+    const plan = cutsOf ? shardsAt(bytes, cutsOf(bytes, count)) : splitBody(bytes, count);
+    if (plan === null || plan.shards.length > count) return state;
+    const { shards } = plan;
+    const used = ends.slice(0, shards.length);
+    try {
+      let done = 0;
+      progress = onProgress ? (n) => onProgress({ bytes: (done += n), total: bytes.length }) : null;
+      // The shards' bytes, in pieces, round-robin, so that the workers read
+      // while the rest is still being copied: shared when the body is in a
+      // SharedArrayBuffer; else copied into one the pool keeps for its next
+      // requests (a copy into memory already touched is several times
+      // faster than into fresh memory, which page faults); without
+      // SharedArrayBuffer (a browser page that is not cross-origin
+      // isolated), copies of their own, transferred.
+      let source = bytes;
+      if (!isShared(bytes) && canShare) {
+        if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
+        source = shared;
+      }
+      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s }));
+      for (let k = 0; ; k++) {
+        let any = false;
+        shards.forEach((s, i) => {
+          const from = s.start + k * PIECE;
+          if (from >= s.end) return;
+          any = true;
+          const to = Math.min(s.end, from + PIECE);
+          if (source === bytes && isShared(bytes)) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
+          else if (source !== bytes) {
+            source.set(bytes.subarray(from, to), from);
+            used[i].send({ op: 'push', bytes: source.subarray(from, to) });
+          } else {
+            const own = bytes.slice(from, to);
+            used[i].send({ op: 'push', bytes: own }, [own.buffer]);
+          }
+        });
+        if (!any) break;
+      }
+      const reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
+      const failed = reads.find((r) => r.error);
+      if (failed) {
+        await Promise.all(used.map((e) => e.ask({ op: 'free' })));
+        return { ...state, why: failed.error };
+      }
+      return { ...state, ok: true, shards: shards.length, used };
+    } catch (e) {
+      // Memory for the shared copy, a message that could not be sent: the
+      // one-shot path answers.
+      await Promise.all(used.map((e) => e.ask({ op: 'free' })));
+      return { ...state, why: e };
+    } finally {
+      progress = null;
+    }
+  }
+
+  /** The answer over a loaded body: the one-shot's on `state.body` when it
+   * was not loaded, or when anything fails. */
+  async function answer(state, kind, request, options) {
+    const { body } = state;
+    const oneShot = (why) => {
+      pool.last = { shards: 1, oneShot: true, why };
+      return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
+    };
+    const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
+    pool.last = null;
+    // The request and options are checked first, as the one-shot checks
+    // them before the body; the empty answer names the requested ids.
+    const empty = fromParts([], request, options);
+    if (!state.ok || loaded !== state) return oneShot(state.why);
+    // What the module reads of them is their JSON text: a copy of it holds
+    // still while the workers run (a getter cannot answer otherwise later).
+    let req, opts;
+    try {
+      req = JSON.parse(JSON.stringify(request));
+      opts = options === undefined || options === null ? options : JSON.parse(JSON.stringify(options));
+    } catch (e) {
+      return oneShot(e);
+    }
+    try {
+      const parts = async (select) => {
+        const got = await Promise.all(state.used.map((e) => e.ask({ op: 'part', select })));
+        if (got.some((r) => r.error)) throw new Error('a shard failed');
+        return got.map((r) => r.part);
+      };
+      let final;
+      const diagnostics = opts !== null && typeof opts === 'object' && opts.diagnostics;
+      if (kind === 'calls' && !diagnostics) {
+        // Only what the request's scope needs: the calls of every trace
+        // holding a requested id, and every call sharing an id with one of
+        // those (a later duplicate replaces an earlier one), in body order.
+        const ids = Object.keys(empty.call_usage);
+        const traces = new Set();
+        for (const p of await parts({ ids })) for (const t of partCalls(p).traces) traces.add(t);
+        if (traces.size === 0) final = [];
+        else {
+          const named = new Set(ids);
+          for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
+          final = await parts({ traces: [...traces], ids: [...named] });
+        }
+      } else final = await parts(null);
+      const result = fromParts(final, req, opts);
+      pool.last = { shards: state.shards, oneShot: false };
+      return result;
+    } catch (e) {
+      return oneShot(e);
+    }
+  }
+
+  async function unload(state) {
+    if (loaded !== state) return;
+    loaded = null;
+    await Promise.all(state.used.map((e) => e.ask({ op: 'free' })));
+  }
+
+  /** The body loaded now (its tables are in the workers), or null. */
+  let loaded = null;
+  // One thing at a time: the workers hold one body's shards.
+  const serial = (f) => {
+    const result = queue.then(f);
+    queue = result.catch(() => {});
+    return result;
+  };
+  const pool = {
+    workers: count,
+    /** How the last answer was made: across `shards`, or by the one-shot path (`why`). */
+    last: null,
+    /** Reads `body` into the workers once, for many requests; loading
+     * another body (or `free()`) releases it, after which it answers with
+     * the one-shot path. */
+    load: (body, { onProgress } = {}) =>
+      serial(async () => {
+        if (loaded !== null) await unload(loaded);
+        const state = await load(body, onProgress);
+        if (state.ok) loaded = state;
+        return {
+          shards: state.shards,
+          callsUsage: (request, options) => serial(() => answer(state, 'calls', request, options)),
+          traceUsage: (request, options) => serial(() => answer(state, 'trace', request, options)),
+          free: () => serial(() => unload(state)),
+        };
+      }),
+    callsUsage: (body, request, options, { onProgress } = {}) => once(body, 'calls', request, options, onProgress),
+    traceUsage: (body, request, options, { onProgress } = {}) => once(body, 'trace', request, options, onProgress),
+    close: () => ((shared = null), Promise.all(ends.map((e) => e.close())).then(() => {})),
+  };
+  const once = (body, kind, request, options, onProgress) =>
+    serial(async () => {
+      // The request is checked before the body is read, as the one-shot does.
+      (kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts)([], request, options);
+      if (loaded !== null) await unload(loaded);
+      const state = await load(body, onProgress);
+      if (state.ok) loaded = state;
+      try {
+        return await answer(state, kind, request, options);
+      } finally {
+        await unload(state);
+      }
+    });
+  return pool;
+}

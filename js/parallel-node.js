@@ -1,0 +1,45 @@
+// weave-usage/parallel in Node (20+), Deno and Bun: one body aggregated
+// across worker_threads, each with its own instance of the module
+// (parallel-worker-node.js). See parallel-core.js and docs/parallel.md.
+import { Worker } from 'node:worker_threads';
+import * as lib from './node.js';
+import { makePool } from './parallel-core.js';
+
+export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
+export { callsUsageFromParts, traceUsageFromParts } from './node.js';
+
+function spawn() {
+  const worker = new Worker(new URL('./parallel-worker-node.js', import.meta.url));
+  // The pool's workers do not keep the process alive between requests.
+  worker.unref();
+  return {
+    worker,
+    on: (message, error) => (worker.on('message', message), worker.on('error', error)),
+    close: () => worker.terminate(),
+  };
+}
+
+/** A pool of `workers` worker threads (default 2); `close()` ends them. */
+export function createUsagePool({ workers = 2 } = {}) {
+  return makePool(lib, spawn, workers);
+}
+
+/** `callsUsageFromJson(body, request, options)` across `workers` threads made for this call. */
+export async function callsUsageParallel(body, request, options, { workers = 2, onProgress } = {}) {
+  const pool = createUsagePool({ workers });
+  try {
+    return await pool.callsUsage(body, request, options, { onProgress });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `traceUsageFromJson(body, request, options)` across `workers` threads made for this call. */
+export async function traceUsageParallel(body, request, options, { workers = 2, onProgress } = {}) {
+  const pool = createUsagePool({ workers });
+  try {
+    return await pool.traceUsage(body, request, options, { onProgress });
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,25 @@
+// A shard worker of weave-usage/parallel in browsers (a module Worker; see
+// parallel-core.js). The package is imported dynamically: its browser entry
+// instantiates the module with a top-level await, and a message reaching a
+// worker before its handler is installed is lost, so the handler is
+// installed first and holds messages until the package is ready.
+import { shardHandler } from './parallel-core.js';
+
+const post = (message, transfer) => self.postMessage(message, transfer);
+const waiting = [];
+let handle = (m) => waiting.push(m);
+self.addEventListener('message', (e) => handle(e.data));
+import('./index.js').then(
+  (lib) => {
+    handle = shardHandler(lib, post);
+    for (const m of waiting.splice(0)) handle(m);
+  },
+  (e) => {
+    // Every request is answered with the failure; the pool then answers by the one-shot path.
+    const failed = { error: { message: `weave-usage could not be loaded in a worker: ${e?.message ?? e}` } };
+    handle = (m) => {
+      if (m?.op !== 'open' && m?.op !== 'push') post(failed);
+    };
+    for (const m of waiting.splice(0)) handle(m);
+  },
+);

@@ -1,0 +1,91 @@
+// The types of weave-usage/parallel: one body aggregated across workers
+// (docs/parallel.md).
+import type { CallsUsageReq, CallsUsageRes, TraceUsageReq, TraceUsageRes, UsageOptions, UsageAccumulator } from 'weave-usage';
+
+export { callsUsageFromParts, traceUsageFromParts } from 'weave-usage';
+
+/** A body as the parallel functions take it. */
+export type Body = Uint8Array | ArrayBuffer | string;
+
+/** One shard of a body: its bytes are `body.subarray(start, end)`, read
+ * after `prefix` and before `suffix`; `atLeastOne`: it must hold a call. */
+export interface Shard {
+  start: number;
+  end: number;
+  prefix: '' | '[';
+  suffix: '' | ']';
+  atLeastOne: boolean;
+}
+
+/** Where to cut a body into at most `n` shards, at call boundaries. */
+export function splitBody(body: Body, n: number): { format: 'lines' | 'array'; shards: Shard[] };
+
+/** The package's API as `readShard` and `shardHandler` use it (the module
+ * namespace of `weave-usage`). */
+export interface UsageLib {
+  UsageAccumulator: typeof UsageAccumulator;
+}
+
+/** The shards of `body` cut at `cuts` (byte offsets), or null when a cut
+ * is not where the rules allow one (docs/parallel.md). */
+export function shardsAt(body: Body, cuts: number[]): { format: 'lines' | 'array'; shards: Shard[] } | null;
+
+/** Reads a shard's bytes into a new accumulator (the caller frees it);
+ * `acc.part(select)` then gives its part. */
+export function readShard(lib: UsageLib, bytes: Uint8Array, shard: Shard, progress?: (bytesRead: number) => void): UsageAccumulator;
+
+/** The ids and trace ids of a part's calls, in order. */
+export function partCalls(part: Uint8Array): { ids: string[]; traces: string[] };
+
+/** The message handler of a shard worker (for workers of your own). */
+export function shardHandler(lib: UsageLib, post: (message: unknown, transfer?: ArrayBuffer[]) => void): (message: unknown) => void;
+
+/** Progress of the shards' reading: bytes read so far of `total`. */
+export interface ParallelProgress {
+  bytes: number;
+  total: number;
+}
+
+export interface ParallelRunOptions {
+  onProgress?: (p: ParallelProgress) => void;
+}
+
+/** A body read into a pool's workers, for many requests. */
+export interface LoadedBody {
+  /** How many shards it was read as (0: not read across workers; its answers come from the one-shot path). */
+  readonly shards: number;
+  callsUsage(request: CallsUsageReq, options?: UsageOptions | null): Promise<CallsUsageRes>;
+  traceUsage(request: TraceUsageReq, options?: UsageOptions | null): Promise<TraceUsageRes>;
+  /** Releases the workers' tables (loading another body does too); later answers come from the one-shot path. */
+  free(): Promise<void>;
+}
+
+/** Workers kept for many requests (one at a time). */
+export interface UsagePool {
+  readonly workers: number;
+  /** How the last answer was made: across `shards` workers, or by the one-shot path. */
+  readonly last: { shards: number; oneShot: boolean } | null;
+  /** Reads `body` into the workers once; its answers then cost only the merge. */
+  load(body: Body, run?: ParallelRunOptions): Promise<LoadedBody>;
+  callsUsage(body: Body, request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<CallsUsageRes>;
+  traceUsage(body: Body, request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<TraceUsageRes>;
+  close(): Promise<void>;
+}
+
+export function createUsagePool(options?: { workers?: number }): UsagePool;
+
+/** `callsUsageFromJson(body, request, options)`, the same answer or error, across workers made for this call. */
+export function callsUsageParallel(
+  body: Body,
+  request: CallsUsageReq,
+  options?: UsageOptions | null,
+  run?: ParallelRunOptions & { workers?: number },
+): Promise<CallsUsageRes>;
+
+/** `traceUsageFromJson(body, request, options)`, the same answer or error, across workers made for this call. */
+export function traceUsageParallel(
+  body: Body,
+  request: TraceUsageReq,
+  options?: UsageOptions | null,
+  run?: ParallelRunOptions & { workers?: number },
+): Promise<TraceUsageRes>;

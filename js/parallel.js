@@ -1,0 +1,48 @@
+// weave-usage/parallel in browsers and bundlers: one body aggregated across
+// module Web Workers (parallel-worker.js), each with its own instance of the
+// module. The worker is created as `new Worker(new URL(...,
+// import.meta.url), { type: 'module' })`, which Vite, webpack and others
+// follow. See parallel-core.js and docs/parallel.md.
+import * as lib from './index.js';
+import { makePool } from './parallel-core.js';
+
+export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
+export { callsUsageFromParts, traceUsageFromParts } from './index.js';
+
+function spawn() {
+  const worker = new Worker(new URL('./parallel-worker.js', import.meta.url), { type: 'module' });
+  return {
+    worker,
+    on: (message, error) => {
+      worker.addEventListener('message', (e) => message(e.data));
+      worker.addEventListener('error', (e) => error(e));
+      worker.addEventListener('messageerror', (e) => error(e));
+    },
+    close: () => worker.terminate(),
+  };
+}
+
+/** A pool of `workers` module workers (default: the cores, at most 4); `close()` ends them. */
+export function createUsagePool({ workers = Math.min(4, globalThis.navigator?.hardwareConcurrency || 2) } = {}) {
+  return makePool(lib, spawn, workers);
+}
+
+/** `callsUsageFromJson(body, request, options)` across `workers` workers made for this call. */
+export async function callsUsageParallel(body, request, options, { workers, onProgress } = {}) {
+  const pool = createUsagePool({ workers });
+  try {
+    return await pool.callsUsage(body, request, options, { onProgress });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** `traceUsageFromJson(body, request, options)` across `workers` workers made for this call. */
+export async function traceUsageParallel(body, request, options, { workers, onProgress } = {}) {
+  const pool = createUsagePool({ workers });
+  try {
+    return await pool.traceUsage(body, request, options, { onProgress });
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,295 @@
+// weave-usage/parallel: one body across shards gives exactly what
+// callsUsageFromJson / traceUsageFromJson give on the whole body, answers
+// (deep-equal, so cost sums to the bit) and errors alike. The shards run
+// in-process here (the same handler a worker runs, behind an asynchronous
+// fake worker), so that every fixture goes through 1 to 4 shards quickly;
+// the last tests use real worker_threads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as lib from 'weave-usage';
+import { callsUsageFromJson, traceUsageFromJson, callsUsageFromParts, UsageAccumulator } from 'weave-usage';
+import { splitBody, shardsAt, callsUsageParallel, traceUsageParallel, createUsagePool, partCalls } from 'weave-usage/parallel';
+import { makePool, shardHandler } from '../../pkg/parallel-core.js';
+import { fixtures, requestAsSent, bodies } from './helpers.mjs';
+import { generate } from '../../bench/data.mjs';
+
+/** A worker that runs the shard handler on this thread, asynchronously. */
+const inProcess = () => {
+  let onMessage = () => {};
+  const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)));
+  return { worker: { postMessage: (m) => setImmediate(() => handle(m)) }, on: (message) => (onMessage = message), close: async () => {} };
+};
+
+/** A deterministic random generator (xorshift32). */
+function random(seed) {
+  let x = seed || 1;
+  return (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}
+
+/** What `run` returns, or the error it throws, as comparable data. */
+async function outcome(run) {
+  try {
+    return { answer: await run() };
+  } catch (e) {
+    return { error: { isError: e instanceof Error, status: e.status, detail: e.detail, message: e.message } };
+  }
+}
+
+const enc = new TextEncoder();
+const client = readdirSync(new URL('../fixtures/client/', import.meta.url))
+  .filter((f) => f.endsWith('.json') && f !== 'coverage.json')
+  .map((f) => JSON.parse(readFileSync(new URL(`../fixtures/client/${f}`, import.meta.url), 'utf8')));
+
+/** Every (body, request, options, kind) case: the reference fixtures and the client corpus. */
+function cases() {
+  const out = [];
+  for (const f of fixtures()) {
+    const b = bodies(f.calls);
+    for (const form of ['JSONL bytes', 'JSON array bytes']) {
+      for (const options of [undefined, { diagnostics: true }, { rollup: 'dedupe' }, { limit: 'per-batch' }]) {
+        out.push({ name: `${f.name} ${form} ${JSON.stringify(options)}`, body: b[form], request: requestAsSent(f), options, kind: 'calls' });
+      }
+    }
+  }
+  for (const f of client) {
+    const forms = { JSONL: enc.encode(f.calls.map((c) => JSON.stringify(c)).join('\n') + '\n'), array: enc.encode(JSON.stringify(f.calls)) };
+    for (const [form, body] of Object.entries(forms)) {
+      f.requests.forEach((c, i) => out.push({ name: `client ${f.name} ${form} usage[${i}]`, body, request: c.request, kind: 'calls' }));
+      f.trace_requests.forEach((c, i) => out.push({ name: `client ${f.name} ${form} trace[${i}]`, body, request: c.request, kind: 'trace' }));
+    }
+  }
+  return out;
+}
+
+const oneShot = (c) => outcome(() => (c.kind === 'calls' ? callsUsageFromJson(c.body, c.request, c.options) : traceUsageFromJson(c.body, c.request, c.options)));
+const parallel = (pool, c) => outcome(() => (c.kind === 'calls' ? pool.callsUsage(c.body, c.request, c.options) : pool.traceUsage(c.body, c.request, c.options)));
+
+test('every fixture and client-corpus request through 1, 2, 3 and 4 shards: the one-shot answer or error', async () => {
+  const all = cases();
+  assert.ok(all.length > 700, `${all.length} cases`);
+  let split = 0;
+  for (const n of [1, 2, 3, 4]) {
+    const pool = makePool(lib, inProcess, n);
+    for (const c of all) {
+      const want = await oneShot(c);
+      assert.deepEqual(await parallel(pool, c), want, `${c.name}, ${n} shards`);
+      if (pool.last?.oneShot === false && pool.last.shards > 1) split++;
+    }
+  }
+  // Most bodies are long enough to be cut; the comparison above is not of the one-shot with itself.
+  assert.ok(split > all.length, `${split} runs were split`);
+});
+
+test('random cuts at every place the rules allow, inside values and strings too: never a different answer', async () => {
+  const rand = random(7);
+  let merged = 0;
+  let fellBack = 0;
+  for (const c of cases().filter((_, i) => i % 3 === 0)) {
+    const bytes = c.body;
+    // Every place the rules accept: commas anywhere in an array (inside
+    // strings and nested values too), line starts at a `{` in JSON Lines.
+    const allowed = [];
+    for (let i = 1; i < bytes.length; i++) if (shardsAt(bytes, [i]) !== null) allowed.push(i);
+    if (allowed.length === 0) continue;
+    for (let round = 0; round < 4; round++) {
+      const k = 1 + rand(Math.min(3, allowed.length));
+      const cuts = [...new Set(Array.from({ length: k }, () => allowed[rand(allowed.length)]))].sort((a, b) => a - b);
+      const pool = makePool(lib, inProcess, cuts.length + 1, () => cuts);
+      assert.deepEqual(await parallel(pool, c), await oneShot(c), `${c.name} cut at ${cuts}`);
+      if (pool.last.oneShot) fellBack++;
+      else merged++;
+    }
+  }
+  assert.ok(merged > 100 && fellBack > 20, `merged ${merged}, fell back ${fellBack}`);
+});
+
+test('bad bodies: the one-shot error, exactly (status, detail, loc, message)', async () => {
+  const g = generate(300, 5);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const text = new TextDecoder().decode(g.body);
+  const array = enc.encode('[' + text.trim().split('\n').join(',') + ']');
+  const rand = random(11);
+  const broken = [];
+  for (const body of [g.body, array]) {
+    for (let i = 0; i < 12; i++) {
+      const cut = rand(body.length);
+      broken.push(body.slice(0, cut)); // truncated
+      const b = body.slice();
+      b[rand(b.length)] = [0x7d, 0x22, 0x2c, 0xff, 0x0a, 0x5b][rand(6)]; // one byte changed
+      broken.push(b);
+    }
+    // A malformed call late in the body (422 at its index), and bad JSON in the last shard.
+    broken.push(enc.encode(new TextDecoder().decode(body).replace(/"trace_id":"[^"]*"(?![\s\S]*"trace_id")/, '"trace_id":5')));
+    broken.push(enc.encode(new TextDecoder().decode(body) + (body === array ? ',' : '{"id":')));
+  }
+  broken.push(enc.encode('{"id":"a","trace_id":"t"}\n[{"id":"b","trace_id":"t"}]\n'));
+  broken.push(enc.encode('{"id":"a","trace_id":"t"}\n\uFEFF{"id":"b","trace_id":"t"}\n'));
+  broken.push(enc.encode('[{"id":"a","trace_id":"t"}] ,{"id":"b","trace_id":"t"}]'));
+  broken.push(enc.encode('[{"id":"a","trace_id":"t"},,{"id":"b","trace_id":"t"}]'));
+  broken.push(enc.encode('[{"id":"a","trace_id":"t"}, ]'));
+  let errors = 0;
+  for (const n of [2, 3, 4]) {
+    const pool = makePool(lib, inProcess, n);
+    for (const body of broken) {
+      const c = { body, request, kind: 'calls' };
+      const want = await oneShot(c);
+      if (want.error) errors++;
+      assert.deepEqual(await parallel(pool, c), want);
+    }
+    // Every possible cut of the small hostile bodies.
+    for (const body of broken.slice(-5)) {
+      for (let i = 1; i < body.length; i++) {
+        if (shardsAt(body, [i]) === null) continue;
+        const pool1 = makePool(lib, inProcess, 2, () => [i]);
+        const c = { body, request: { project_id: 'p', call_ids: ['a', 'b'] }, kind: 'calls' };
+        assert.deepEqual(await parallel(pool1, c), await oneShot(c), `cut at ${i}`);
+      }
+    }
+  }
+  assert.ok(errors > 60, `${errors} errors compared`);
+});
+
+test('an invalid request or options: the one-shot error, before the body is read', async () => {
+  const pool = makePool(lib, inProcess, 2);
+  const body = generate(50, 1).body;
+  for (const [request, options] of [[{ call_ids: 'a' }, undefined], [{ project_id: 'p', call_ids: [] }, { nope: 1 }], [{ project_id: 'p', call_ids: ['a'], limit: 0 }, undefined]]) {
+    const want = await outcome(() => callsUsageFromJson(body, request, options));
+    assert.ok(want.error);
+    assert.deepEqual(await outcome(() => pool.callsUsage(body, request, options)), want);
+  }
+  assert.deepEqual(await outcome(() => pool.callsUsage(42, { project_id: 'p', call_ids: ['a'] })), await outcome(() => callsUsageFromJson(42, { project_id: 'p', call_ids: ['a'] })));
+});
+
+test('splitBody cuts a generated body into the shards asked for, at call boundaries', () => {
+  const g = generate(2000, 3);
+  for (const n of [2, 3, 4]) {
+    const { format, shards } = splitBody(g.body, n);
+    assert.equal(format, 'lines');
+    assert.equal(shards.length, n);
+    assert.equal(shards[0].start, 0);
+    assert.equal(shards.at(-1).end, g.body.length);
+    for (let i = 1; i < n; i++) assert.equal(shards[i].start, shards[i - 1].end);
+  }
+  const array = enc.encode('[' + new TextDecoder().decode(g.body).trim().split('\n').join(',\n ') + ']');
+  const { format, shards } = splitBody(array, 4);
+  assert.equal(format, 'array');
+  assert.equal(shards.length, 4);
+  assert.deepEqual(shards.map((s) => [s.prefix, s.suffix]), [['', ']'], ['[', ']'], ['[', ']'], ['[', '']]);
+  assert.deepEqual(splitBody('', 4).shards.length, 1);
+  assert.deepEqual(splitBody('{"id":"a","trace_id":"t"}', 4).shards.length, 1);
+});
+
+test('parts: malformed ones are a 422 at ["parts"], never a trap; partCalls reads ids and traces', () => {
+  const acc = new UsageAccumulator();
+  acc.push('{"id":"a","trace_id":"t"}\n{"id":"b","trace_id":"u","parent_id":"a"}\n');
+  const part = acc.part();
+  assert.deepEqual(partCalls(part), { ids: ['a', 'b'], traces: ['t', 'u'] });
+  assert.deepEqual(partCalls(acc.part({ traces: ['u'] })), { ids: ['b'], traces: ['u'] });
+  const request = { project_id: 'p', call_ids: ['a', 'b'] };
+  assert.deepEqual(callsUsageFromParts([part], request), callsUsageFromJson('{"id":"a","trace_id":"t"}\n{"id":"b","trace_id":"u","parent_id":"a"}\n', request));
+  for (let i = 0; i < part.length; i++) {
+    for (const v of [0, 1, 0xff]) {
+      const p = part.slice();
+      p[i] = v;
+      try {
+        callsUsageFromParts(p, request);
+      } catch (e) {
+        assert.ok([422].includes(e.status), `byte ${i}: ${e.status} ${e.message}`);
+        assert.deepEqual(e.detail[0].loc, ['parts']);
+      }
+    }
+  }
+  for (const bad of [42, 'x', [1], [part, null]]) {
+    assert.throws(() => callsUsageFromParts(bad, request), (e) => e.status === 422 && e.detail[0].loc[0] === 'parts');
+  }
+  assert.throws(() => acc.part({ traces: 'x' }), (e) => e.status === 422);
+  acc.free();
+});
+
+test('real worker_threads: 1, 2 and 4 workers give the one-shot answers; a pool answers many requests', async () => {
+  const g = generate(6000, 9);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  for (const workers of [1, 2, 4]) {
+    const seen = [];
+    const got = await callsUsageParallel(g.body, request, undefined, { workers, onProgress: (p) => seen.push(p) });
+    assert.deepEqual(got, want, `${workers} workers`);
+    assert.ok(seen.length > 0 && seen.every((p) => p.total === g.body.length));
+  }
+  const trace = { project_id: 'acme/agents', filter: { trace_ids: null, call_ids: null }, limit: 100000 };
+  assert.deepEqual(await traceUsageParallel(g.body, trace, { diagnostics: true }, { workers: 2 }), traceUsageFromJson(g.body, trace, { diagnostics: true }));
+  const pool = createUsagePool({ workers: 2 });
+  try {
+    for (const options of [undefined, { diagnostics: true }, { rollup: 'dedupe' }]) {
+      assert.deepEqual(await pool.callsUsage(g.body, request, options), callsUsageFromJson(g.body, request, options));
+      assert.equal(pool.last.oneShot, false);
+      assert.equal(pool.last.shards, 2);
+    }
+    // A SharedArrayBuffer body is shared, not copied.
+    const shared = new Uint8Array(new SharedArrayBuffer(g.body.length));
+    shared.set(g.body);
+    assert.deepEqual(await pool.callsUsage(shared, request), want);
+    const bad = g.body.slice(0, g.body.length - 10);
+    assert.deepEqual(await outcome(() => pool.callsUsage(bad, request)), await outcome(() => callsUsageFromJson(bad, request)));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('load once, answer many: every client-corpus request over one loaded body; a replaced or bad body still answers exactly', async () => {
+  for (const n of [2, 3]) {
+    const pool = makePool(lib, inProcess, n);
+    for (const f of client) {
+      const body = enc.encode(f.calls.map((c) => JSON.stringify(c)).join('\n') + '\n');
+      const loaded = await pool.load(body);
+      for (const c of f.requests) {
+        for (const options of [undefined, { diagnostics: true }]) {
+          assert.deepEqual(await outcome(() => loaded.callsUsage(c.request, options)), await outcome(() => callsUsageFromJson(body, c.request, options)), f.name);
+        }
+      }
+      for (const c of f.trace_requests) assert.deepEqual(await outcome(() => loaded.traceUsage(c.request)), await outcome(() => traceUsageFromJson(body, c.request)), f.name);
+      await loaded.free();
+    }
+    const g = generate(400, 2);
+    const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+    const first = await pool.load(g.body);
+    assert.equal(first.shards, n);
+    const other = await pool.load(generate(300, 4).body);
+    // The first body's tables are gone: it answers by the one-shot path, the same answer.
+    assert.deepEqual(await first.callsUsage(request), callsUsageFromJson(g.body, request));
+    assert.equal(pool.last.oneShot, true);
+    await other.free();
+    const bad = g.body.slice(0, g.body.length - 3);
+    const broken = await pool.load(bad);
+    assert.equal(broken.shards, 0);
+    assert.deepEqual(await outcome(() => broken.callsUsage(request)), await outcome(() => callsUsageFromJson(bad, request)));
+    // The request is still checked before the body.
+    assert.deepEqual(await outcome(() => broken.callsUsage({ call_ids: 5 })), await outcome(() => callsUsageFromJson(bad, { call_ids: 5 })));
+  }
+});
+
+test('a worker that fails (cannot load, runs out of memory) leaves the one-shot answer, now and later, and no hang', async () => {
+  let made = 0;
+  const failing = () => {
+    // The second worker fails on its first message, as a worker whose script did not load.
+    if (made++ === 0) return inProcess();
+    let onError = () => {};
+    return { worker: { postMessage: () => setImmediate(() => onError(new Error('worker died'))) }, on: (message, error) => (onError = error), close: async () => {} };
+  };
+  const pool = makePool(lib, failing, 2);
+  const g = generate(400, 6);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(await pool.callsUsage(g.body, request), callsUsageFromJson(g.body, request));
+    assert.equal(pool.last.oneShot, true);
+  }
+  const loaded = await pool.load(g.body);
+  assert.equal(loaded.shards, 0);
+  assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
+});

@@ -1,0 +1,40 @@
+// weave-usage/parallel as docs/parallel.md shows it, under tsc --strict with no DOM.
+import { UsageAccumulator, callsUsageFromParts, type CallsUsageRes, type TraceUsageRes } from 'weave-usage';
+import * as lib from 'weave-usage';
+import { createUsagePool, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type LoadedBody, type Shard } from 'weave-usage/parallel';
+
+declare const bytes: Uint8Array;
+const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
+
+async function run(): Promise<void> {
+  const pool = createUsagePool({ workers: 2 });
+  const usage: CallsUsageRes = await pool.callsUsage(bytes, request, null, { onProgress: ({ bytes, total }) => void (bytes / total) });
+  const data: LoadedBody = await pool.load(bytes);
+  const again: CallsUsageRes = await data.callsUsage(request, { rollup: 'dedupe' });
+  const trace: TraceUsageRes = await data.traceUsage({ project_id: 'p' });
+  await data.free();
+  const once: CallsUsageRes = await callsUsageParallel('{"id":"a","trace_id":"t"}', request, undefined, { workers: 4 });
+  void [usage, again, trace, once, pool.last?.oneShot];
+  await pool.close();
+}
+void run;
+
+// The building blocks, as a worker of one's own uses them.
+const { shards } = splitBody(bytes, 4);
+const first: Shard | undefined = shards[0];
+if (first) {
+  const acc: UsageAccumulator = readShard(lib, bytes.subarray(first.start, first.end), first);
+  const part: Uint8Array = acc.part({ traces: ['t'], ids: ['a'] });
+  const all: Uint8Array = acc.part();
+  const { ids, traces }: { ids: string[]; traces: string[] } = partCalls(part);
+  const res: CallsUsageRes = callsUsageFromParts([part, all], request);
+  void [ids, traces, res, shardsAt(bytes, [10])?.format];
+  acc.free();
+}
+const handle: (m: unknown) => void = shardHandler(lib, (message, transfer) => void [message, transfer]);
+void handle;
+
+// @ts-expect-error a pool takes bodies, not calls
+void createUsagePool().callsUsage([{ id: 'a', trace_id: 't' }], request);
+// @ts-expect-error a selection names traces and ids as lists
+new UsageAccumulator().part({ traces: 't' });
