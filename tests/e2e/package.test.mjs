@@ -19,6 +19,7 @@ const FILES = [
   'docs/semantics.md',
   'docs/hostile-inputs.md',
   'docs/stats.md',
+  'docs/parallel.md',
   'index.d.ts',
   'index.d.cts',
   'init.d.ts',
@@ -44,6 +45,15 @@ const FILES = [
   'prices.cjs',
   'prices.d.ts',
   'prices.d.cts',
+  // weave-usage/parallel
+  'parallel.js',
+  'parallel-node.js',
+  'parallel-core.js',
+  'parallel-worker.js',
+  'parallel-worker-node.js',
+  'parallel.cjs',
+  'parallel.d.ts',
+  'parallel.d.cts',
   // wasm-bindgen's copies of js/pick.js and js/boundary.js, in a
   // folder named with a hash.
   'snippets/*/js/pick.js',
