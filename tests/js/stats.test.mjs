@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { callsUsage, usageStats, usageStatsFromJson, UsageAccumulator } from 'weave-usage';
+import { callsUsage, usageStats, usageStatsFromJson, UsageAccumulator } from 'weave-usage/stats';
 
 const dir = new URL('../fixtures/client/', import.meta.url);
 const corpus = readdirSync(dir)
