@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { callsUsageFromJson, traceUsageFromJson, usageStatsFromJson } from 'weave-usage';
+import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
+import { usageStatsFromJson } from 'weave-usage/stats';
 import { pricesFor } from 'weave-usage/prices';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
