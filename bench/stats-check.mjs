@@ -3,7 +3,7 @@
 // (tests/fixtures/client), as bench/scanner-check.mjs checks the byte
 // scanner: `node bench/stats-check.mjs [calls]`. Exits 1 on a difference.
 import { readFileSync, readdirSync } from 'node:fs';
-import { usageStatsFromJson } from 'weave-usage';
+import { usageStatsFromJson } from 'weave-usage/stats';
 import { generate } from './data.mjs';
 import { statsFromBytes, canonical } from './stats-baseline.mjs';
 import { agree } from './suite.mjs';

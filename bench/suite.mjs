@@ -22,7 +22,8 @@ export function agree(a, b) {
 }
 
 /**
- * lib: the weave-usage module. env: { heap(): bytes of JS heap in use or
+ * lib: the weave-usage module; statsLib: weave-usage/stats (its own
+ * module, which the stats rows time; default: lib). env: { heap(): bytes of JS heap in use or
  * null, gc(): collect garbage if possible }.
  *
  * Every timed run starts from the same quiet heap: a forced collection
@@ -48,7 +49,7 @@ export function agree(a, b) {
  * stats accumulator, and the plain-JS stats peer, bench/stats-baseline.mjs,
  * up to baselineLimit calls). Returns one row per (size, path).
  */
-export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21, statsOnly = false }) {
+export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, baselineLimit = 200_000, objectRuns = 21, statsOnly = false }) {
   const rows = [];
   const settle = async () => {
     env.gc();
@@ -161,9 +162,9 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
   async function statsRows(count, mb, body, withPeer) {
     const request = { project_id: 'acme/agents', granularity: 'hour', group_by: ['model', 'op_name'], include_costs: true };
     const paths = {
-      stats: () => lib.usageStatsFromJson(body, request),
+      stats: () => statsLib.usageStatsFromJson(body, request),
       statsStreamed: () => {
-        const acc = new lib.UsageAccumulator({ stats: true });
+        const acc = new statsLib.UsageAccumulator({ stats: true });
         try {
           for (let at = 0; at < body.length; at += 1 << 20) acc.push(body.subarray(at, at + (1 << 20)));
           return acc.finishStats(request);
@@ -174,9 +175,9 @@ export async function runSuite({ lib, env, sizes, runs, log, baselineLimit = 200
       peer: () => statsFromBytes(body, request),
     };
     const out = paths.stats();
-    const wasm = lib.wasmMemoryBytes();
+    const wasm = statsLib.wasmMemoryBytes();
     const streamedOut = paths.statsStreamed();
-    const streamedWasm = lib.wasmMemoryBytes();
+    const streamedWasm = statsLib.wasmMemoryBytes();
     const peerOut = withPeer ? paths.peer() : null;
     const ms = { stats: [], statsStreamed: [], peer: [] };
     let heap = null;

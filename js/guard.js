@@ -189,6 +189,16 @@ function warm(full) {
         acc.free();
       }
     },
+    // finishStats on its own: above, finishTrace(0) throws before it; in
+    // the main module (no stats) the stats accumulator below is refused.
+    () => {
+      const acc = new UsageAccumulator();
+      try {
+        acc.finishStats({ project_id: 'p' });
+      } finally {
+        acc.free();
+      }
+    },
     () => {
       const acc = new UsageAccumulator({ stats: true });
       try {

@@ -2,13 +2,16 @@
 # Runs every test, after installing what is missing (scripts/setup.sh):
 #   0. style: cargo fmt --check (rustfmt.toml), clippy with -D warnings
 #      (the lint list is at the top of src/lib.rs) natively and for wasm32,
-#      and cargo doc with no warnings, for both too
+#      and cargo doc with no warnings, for both too, each without and with
+#      the `stats` feature (the two wasm modules)
 #   1. native: cargo test (core unit tests, reference fixtures, property tests
 #      against a naive oracle, pydantic/CPython differential corpus, and every
 #      input a fuzzer ever crashed on through the fuzz targets' checks; the
 #      fuzzers themselves are not run here, see fuzz/README.md)
-#   2. build pkg/ (release wasm, wasm-opt)
-#   3. wasm-bindgen-test in headless Chromium, headless Firefox, then Node
+#   2. build pkg/ (both release wasm modules, wasm-opt) and check the main
+#      module's size budget (scripts/size.sh: 150 KB gzipped, else it fails)
+#   3. wasm-bindgen-test in headless Chromium, headless Firefox, then Node,
+#      then Node again with the `stats` feature (the stats module's tests)
 #   4. JS: node --test on the built package, imported by name: API, fixtures,
 #      accumulator, hostile inputs (1M-deep chains, 1M+ calls, 100 MiB
 #      strings…), state and leaks (wasm memory flat over 1,000 calls),
@@ -52,10 +55,12 @@ step "0/7 style: rustfmt, clippy and rustdoc, native and wasm32"
 cargo fmt --check
 (cd fuzz && cargo fmt --check)
 for target in "" "--target wasm32-unknown-unknown"; do
-  # shellcheck disable=SC2086 # $target is one flag and its value, or nothing
-  cargo clippy --all-targets $target -- -D warnings
-  # shellcheck disable=SC2086
-  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items $target
+  for features in "" "--features stats"; do
+    # shellcheck disable=SC2086 # $target and $features are a flag and its value, or nothing
+    cargo clippy --all-targets $target $features -- -D warnings
+    # shellcheck disable=SC2086
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items $target $features
+  done
 done
 echo "style: formatted, no clippy or rustdoc warnings"
 
@@ -65,6 +70,7 @@ native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print 
 fuzz=$(for t in bytes request stream; do printf '%s %s, ' "$(find tests/fixtures/fuzz-regressions/$t -type f ! -name '.*' | wc -l)" "$t"; done)
 
 step "2/7 build pkg/"
+# build.sh ends with scripts/size.sh, which fails over the size budget.
 scripts/build.sh
 
 step "3/7 wasm-bindgen-test: headless Chromium, Firefox, then Node"
@@ -74,6 +80,8 @@ WASM_BINDGEN_USE_BROWSER=1 GECKODRIVER=$(command -v geckodriver) wasm-pack test 
 firefox=$(ran_wasm_tests "$log/firefox" "Running headless tests in Firefox" firefox)
 wasm-pack test --node 2>&1 | tee "$log/node"
 node_wasm=$(ran_wasm_tests "$log/node" "running [1-9][0-9]* tests" node)
+wasm-pack test --node -- --features stats 2>&1 | tee "$log/node-stats"
+node_stats=$(ran_wasm_tests "$log/node-stats" "running [1-9][0-9]* tests" "node (stats)")
 
 step "4/7 JS: node --test against the built package"
 node --test tests/js/ 2>&1 | tee "$log/js"
@@ -105,9 +113,10 @@ echo
 echo "==== summary"
 echo "native cargo test:        $native"
 echo "fuzz regressions:         ${fuzz%, } (replayed by cargo test)"
-echo "wasm-bindgen-test:        $chrome; $firefox; $node_wasm"
+echo "wasm-bindgen-test:        $chrome; $firefox; $node_wasm; $node_stats"
 echo "node --test (package):    $js"
-echo "style:                    rustfmt, clippy -D warnings, rustdoc (native, wasm32)"
+echo "style:                    rustfmt, clippy -D warnings, rustdoc (native, wasm32; without and with stats)"
+echo "module sizes:             $(scripts/size.sh | grep -E '^build:' | sed 's/^build: pkg\///' | tr '\n' ';' | sed 's/;$//; s/;/; /g')"
 echo "tsc --strict:             ok"
 echo "package + browsers:       $e2e"
 echo "page tests in Firefox:    $e2e_firefox"

@@ -80,6 +80,9 @@ pub enum Kind {
     ValueError,
     /// 409: stats asked of a `UsageAccumulator` not made for them.
     NotForStats,
+    /// 501: stats asked of a module built without them (the package's main
+    /// entry): they are in `weave-usage/stats`.
+    StatsUnavailable,
 }
 
 impl Kind {
@@ -117,6 +120,7 @@ impl Kind {
             Kind::ResponseTooLarge => "response_too_large",
             Kind::ValueError => "value_error",
             Kind::NotForStats => "accumulator_not_for_stats",
+            Kind::StatsUnavailable => "stats_unavailable",
         }
     }
 
@@ -143,6 +147,9 @@ impl Kind {
             Kind::StreamFinished => "No more data can be pushed after finish",
             Kind::InvalidRequest => "Usage aggregation limit must be positive",
             Kind::NotForStats => "This UsageAccumulator was not made for stats: make it with new UsageAccumulator({ stats: true })",
+            Kind::StatsUnavailable => {
+                "Stats are not in this entry: import usageStats, usageStatsFromJson and UsageAccumulator from 'weave-usage/stats'"
+            }
             Kind::ValueError
             | Kind::ModelType
             | Kind::LiteralError

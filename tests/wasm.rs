@@ -3,6 +3,10 @@
 //! --node`): every reference fixture through the exported functions, with
 //! JavaScript values built the way a page builds them (`JSON.parse`,
 //! `TextEncoder`).
+//!
+//! Built without the crate's `stats` feature (the main module), the stats
+//! exports must refuse with a 501; with it (`wasm-pack test --node --
+//! --features stats`, scripts/test.sh), they must work.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -258,6 +262,7 @@ fn options_and_trace_usage_through_every_export() {
 /// Stats through the boundary: buckets made by js/zone.js (New York's
 /// spring-forward day is 23 hours), objects, bytes and a stats accumulator
 /// alike, and the errors that only the boundary can give.
+#[cfg(feature = "stats")]
 #[wasm_bindgen_test]
 fn stats_bucket_in_the_zone_through_every_path() {
     let calls = r#"[{"id":"a","trace_id":"t","op_name":"weave:///e/p/op/agent:1","started_at":"2025-03-09T04:59:00Z","summary":{"usage":{"m":{"prompt_tokens":3}}}},
@@ -291,4 +296,32 @@ fn stats_bucket_in_the_zone_through_every_path() {
     plain.push(JsValue::from_str(&body)).unwrap();
     let d = refused(plain.finish_stats(request(), None).unwrap_err());
     assert_eq!(d["type"], "accumulator_not_for_stats");
+}
+
+/// Without the `stats` feature (the main module): every stats export, and
+/// `{ stats: true }`, is a 501 `stats_unavailable` naming weave-usage/stats,
+/// and the module works on after.
+#[cfg(not(feature = "stats"))]
+#[wasm_bindgen_test]
+fn stats_are_refused_without_the_feature() {
+    let json = |v: &JsValue| -> Json { serde_json::from_str(&String::from(JSON::stringify(v).unwrap())).unwrap() };
+    let refused = |e: JsValue| {
+        assert_eq!(Reflect::get(&e, &"status".into()).unwrap(), 501);
+        let d = json(&Reflect::get(&e, &"detail".into()).unwrap())[0].clone();
+        assert_eq!(d["type"], "stats_unavailable");
+        assert!(d["msg"].as_str().unwrap().contains("weave-usage/stats"), "{d}");
+        d["loc"].clone()
+    };
+    let request = || JSON::parse(r#"{"project_id":"p"}"#).unwrap();
+    let calls = || JSON::parse(r#"[{"id":"a","trace_id":"t"}]"#).unwrap();
+    assert_eq!(refused(usage_stats(calls(), request(), None).unwrap_err()), serde_json::json!(["module"]));
+    assert_eq!(refused(usage_stats_from_json(JsValue::from_str(""), request(), None).unwrap_err()), serde_json::json!(["module"]));
+    let options: AccumulatorOptionsArg = JSON::parse(r#"{"stats":true}"#).unwrap().unchecked_into();
+    let Err(e) = UsageAccumulator::new(Some(options)) else { panic!("a stats accumulator without the feature") };
+    assert_eq!(refused(e), serde_json::json!(["options", "stats"]));
+    let mut plain = UsageAccumulator::new(None).unwrap();
+    assert_eq!(refused(plain.finish_stats(request(), None).unwrap_err()), serde_json::json!(["accumulator"]));
+    let body = JsValue::from_str("{\"id\":\"a\",\"trace_id\":\"t\"}\n");
+    let answer = json(&calls_usage_from_json(body, JSON::parse(r#"{"project_id":"p","call_ids":["a"]}"#).unwrap(), None).unwrap());
+    assert_eq!(answer["call_usage"]["a"], serde_json::json!({}));
 }

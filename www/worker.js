@@ -23,10 +23,11 @@
 import { CallScanner, traceCalls } from './scan.js';
 import { errorReport } from './errors.js';
 
-// Imported dynamically: the package instantiates its wasm with top-level
+// weave-usage/stats (pkg/stats.js): the dashboard shows stats, which the
+// main entry's module is built without. Imported dynamically: the package instantiates its wasm with top-level
 // await, and messages that reach a worker before its handler is installed
 // are lost; a static import would hold the handler back until then.
-const loading = import('./pkg/index.js');
+const loading = import('./pkg/stats.js');
 let weave; // the package, once loaded
 
 /** The open file: its bytes (kept for error excerpts, and for requests when

@@ -79,6 +79,13 @@ pub struct CallRec {
     pub usage: (u32, u32),
 }
 
+/// Whether a table can be made for stats: natively always; in wasm only
+/// with the crate's `stats` feature (the `weave-usage/stats` module, whose
+/// boundary alone makes such tables: docs/architecture.md, "Two modules").
+/// A constant, so that the main module's reader drops the stats fields'
+/// code (1.8 KB gzipped of its size budget).
+pub(crate) const STATS_TABLES: bool = cfg!(any(feature = "stats", not(target_arch = "wasm32")));
+
 /// The fields of a call that only stats read ([`wire::STATS_FIELDS`]),
 /// kept beside its [`CallRec`] (same index) by a table made for stats, so
 /// that a table made for `/calls/usage` holds nothing more per call.
@@ -152,6 +159,8 @@ impl CallTable {
     }
 
     /// A table that also reads the stats fields (`stats`) or not.
+    /// The reader asks [`stats_mut`](Self::stats_mut), so that in the
+    /// main wasm module, which has no stats, their code is dropped.
     pub(crate) fn reading(objects_path: bool, stats: bool) -> CallTable {
         CallTable {
             strings: Interner::new(),
@@ -179,7 +188,12 @@ impl CallTable {
     /// Each call's stats fields (indexed like [`calls`](Self::calls)), if
     /// the table was made for stats.
     pub fn stats(&self) -> Option<&[StatsRec]> {
-        self.stats.as_deref()
+        self.stats.as_deref().filter(|_| STATS_TABLES)
+    }
+
+    /// [`stats`](Self::stats), to append to.
+    pub(crate) fn stats_mut(&mut self) -> Option<&mut Vec<StatsRec>> {
+        self.stats.as_mut().filter(|_| STATS_TABLES)
     }
 
     /// Values read as 0 because unreadable, in call order.

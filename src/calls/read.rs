@@ -318,7 +318,7 @@ impl CallTable {
             return Ok(f);
         }
         let mut at = 0;
-        let stats = self.stats.is_some();
+        let stats = self.stats().is_some();
         loop {
             let key = self.reader.orders.call.key(p, at, |k| CallKey::of(k, stats))?;
             at += 1;
@@ -352,7 +352,7 @@ impl CallTable {
     /// in the scratch space.
     fn store(&mut self, f: &Fields, id: Sym, trace: Sym) -> Result<(), ReadError> {
         reserve(&mut self.calls, 1)?;
-        if let Some(stats) = &mut self.stats {
+        if let Some(stats) = self.stats_mut() {
             reserve(stats, 1)?;
         }
         debug_assert!(u32::try_from(self.usage.len()).is_ok(), "usage entries are counted in u32");
@@ -366,7 +366,7 @@ impl CallTable {
         }
         let len = u32::try_from(self.usage.len()).unwrap_or(u32::MAX) - start;
         let sym = |f: Field<Sym>| if let Field::Value(s) = f { s } else { NONE };
-        if let Some(stats) = &mut self.stats {
+        if let Some(stats) = self.stats_mut() {
             stats.push(StatsRec { op: sym(f.op), user: sym(f.user), thread: sym(f.thread), error: f.exception == Field::Value(()) });
         }
         self.calls.push(CallRec {

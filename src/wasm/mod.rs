@@ -51,6 +51,14 @@ use crate::usage::too_many_buckets;
 /// Bytes copied into wasm memory at a time.
 const SLICE: u32 = 4 << 20;
 
+/// Whether this module has the stats exports (the crate's `stats` feature:
+/// the package's `weave-usage/stats` module). Without it they throw a 501
+/// that names that entry, before anything else, and the code behind them
+/// is dead, which LTO drops: the main module stays under its size budget
+/// (docs/performance.md). A constant rather than `#[cfg]` on each item, so
+/// that both builds compile, lint and document the same code.
+const STATS: bool = cfg!(feature = "stats");
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = include_str!("types.d.ts");
 
@@ -204,7 +212,7 @@ fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, for_stats: bool, compute
     };
     let json = picked.get(0);
     let indices = picked_indices(&picked).map_err(|e| throw(not_json("calls", &e)))?;
-    let mut stream = if for_stats { CallStream::for_stats(true) } else { CallStream::with_compact_calls() };
+    let mut stream = if STATS && for_stats { CallStream::for_stats(true) } else { CallStream::with_compact_calls() };
     let table = push_body(&mut stream, &json).and_then(|()| stream.finish()).map_err(|e| throw(original_index(e, indices.as_deref())))?;
     Ok(compute(table))
 }
@@ -235,6 +243,9 @@ pub fn usage_stats(
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
     enter();
+    if !STATS {
+        return Err(throw(stats_unavailable(vec![Loc::from("module")])));
+    }
     let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
     // Every call can count: all are read, with their stats fields.
     let result = read_objects(&calls, &JsValue::NULL, true, |table| api::compute_stats(table, &prepared, &js_buckets))?;
@@ -250,6 +261,9 @@ pub fn usage_stats_from_json(
     options: Option<OptionsArg>,
 ) -> Result<JsValue, JsValue> {
     enter();
+    if !STATS {
+        return Err(throw(stats_unavailable(vec![Loc::from("module")])));
+    }
     let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
     let mut stream = CallStream::for_stats(false);
     push_body(&mut stream, &body).map_err(throw)?;
@@ -356,6 +370,9 @@ impl UsageAccumulator {
         enter();
         let options = options.map(|o| argument("options", &o)).transpose().map_err(throw)?;
         let stats = accumulator_options(options.as_ref()).map_err(throw)?;
+        if stats && !STATS {
+            return Err(throw(stats_unavailable(vec![Loc::from("options"), Loc::from("stats")])));
+        }
         Ok(UsageAccumulator { stream: if stats { CallStream::for_stats(false) } else { CallStream::new() } })
     }
 
@@ -395,13 +412,17 @@ impl UsageAccumulator {
 
     /// Stats for `request` over everything pushed (the accumulator must be
     /// made with `{ stats: true }`, else a 409): like `finish`, it ends the
-    /// input and may be called again, with any request.
+    /// input and may be called again, with any request. Only in the stats
+    /// module (else a 501).
     #[wasm_bindgen(js_name = finishStats, unchecked_return_type = "UsageStatsRes")]
     pub fn finish_stats(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "UsageStatsReq")] request: JsValue,
         options: Option<OptionsArg>,
     ) -> Result<JsValue, JsValue> {
+        if !STATS {
+            return Err(throw(stats_unavailable(vec![Loc::from("accumulator")])));
+        }
         let prepared = read_stats_arguments(&request, options.as_ref()).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
         stats_to_js(api::compute_stats(table, &prepared, &js_buckets)).map_err(throw)
@@ -684,6 +705,12 @@ fn restore_non_finite_costs(value: &JsValue, result: &CallsUsageRes) {
             }
         }
     }
+}
+
+/// 501 `stats_unavailable` at `loc`: stats asked of the main module, which
+/// is built without them (see [`STATS`]).
+fn stats_unavailable(loc: Vec<Loc>) -> UsageError {
+    UsageError { status: 501, detail: vec![Detail::of(loc, Kind::StatsUnavailable)] }
 }
 
 /// The one place a core error becomes a JavaScript `Error`: `message` is a

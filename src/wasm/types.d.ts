@@ -301,7 +301,8 @@ export interface UsageStatsRes {
 /** `new UsageAccumulator(options?)`. */
 export interface UsageAccumulatorOptions {
   /** Also read the fields `finishStats` needs (op name, user, thread,
-   * exception); without it they are skipped and `finishStats` is a 409. */
+   * exception); without it they are skipped and `finishStats` is a 409.
+   * Only in `weave-usage/stats`: the main entry refuses it (501). */
   stats?: boolean | null;
 }
 
@@ -327,7 +328,9 @@ export interface CallsUsageError extends Error {
    * `UsageAccumulator` used after `free()`. 413: the calls, or the request,
    * do not fit in the module's memory. 500: the answer is too large for one
    * JavaScript string (or for the memory left), too little stack is left to
-   * run the call, or an internal error. */
-  status: 400 | 409 | 410 | 413 | 422 | 500;
+   * run the call, or an internal error. 501: stats asked of the main
+   * entry (`weave-usage`, `weave-usage/init`), whose module is built
+   * without them: import them from `weave-usage/stats`. */
+  status: 400 | 409 | 410 | 413 | 422 | 500 | 501;
   detail: ValidationErrorDetail[];
 }

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { callsUsageFromJson, traceUsageFromJson, usageStatsFromJson } from 'weave-usage';
+import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
+import { usageStatsFromJson } from 'weave-usage/stats';
 import { pricesFor } from 'weave-usage/prices';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
@@ -338,7 +339,7 @@ test('without a built package the page says what to do', async () => {
     assert.match(await page.textContent('#error-message'), /package could not be loaded .* Run scripts\/build\.sh\.$/);
     assert.equal(await page.textContent('#file-info'), 'No file open');
     // The browser itself logs the missing module; nothing else may show.
-    assert.ok(problems.length > 0 && problems.every((p) => p.includes('/pkg/index.js') || p.includes('404')), problems.join('\n'));
+    assert.ok(problems.length > 0 && problems.every((p) => p.includes('/pkg/stats.js') || p.includes('404')), problems.join('\n'));
   } finally {
     await close();
     bare.server.close();

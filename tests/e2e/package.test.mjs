@@ -54,6 +54,18 @@ const FILES = [
   'parallel.cjs',
   'parallel.d.ts',
   'parallel.d.cts',
+  // weave-usage/stats: its own module, glue, guard and entries
+  'stats.js',
+  'stats-node.js',
+  'guard-stats.js',
+  'inline-stats.js',
+  'weave_usage_stats.js',
+  'weave_usage_stats_bg.wasm',
+  'wasm-inline-stats.cjs',
+  'core-stats.cjs',
+  'stats.cjs',
+  'stats.d.ts',
+  'stats.d.cts',
   // wasm-bindgen's copies of js/pick.js and js/boundary.js, in a
   // folder named with a hash.
   'snippets/*/js/pick.js',
@@ -106,6 +118,12 @@ test('package.json: name, version, license, description, entries and types', () 
     require: './init.cjs',
     default: './init.js',
   });
+  assert.deepEqual(manifest.exports['./stats'], {
+    types: { import: './stats.d.ts', require: './stats.d.cts' },
+    node: { import: './stats-node.js', require: './stats.cjs' },
+    require: './stats.cjs',
+    default: './stats.js',
+  });
   assert.deepEqual(manifest.engines, { node: '>=20' });
   const listed = [...new Set(FILES.filter((f) => f !== 'package.json').map((f) => f.replace(/^(snippets|docs)\/.*/, '$1/')))];
   assert.deepEqual([...manifest.files].sort(), listed.sort());
@@ -154,7 +172,7 @@ test('TypeScript: the installed package type-checks strictly, and its types are 
     `import { callsUsageFromJson, type CallsUsageRes, type CallsUsageError } from 'weave-usage';
 const res: CallsUsageRes = callsUsageFromJson(new Uint8Array(0), { project_id: 'p', call_ids: [] });
 const ids: string[] = res.unfinished_call_ids;
-const status: 400 | 409 | 410 | 413 | 422 | 500 | undefined = (undefined as CallsUsageError | undefined)?.status;
+const status: 400 | 409 | 410 | 413 | 422 | 500 | 501 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: a 500 is possible too (an answer too big for one string)
 const narrow: 400 | 409 | 410 | 413 | 422 | undefined = (undefined as CallsUsageError | undefined)?.status;
 // @ts-expect-error: a 413 is possible too (calls or a request too large for memory)

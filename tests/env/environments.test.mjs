@@ -9,11 +9,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as weaveUsage from 'weave-usage';
+import * as weaveStats from 'weave-usage/stats';
 import { launch, serve } from '../e2e/helpers.mjs';
 import { lastJson, packed, project, repo, run, start } from './lib.mjs';
-import { probe } from './probe.js';
+import { probe, statsProbe } from './probe.js';
 
 const expected = JSON.parse(JSON.stringify(probe(weaveUsage)));
+const expectedStats = JSON.parse(JSON.stringify(statsProbe(weaveStats)));
 // The browser asks for /favicon.ico, which no app here has.
 const favicon = (m) => m.location().url.endsWith('/favicon.ico');
 const bin = (dir, name) => join(dir, 'node_modules', '.bin', name);
@@ -24,9 +26,13 @@ test('the probe itself: answers for both roots, streamed as read, an error the g
   assert.deepEqual(Object.keys(expected.objects.call_usage).sort(), ['r', 'u']);
   assert.equal(expected.calls, 3);
   assert.deepEqual(expected.error, { guard: true, status: 400, type: 'json_invalid' });
+  assert.deepEqual(expectedStats.json, expectedStats.objects);
+  assert.deepEqual(expectedStats.streamed, expectedStats.objects);
+  assert.equal(expectedStats.objects.call_buckets.length, 3);
+  assert.ok(expectedStats.objects.usage_buckets.some((r) => r.model === 'gpt-4o' && r.prompt_tokens === 10));
 });
 
-describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and require', () => {
+describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and require, with weave-usage/stats', () => {
   let dir;
   before(() => {
     dir = project('runtimes');
@@ -39,11 +45,11 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
     'Node 26.12.1': 'node_modules/node-26/bin/node',
   };
   for (const [name, node] of Object.entries(nodes)) {
-    test(`${name}: import and require, each entry`, () => {
+    test(`${name}: import and require, each entry (weave-usage/stats too)`, () => {
       const exe = node.startsWith('/') ? node : join(dir, node);
       for (const file of ['esm.mjs', 'cjs.cjs']) {
         const out = lastJson(run(exe, ['--no-warnings', file], { cwd: dir }));
-        assert.deepEqual(out, { main: expected, init: expected }, `${name} ${file}`);
+        assert.deepEqual(out, { main: expected, init: expected, stats: expectedStats }, `${name} ${file}`);
       }
     });
   }
@@ -52,7 +58,7 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
     const env = { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', DENO_DIR: join(dir, '.deno') };
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       const out = lastJson(run(deno, ['run', '--allow-read', '--allow-env', file], { cwd: dir, env }));
-      assert.deepEqual(out, { main: expected, init: expected }, `deno ${file}`);
+      assert.deepEqual(out, { main: expected, init: expected, stats: expectedStats }, `deno ${file}`);
     }
     run(deno, ['check', 'dispose.ts'], { cwd: dir, env });
     assert.deepEqual(lastJson(run(deno, ['run', '--allow-read', '--allow-env', 'dispose.ts'], { cwd: dir, env })), { calls: 1, status: 400 });
@@ -60,7 +66,7 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
   test('Bun: bun run, import and require', () => {
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       const out = lastJson(run(bin(dir, 'bun'), ['run', file], { cwd: dir }));
-      assert.deepEqual(out, { main: expected, init: expected }, `bun ${file}`);
+      assert.deepEqual(out, { main: expected, init: expected, stats: expectedStats }, `bun ${file}`);
     }
   });
 });
@@ -102,7 +108,7 @@ describe('TypeScript (tsc --strict, lib es2022 without DOM, skipLibCheck off), a
   });
 });
 
-describe('bundlers, run in Chromium: Vite (main thread and module worker), webpack 5, esbuild, Rollup', () => {
+describe('bundlers, run in Chromium: Vite (main thread, weave-usage/stats and module worker), webpack 5 (the same), esbuild, Rollup', () => {
   let dir, browser;
   before(async () => {
     dir = project('bundlers');
@@ -136,7 +142,7 @@ describe('bundlers, run in Chromium: Vite (main thread and module worker), webpa
     run(bin(dir, 'vite'), ['build', '--logLevel', 'warn'], { cwd: dir });
     const { got, problems } = await results(join(dir, 'dist-vite'));
     assert.deepEqual(problems, []);
-    assert.deepEqual(got, { main: expected, worker: expected });
+    assert.deepEqual(got, { main: expected, stats: expectedStats, worker: expected });
   });
   test('webpack 5: main thread and a module worker, no configuration', async () => {
     rmSync(join(dir, 'dist-webpack'), { recursive: true, force: true });
@@ -144,7 +150,7 @@ describe('bundlers, run in Chromium: Vite (main thread and module worker), webpa
     copyPage('dist-webpack');
     const { got, problems } = await results(join(dir, 'dist-webpack'));
     assert.deepEqual(problems, []);
-    assert.deepEqual(got, { main: expected, worker: expected });
+    assert.deepEqual(got, { main: expected, stats: expectedStats, worker: expected });
   });
   test('esbuild: weave-usage/init given the .wasm as a file (--loader:.wasm=file)', async () => {
     rmSync(join(dir, 'dist-esbuild'), { recursive: true, force: true });

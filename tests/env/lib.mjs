@@ -51,7 +51,7 @@ export function project(name) {
   // The probe, as an ES module and as CommonJS.
   const probe = readFileSync(join(repo, 'tests', 'env', 'probe.js'), 'utf8');
   writeFileSync(join(dir, 'probe.mjs'), probe);
-  writeFileSync(join(dir, 'probe.cjs'), `${probe.replace('export function probe', 'function probe')}\nmodule.exports = { probe };\n`);
+  writeFileSync(join(dir, 'probe.cjs'), `${probe.replaceAll('export function ', 'function ')}\nmodule.exports = { probe, statsProbe };\n`);
   const manifest = readFileSync(join(sources, name, 'package.json'), 'utf8');
   const stamp = join(dir, 'node_modules', '.env-installed');
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== manifest) {

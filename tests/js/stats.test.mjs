@@ -2,11 +2,14 @@
 // corpus, every row summed equals the `rollup: "dedupe"` totals of all roots
 // from callsUsage, and objects, bytes, JSON arrays and an accumulator agree;
 // buckets in zones with DST (New York, Lord Howe's half hour) and odd
-// offsets (Kathmandu); errors with their loc.
+// offsets (Kathmandu); errors with their loc. Stats come from
+// weave-usage/stats; the main entry, built without them, refuses them (501).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { callsUsage, usageStats, usageStatsFromJson, UsageAccumulator } from 'weave-usage';
+import { callsUsage, usageStats, usageStatsFromJson, UsageAccumulator } from 'weave-usage/stats';
+import * as main from 'weave-usage';
+import * as mainInit from 'weave-usage/init';
 
 const dir = new URL('../fixtures/client/', import.meta.url);
 const corpus = readdirSync(dir)
@@ -177,4 +180,32 @@ test('objects held in odd ways read as their JSON for the stats fields', () => {
   assert.deepEqual(res, usageStatsFromJson(JSON.stringify(odd), request));
   assert.equal(res.call_buckets.reduce((n, r) => n + r.error_count, 0), 2);
   assert.deepEqual(res.call_buckets.map((r) => r.op_name).sort(), ['f', 'g', null].sort());
+});
+
+test('the main entry (and weave-usage/init) refuse stats with a 501 that names weave-usage/stats, and work on', async () => {
+  await mainInit.init();
+  const request = { project_id: 'p' };
+  const calls = [{ id: 'a', trace_id: 't', started_at: '2025-01-01T00:00:00Z' }];
+  for (const lib of [main, mainInit]) {
+    const refused = (f, loc) =>
+      assert.throws(f, (e) => {
+        assert.ok(lib.isUsageError(e));
+        assert.equal(e.status, 501);
+        assert.deepEqual(e.detail.map((d) => [d.loc, d.type]), [[loc, 'stats_unavailable']]);
+        assert.match(e.message, /weave-usage\/stats/);
+        return true;
+      });
+    refused(() => lib.usageStats(calls, request), ['module']);
+    refused(() => lib.usageStatsFromJson(JSON.stringify(calls), request), ['module']);
+    refused(() => new lib.UsageAccumulator({ stats: true }), ['options', 'stats']);
+    const acc = new lib.UsageAccumulator();
+    acc.push(JSON.stringify(calls[0]) + '\n');
+    refused(() => acc.finishStats(request), ['accumulator']);
+    // Neither the module nor the accumulator is the worse for it.
+    assert.deepEqual(acc.finish({ project_id: 'p', call_ids: ['a'] }), lib.callsUsage(calls, { project_id: 'p', call_ids: ['a'] }));
+    acc.free();
+  }
+  // The two entries are two modules: the same answers, from separate memories.
+  assert.deepEqual(main.callsUsage(calls, { project_id: 'p', call_ids: ['a'] }), callsUsage(calls, { project_id: 'p', call_ids: ['a'] }));
+  assert.equal(usageStats(calls, request).call_buckets[0].call_count, 1);
 });

@@ -1,5 +1,6 @@
 const w = require('weave-usage');
 const i = require('weave-usage/init');
-const { probe } = require('./probe.cjs');
+const s = require('weave-usage/stats');
+const { probe, statsProbe } = require('./probe.cjs');
 
-i.init().then(() => console.log(JSON.stringify({ main: probe(w), init: probe(i) })));
+i.init().then(() => console.log(JSON.stringify({ main: probe(w), init: probe(i), stats: statsProbe(s) })));

@@ -1,6 +1,7 @@
 import * as w from 'weave-usage';
 import * as i from 'weave-usage/init';
-import { probe } from './probe.mjs';
+import * as s from 'weave-usage/stats';
+import { probe, statsProbe } from './probe.mjs';
 
 await i.init();
-console.log(JSON.stringify({ main: probe(w), init: probe(i) }));
+console.log(JSON.stringify({ main: probe(w), init: probe(i), stats: statsProbe(s) }));

@@ -2,6 +2,9 @@
 // resolves it.
 import { callsUsage, UsageAccumulator, isUsageError, type CallsUsageRes } from 'weave-usage';
 import { init } from 'weave-usage/init';
+import { usageStats, type UsageStatsRes } from 'weave-usage/stats';
+
+export const stats = (): UsageStatsRes => usageStats([], { project_id: 'p' });
 
 export async function main(): Promise<CallsUsageRes> {
   await init();

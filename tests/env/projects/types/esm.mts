@@ -3,6 +3,10 @@
 // Symbol.dispose (@types/node does).
 import { callsUsage, callsUsageFromJson, UsageAccumulator, isUsageError, type CallsUsageRes } from 'weave-usage';
 import { init, type InitInput } from 'weave-usage/init';
+import { usageStatsFromJson, type UsageStatsRes } from 'weave-usage/stats';
+
+const stats: UsageStatsRes = usageStatsFromJson('', { project_id: 'p', granularity: 'day' });
+void stats;
 
 await init();
 const input: InitInput = new Uint8Array(0);

@@ -1,9 +1,11 @@
 // The main thread: the package's default entry, bundled with no
-// configuration; then a module worker that uses it too.
+// configuration, and weave-usage/stats (its own module); then a module
+// worker that uses the default entry too.
 import * as w from 'weave-usage';
-import { probe } from '../probe.mjs';
+import * as s from 'weave-usage/stats';
+import { probe, statsProbe } from '../probe.mjs';
 
-window.results = { main: probe(w) };
+window.results = { main: probe(w), stats: statsProbe(s) };
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 worker.onmessage = (e) => {
   window.results.worker = e.data;

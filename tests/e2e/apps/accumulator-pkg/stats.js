@@ -1,9 +1,9 @@
 // A spy around the real package: its exports, with a UsageAccumulator that
 // delegates to the real one and counts its calls in the worker's global
 // `accumulatorCalls`, so the test can see how the dashboard uses it.
-import * as real from '/real-pkg/index.js';
+import * as real from '/real-pkg/stats.js';
 
-export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson } from '/real-pkg/index.js';
+export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson } from '/real-pkg/stats.js';
 
 const calls = (self.accumulatorCalls = { created: 0, push: 0, finish: 0, finishTrace: 0, free: 0 });
 
