@@ -63,6 +63,9 @@ test('two workers computing flat out at the same time get the same answers as th
   const a = spawn('a');
   const b = spawn('b');
   try {
+    // Both loaded first: a worker still starting on a busy machine would
+    // let the other's burst end before its own began.
+    await Promise.all([a.ask({ op: 'ping' }), b.ask({ op: 'ping' })]);
     const [ra, rb] = await Promise.all([a.ask({ op: 'burst', body: one.body, request: request(one), times: 8 }), b.ask({ op: 'burst', body: two.body, request: request(two), times: 8 })]);
     assert.equal(ra.error, undefined, ra.error?.message);
     assert.equal(rb.error, undefined, rb.error?.message);

@@ -15,7 +15,9 @@ export function usageHandler(lib, chunk) {
     const started = now();
     try {
       let result;
-      if (m.op === 'open') acc = new UsageAccumulator();
+      if (m.op === 'ping') {
+        // Nothing: the reply says the worker has loaded the package.
+      } else if (m.op === 'open') acc = new UsageAccumulator();
       else if (m.op === 'push') acc.push(m.bytes);
       else if (m.op === 'finish') {
         result = acc.finish(m.request);
