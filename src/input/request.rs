@@ -102,8 +102,9 @@ pub struct TraceUsageRequest {
 const TRACE_FIELDS: [&str; 5] = ["project_id", "filter", "query", "include_costs", "limit"];
 
 /// `CallsFilter`'s fields, in its order (errors come in this order). Only
-/// `trace_ids` and `call_ids` can be applied to the fields a call is read for.
-const FILTER_FIELDS: [&str; 11] = [
+/// `trace_ids` and `call_ids` can be applied to the fields a call is read
+/// for here; stats (`super::stats`) apply four others.
+pub(super) const FILTER_FIELDS: [&str; 11] = [
     "op_names",
     "input_refs",
     "output_refs",

@@ -9,6 +9,7 @@ use crate::error::{Detail, Kind, Loc, Result, UsageError};
 use crate::json::{Shape, Value};
 
 use super::lax::{at_least_one, boolean, collect, extra_keys, integer, missing, string, string_list};
+use super::request::FILTER_FIELDS;
 use super::time::parse_instant;
 
 /// A `UsageStatsReq` from its JSON text: every key; `filter`'s lists and
@@ -93,22 +94,6 @@ pub struct StatsRequest {
 }
 
 const FIELDS: [&str; 9] = ["project_id", "start", "end", "granularity", "timezone", "filter", "group_by", "limit", "include_costs"];
-
-/// `CallsFilter`'s fields, in its order; stats read the four named in
-/// [`StatsRequest`], the others need fields a call is not read for.
-const FILTER_FIELDS: [&str; 11] = [
-    "op_names",
-    "input_refs",
-    "output_refs",
-    "parent_ids",
-    "trace_ids",
-    "call_ids",
-    "thread_ids",
-    "turn_ids",
-    "trace_roots_only",
-    "wb_user_ids",
-    "wb_run_ids",
-];
 
 /// Filters as read: op names, user ids, thread ids, roots only.
 type Filter = (Vec<String>, Vec<String>, Vec<String>, bool);

@@ -407,7 +407,7 @@ pub fn stream(data: &[u8]) {
     let [pick, lo, hi, body @ ..] = data else { return };
     const LARGEST: [usize; 10] = [1, 2, 3, 5, 8, 16, 64, 256, 4096, 1 << 17];
     let largest = LARGEST[usize::from(*pick & 0x7f) % LARGEST.len()];
-    let mut state = u32::from(*lo) | u32::from(*hi) << 8 | 0x1_0000;
+    let state = u32::from(*lo) | u32::from(*hi) << 8 | 0x1_0000;
     // The top bit: read as the objects path's text, where a call may also
     // come compact (see `CallTable::compact_calls`).
     let new_stream = || if *pick & 0x80 != 0 { CallStream::with_compact_calls() } else { CallStream::new() };
@@ -416,21 +416,7 @@ pub fn stream(data: &[u8]) {
     let whole_outcome = whole.push(body).and_then(|()| whole.finish().map(|_| ()));
 
     let mut chunked = new_stream();
-    let mut rest = body;
-    let mut pushed = Ok(());
-    while !rest.is_empty() {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let n = (state as usize % (largest + 1)).min(rest.len());
-        let (chunk, tail) = rest.split_at(n);
-        pushed = chunked.push(chunk);
-        if pushed.is_err() {
-            break;
-        }
-        rest = tail;
-    }
-    let chunked_outcome = pushed.and_then(|()| chunked.finish().map(|_| ()));
+    let chunked_outcome = push_chunked(&mut chunked, body, largest, state);
 
     match (&whole_outcome, &chunked_outcome) {
         (Err(a), Err(b)) => {
@@ -462,29 +448,32 @@ pub fn stream(data: &[u8]) {
     );
 }
 
-/// [`stream`] for a table made for stats, chunked the same way: whole and
-/// chunked agree (calls, stats fields, a stats answer); against the plain
-/// table (`plain`: its calls, when it read the body), the same calls, or a
-/// 422 at a stats field.
-fn stats_stream(compact: bool, largest: usize, mut state: u32, body: &[u8], plain: Option<Vec<CallText>>) {
-    let mut whole = CallStream::for_stats(compact);
-    let whole_outcome = whole.push(body).and_then(|()| whole.finish().map(|_| ()));
-    let mut chunked = CallStream::for_stats(compact);
+/// Pushes `body` into `stream` in chunks of 0 to `largest` bytes drawn by
+/// xorshift from `state` (so a stats table is chunked as its plain twin
+/// was), then finishes it.
+fn push_chunked(stream: &mut CallStream, body: &[u8], largest: usize, mut state: u32) -> Result<(), UsageError> {
     let mut rest = body;
-    let mut pushed = Ok(());
     while !rest.is_empty() {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
         let n = (state as usize % (largest + 1)).min(rest.len());
         let (chunk, tail) = rest.split_at(n);
-        pushed = chunked.push(chunk);
-        if pushed.is_err() {
-            break;
-        }
+        stream.push(chunk)?;
         rest = tail;
     }
-    let chunked_outcome = pushed.and_then(|()| chunked.finish().map(|_| ()));
+    stream.finish().map(|_| ())
+}
+
+/// [`stream`] for a table made for stats, chunked the same way: whole and
+/// chunked agree (calls, stats fields, a stats answer); against the plain
+/// table (`plain`: its calls, when it read the body), the same calls, or a
+/// 422 at a stats field.
+fn stats_stream(compact: bool, largest: usize, state: u32, body: &[u8], plain: Option<Vec<CallText>>) {
+    let mut whole = CallStream::for_stats(compact);
+    let whole_outcome = whole.push(body).and_then(|()| whole.finish().map(|_| ()));
+    let mut chunked = CallStream::for_stats(compact);
+    let chunked_outcome = push_chunked(&mut chunked, body, largest, state);
     match (&whole_outcome, &chunked_outcome) {
         (Err(a), Err(b)) => {
             assert_eq!(a, b, "the same error whatever the chunking");
