@@ -8,12 +8,16 @@
 //            and each fixture's calls as the objects path writes them
 //            (compact calls; the header's top bit set to read them so);
 //   request: each fixture's request as a client sends it, and every request
-//            body of the pydantic corpus.
+//            body of the pydantic corpus;
+//   parts:   the JSON Lines bodies behind a mode byte that cuts them at a
+//            line, and the part of each (as `UsageAccumulator.part` writes
+//            it, from the built package) behind the mode byte 0.
 // Seeds are named by content hash, so running it again adds nothing twice.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fixtures, requestAsSent } from '../tests/js/helpers.mjs';
 import { selectCalls } from '../js/pick.js';
+import { UsageAccumulator } from 'weave-usage';
 
 const corpus = new URL('./corpus/', import.meta.url);
 const counts = {};
@@ -32,6 +36,20 @@ const bodies = (calls) => [
   JSON.stringify(calls, null, 1),
 ];
 
+/** A JSON Lines body cut at a line (mode byte), and its part as bytes (mode 0). */
+function seedParts(body, h) {
+  seed('parts', Buffer.concat([Buffer.from([((h % 8) << 1) | 1]), Buffer.from(body)]));
+  const acc = new UsageAccumulator();
+  try {
+    acc.push(body);
+    seed('parts', Buffer.concat([Buffer.from([0]), acc.part()]));
+  } catch {
+    // A fixture whose body is refused has no part.
+  } finally {
+    acc.free();
+  }
+}
+
 let h = 0;
 for (const f of fixtures()) {
   const calls = Array.isArray(f.calls) ? f.calls : [];
@@ -43,6 +61,7 @@ for (const f of fixtures()) {
     seed('bytes', body);
     h++;
     seed('stream', Buffer.concat([Buffer.from([h % 10, h & 0xff, (h * 7) & 0xff]), Buffer.from(body)]));
+    if (i === 0 || i === 4) seedParts(body, h);
   }
   seed('request', JSON.stringify(requestAsSent(f)));
   const [text] = selectCalls(calls, null) ?? ['[]'];

@@ -49,12 +49,21 @@ fn stream_regressions() {
 }
 
 #[test]
+fn parts_regressions() {
+    replay("parts", harness::parts);
+}
+
+#[test]
 fn the_checks_pass_on_the_reference_fixtures() {
     for (name, f) in common::fixtures() {
         for (_, body) in common::bodies(&f["calls"]) {
             harness::bytes(body.as_bytes());
             for header in [[0u8, 1, 0], [6, 7, 7], [8, 2, 9]] {
                 harness::stream(&[&header[..], body.as_bytes()].concat());
+            }
+            // Cut after the first, second and fourth line; and the body as parts (refused).
+            for mode in [1u8, 3, 7, 0] {
+                harness::parts(&[&[mode][..], body.as_bytes()].concat());
             }
         }
         harness::request(serde_json::to_string(&common::request_as_sent(&f)).unwrap().as_bytes());

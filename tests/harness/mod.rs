@@ -14,12 +14,16 @@
 //! - [`stream`]: an arbitrary body in arbitrary chunks gives exactly what it
 //!   gives in one piece (a differential check), call by call; and so does a
 //!   table made for stats, which reads the same calls (or refuses one whose
-//!   stats fields are of the wrong type) and answers a stats request alike.
+//!   stats fields are of the wrong type) and answers a stats request alike;
+//! - [`parts`]: arbitrary bytes imported as parts (`callsUsageFromParts`)
+//!   are a table that answers like any other, or a 422 at `["parts"]`; and
+//!   the parts of a body cut in two make the table of the whole body, while
+//!   a cut-short or altered part is imported or refused, never a panic.
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
 use weave_usage::internals::{CallTable, NONE};
-use weave_usage::{CallStream, CallsUsageRes, Num, UsageError, UsageRequest, Value};
+use weave_usage::{CallStream, CallsUsageRes, Num, Select, UsageError, UsageRequest, Value};
 use weave_usage::{Kind, Loc};
 
 // ---------------------------------------------------------------- bytes
@@ -533,4 +537,78 @@ fn calls_of(t: &CallTable) -> Vec<CallText> {
             (t.str(c.id).to_string(), t.str(c.trace).to_string(), opt(c.parent), opt(c.project), c.started, c.ended, c.deleted, usage)
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- parts
+
+/// Parts, as the parallel path hands them over: `data[0]`'s low bit picks
+/// what the rest is. 0: bytes given as parts, imported or refused. 1: a
+/// body, cut after the line `data[0] >> 1` names (modulo the lines); the
+/// parts of the two pieces, imported in order, must make exactly the table
+/// of the whole body; then those parts cut short and with one byte changed
+/// (where: from the body's hash) are imported or refused.
+pub fn parts(data: &[u8]) {
+    let [mode, rest @ ..] = data else { return };
+    if mode & 1 == 0 {
+        imported_or_refused(rest);
+        return;
+    }
+    let read = |body: &[u8]| {
+        let mut s = CallStream::new();
+        s.push(body).and_then(|()| s.finish().map(|_| ())).ok().map(|()| s)
+    };
+    let Some(whole) = read(rest) else { return };
+    let lines = rest.iter().filter(|&&c| c == b'\n').count();
+    let nth = usize::from(mode >> 1) % (lines + 1);
+    let cut = rest.iter().enumerate().filter(|(_, &c)| c == b'\n').nth(nth).map_or(rest.len(), |(i, _)| i + 1);
+    let (x, y) = rest.split_at(cut);
+    // A cut inside a JSON array leaves pieces that are no bodies: the
+    // parallel path never makes such a split (it checks every shard).
+    let (Some(a), Some(b)) = (read(x), read(y)) else { return };
+    let mut joined = a.table().part(&Select::All).expect("a small part is written");
+    joined.extend(b.table().part(&Select::All).expect("a small part is written"));
+    let merged = weave_usage::table_from_parts(&joined).expect("parts as written are imported");
+    let w = whole.table();
+    assert_eq!(calls_of(&merged), calls_of(w), "the parts of the pieces make the whole body's table");
+    for req in [fixed_request(), derived_request(w, cut as u64), derived_request(w, 1)] {
+        let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
+        assert_eq!(weave_usage::compute(&merged, &p).map(|r| r.to_json()), weave_usage::compute(w, &p).map(|r| r.to_json()));
+    }
+    // A selection keeps exactly the calls of its traces and with its ids, in order.
+    if let Some(first) = w.calls().first() {
+        let (trace, id) = (w.str(first.trace).to_string(), w.str(first.id).to_string());
+        let (traces, ids) = (vec![trace.clone()], vec![id.clone()]);
+        let part = w.part(&Select::Of { traces: &traces, ids: &ids }).expect("a small part is written");
+        let some = weave_usage::table_from_parts(&part).expect("a part as written is imported");
+        let kept: Vec<CallText> = calls_of(w).into_iter().filter(|c| c.0 == id || c.1 == trace).collect();
+        assert_eq!(calls_of(&some), kept, "a selection keeps its traces' calls and its ids'");
+    }
+    // Damaged on the way: never a panic, never a table that breaks an answer.
+    let h = rest.iter().fold(0x811c_9dc5u32, |h, &c| (h ^ u32::from(c)).wrapping_mul(0x0100_0193));
+    let at = h as usize % joined.len().max(1);
+    imported_or_refused(joined.get(..at).unwrap_or_default());
+    let mut changed = joined.clone();
+    if let Some(byte) = changed.get_mut(at) {
+        *byte ^= (h >> 24) as u8 | 1;
+    }
+    imported_or_refused(&changed);
+}
+
+/// `bytes` imported as parts: a table whose answers keep their invariants,
+/// or a 422 at `["parts"]` (a 413 only if memory ran out).
+fn imported_or_refused(bytes: &[u8]) {
+    match weave_usage::table_from_parts(bytes) {
+        Ok(table) => {
+            for req in [fixed_request(), derived_request(&table, bytes.len() as u64)] {
+                let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
+                if let Ok(res) = weave_usage::compute(&table, &p) {
+                    check_response(&res, &p.request, &table);
+                }
+            }
+        }
+        Err(e) => {
+            assert_eq!(e.status, 422, "refused parts are a 422: {e:?}");
+            assert!(matches!(e.detail.first().map(|d| d.loc.as_slice()), Some([Loc::Key(k)]) if k == "parts"), "at [\"parts\"]: {e:?}");
+        }
+    }
 }
