@@ -24,8 +24,10 @@ if [ ! -x "$wasm_opt" ]; then
   echo "build: $wasm_opt is missing: run npm ci first" >&2
   exit 1
 fi
+# The producers and target_features sections are for tools, not engines:
+# dropped (they are read first: wasm-opt still sees the SIMD feature).
 for wasm in pkg/weave_usage_bg.wasm pkg/weave_usage_stats_bg.wasm; do
-  "$wasm_opt" -O3 "$wasm" -o "$wasm.opt"
+  "$wasm_opt" -O3 --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
 

@@ -17,7 +17,8 @@
 //! skips them.
 //!
 //! Invariants: every `Sym` in a record names a string of the table's
-//! interner; a call's `usage` span lies within the usage array; records are
+//! interner; a call's `usage` span lies within the usage array and names
+//! each model at most once (the last value read for a model counts); records are
 //! in input order and only ever appended; a stats table has one `StatsRec`
 //! per record.
 

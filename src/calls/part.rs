@@ -250,8 +250,26 @@ impl CallTable {
         if next - first_usage != usage {
             return Err(PartError::Malformed("a part holds usage entries no call has"));
         }
+        // Per string of the part: 1 + the last call whose entries named it as
+        // their model, so that no call names a model twice.
+        let mut named_by = filled(syms.len(), 0u32)?;
+        let mut owner = 0u32;
+        let mut owner_end = first_usage;
         for i in 0..usage {
             let at = usage_at + i * USAGE;
+            // Entries are in call order: step to this entry's call.
+            while first_usage + i >= owner_end {
+                let Some(c) = self.calls.get(first_call + owner as usize) else { break };
+                owner += 1;
+                owner_end = (c.usage.0 + c.usage.1) as usize;
+            }
+            let local = b.u32_at(at).ok_or(SHORT)?;
+            if let Some(last) = named_by.get_mut(local as usize) {
+                if *last == owner {
+                    return Err(PartError::Malformed("a part's call names a model twice"));
+                }
+                *last = owner;
+            }
             let flags = b.u32_at(at + 4).ok_or(SHORT)?;
             let flags = u8::try_from(flags).ok().filter(|f| *f <= super::HAS_COSTS | super::PROMPT_AND_INPUT | super::UNREADABLE);
             let mut tokens = [0i128; 6];
@@ -369,6 +387,21 @@ mod tests {
         assert_eq!(t.unreadable.iter().map(|u| u.call).collect::<Vec<_>>(), [0, 2]);
         let none = whole.part(&Select::Of { traces: &[], ids: &[] }).unwrap();
         assert_eq!(none.len(), HEADER);
+    }
+
+    #[test]
+    fn a_call_naming_a_model_twice_is_refused() {
+        let body = r#"{"id":"a","trace_id":"t","summary":{"usage":{"m":{"requests":1},"n":{"requests":2}}}}"#;
+        let mut part = table(body).table().part(&Select::All).unwrap();
+        // Strings "a", "t", "m", "n" (numbered 0 to 3); the second entry's model made "m".
+        let usage_at = HEADER + 4 * (4 + 1) + CALL;
+        assert_eq!(part.get(usage_at + USAGE..usage_at + USAGE + 4), Some(&3u32.to_le_bytes()[..]));
+        part.splice(usage_at + USAGE..usage_at + USAGE + 4, 2u32.to_le_bytes());
+        assert!(matches!(CallTable::new(false).import_parts(&part), Err(PartError::Malformed("a part's call names a model twice"))));
+        // One model in two calls is no such thing.
+        let two = format!("{body}\n{}", body.replace(r#""id":"a""#, r#""id":"b""#));
+        let part = table(&two).table().part(&Select::All).unwrap();
+        assert!(CallTable::new(false).import_parts(&part).is_ok());
     }
 
     #[test]
