@@ -31,5 +31,8 @@ echo
 echo "== Chromium"
 node bench/chromium.mjs "$@"
 echo
+echo "== Worker scaling (Chromium): module Workers, the page cross-origin isolated and not"
+node bench/parallel-chromium.mjs "$@"
+echo
 echo "== Hash flooding (Node): ordinary vs crafted ids"
 node --expose-gc bench/flood.mjs

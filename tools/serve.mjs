@@ -43,10 +43,12 @@ function locate(pathname, root, mounts) {
 }
 
 /**
- * Starts serving. `mounts` maps URL prefixes ending in '/' to directories.
- * Port 0 picks a free port. Resolves to { server, url } once listening.
+ * Starts serving. `mounts` maps URL prefixes ending in '/' to directories;
+ * `headers` go with every file (e.g. COOP and COEP, for a cross-origin
+ * isolated page). Port 0 picks a free port. Resolves to { server, url }
+ * once listening.
  */
-export function serve({ root, mounts = {}, port = 0, host = '127.0.0.1' }) {
+export function serve({ root, mounts = {}, port = 0, host = '127.0.0.1', headers = {} }) {
   root = resolve(root);
   const dirs = Object.fromEntries(Object.entries(mounts).map(([p, d]) => [p, resolve(d)]));
   const server = createServer(async (req, res) => {
@@ -73,6 +75,7 @@ export function serve({ root, mounts = {}, port = 0, host = '127.0.0.1' }) {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': info.size,
         'cache-control': 'no-store',
+        ...headers,
       });
       if (req.method === 'HEAD') return res.end();
       createReadStream(file).pipe(res);
