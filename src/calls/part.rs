@@ -169,6 +169,9 @@ impl CallTable {
     /// Appends the calls of `parts` (parts back to back, as [`CallTable::part`]
     /// writes them), in order.
     pub fn import_parts(&mut self, mut parts: &[u8]) -> Result<(), PartError> {
+        // Per symbol: 1 + the last call (in the table) whose usage entries
+        // named it as their model; kept across parts, grown with the symbols.
+        let mut named_by = Vec::new();
         while !parts.is_empty() {
             let len = Bytes(parts).u32_at(4).ok_or(PartError::Malformed("a part's header is cut short"))? as usize;
             if parts.get(..4) != Some(MAGIC.as_slice()) {
@@ -176,14 +179,15 @@ impl CallTable {
             }
             let part =
                 parts.get(..len).filter(|p| p.len() >= HEADER).ok_or(PartError::Malformed("a part is longer than the bytes given"))?;
-            self.import_part(Bytes(part))?;
+            self.import_part(Bytes(part), &mut named_by)?;
             parts = parts.get(len..).unwrap_or_default();
         }
         Ok(())
     }
 
-    fn import_part(&mut self, b: Bytes<'_>) -> Result<(), PartError> {
+    fn import_part(&mut self, b: Bytes<'_>, named_by: &mut Vec<u32>) -> Result<(), PartError> {
         const SHORT: PartError = PartError::Malformed("a part is shorter than its counts say");
+        const ENTRIES: &str = "a part's calls and usage entries do not match";
         let count = |at: usize| b.u32_at(at).map(|n| n as usize).ok_or(SHORT);
         let (strings, calls, usage, unreadable) = (count(8)?, count(12)?, count(16)?, count(20)?);
         // Every count is bounded by the bytes present before anything is reserved for it.
@@ -234,7 +238,7 @@ impl CallTable {
             let start = u32::try_from(next).map_err(|_| SHORT)?;
             next += entries as usize;
             if next - first_usage > usage {
-                return Err(PartError::Malformed("a part's calls have more usage entries than it holds"));
+                return Err(PartError::Malformed(ENTRIES));
             }
             self.calls.push(CallRec {
                 id: sym(u(0)?, false)?,
@@ -248,27 +252,27 @@ impl CallTable {
             });
         }
         if next - first_usage != usage {
-            return Err(PartError::Malformed("a part holds usage entries no call has"));
+            return Err(PartError::Malformed(ENTRIES));
         }
-        // Per string of the part: 1 + the last call whose entries named it as
-        // their model, so that no call names a model twice.
-        let mut named_by = filled(syms.len(), 0u32)?;
-        let mut owner = 0u32;
+        // No call may name a model twice (two strings of a part may be one symbol).
+        reserve(named_by, self.symbols().saturating_sub(named_by.len()))?;
+        named_by.resize(self.symbols(), 0);
+        let mut owner = first_call;
         let mut owner_end = first_usage;
         for i in 0..usage {
             let at = usage_at + i * USAGE;
             // Entries are in call order: step to this entry's call.
             while first_usage + i >= owner_end {
-                let Some(c) = self.calls.get(first_call + owner as usize) else { break };
+                let Some(c) = self.calls.get(owner) else { break };
                 owner += 1;
                 owner_end = (c.usage.0 + c.usage.1) as usize;
             }
-            let local = b.u32_at(at).ok_or(SHORT)?;
-            if let Some(last) = named_by.get_mut(local as usize) {
-                if *last == owner {
+            let model = sym(b.u32_at(at).ok_or(SHORT)?, false)?;
+            if let Some(last) = named_by.get_mut(model as usize) {
+                if *last == owner as u32 {
                     return Err(PartError::Malformed("a part's call names a model twice"));
                 }
-                *last = owner;
+                *last = owner as u32;
             }
             let flags = b.u32_at(at + 4).ok_or(SHORT)?;
             let flags = u8::try_from(flags).ok().filter(|f| *f <= super::HAS_COSTS | super::PROMPT_AND_INPUT | super::UNREADABLE);
@@ -280,7 +284,6 @@ impl CallTable {
             for (k, x) in costs.iter_mut().enumerate() {
                 *x = f64::from_bits(b.i64_at(at + 104 + 8 * k).ok_or(SHORT)? as u64);
             }
-            let model = sym(b.u32_at(at).ok_or(SHORT)?, false)?;
             let flags = flags.ok_or(PartError::Malformed("a part's usage entry has unknown flags"))?;
             self.usage.push(UsageRec { model, tokens, costs, flags });
         }
@@ -396,8 +399,14 @@ mod tests {
         // Strings "a", "t", "m", "n" (numbered 0 to 3); the second entry's model made "m".
         let usage_at = HEADER + 4 * (4 + 1) + CALL;
         assert_eq!(part.get(usage_at + USAGE..usage_at + USAGE + 4), Some(&3u32.to_le_bytes()[..]));
+        let mut same_text = part.clone();
         part.splice(usage_at + USAGE..usage_at + USAGE + 4, 2u32.to_le_bytes());
         assert!(matches!(CallTable::new(false).import_parts(&part), Err(PartError::Malformed("a part's call names a model twice"))));
+        // Or two strings of the part with one text ("n" made "m"): one symbol.
+        let n_at = HEADER + 3 * (4 + 1) + 4;
+        assert_eq!(same_text.get(n_at), Some(&b'n'));
+        same_text[n_at] = b'm';
+        assert!(matches!(CallTable::new(false).import_parts(&same_text), Err(PartError::Malformed("a part's call names a model twice"))));
         // One model in two calls is no such thing.
         let two = format!("{body}\n{}", body.replace(r#""id":"a""#, r#""id":"b""#));
         let part = table(&two).table().part(&Select::All).unwrap();
