@@ -1,0 +1,46 @@
+// The dashboard opening one large file in headless Chromium, as a user does
+// (the file input), timed from the upload to `body[data-state=ready]`
+// (polled every 250 ms), then the first root's trace view opened:
+//   node bench/dashboard.mjs FILE [--www DIR]
+// FILE: a calls export, e.g. bench/data.mjs's calls written as JSON Lines:
+//   node -e "import('./bench/data.mjs').then(m => require('fs').writeFileSync('/tmp/calls-1m.jsonl', m.generate(1e6).body))"
+// --www: the dashboard's files (default www/; the built package is /pkg/).
+// Prints figures; fails only if the page shows an error.
+import { parseArgs } from 'node:util';
+import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';
+
+const { values, positionals } = parseArgs({ options: { www: { type: 'string' } }, allowPositionals: true });
+const file = positionals[0];
+if (!file) {
+  console.error('usage: node bench/dashboard.mjs FILE [--www DIR]');
+  process.exit(2);
+}
+const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: { '/pkg/': `${repo}pkg` } });
+const browser = await launch();
+const { page, problems, close } = await openPage(browser, url);
+const state = () => page.evaluate(() => document.body.dataset.state);
+const until = async (done, limit = 900_000) => {
+  const t = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const s = await state();
+    if (done(s) || Date.now() - t > limit) return [s, (Date.now() - t) / 1000];
+  }
+};
+try {
+  await page.goto(url);
+  await page.waitForSelector('body[data-state="ready"]');
+  await page.setInputFiles('#file-input', file);
+  const [opened, seconds] = await until((s) => s === 'ready' || s === 'error');
+  console.log(`${file}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
+  if (opened !== 'ready') throw new Error(await page.evaluate(() => document.querySelector('[role=alert]')?.textContent ?? 'not ready'));
+  await page.click('#usage-table button[data-trace-root]');
+  await new Promise((r) => setTimeout(r, 300));
+  const [traced, traceSeconds] = await until((s) => s === 'ready' || s === 'error', 120_000);
+  console.log(`first root's trace: ${traced} after ${(traceSeconds + 0.3).toFixed(2)} s`);
+  if (problems.length) console.log('console problems:', problems);
+} finally {
+  await close();
+  await browser.close();
+  server.close();
+}
