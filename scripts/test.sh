@@ -67,7 +67,7 @@ echo "style: formatted, no clippy or rustdoc warnings"
 step "1/7 native: cargo test"
 cargo test 2>&1 | tee "$log/native"
 native=$(grep -E "^test result:" "$log/native" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
-fuzz=$(for t in bytes request stream; do printf '%s %s, ' "$(find tests/fixtures/fuzz-regressions/$t -type f ! -name '.*' | wc -l)" "$t"; done)
+fuzz=$(for d in tests/fixtures/fuzz-regressions/*/; do printf '%s %s, ' "$(find "$d" -type f ! -name '.*' | wc -l)" "$(basename "$d")"; done)
 
 step "2/7 build pkg/"
 # build.sh ends with scripts/size.sh, which fails over the size budget.
