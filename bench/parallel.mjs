@@ -13,14 +13,10 @@ import os from 'node:os';
 import { callsUsageFromJson } from 'weave-usage';
 import { createUsagePool } from 'weave-usage/parallel';
 import { generate } from './data.mjs';
+import { median, paired, rotatedRounds } from './rounds.mjs';
 
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);
 const rounds = Number(process.env.ROUNDS) || 5;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const settle = async () => {
-  globalThis.gc?.();
-  await new Promise((r) => setTimeout(r, 200));
-};
 console.log(`Node ${process.version}, ${os.cpus()[0].model}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const keep = createUsagePool({ workers: 2 });
 const pools = Object.fromEntries([1, 2, 4].map((n) => [`${n} worker${n > 1 ? 's' : ''}`, createUsagePool({ workers: n })]));
@@ -40,31 +36,24 @@ try {
     paths['2 workers, body loaded before (merge only)'] = () => loaded.callsUsage(request);
     const want = callsUsageFromJson(body, request);
     for (const [name, run] of Object.entries(paths)) assert.deepEqual(await run(), want, name); // untimed: warms every path
-    const ms = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
     // CPU time of the whole process (every thread): how much work a path
     // does, whatever the neighbours leave it of the cores.
-    const cpu = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
-    const names = Object.keys(paths);
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < names.length; i++) {
-        const name = names[(i + r) % names.length];
-        await settle();
-        const t = performance.now();
-        const c = process.cpuUsage();
-        await paths[name]();
-        ms[name].push(performance.now() - t);
+    const cpuTime = () => {
+      const c = process.cpuUsage();
+      return () => {
         const used = process.cpuUsage(c);
-        cpu[name].push((used.user + used.system) / 1000);
-      }
-    }
+        return (used.user + used.system) / 1000;
+      };
+    };
+    const { ms, extra: cpu } = await rotatedRounds(paths, rounds, cpuTime);
+    const names = Object.keys(paths);
     console.log(`\n${count} calls (${(body.length / 1e6).toFixed(0)} MB), ${rounds} rounds, load average after: ${os.loadavg()[0].toFixed(2)}`);
     console.log('| path | median ms (min–max) | vs one-shot (paired) | CPU ms, all threads (median) |\n|---|---|---|---|');
     const base = ms[names[0]];
     await loaded.free();
     for (const name of names) {
       const xs = ms[name];
-      const paired = median(xs.map((x, i) => base[i] / x));
-      console.log(`| ${name} | ${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}) | ${name === names[0] ? '' : paired.toFixed(2) + '×'} | ${median(cpu[name]).toFixed(0)} |`);
+      console.log(`| ${name} | ${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}) | ${name === names[0] ? '' : paired(base, xs).toFixed(2) + '×'} | ${median(cpu[name]).toFixed(0)} |`);
     }
   }
 } finally {
