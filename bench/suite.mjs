@@ -11,6 +11,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** How long to let the heap settle after a forced collection (ms). */
 const SETTLE_MS = 200;
+// Rounds of the bytes paths at 20k calls or fewer, at the least.
+const SMALL_RUNS = 15;
 
 /** Deep equality, costs within 1e-9 relative. */
 export function agree(a, b) {
@@ -99,22 +101,29 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
     const base = calls ? rollup(calls, request) : null;
     if (calls) lib.callsUsage(calls, request);
 
-    // Rounds: bytes, the JS byte scanner (bench/scanner.mjs), accumulator,
-    // then JSON.parse + JS rollup. A round's
-    // parsed calls are dropped before the next round's bytes run (with
-    // 600 MB of parsed calls live on the heap, the same bytes call took a
-    // third longer in Chromium); the last round's are kept for the objects
-    // comparison below.
+    // Rounds: bytes, the JS byte scanner (bench/scanner.mjs) and the
+    // accumulator, in an order that rotates from round to round (none always
+    // runs first or after the same one), then JSON.parse + JS rollup. A
+    // round's parsed calls are dropped before the next round's bytes run
+    // (with 600 MB of parsed calls live on the heap, the same bytes call took
+    // a third longer in Chromium); the last round's are kept for the objects
+    // comparison below. Small sizes get more rounds: single runs of tens of
+    // milliseconds swing by half.
     const ms = { bytes: [], scan: [], streamed: [], parse: [], roll: [] };
+    const byteRuns = count <= 20_000 ? Math.max(runs, SMALL_RUNS) : runs;
+    const order = [
+      ['bytes', paths.bytes],
+      ['scan', () => scanUsage(body, request)],
+      ['streamed', paths.streamed],
+    ];
     let heap = null;
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < byteRuns; i++) {
       calls = null;
-      await settle();
-      ms.bytes.push(timed(paths.bytes).ms);
-      await settle();
-      ms.scan.push(timed(() => scanUsage(body, request)).ms);
-      await settle();
-      ms.streamed.push(timed(paths.streamed).ms);
+      for (let k = 0; k < order.length; k++) {
+        const [name, run] = order[(i + k) % order.length];
+        await settle();
+        ms[name].push(timed(run).ms);
+      }
       if (!withBaseline) continue;
       await settle();
       const heap0 = env.heap();
@@ -129,11 +138,11 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
       }
     }
     const total = ms.parse.map((m, i) => m + ms.roll[i]);
-    log(`  ${runs} rounds: callsUsageFromJson ${median(ms.bytes).toFixed(1)} ms, JS byte scanner ${median(ms.scan).toFixed(1)} ms, UsageAccumulator ${median(ms.streamed).toFixed(1)} ms` + (withBaseline ? `, JSON.parse + JS rollup ${median(total).toFixed(1)} ms (rollup alone ${median(ms.roll).toFixed(1)})` : ''));
+    log(`  ${byteRuns} rounds: callsUsageFromJson ${median(ms.bytes).toFixed(1)} ms, JS byte scanner ${median(ms.scan).toFixed(1)} ms, UsageAccumulator ${median(ms.streamed).toFixed(1)} ms` + (withBaseline ? `, JSON.parse + JS rollup ${median(total).toFixed(1)} ms (rollup alone ${median(ms.roll).toFixed(1)})` : ''));
     if (withBaseline) row(count, mb, 'JSON.parse + JS rollup', total, { jsHeap: heap });
     row(count, mb, 'JS byte scanner', ms.scan, { agrees: agree(scanOut, bytesOut) });
     row(count, mb, 'callsUsageFromJson(bytes)', ms.bytes, { wasm: bytesWasm, agrees: base ? agree(bytesOut, base) : null, paired: withBaseline ? paired(total, ms.bytes) : null, vsScan: paired(ms.scan, ms.bytes) });
-    row(count, mb, 'UsageAccumulator.push + finish', ms.streamed, { wasm: streamedWasm, agrees: agree(streamedOut, bytesOut), paired: withBaseline ? paired(total, ms.streamed) : null, vsScan: paired(ms.scan, ms.streamed), vsBytes: paired(ms.streamed, ms.bytes) });
+    row(count, mb, 'UsageAccumulator.push + finish', ms.streamed, { wasm: streamedWasm, agrees: agree(streamedOut, bytesOut), paired: withBaseline ? paired(total, ms.streamed) : null, vsScan: paired(ms.scan, ms.streamed), vsOneShot: paired(ms.bytes, ms.streamed) });
 
     // Objects path against the JS rollup on the same parsed objects: both
     // take tens of ms, so more rounds, alternating.
@@ -181,11 +190,13 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
     const peerOut = withPeer ? paths.peer() : null;
     const ms = { stats: [], statsStreamed: [], peer: [] };
     let heap = null;
-    for (let i = 0; i < runs; i++) {
-      await settle();
-      ms.stats.push(timed(paths.stats).ms);
-      await settle();
-      ms.statsStreamed.push(timed(paths.statsStreamed).ms);
+    // The one-shot and the accumulator alternate which goes first.
+    const statsRuns = count <= 20_000 ? Math.max(runs, SMALL_RUNS) : runs;
+    for (let i = 0; i < statsRuns; i++) {
+      for (const name of i % 2 ? ['statsStreamed', 'stats'] : ['stats', 'statsStreamed']) {
+        await settle();
+        ms[name].push(timed(paths[name]).ms);
+      }
       if (!withPeer) continue;
       await settle();
       const heap0 = env.heap();
@@ -193,10 +204,10 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
       ms.peer.push(r.ms);
       if (i === 0 && heap0 !== null) heap = env.heap() - heap0;
     }
-    log(`  stats, ${runs} rounds: usageStatsFromJson ${median(ms.stats).toFixed(1)} ms, accumulator ${median(ms.statsStreamed).toFixed(1)} ms` + (withPeer ? `, JSON.parse + JS stats ${median(ms.peer).toFixed(1)} ms` : ''));
+    log(`  stats, ${statsRuns} rounds: usageStatsFromJson ${median(ms.stats).toFixed(1)} ms, accumulator ${median(ms.statsStreamed).toFixed(1)} ms` + (withPeer ? `, JSON.parse + JS stats ${median(ms.peer).toFixed(1)} ms` : ''));
     if (withPeer) row(count, mb, 'stats: JSON.parse + JS stats', ms.peer, { jsHeap: heap });
     row(count, mb, 'usageStatsFromJson(bytes)', ms.stats, { wasm, agrees: peerOut ? agree(canonical(out), peerOut) : null, paired: withPeer ? paired(ms.peer, ms.stats) : null });
-    row(count, mb, 'stats UsageAccumulator', ms.statsStreamed, { wasm: streamedWasm, agrees: agree(streamedOut, out), paired: withPeer ? paired(ms.peer, ms.statsStreamed) : null });
+    row(count, mb, 'stats UsageAccumulator', ms.statsStreamed, { wasm: streamedWasm, agrees: agree(streamedOut, out), paired: withPeer ? paired(ms.peer, ms.statsStreamed) : null, vsOneShot: paired(ms.stats, ms.statsStreamed) });
   }
 }
 
@@ -206,7 +217,7 @@ export function table(rows) {
   const statsBase = new Map(rows.filter((r) => r.path === 'stats: JSON.parse + JS stats').map((r) => [r.calls, r.median]));
   const roll = new Map(rows.filter((r) => r.path === 'JS rollup on objects').map((r) => [r.calls, r.median]));
   const fmt = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
-  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'vs scanner', 'wasm MB', 'JS heap MB', 'agrees'];
+  const head = ['calls', 'MB', 'path', 'median ms', 'min', 'max', 'MB/s', 'speed-up', 'paired', 'vs scanner', 'vs one-shot', 'wasm MB', 'JS heap MB', 'agrees'];
   const lines = rows.map((r) => {
     const stats = r.path.startsWith('stats') || r.path.startsWith('usageStats');
     const ref = r.path === 'callsUsage(objects)' ? roll.get(r.calls) : r.path.startsWith('JS ') || r.path.startsWith('JSON.parse') || r.path.startsWith('stats:') ? null : stats ? statsBase.get(r.calls) : base.get(r.calls);
@@ -221,6 +232,7 @@ export function table(rows) {
       ref ? `${(ref / r.median).toFixed(2)}x` : '—',
       r.paired ? `${r.paired.toFixed(2)}x` : '—',
       r.vsScan ? `${r.vsScan.toFixed(2)}x` : '—',
+      r.vsOneShot ? `${r.vsOneShot.toFixed(2)}x` : '—',
       r.wasm ? fmt(r.wasm / 1e6, 0) : '—',
       r.jsHeap ? fmt(r.jsHeap / 1e6, 0) : '—',
       r.agrees === null || r.agrees === undefined ? '—' : r.agrees ? 'yes' : 'NO',
