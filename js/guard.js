@@ -118,14 +118,16 @@ let memory = null;
 export function attach(exports) {
   stackPointer = exports.__stack_pointer instanceof WebAssembly.Global ? exports.__stack_pointer : null;
   memory = exports.memory;
+  warmSoon();
 }
 
 /**
  * Whether `warm` has run: it runs every path of the module on small inputs,
  * answers and errors alike, so that the JavaScript the module calls (the
  * glue in weave_usage.js, the snippets, this file) is compiled before a call
- * needs it. The first call runs it once, with COLD_HEADROOM checked; then
- * WARM_ROUNDS more rounds run in a task of their own: V8 drops the bytecode
+ * needs it. An idle moment after loading runs it once (`warmSoon`, on a
+ * fresh stack), or the first call, if it comes sooner, with COLD_HEADROOM
+ * checked; then WARM_ROUNDS more rounds run in a task of their own: V8 drops the bytecode
  * of a function unused through several major collections, to compile it
  * again when called, but never the code of one it has baseline-compiled
  * (`--flush-baseline-code` is off in Node 20 and Chromium 156), which it
@@ -138,6 +140,42 @@ export function attach(exports) {
  */
 let warmed = false;
 const WARM_ROUNDS = 16;
+const TIER_UP_CALLS = 400;
+// A call of every kind of value the bytes path reads or skips. A cost of
+// NaN takes the answer's one extra step (restore_non_finite_costs).
+const WARM_TEXT =
+  '{"id":"a","trace_id":"t","ended_at":"x","inputs":{"messages":[{"role":"user","content":"hi"}],"n":1.5e0,"stream":false,"stop":null},"output":{"choices":[{"index":0}]},"summary":{"usage":{"m":{"prompt_tokens":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"nan"}}}}}\n';
+const WARM_REQUEST = { project_id: 'p', call_ids: ['a'], include_costs: true };
+
+/**
+ * Warms up once the page (or process) has nothing else to do, unless a
+ * call has done it first: a first call after that runs compiled code (the
+ * engine compiles the module's functions lazily, on their first calls,
+ * and the hottest ones again, optimised, in the background). Not at import
+ * time: that would make every import slower, used or not. An idle callback
+ * where there is one (browsers), else a timer that does not keep Node
+ * alive; neither in an engine with no timers.
+ */
+function warmSoon() {
+  const later = () => {
+    if (warmed) return;
+    warmUp();
+    // Enough calls for the engine to optimise the bytes path's hottest
+    // functions (it counts what a function has executed), not enough to
+    // be felt: about 100 KB.
+    try {
+      callsUsageFromJson(new Encoder().encode(WARM_TEXT.repeat(TIER_UP_CALLS)), WARM_REQUEST);
+    } catch {
+      // It does not fail; if it did, the module is no worse off.
+    }
+  };
+  if (typeof requestIdleCallback === 'function') {
+    requestIdleCallback(later, { timeout: 1000 });
+  } else if (typeof setTimeout === 'function') {
+    const timer = setTimeout(later, 0);
+    if (typeof timer?.hasRef === 'function') timer.unref();
+  }
+}
 
 function warmUp() {
   warmed = true;
@@ -155,9 +193,8 @@ function warmUp() {
 /** One round of `warmUp`; `full`: with a call for the objects path. */
 function warm(full) {
   const enc = new Encoder();
-  // A cost of NaN takes the answer's one extra step (restore_non_finite_costs).
-  const text = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":1}},"weave":{"costs":{"m":{"prompt_tokens_total_cost":"nan"}}}}}\n';
-  const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
+  const text = WARM_TEXT;
+  const request = WARM_REQUEST;
   // A range, so that the buckets are made (js/zone.js) with no call dated.
   const day = { project_id: 'p', start: '2025-01-01T00:00:00Z', end: '2025-01-02T00:00:00Z', timezone: 'America/New_York' };
   const refused = {

@@ -7,7 +7,8 @@
 # and a check that the answers agree; usage stats (by hour, model and op)
 # against a plain-JS peer (bench/stats-baseline.mjs, checked first by
 # bench/stats-check.mjs); then ids
-# crafted to collide in a string hash against ordinary ones (bench/flood.mjs).
+# crafted to collide in a string hash against ordinary ones (bench/flood.mjs);
+# and the first call after import against warm ones (bench/first-call.mjs).
 # Installs what is missing first. Timing is printed, never asserted. Takes a
 # few minutes. bench/ab.mjs compares two builds in one process. Arguments go
 # to bench/node.mjs and bench/chromium.mjs: sizes, and `--stats-only` for
@@ -33,6 +34,12 @@ node bench/chromium.mjs "$@"
 echo
 echo "== Worker scaling (Chromium): module Workers, the page cross-origin isolated and not"
 node bench/parallel-chromium.mjs "$@"
+echo
+echo "== The first call after import against warm calls (fresh processes, fresh Chromium contexts)"
+for n in 10000 100000; do
+  node bench/first-call.mjs "$n" 7 | tail -n 1
+  node bench/first-call.mjs --chromium "$n" 7 | tail -n 1
+done
 echo
 echo "== Hash flooding (Node): ordinary vs crafted ids"
 node --expose-gc bench/flood.mjs

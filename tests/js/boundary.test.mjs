@@ -217,6 +217,19 @@ test('a process whose first calls are made near the stack limit, before the pack
   assert.equal(out.after, true);
 });
 
+test('a process that imports the package and makes no call: it warms up when idle, and exits by itself', () => {
+  const script = fileURLToPath(new URL('./warm-idle.mjs', import.meta.url));
+  const out = JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8', timeout: 30_000 }));
+  assert.equal(out.warmUp, 1, 'warmUp ran once');
+  // The warm-up's own calls: one per run of warm() with bytes or text (17
+  // rounds), and the tier-up call.
+  assert.ok(out.calls > 17, `callsUsageFromJson ran ${out.calls} times`);
+  // Only an import: the warm-up's timer does not keep Node alive.
+  const t = performance.now();
+  execFileSync(process.execPath, ['--input-type=module', '-e', "import 'weave-usage';"], { encoding: 'utf8', timeout: 30_000 });
+  assert.ok(performance.now() - t < 10_000);
+});
+
 test('the last line: an exception that unwinds through wasm (wasm-bindgen\'s own, on a freed pointer) becomes a 500 internal_error and the stack pointer is put back, 100,000 times', async () => {
   // The package's guard and the generated bindings, by file: neither is
   // part of the package's API. The generated accumulator, used after free(),
