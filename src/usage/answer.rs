@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::order::sort_by;
 use super::rollup::{count, Brought, Rolled};
 use super::scope::{Scope, Settings};
 use super::totals::{Totals, Usage};
@@ -82,14 +83,17 @@ fn model_totals(table: &CallTable, models: Usage) -> Vec<ModelTotals> {
 /// (byte order of UTF-8; ids in scope are distinct), counted into the
 /// answer's size.
 pub(crate) fn unfinished(table: &CallTable, scope: &[u32], size: &mut AnswerSize) -> Result<Vec<String>, UsageError> {
-    let mut ids: Vec<String> = Vec::new();
+    // Sorted as symbols, by their text: the order of the strings.
+    let mut unfinished: Vec<Sym> = Vec::new();
     for c in scope.iter().filter_map(|&i| table.calls().get(i as usize)).filter(|c| !c.ended) {
-        let id = table.str(c.id);
-        size.item(id.len());
-        reserve(&mut ids, 1).map_err(answer_out_of_memory)?;
-        ids.push(id.to_string());
+        size.item(table.str(c.id).len());
+        reserve(&mut unfinished, 1).map_err(answer_out_of_memory)?;
+        unfinished.push(c.id);
     }
-    ids.sort_unstable();
+    sort_by(&mut unfinished, &|a, b| table.bytes(a).cmp(table.bytes(b)));
+    let mut ids: Vec<String> = Vec::new();
+    reserve(&mut ids, unfinished.len()).map_err(answer_out_of_memory)?;
+    ids.extend(unfinished.iter().map(|&s| table.str(s).to_string()));
     Ok(ids)
 }
 

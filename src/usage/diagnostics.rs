@@ -7,6 +7,7 @@
 //! one thing the reader has to record as it goes, values that were present
 //! but unreadable (read as 0), it records only when that happens.
 
+use super::order::{sort_by, stable};
 use super::rollup::Rolled;
 use super::scope::{is_live, Scope, Settings};
 use crate::calls::{value_field, CallTable, Sym, COST_FIELDS, HAS_COSTS, NONE, PROMPT_AND_INPUT, UNREADABLE, USAGE_FIELDS};
@@ -27,10 +28,7 @@ impl Diagnostics {
     ) -> Result<Diagnostics, Exhausted> {
         let call = |i: u32| table.calls().get(i as usize);
         let id_at = |k: &u32| scope.calls.get(*k as usize).and_then(|&i| call(i)).map(|c| table.str(c.id).to_string());
-        let sorted = |mut ids: Vec<String>| {
-            ids.sort_unstable();
-            ids
-        };
+        let sorted = |ids: Vec<String>| stable(ids, |a, b| a.cmp(b));
 
         // Live copies per id; only the ids in scope matter.
         let mut in_scope = filled(table.symbols(), false)?;
@@ -93,13 +91,10 @@ impl Diagnostics {
             })
             .collect();
         // Stable: within a call, models and fields keep the order read.
-        let by_call = |mut v: Vec<CallValue>| {
-            v.sort_by(|a, b| a.call_id.cmp(&b.call_id));
-            v
-        };
+        let by_call = |v: Vec<CallValue>| stable(v, |a, b| a.call_id.cmp(&b.call_id));
 
         let unpriced_models = settings.pricer.as_ref().map(|pricer| {
-            models.sort_unstable();
+            sort_by(&mut models, &|a, b| a.cmp(&b));
             models.dedup();
             sorted(models.iter().filter(|&&m| !pricer.has_rows(m)).map(|&m| table.str(m).to_string()).collect())
         });

@@ -11,6 +11,7 @@
 mod answer;
 mod calls_usage;
 mod diagnostics;
+mod order;
 mod per_batch;
 mod pricer;
 mod rollup;

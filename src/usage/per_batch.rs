@@ -22,6 +22,7 @@
 //! batch ([`rollup_batched`]): linear in the calls, whatever the batches.
 
 use super::answer::{finish, requested_ids, requested_lists, scope_memory};
+use super::order::sort_by;
 use super::rollup::{rollup_batched, Rolled};
 use super::scope::{live_calls, project_sym, requested_places, select, Settings, UNSET};
 use crate::calls::{CallTable, Sym};
@@ -59,10 +60,8 @@ pub(crate) fn calls_usage(table: &CallTable, request: &UsageRequest, options: &U
 
     // Batches: halve the sorted traces until each part has at most `limit`
     // live calls, as the server tries them (the last part pushed first).
-    // A stable sort: the unstable one adds a large sorting network for this
-    // element type to the module (docs/performance.md); traces are distinct,
-    // so the order is the same.
-    traces.sort_by(|a, b| table.bytes(*a).cmp(table.bytes(*b)));
+    // Traces are distinct: the order is unique.
+    sort_by(&mut traces, &|a, b| table.bytes(a).cmp(table.bytes(b)));
     let mut rank = filled(table.symbols(), UNSET).map_err(calls_too_large)?;
     for (r, t) in traces.iter().enumerate() {
         if let Some(slot) = rank.get_mut(*t as usize) {

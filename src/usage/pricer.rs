@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use super::order::stable;
 use crate::calls::{CallTable, Costs, Sym, UsageRec, COMPLETION, PROMPT};
 use crate::hash::RandomKeys;
 use crate::input::{Level, PriceRow};
@@ -56,7 +57,7 @@ impl<'r> Pricer<'r> {
         for levels in by_model.values_mut() {
             for level in levels.iter_mut() {
                 // Stable: rows of one date stay in the order given.
-                level.sort_by_key(|&(effective, _)| effective);
+                *level = stable(std::mem::take(level), |a, b| a.0.cmp(&b.0));
             }
         }
         Pricer { by_model }

@@ -35,6 +35,7 @@
 
 use std::collections::VecDeque;
 
+use super::order::sort_by;
 use super::scope::{positions, Settings, UNSET};
 use super::totals::{absorb, merge, Totals, Usage};
 use crate::calls::{CallRec, CallTable, COMPLETION, HAS_COSTS, NONE, PROMPT, TOTAL};
@@ -339,7 +340,7 @@ fn rollup_dedupe(
             *slot = total;
         }
     }
-    deduped.sort_unstable();
+    sort_by(&mut deduped, &|a, b| a.cmp(&b));
     Ok(Rolled { usage, stuck, orphans, deduped })
 }
 

@@ -5,6 +5,7 @@
 //!
 //! Lookups by id go through dense arrays indexed by symbol, not hash maps.
 
+use super::order::sort_by;
 use super::pricer::Pricer;
 use crate::calls::{CallRec, CallTable, Sym, NONE};
 use crate::input::{Rollup, UsageOptions};
@@ -70,18 +71,27 @@ pub(crate) fn is_live(c: &CallRec, project: Option<Sym>) -> bool {
 /// The live calls that `keep` accepts, in the server's order (started_at
 /// instant, then id; unreadable timestamps last), cut to `limit`.
 pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(&CallRec) -> bool) -> Result<Scope, Exhausted> {
-    let mut calls: Vec<(u32, &CallRec)> = Vec::new();
-    for (i, c) in table.calls().iter().enumerate() {
+    let all = table.calls();
+    let mut calls: Vec<u32> = Vec::new();
+    for (i, c) in all.iter().enumerate() {
         if live.get(c.id as usize) == Some(&(i as u32)) && keep(c) {
             reserve(&mut calls, 1)?;
-            calls.push((i as u32, c));
+            calls.push(i as u32);
         }
     }
-    calls.sort_unstable_by(|(_, a), (_, b)| a.started.cmp(&b.started).then_with(|| table.bytes(a.id).cmp(table.bytes(b.id))));
+    // One live call per id: the order is unique. The indices are the
+    // table's, from the loop above.
+    sort_by(&mut calls, &|a, b| match (all.get(a as usize), all.get(b as usize)) {
+        (Some(x), Some(y)) => x.started.cmp(&y.started).then_with(|| table.bytes(x.id).cmp(table.bytes(y.id))),
+        _ => {
+            debug_assert!(false, "an index past the table");
+            a.cmp(&b)
+        }
+    });
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let cut = calls.len().saturating_sub(limit);
     calls.truncate(limit);
-    Ok(Scope { calls: collect(calls.len(), calls.iter().map(|&(i, _)| i))?, cut })
+    Ok(Scope { calls: collect(calls.len(), calls.iter().copied())?, cut })
 }
 
 /// The project's symbol, if any call names it.

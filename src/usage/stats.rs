@@ -14,6 +14,7 @@
 //! apart through a keyed hash table (`hash.rs`), so crafted keys cannot make
 //! it slow; everything that grows with the calls is reserved fallibly.
 
+use super::order::sort_by;
 use super::rollup::{own_usage, rollup};
 use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
 use super::totals::{Totals, Usage};
@@ -459,12 +460,6 @@ pub fn usage_stats(
         calls: counts.into_iter().map(|c| [c.calls as i128, c.errors as i128, c.unfinished as i128, c.requests]).collect(),
         undated_calls: undated,
     })
-}
-
-/// Sorts indices or symbols: one instance of the sort for every order here
-/// (each closure would be a copy of it in the module).
-fn sort_by(v: &mut [u32], cmp: &dyn Fn(u32, u32) -> std::cmp::Ordering) {
-    v.sort_unstable_by(|&a, &b| cmp(a, b));
 }
 
 /// Op names numbered by their `NAME`: `of[sym]` for each symbol that is a
