@@ -3,7 +3,8 @@
 # 10k, 100k and 1M calls (or the sizes given), each path against the plain-
 # JavaScript rollup it replaces (JSON.parse + Map-based rollup) and against
 # the best plain-JS byte scanner we could write (bench/scanner.mjs, checked
-# against the reference fixtures first), medians of 5 runs, MB/s, memory,
+# against the reference fixtures first), medians of 5 rounds (15 at 20k
+# calls or fewer), MB/s, memory,
 # and a check that the answers agree; usage stats (by hour, model and op)
 # against a plain-JS peer (bench/stats-baseline.mjs, checked first by
 # bench/stats-check.mjs); then ids
