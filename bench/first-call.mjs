@@ -1,7 +1,8 @@
 // The first call after import against warm calls, each run in a fresh Node
 // process (the first call of an instance compiles the module's JavaScript
 // and runs the warm-up in guard.js), or with --chromium in a fresh
-// headless Chromium context (bench/first-call.html):
+// headless Chromium context (bench/first-call.html); one run is
+// bench/first-call-run.mjs:
 //   node bench/first-call.mjs [--chromium] [calls] [runs]
 // Prints, per run, import time, the first callsUsageFromJson, and the
 // median of the next five (each from a settled heap), then the median
@@ -13,32 +14,8 @@ const chromiumRuns = process.argv.includes('--chromium');
 const [n = 100_000, processes = 7] = process.argv.slice(2).filter((a) => a !== '--chromium').map(Number);
 
 if (process.env.FIRST_CALL_CHILD) {
-  const { generate } = await import('./data.mjs');
-  const { body, roots, count } = generate(n);
-  const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
-  // Every timed call starts from a settled heap (the body's generation
-  // leaves garbage that would otherwise be collected inside the first call).
-  const settle = async () => {
-    globalThis.gc();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  };
-  await settle();
-  let t = performance.now();
-  const lib = await import('weave-usage');
-  const imported = performance.now() - t;
-  await settle();
-  t = performance.now();
-  lib.callsUsageFromJson(body, request);
-  const first = performance.now() - t;
-  const warm = [];
-  for (let i = 0; i < 5; i++) {
-    await settle();
-    t = performance.now();
-    lib.callsUsageFromJson(body, request);
-    warm.push(performance.now() - t);
-  }
-  warm.sort((a, b) => a - b);
-  console.log(JSON.stringify({ imported, first, warm: warm[2], bytes: body.length }));
+  const { firstCallRun } = await import('./first-call-run.mjs');
+  console.log(JSON.stringify(await firstCallRun(n, () => import('weave-usage'), globalThis.gc)));
 } else {
   const ratios = [];
   const report = (i, r) => {
