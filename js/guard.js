@@ -154,7 +154,8 @@ const WARM_REQUEST = { project_id: 'p', call_ids: ['a'], include_costs: true };
  * and the hottest ones again, optimised, in the background). Not at import
  * time: that would make every import slower, used or not. An idle callback
  * where there is one (browsers), else a timer that does not keep Node
- * alive; neither in an engine with no timers.
+ * alive; neither in an engine with no timers, or one that refuses them
+ * at load time.
  */
 function warmSoon() {
   const later = () => {
@@ -169,11 +170,17 @@ function warmSoon() {
       // It does not fail; if it did, the module is no worse off.
     }
   };
-  if (typeof requestIdleCallback === 'function') {
-    requestIdleCallback(later, { timeout: 1000 });
-  } else if (typeof setTimeout === 'function') {
-    const timer = setTimeout(later, 0);
-    if (typeof timer?.hasRef === 'function') timer.unref();
+  // Some runtimes refuse timers while a module loads (Cloudflare Workers
+  // throw at global scope): then the first call warms up, as it would.
+  try {
+    if (typeof requestIdleCallback === 'function') {
+      requestIdleCallback(later, { timeout: 1000 });
+    } else if (typeof setTimeout === 'function') {
+      const timer = setTimeout(later, 0);
+      if (typeof timer?.hasRef === 'function') timer.unref();
+    }
+  } catch {
+    // Nothing scheduled; nothing lost.
   }
 }
 
@@ -184,7 +191,14 @@ function warmUp() {
     for (let i = 0; i < WARM_ROUNDS; i++) warm(false);
   };
   if (typeof setTimeout !== 'function') return more();
-  const timer = setTimeout(more, 0);
+  let timer;
+  try {
+    timer = setTimeout(more, 0);
+  } catch {
+    // A runtime that refuses timers here (Cloudflare Workers at global
+    // scope): the rounds run now instead.
+    return more();
+  }
   // No reason for Node to stay alive: a script that is done exits. (Only a
   // Node timer has hasRef; gjs's has an unref that means something else.)
   if (typeof timer?.hasRef === 'function') timer.unref();

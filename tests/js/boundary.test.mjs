@@ -230,6 +230,22 @@ test('a process that imports the package and makes no call: it warms up when idl
   assert.ok(performance.now() - t < 10_000);
 });
 
+test('a runtime that refuses timers (as Cloudflare Workers do at global scope): the package loads, and its first call answers', () => {
+  const script = `
+    const refuse = () => { throw new Error('Disallowed operation called within global scope'); };
+    const real = globalThis.setTimeout;
+    globalThis.setTimeout = refuse;
+    globalThis.requestIdleCallback = refuse;
+    const lib = await import('weave-usage');
+    const body = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":2}}}}\\n';
+    const out = lib.callsUsageFromJson(body, { project_id: 'p', call_ids: ['a'] });
+    globalThis.setTimeout = real;
+    console.log(JSON.stringify(out));
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 }));
+  assert.deepEqual(out.call_usage.a.m.prompt_tokens, 2);
+});
+
 test('the last line: an exception that unwinds through wasm (wasm-bindgen\'s own, on a freed pointer) becomes a 500 internal_error and the stack pointer is put back, 100,000 times', async () => {
   // The package's guard and the generated bindings, by file: neither is
   // part of the package's API. The generated accumulator, used after free(),
