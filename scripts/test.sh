@@ -104,7 +104,7 @@ echo "screenshots: tests/e2e/out/"
 BROWSER=firefox node --test tests/e2e/browser-entries.test.mjs tests/e2e/stream.test.mjs tests/e2e/workers.test.mjs tests/e2e/parallel.test.mjs tests/e2e/boundary.test.mjs tests/e2e/dashboard.test.mjs 2>&1 | tee "$log/e2e-firefox"
 e2e_firefox=$(grep -E "^# (pass|fail|skipped|todo) " "$log/e2e-firefox" | tr '\n' ' ')
 
-step "7/7 environments: the npm tarball in Node 20.0-26, Deno, Bun, Jest, Vitest, tsc, attw, publint, Vite, webpack, esbuild, Rollup, Next.js"
+step "7/7 environments: the npm tarball in Node 20.0-26, Deno, Bun, Jest, Vitest, tsc, attw, publint, Vite, webpack, esbuild, Rollup, Next.js, workerd"
 started=$SECONDS
 node --test tests/env/environments.test.mjs 2>&1 | tee "$log/env"
 envs="$(grep -E "^# (pass|fail) " "$log/env" | tr '\n' ' ')($((SECONDS - started)) s)"

@@ -5,6 +5,8 @@
 // Every environment runs probe.js and must give the answer the test
 // runner's Node gives.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +21,16 @@ const expectedStats = JSON.parse(JSON.stringify(statsProbe(weaveStats)));
 // The browser asks for /favicon.ico, which no app here has.
 const favicon = (m) => m.location().url.endsWith('/favicon.ico');
 const bin = (dir, name) => join(dir, 'node_modules', '.bin', name);
+/** A port nothing listens on now. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const probeServer = createServer();
+    probeServer.on('error', reject);
+    probeServer.listen(0, '127.0.0.1', () => {
+      const { port } = probeServer.address();
+      probeServer.close(() => resolve(port));
+    });
+  });
 
 test('the probe itself: answers for both roots, streamed as read, an error the guard knows', () => {
   assert.deepEqual(expected.json, expected.objects);
@@ -67,6 +79,34 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
     for (const file of ['esm.mjs', 'cjs.cjs']) {
       const out = lastJson(run(bin(dir, 'bun'), ['run', file], { cwd: dir }));
       assert.deepEqual(out, { main: expected, init: expected, stats: expectedStats }, `bun ${file}`);
+    }
+  });
+});
+
+describe('Cloudflare Workers (workerd)', () => {
+  test('workerd: weave-usage/init given the .wasm module at global scope, bundled by esbuild; a request answers', async () => {
+    const dir = project('workerd');
+    run(bin(dir, 'esbuild'), ['worker.mjs', '--bundle', '--format=esm', '--external:./weave_usage_bg.wasm', '--outfile=bundle.mjs', '--log-level=warning'], { cwd: dir });
+    const port = await freePort();
+    // workerd says nothing once it listens: the log is read only on failure.
+    const server = spawn(bin(dir, 'workerd'), ['serve', 'config.capnp', `--socket-addr=http=127.0.0.1:${port}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    server.stdout.on('data', (d) => (log += d));
+    server.stderr.on('data', (d) => (log += d));
+    try {
+      let res = null;
+      for (let i = 0; i < 100 && res === null; i++) {
+        res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+        if (res === null) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(res, `workerd never answered:\n${log}`);
+      const text = await res.text();
+      assert.equal(res.status, 200, `${text}\n${log}`);
+      assert.deepEqual(JSON.parse(text), expected);
+      // Nothing the worker did at global scope was refused.
+      assert.doesNotMatch(log, /Uncaught|Disallowed/);
+    } finally {
+      server.kill();
     }
   });
 });
