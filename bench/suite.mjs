@@ -13,6 +13,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const SETTLE_MS = 200;
 // Rounds of the bytes paths at 20k calls or fewer, at the least.
 const SMALL_RUNS = 15;
+/** Rounds of the bytes paths for `count` calls, given `runs`. */
+const roundsFor = (count, runs) => (count <= 20_000 ? Math.max(runs, SMALL_RUNS) : runs);
 
 /** Deep equality, costs within 1e-9 relative. */
 export function agree(a, b) {
@@ -110,7 +112,7 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
     // comparison below. Small sizes get more rounds: single runs of tens of
     // milliseconds swing by half.
     const ms = { bytes: [], scan: [], streamed: [], parse: [], roll: [] };
-    const byteRuns = count <= 20_000 ? Math.max(runs, SMALL_RUNS) : runs;
+    const byteRuns = roundsFor(count, runs);
     const order = [
       ['bytes', paths.bytes],
       ['scan', () => scanUsage(body, request)],
@@ -191,7 +193,7 @@ export async function runSuite({ lib, statsLib = lib, env, sizes, runs, log, bas
     const ms = { stats: [], statsStreamed: [], peer: [] };
     let heap = null;
     // The one-shot and the accumulator alternate which goes first.
-    const statsRuns = count <= 20_000 ? Math.max(runs, SMALL_RUNS) : runs;
+    const statsRuns = roundsFor(count, runs);
     for (let i = 0; i < statsRuns; i++) {
       for (const name of i % 2 ? ['statsStreamed', 'stats'] : ['stats', 'statsStreamed']) {
         await settle();

@@ -91,7 +91,9 @@ pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let cut = calls.len().saturating_sub(limit);
     calls.truncate(limit);
-    Ok(Scope { calls: collect(calls.len(), calls.iter().copied())?, cut })
+    // What `limit` cut off is not kept for the rest of the request.
+    calls.shrink_to_fit();
+    Ok(Scope { calls, cut })
 }
 
 /// The project's symbol, if any call names it.
