@@ -2,11 +2,13 @@
 // calls of a calls export, its projects and the size of each trace, and
 // where each trace's calls are in the file (for the trace view). Fed the
 // file's bytes in chunks as they are read; each call (a line of JSON Lines,
-// an element of a JSON array) is parsed on its own, so no string ever holds
+// an element of a JSON array) is read on its own, so no string ever holds
 // the whole file (a file of a million calls is larger than the longest
-// string an engine allows). Lenient on purpose: a call it cannot read is
-// skipped, because the library reads the same bytes and reports exactly
-// what is wrong, with the line number.
+// string an engine allows): its few top-level fields straight from its
+// bytes (`plainFields`), or, when it is not that plain, by JSON.parse.
+// Lenient on purpose: a call it cannot read is skipped, because the library
+// reads the same bytes and reports exactly what is wrong, with the line
+// number.
 
 /** "weave:///acme/agents/op/agent.run:322d44a7" → "agent.run". */
 export function opName(ref) {
@@ -218,11 +220,13 @@ export class CallScanner {
   }
 
   #call(bytes, start, end) {
-    let call;
-    try {
-      call = JSON.parse(this.#decoder.decode(bytes));
-    } catch {
-      return; // Skipped: see the comment at the top.
+    let call = plainFields(bytes);
+    if (call === null) {
+      try {
+        call = JSON.parse(this.#decoder.decode(bytes));
+      } catch {
+        return; // Skipped: see the comment at the top.
+      }
     }
     if (call === null || typeof call !== 'object' || typeof call.id !== 'string') return;
     if (typeof call.trace_id === 'string') {
@@ -252,6 +256,166 @@ export class CallScanner {
     } else {
       this.#roots.delete(call.id);
     }
+  }
+}
+
+// The top-level keys the scanner reads, and their bytes. Of the first three
+// the text is always needed; of the next three only whether they are null
+// (or, `deleted_at`, empty); of the last three the text, for roots only.
+const FIELDS = ['id', 'trace_id', 'project_id', 'parent_id', 'deleted_at', 'ended_at', 'display_name', 'op_name', 'started_at'];
+const FIELD_BYTES = FIELDS.map((k) => new TextEncoder().encode(k));
+const PARENT = 3;
+const ONLY_NULL = 6; // fields before this are read in full
+const COLON = 0x3a;
+const fieldDecoder = new TextDecoder();
+/** Per field: its string value's start and end, or ABSENT, or NULL. */
+const spans = new Int32Array(2 * FIELDS.length);
+const ABSENT = -1;
+const NULL = -2;
+
+/**
+ * The top-level fields of a call that the scanner reads (`FIELDS`), straight
+ * from its bytes: JSON.parse of a whole call spends most of its time
+ * building `inputs`, `output` and `attributes`, which the scanner never
+ * looks at. Returns an object holding those of the keys the call has, each
+ * a string or null, as JSON.parse would read them (a later duplicate key
+ * wins), except that `parent_id`, `deleted_at` and `ended_at` hold a
+ * stand-in string of the same emptiness, and the last three are left out
+ * unless `parent_id` is null or absent. Or it returns null when the call is
+ * not that plain (not an object, a key with an escape, one of those keys
+ * with another kind of value or a string with an escape, bytes that are not
+ * JSON where it looks), for JSON.parse to decide. Other values are skipped
+ * by counting brackets outside strings, which is exact on JSON and lenient
+ * on the rest: the library reads the same bytes and rejects what is not
+ * JSON.
+ */
+export function plainFields(b) {
+  const n = b.length;
+  let i = skipSpace(b, 0, n);
+  if (b[i] !== OPEN_CURLY) return null;
+  const dv = new DataView(b.buffer, b.byteOffset, n);
+  spans.fill(ABSENT);
+  i = skipSpace(b, i + 1, n);
+  if (b[i] === CLOSE_CURLY) return skipSpace(b, i + 1, n) === n ? {} : null;
+  for (;;) {
+    if (b[i] !== QUOTE) return null;
+    const keyEnd = b.indexOf(QUOTE, i + 1);
+    if (keyEnd < 0) return null;
+    const field = fieldAt(b, i + 1, keyEnd);
+    if (field === -2) return null;
+    i = skipSpace(b, keyEnd + 1, n);
+    if (b[i] !== COLON) return null;
+    i = skipSpace(b, i + 1, n);
+    if (field >= 0) {
+      if (b[i] === QUOTE) {
+        const end = b.indexOf(QUOTE, i + 1);
+        if (end < 0) return null;
+        for (let j = i + 1; j < end; j++) if (b[j] === BACKSLASH) return null;
+        spans[2 * field] = i + 1;
+        spans[2 * field + 1] = end;
+        i = end + 1;
+      } else if (b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c) {
+        spans[2 * field] = NULL;
+        i += 4;
+      } else return null;
+    } else {
+      i = skipValue(b, dv, i, n);
+      if (i < 0) return null;
+    }
+    i = skipSpace(b, i, n);
+    if (b[i] === COMMA) i = skipSpace(b, i + 1, n);
+    else if (b[i] === CLOSE_CURLY) break;
+    else return null;
+  }
+  if (skipSpace(b, i + 1, n) !== n) return null;
+  const out = {};
+  const root = spans[2 * PARENT] < 0;
+  for (let f = 0; f < FIELDS.length; f++) {
+    const s = spans[2 * f];
+    if (s === ABSENT || (f >= ONLY_NULL && !root)) continue;
+    const e = spans[2 * f + 1];
+    if (s === NULL) out[FIELDS[f]] = null;
+    else if (f < PARENT || f >= ONLY_NULL) out[FIELDS[f]] = text(b, s, e);
+    else out[FIELDS[f]] = e > s ? 'x' : '';
+  }
+  return out;
+}
+
+/** The text of b[s, e): a TextDecoder call costs more than copying a short ASCII string. */
+function text(b, s, e) {
+  if (e - s > 64) return fieldDecoder.decode(b.subarray(s, e));
+  let out = '';
+  for (let j = s; j < e; j++) {
+    const c = b[j];
+    if (c >= 0x80) return fieldDecoder.decode(b.subarray(s, e));
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+function skipSpace(b, i, n) {
+  while (i < n && isSpace(b[i])) i++;
+  return i;
+}
+
+/** Which of `FIELDS` the key b[s, e) is: its index, -1 for none, -2 for a key with an escape. */
+function fieldAt(b, s, e) {
+  const len = e - s;
+  for (let f = 0; f < FIELD_BYTES.length; f++) {
+    const k = FIELD_BYTES[f];
+    if (k.length !== len) continue;
+    let j = 0;
+    while (j < len && b[s + j] === k[j]) j++;
+    if (j === len) return f;
+  }
+  for (let j = s; j < e; j++) if (b[j] === BACKSLASH) return -2;
+  return -1;
+}
+
+/** The index after the value at `i` (not white space), or -1 where the bytes end first. */
+function skipValue(b, dv, i, n) {
+  let depth = 0;
+  while (i < n) {
+    const c = b[i];
+    if (c === QUOTE) {
+      i = afterString(b, dv, i + 1, n);
+      if (i < 0 || depth === 0) return i;
+      continue;
+    }
+    if (c === OPEN_CURLY || c === OPEN_SQUARE) depth++;
+    else if (c === CLOSE_CURLY || c === CLOSE_SQUARE) {
+      if (depth === 0) return i; // the end of the call: a number or a literal ended
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && (c === COMMA || isSpace(c))) return i;
+    i++;
+  }
+  return depth === 0 ? i : -1;
+}
+
+/**
+ * The index after the string whose contents start at `j`, or -1. Four
+ * bytes a step while none is a quote or a backslash (the classic "has a
+ * zero byte" word test; the lowest flagged byte is exact).
+ */
+function afterString(b, dv, j, n) {
+  const words = n - 4;
+  for (;;) {
+    while (j <= words) {
+      const x = dv.getUint32(j, true);
+      const q = x ^ 0x22222222;
+      const e = x ^ 0x5c5c5c5c;
+      const t = (((q - 0x01010101) & ~q) | ((e - 0x01010101) & ~e)) & 0x80808080;
+      if (t !== 0) {
+        j += (31 - Math.clz32(t & -t)) >> 3;
+        break;
+      }
+      j += 4;
+    }
+    if (j >= n) return -1;
+    const c = b[j];
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) j += 2;
+    else j++;
   }
 }
 

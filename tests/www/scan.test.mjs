@@ -98,3 +98,42 @@ test('blank lines before the first call count as lines', () => {
   assert.deepEqual(scan(`\n  \n${JSON.stringify(CALLS[0])}\n\n${JSON.stringify(CALLS[2])}`, 1).lineOfCall, [3, 5]);
   assert.deepEqual(scan(`\n  \n${JSON.stringify(CALLS[0])}\n\n${JSON.stringify(CALLS[2])}`, 100).lineOfCall, [3, 5]);
 });
+
+test('the fields read straight from bytes are the ones JSON.parse reads, or it is left to JSON.parse', async () => {
+  const { plainFields } = await import('../../www/scan.js');
+  const enc = new TextEncoder();
+  // As the scanner uses them: the text of id, trace_id, project_id; whether
+  // parent_id and ended_at are null and deleted_at is falsy; and, for roots,
+  // the text of display_name, op_name and started_at.
+  const view = (c) => {
+    const root = c.parent_id == null;
+    const out = { id: c.id, trace_id: c.trace_id, project_id: c.project_id, parent: c.parent_id == null, deleted: !!c.deleted_at, ended: c.ended_at != null };
+    if (root) Object.assign(out, { display_name: c.display_name, op_name: c.op_name, started_at: c.started_at });
+    return out;
+  };
+  const sample = readFileSync(new URL('../../www/sample/traces.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim());
+  const plain = [
+    ...sample,
+    ...CALLS.map((c) => JSON.stringify(c)),
+    ...CALLS.map((c) => JSON.stringify(c, null, 2).replace(/\n/g, '\r\n\t')),
+    '{}',
+    ' { "id" : "a" , "inputs" : { "x" : [ 1 , -2.5e3 , true , false , null , "]}\\\\" , { } , [ ] ] } , "trace_id" : "t" } ',
+    '{"id":"a","output":"\\\\\\"},{\\\\","trace_id":"t","n":12,"m":-0.5,"f":false}',
+    '{"id":"a","id":"b","parent_id":"p","parent_id":null,"display_name":"x","display_name":"☃ ünï"}',
+    '{"id":"a","deleted_at":"","ended_at":"","started_at":"","parent_id":""}',
+    '{"id":"a","deleted_at":"x","project_id":null,"trace_id":null}',
+    '{"id":"é\u2028","attributes":{"weird \\" key":{"nested":[[["\\\\"]]]}},"parent_id":null}',
+  ];
+  for (const text of plain) {
+    const got = plainFields(enc.encode(text));
+    assert.notEqual(got, null, `read straight: ${text.slice(0, 60)}`);
+    assert.deepEqual(view(got), view(JSON.parse(text)), text.slice(0, 80));
+  }
+  // Anything else is JSON.parse's to decide.
+  const leftOver = [
+    '[]', '"x"', 'null', '', '{', '{"id":"a"', '{"id":"a"} x', '{"id":"a",}', '{"id":"a" "b":1}',
+    '{"i\\u0064":"a"}', '{"id":"\\u0061"}', '{"id":1}', '{"trace_id":{"a":1}}', '{"parent_id":false}', '{"deleted_at":0}',
+    '{"id":"a","x":"unterminated}', '{"id":"a","x":[1,2}', '{"id":"a","x":{"y":1}',
+  ];
+  for (const text of leftOver) assert.equal(plainFields(enc.encode(text)), null, text);
+});
