@@ -10,14 +10,15 @@
 //   request: each fixture's request as a client sends it, and every request
 //            body of the pydantic corpus;
 //   parts:   the JSON Lines bodies behind a mode byte that cuts them at a
-//            line, and the part of each (as `UsageAccumulator.part` writes
-//            it, from the built package) behind the mode byte 0.
+//            line (and reads them plain or for stats), and the part of each
+//            (as `UsageAccumulator.part` writes it, from the built stats
+//            package, plain and with stats fields) behind the mode byte 0.
 // Seeds are named by content hash, so running it again adds nothing twice.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fixtures, requestAsSent } from '../tests/js/helpers.mjs';
 import { selectCalls } from '../js/pick.js';
-import { UsageAccumulator } from 'weave-usage';
+import { UsageAccumulator } from 'weave-usage/stats';
 
 const corpus = new URL('./corpus/', import.meta.url);
 const counts = {};
@@ -36,17 +37,20 @@ const bodies = (calls) => [
   JSON.stringify(calls, null, 1),
 ];
 
-/** A JSON Lines body cut at a line (mode byte), and its part as bytes (mode 0). */
+/** A JSON Lines body cut at a line (mode byte: bit 1 set, bit 2 for stats,
+ * the rest which line), and its parts as bytes (mode 0). */
 function seedParts(body, h) {
-  seed('parts', Buffer.concat([Buffer.from([((h % 8) << 1) | 1]), Buffer.from(body)]));
-  const acc = new UsageAccumulator();
-  try {
-    acc.push(body);
-    seed('parts', Buffer.concat([Buffer.from([0]), acc.part()]));
-  } catch {
-    // A fixture whose body is refused has no part.
-  } finally {
-    acc.free();
+  seed('parts', Buffer.concat([Buffer.from([((h % 8) << 2) | ((h >> 3) % 2 << 1) | 1]), Buffer.from(body)]));
+  for (const options of [undefined, { stats: true }]) {
+    const acc = new UsageAccumulator(options);
+    try {
+      acc.push(body);
+      seed('parts', Buffer.concat([Buffer.from([0]), acc.part()]));
+    } catch {
+      // A fixture whose body is refused has no part.
+    } finally {
+      acc.free();
+    }
   }
 }
 

@@ -265,6 +265,7 @@ function warm(full) {
         acc.push(text);
         const part = acc.part();
         acc.part({ ids: ['a'] });
+        UsageAccumulator.fromParts(part).free();
         callsUsageFromParts([part], request);
         traceUsageFromParts(part, 0);
       } finally {
@@ -452,6 +453,7 @@ const CALLS = (inner) => inner.calls;
 const BYTES_READ = (inner) => inner.bytesRead;
 const FREE = (inner) => inner.free();
 const NEW = (options) => new glue.UsageAccumulator(options);
+const FROM_PARTS = (parts) => glue.UsageAccumulator.fromParts(parts);
 
 /**
  * Each accumulator's state, where no copy of it can reach: `inner`, the
@@ -496,6 +498,25 @@ export class UsageAccumulator {
   constructor(options) {
     try {
       states.set(this, { inner: enter(NEW, options), busy: false, lost: null });
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** A finished accumulator holding the calls of `parts` (`part()` of
+   * others, in order), as if their bodies had been read as one: it answers
+   * `finish`, `finishTrace` and, from parts with stats fields in the stats
+   * module, `finishStats`; it takes no more input. */
+  static fromParts(parts) {
+    try {
+      const acc = Object.create(UsageAccumulator.prototype);
+      states.set(acc, { inner: enter(FROM_PARTS, parts), busy: false, lost: null });
+      return acc;
     } catch (e) {
       let out = STACK_ERROR;
       try {

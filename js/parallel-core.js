@@ -171,10 +171,13 @@ export function readShard(lib, bytes, shard, progress) {
   }
 }
 
+/** A part's first four bytes: "WUP1", or "WUS1" with stats fields (src/calls/part.rs). */
+const PART_MAGIC = [0x31505557, 0x31535557];
+
 /** The ids and trace ids of a part's calls, as strings, in order. */
 export function partCalls(part) {
   const view = new DataView(part.buffer, part.byteOffset, part.byteLength);
-  if (part.byteLength < 24 || view.getUint32(0, true) !== 0x31505557) throw new TypeError('not a part');
+  if (part.byteLength < 24 || !PART_MAGIC.includes(view.getUint32(0, true))) throw new TypeError('not a part');
   const strings = view.getUint32(8, true);
   const calls = view.getUint32(12, true);
   const names = new Array(strings);
@@ -195,30 +198,43 @@ export function partCalls(part) {
 
 /**
  * The message handler of a shard worker over `lib`; `post(message,
- * transfer)` replies. Messages: `{ op: 'open', shard }`, then `{ op: 'push',
- * bytes }` for each piece of the shard's bytes as they come (no reply; `{
- * progress }` now and then), then `{ op: 'end' }` (replies `{ calls }`);
- * `{ op: 'read', bytes, shard }` is all three at once. Then `{ op: 'part',
- * select }` (replies `{ part }`, transferred) and `{ op: 'free' }`. A
- * failure replies `{ error: { status, detail, message } }`, at `end` for
- * one met while pushing.
+ * transfer)` replies. Messages: `{ op: 'open', shard, stats }`, then `{ op:
+ * 'push', bytes }` for each piece of the shard's bytes as they come (no
+ * reply; `{ progress }` now and then), then `{ op: 'end' }` (replies `{
+ * calls }`); `{ op: 'read', bytes, shard, stats }` is all three at once.
+ * Then `{ op: 'part', select }` (replies `{ part }`, transferred) and `{
+ * op: 'free' }`. A failure replies `{ error: { status, detail, message }
+ * }`, at `end` for one met while opening or pushing. With `stats`, the
+ * shard is read for stats, by the module `loadStats()` resolves to (the
+ * package's `weave-usage/stats`), loaded the first time it is needed;
+ * messages wait for it in order.
  */
-export function shardHandler(lib, post) {
+export function shardHandler(lib, post, { loadStats } = {}) {
   let acc = null;
   let shard = null;
   let failed = null;
   let told = 0;
   let read = 0;
+  let statsLib = null;
+  let statsFailure = null;
+  let held = null; // messages that came while the stats module loads
   const free = () => {
     if (acc !== null) acc.free();
     acc = null;
   };
   const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
-  const open = (s) => {
+  const open = (s, stats) => {
     free();
     (shard = s), (failed = null), (told = 0), (read = 0);
-    acc = new lib.UsageAccumulator();
-    if (shard.prefix) acc.push(shard.prefix);
+    try {
+      if (stats && statsFailure !== null) throw statsFailure;
+      acc = stats ? new statsLib.UsageAccumulator({ stats: true }) : new lib.UsageAccumulator();
+      if (shard.prefix) acc.push(shard.prefix);
+    } catch (e) {
+      // Told at `end`: `open` has no reply of its own.
+      failed = e;
+      free();
+    }
   };
   const push = (bytes) => {
     if (failed !== null) return;
@@ -239,13 +255,26 @@ export function shardHandler(lib, post) {
     if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
     return { calls: acc.calls };
   };
-  return (m) => {
+  const handle = (m) => {
+    if (held !== null) return void held.push(m);
+    if ((m.op === 'open' || m.op === 'read') && m.stats && statsLib === null && statsFailure === null) {
+      held = [m];
+      const loading = loadStats ? Promise.resolve().then(loadStats) : Promise.reject(new Error('this worker has no stats module'));
+      loading
+        .then((l) => (statsLib = l), (e) => (statsFailure = e))
+        .then(() => {
+          const waiting = held;
+          held = null;
+          for (const w of waiting) handle(w);
+        });
+      return;
+    }
     try {
-      if (m.op === 'open') open(m.shard);
+      if (m.op === 'open') open(m.shard, m.stats);
       else if (m.op === 'push') push(m.bytes);
       else if (m.op === 'end') post(end());
       else if (m.op === 'read') {
-        open(m.shard);
+        open(m.shard, m.stats);
         push(m.bytes);
         post(end());
       } else if (m.op === 'part') {
@@ -261,6 +290,7 @@ export function shardHandler(lib, post) {
       post(fail(e));
     }
   };
+  return handle;
 }
 
 /** A worker's end: `ask(message, transfer)` resolves to its next reply that
@@ -312,8 +342,8 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
   const canShare = typeof SharedArrayBuffer === 'function';
   let shared = null;
 
-  /** The body read into the workers' tables, or why not: `{ body, ok, shards, why }`. */
-  async function load(body, onProgress) {
+  /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why }`. */
+  async function load(body, onProgress, stats = false) {
     const state = { body, ok: false, shards: 0, why: null, used: [] };
     const bytes = toBytes(body);
     if (bytes === null) return state;
@@ -337,7 +367,7 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
         source = shared;
       }
-      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s }));
+      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats }));
       for (let k = 0; ; k++) {
         let any = false;
         shards.forEach((s, i) => {
@@ -426,6 +456,15 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
     }
   }
 
+  /** Every call of a loaded body, as its shards' parts in body order. */
+  async function allParts(state) {
+    if (!state.ok || loaded !== state) throw new Error('weave-usage/parallel: this body is not loaded in the workers (its load failed, or it was freed)');
+    const got = await Promise.all(state.used.map((e) => e.ask({ op: 'part', select: null })));
+    const failed = got.find((r) => r.error);
+    if (failed) throw Object.assign(new Error(failed.error.message), { status: failed.error.status, detail: failed.error.detail });
+    return got.map((r) => r.part);
+  }
+
   async function unload(state) {
     if (loaded !== state) return;
     loaded = null;
@@ -447,15 +486,16 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
     /** Reads `body` into the workers once, for many requests; loading
      * another body (or `free()`) releases it, after which it answers with
      * the one-shot path. */
-    load: (body, { onProgress } = {}) =>
+    load: (body, { onProgress, stats = false } = {}) =>
       serial(async () => {
         if (loaded !== null) await unload(loaded);
-        const state = await load(body, onProgress);
+        const state = await load(body, onProgress, !!stats);
         if (state.ok) loaded = state;
         return {
           shards: state.shards,
           callsUsage: (request, options) => serial(() => answer(state, 'calls', request, options)),
           traceUsage: (request, options) => serial(() => answer(state, 'trace', request, options)),
+          parts: () => serial(() => allParts(state)),
           free: () => serial(() => unload(state)),
         };
       }),

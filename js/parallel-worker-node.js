@@ -3,5 +3,6 @@ import { parentPort } from 'node:worker_threads';
 import * as lib from './node.js';
 import { shardHandler } from './parallel-core.js';
 
-const handle = shardHandler(lib, (message, transfer) => parentPort.postMessage(message, transfer));
+// With stats fields, shards are read by weave-usage/stats, loaded when first needed.
+const handle = shardHandler(lib, (message, transfer) => parentPort.postMessage(message, transfer), { loadStats: () => import('./stats-node.js') });
 parentPort.on('message', handle);

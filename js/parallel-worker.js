@@ -11,7 +11,8 @@ let handle = (m) => waiting.push(m);
 self.addEventListener('message', (e) => handle(e.data));
 import('./index.js').then(
   (lib) => {
-    handle = shardHandler(lib, post);
+    // With stats fields, shards are read by weave-usage/stats, loaded when first needed.
+    handle = shardHandler(lib, post, { loadStats: () => import('./stats.js') });
     for (const m of waiting.splice(0)) handle(m);
   },
   (e) => {

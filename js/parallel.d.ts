@@ -1,6 +1,6 @@
 // The types of weave-usage/parallel: one body aggregated across workers
 // (docs/parallel.md).
-import type { CallsUsageReq, CallsUsageRes, TraceUsageReq, TraceUsageRes, UsageOptions, UsageAccumulator } from 'weave-usage';
+import type { CallsUsageReq, CallsUsageRes, TraceUsageReq, TraceUsageRes, UsageOptions, UsageAccumulatorOptions } from 'weave-usage';
 
 export { callsUsageFromParts, traceUsageFromParts } from 'weave-usage';
 
@@ -20,10 +20,19 @@ export interface Shard {
 /** Where to cut a body into at most `n` shards, at call boundaries. */
 export function splitBody(body: Body, n: number): { format: 'lines' | 'array'; shards: Shard[] };
 
+/** What `readShard` and `shardHandler` use of an accumulator (the
+ * package's `UsageAccumulator`, of `weave-usage` or `weave-usage/stats`). */
+export interface ShardAccumulator {
+  push(chunk: Uint8Array | ArrayBuffer | string): void;
+  part(select?: { traces?: string[]; ids?: string[] } | null): Uint8Array;
+  readonly calls: number;
+  free(): void;
+}
+
 /** The package's API as `readShard` and `shardHandler` use it (the module
- * namespace of `weave-usage`). */
-export interface UsageLib {
-  UsageAccumulator: typeof UsageAccumulator;
+ * namespace of `weave-usage`, or of `weave-usage/stats`). */
+export interface UsageLib<A extends ShardAccumulator = ShardAccumulator> {
+  UsageAccumulator: new (options?: UsageAccumulatorOptions | null) => A;
 }
 
 /** The shards of `body` cut at `cuts` (byte offsets), or null when a cut
@@ -32,13 +41,19 @@ export function shardsAt(body: Body, cuts: number[]): { format: 'lines' | 'array
 
 /** Reads a shard's bytes into a new accumulator (the caller frees it);
  * `acc.part(select)` then gives its part. */
-export function readShard(lib: UsageLib, bytes: Uint8Array, shard: Shard, progress?: (bytesRead: number) => void): UsageAccumulator;
+export function readShard<A extends ShardAccumulator>(lib: UsageLib<A>, bytes: Uint8Array, shard: Shard, progress?: (bytesRead: number) => void): A;
 
 /** The ids and trace ids of a part's calls, in order. */
 export function partCalls(part: Uint8Array): { ids: string[]; traces: string[] };
 
-/** The message handler of a shard worker (for workers of your own). */
-export function shardHandler(lib: UsageLib, post: (message: unknown, transfer?: ArrayBuffer[]) => void): (message: unknown) => void;
+/** The message handler of a shard worker (for workers of your own);
+ * `loadStats` gives the stats module (`weave-usage/stats`) for shards read
+ * with stats fields. */
+export function shardHandler(
+  lib: UsageLib,
+  post: (message: unknown, transfer?: ArrayBuffer[]) => void,
+  options?: { loadStats?: () => Promise<UsageLib> },
+): (message: unknown) => void;
 
 /** Progress of the shards' reading: bytes read so far of `total`. */
 export interface ParallelProgress {
@@ -56,6 +71,10 @@ export interface LoadedBody {
   readonly shards: number;
   callsUsage(request: CallsUsageReq, options?: UsageOptions | null): Promise<CallsUsageRes>;
   traceUsage(request: TraceUsageReq, options?: UsageOptions | null): Promise<TraceUsageRes>;
+  /** Every call, as the shards' parts in body order (with stats fields if
+   * loaded with `stats`): `UsageAccumulator.fromParts(parts)` makes one
+   * accumulator of them. Rejects when the body is not loaded (`shards` 0). */
+  parts(): Promise<Uint8Array[]>;
   /** Releases the workers' tables (loading another body does too); later answers come from the one-shot path. */
   free(): Promise<void>;
 }
@@ -65,8 +84,10 @@ export interface UsagePool {
   readonly workers: number;
   /** How the last answer was made: across `shards` workers, or by the one-shot path. */
   readonly last: { shards: number; oneShot: boolean } | null;
-  /** Reads `body` into the workers once; its answers then cost only the merge. */
-  load(body: Body, run?: ParallelRunOptions): Promise<LoadedBody>;
+  /** Reads `body` into the workers once; its answers then cost only the
+   * merge. `stats`: the shards also read the fields stats need (with
+   * `weave-usage/stats`), so that `parts()` carry them. */
+  load(body: Body, run?: ParallelRunOptions & { stats?: boolean }): Promise<LoadedBody>;
   callsUsage(body: Body, request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<CallsUsageRes>;
   traceUsage(body: Body, request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<TraceUsageRes>;
   close(): Promise<void>;

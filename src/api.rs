@@ -54,10 +54,11 @@ pub fn calls_usage_from_json(body: &[u8], request: &Value, options: Option<&Valu
 }
 
 /// The table that `parts` (as [`CallTable::part`] writes them, back to
-/// back, in body order) make: a 422 at `["parts"]` for bytes that are no
-/// parts, a 413 for parts that do not fit in memory.
+/// back, in body order) make, made for stats if they have stats fields: a
+/// 422 at `["parts"]` for bytes that are no parts, a 413 for parts that do
+/// not fit in memory.
 pub fn table_from_parts(parts: &[u8]) -> Result<CallTable> {
-    let mut table = CallTable::new(false);
+    let mut table = CallTable::reading(false, crate::calls::parts_have_stats(parts));
     match table.import_parts(parts) {
         Ok(()) => Ok(table),
         Err(PartError::Memory(e)) => Err(table.too_large(e)),

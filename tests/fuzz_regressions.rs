@@ -61,8 +61,9 @@ fn the_checks_pass_on_the_reference_fixtures() {
             for header in [[0u8, 1, 0], [6, 7, 7], [8, 2, 9]] {
                 harness::stream(&[&header[..], body.as_bytes()].concat());
             }
-            // Cut after the first, second and fourth line; and the body as parts (refused).
-            for mode in [1u8, 3, 7, 0] {
+            // Cut after the first, second and fourth line, read plain (mode
+            // bit 2 clear) and for stats; and the body as parts (refused).
+            for mode in [1u8, 5, 13, 3, 7, 15, 0] {
                 harness::parts(&[&[mode][..], body.as_bytes()].concat());
             }
         }

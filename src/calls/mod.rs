@@ -30,7 +30,7 @@ mod read;
 mod stream;
 pub mod wire;
 
-pub use part::{PartError, Select};
+pub use part::{parts_have_stats, PartError, Select};
 pub use stream::CallStream;
 pub use wire::{value_field, COST_FIELDS, USAGE_FIELDS};
 

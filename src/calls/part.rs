@@ -19,19 +19,37 @@
 //! unreadable: u32 call (in this part), model, field
 //! ```
 //!
+//! A table made for stats writes "WUS1" instead, and after the unreadable
+//! values each call's stats fields:
+//!
+//! ```text
+//! stats:      u32 op, user, thread (NONE: absent); u32 flags (1 exception)
+//! ```
+//!
 //! Parts come from the caller, so importing checks everything a table's
 //! invariants need: a malformed part is an error, never a wrong symbol.
+//! The parts of one import all have stats fields or none do; a table
+//! imports them as it was made (a table without stats drops them).
 
-use super::{CallRec, CallTable, Sym, Unreadable, UsageRec, NONE};
+use super::{CallRec, CallTable, StatsRec, Sym, Unreadable, UsageRec, NONE};
 use crate::limits::{filled, reserve, Exhausted};
 
 const MAGIC: &[u8; 4] = b"WUP1";
+/// The magic of a part with stats fields.
+const MAGIC_STATS: &[u8; 4] = b"WUS1";
 const HEADER: usize = 24;
 const CALL: usize = 32;
+const STATS: usize = 16;
+const EXCEPTION: u32 = 1;
 const USAGE: usize = 8 + 6 * 16 + 4 * 8;
 const UNREADABLE: usize = 12;
 const ENDED: u32 = 1;
 const DELETED: u32 = 2;
+
+/// Whether `parts` (back to back) start with a part that has stats fields.
+pub fn parts_have_stats(parts: &[u8]) -> bool {
+    parts.get(..4) == Some(MAGIC_STATS.as_slice())
+}
 
 /// Why parts could not be imported.
 #[derive(Debug)]
@@ -89,9 +107,13 @@ impl CallTable {
             }
             Ok(())
         };
-        for c in self.calls.iter().filter(|c| keep(c)) {
+        let stats = self.stats();
+        let stats_of = |i: usize| stats.and_then(|s| s.get(i));
+        debug_assert!(stats.is_none_or(|s| s.len() == self.calls.len()), "a stats table has one stats record per call");
+        for (i, c) in self.calls.iter().enumerate().filter(|(_, c)| keep(c)) {
             calls += 1;
-            for sym in [c.id, c.trace, c.parent, c.project] {
+            let fields = stats_of(i).map_or([NONE; 3], |s| [s.op, s.user, s.thread]);
+            for sym in [c.id, c.trace, c.parent, c.project].into_iter().chain(fields) {
                 if sym != NONE {
                     name(sym, &mut order, &mut text)?;
                 }
@@ -123,10 +145,11 @@ impl CallTable {
                 }
             }
         }
-        let size = HEADER + text + calls * CALL + usage * USAGE + unreadable.len() * UNREADABLE;
+        let stats_size = if stats.is_some() { calls * STATS } else { 0 };
+        let size = HEADER + text + calls * CALL + usage * USAGE + unreadable.len() * UNREADABLE + stats_size;
         let mut out = Vec::new();
         crate::limits::reserve_exact(&mut out, size)?;
-        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(if stats.is_some() { MAGIC_STATS } else { MAGIC });
         for n in [size, order.len(), calls, usage, unreadable.len()] {
             out.extend_from_slice(&(n as u32).to_le_bytes());
         }
@@ -162,6 +185,14 @@ impl CallTable {
                 out.extend_from_slice(&n.to_le_bytes());
             }
         }
+        if stats.is_some() {
+            for (i, _) in self.calls.iter().enumerate().filter(|(_, c)| keep(c)) {
+                let s = stats_of(i).copied().unwrap_or(StatsRec { op: NONE, user: NONE, thread: NONE, error: false });
+                for n in [to_local(s.op), to_local(s.user), to_local(s.thread), if s.error { EXCEPTION } else { 0 }] {
+                    out.extend_from_slice(&n.to_le_bytes());
+                }
+            }
+        }
         debug_assert_eq!(out.len(), size, "the part is as long as its header says");
         Ok(out)
     }
@@ -174,18 +205,25 @@ impl CallTable {
         let mut named_by = Vec::new();
         while !parts.is_empty() {
             let len = Bytes(parts).u32_at(4).ok_or(PartError::Malformed("a part's header is cut short"))? as usize;
-            if parts.get(..4) != Some(MAGIC.as_slice()) {
-                return Err(PartError::Malformed("not a part (its first bytes are not \"WUP1\")"));
+            let has_stats = match parts.get(..4) {
+                Some(m) if m == MAGIC => false,
+                Some(m) if m == MAGIC_STATS => true,
+                _ => return Err(PartError::Malformed("not a part (its first bytes are not \"WUP1\" or \"WUS1\")")),
+            };
+            // The table was made for stats (even where stats are compiled
+            // out) exactly when the parts have stats fields.
+            if has_stats != self.stats.is_some() {
+                return Err(PartError::Malformed("parts with stats fields and parts without are mixed"));
             }
             let part =
                 parts.get(..len).filter(|p| p.len() >= HEADER).ok_or(PartError::Malformed("a part is longer than the bytes given"))?;
-            self.import_part(Bytes(part), &mut named_by)?;
+            self.import_part(Bytes(part), has_stats, &mut named_by)?;
             parts = parts.get(len..).unwrap_or_default();
         }
         Ok(())
     }
 
-    fn import_part(&mut self, b: Bytes<'_>, named_by: &mut Vec<u32>) -> Result<(), PartError> {
+    fn import_part(&mut self, b: Bytes<'_>, has_stats: bool, named_by: &mut Vec<u32>) -> Result<(), PartError> {
         const SHORT: PartError = PartError::Malformed("a part is shorter than its counts say");
         const ENTRIES: &str = "a part's calls and usage entries do not match";
         let count = |at: usize| b.u32_at(at).map(|n| n as usize).ok_or(SHORT);
@@ -219,7 +257,8 @@ impl CallTable {
         };
         let (calls_at, usage_at) = (at, at.saturating_add(calls * CALL));
         let unreadable_at = usage_at.saturating_add(usage * USAGE);
-        if unreadable_at.saturating_add(unreadable * UNREADABLE) != b.0.len() {
+        let stats_at = unreadable_at.saturating_add(unreadable * UNREADABLE);
+        if stats_at.saturating_add(if has_stats { calls * STATS } else { 0 }) != b.0.len() {
             return Err(PartError::Malformed("a part's length does not match its counts"));
         }
         let first_call = self.calls.len();
@@ -302,6 +341,30 @@ impl CallTable {
             reserve(&mut self.unreadable, 1)?;
             self.unreadable.push(Unreadable { call, model: sym(model, false)?, field });
         }
+        if has_stats {
+            // Checked even where the table drops them (stats compiled out).
+            let mut read = Vec::new();
+            reserve(&mut read, calls)?;
+            for i in 0..calls {
+                let at = stats_at + i * STATS;
+                let u = |k: usize| b.u32_at(at + 4 * k).ok_or(SHORT);
+                let flags = u(3)?;
+                if flags > EXCEPTION {
+                    return Err(PartError::Malformed("a part's stats fields have unknown flags"));
+                }
+                read.push(StatsRec {
+                    op: sym(u(0)?, true)?,
+                    user: sym(u(1)?, true)?,
+                    thread: sym(u(2)?, true)?,
+                    error: flags & EXCEPTION != 0,
+                });
+            }
+            if let Some(stats) = self.stats_mut() {
+                reserve(stats, calls)?;
+                stats.extend_from_slice(&read);
+            }
+        }
+        debug_assert!(self.stats().is_none_or(|s| s.len() == self.calls.len()), "a stats table has one stats record per call");
         Ok(())
     }
 }
@@ -375,6 +438,102 @@ mod tests {
                 [table(&x.concat()).table().part(&Select::All).unwrap(), table(&y.concat()).table().part(&Select::All).unwrap()].concat();
             merged.import_parts(&parts).unwrap();
             same(&merged, whole);
+        }
+    }
+
+    fn stats_table(body: &str) -> CallStream {
+        let mut s = CallStream::for_stats(false);
+        s.push(body.as_bytes()).unwrap();
+        s.finish().unwrap();
+        s
+    }
+
+    /// BODY with stats fields: op names, users, threads, an exception.
+    fn stats_body() -> String {
+        BODY.lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let fields = [
+                    r#""op_name":"weave:///e/p/op/a:1","wb_user_id":"u1","exception":"boom","#,
+                    r#""op_name":"weave:///e/p/op/b:2","thread_id":"th","#,
+                    r#""wb_user_id":"u1","thread_id":null,"exception":null,"#,
+                    r#""op_name":"weave:///e/p/op/a:1","#,
+                ];
+                format!("{{{}{}\n", fields[i % fields.len()], &line[1..])
+            })
+            .collect()
+    }
+
+    fn stats_strs(t: &CallTable) -> Vec<[Option<String>; 3]> {
+        let name = |s: Sym| if s == NONE { None } else { Some(t.str(s).to_string()) };
+        t.stats().unwrap().iter().map(|s| [name(s.op), name(s.user), name(s.thread)]).collect()
+    }
+
+    #[test]
+    fn parts_of_a_stats_table_carry_its_stats_fields() {
+        let body = stats_body();
+        let whole = stats_table(&body);
+        let whole = whole.table();
+        assert!(whole.stats().unwrap().iter().any(|s| s.error));
+        let lines: Vec<&str> = body.split_inclusive('\n').collect();
+        for cut in 0..=lines.len() {
+            let (x, y) = lines.split_at(cut);
+            let parts = [
+                stats_table(&x.concat()).table().part(&Select::All).unwrap(),
+                stats_table(&y.concat()).table().part(&Select::All).unwrap(),
+            ]
+            .concat();
+            assert!(parts_have_stats(&parts));
+            let mut merged = CallTable::reading(false, true);
+            merged.import_parts(&parts).unwrap();
+            same(&merged, whole);
+            assert_eq!(stats_strs(&merged), stats_strs(whole));
+            assert_eq!(
+                merged.stats().unwrap().iter().map(|s| s.error).collect::<Vec<_>>(),
+                whole.stats().unwrap().iter().map(|s| s.error).collect::<Vec<_>>()
+            );
+        }
+        // A selection keeps the stats fields of the calls it keeps.
+        let part = whole.part(&Select::Of { traces: &["u".to_string()], ids: &[] }).unwrap();
+        let mut t = CallTable::reading(false, true);
+        t.import_parts(&part).unwrap();
+        assert_eq!(stats_strs(&t), stats_strs(whole)[2..].to_vec());
+    }
+
+    #[test]
+    fn parts_with_and_without_stats_fields_do_not_mix() {
+        let plain = table(BODY).table().part(&Select::All).unwrap();
+        let stats = stats_table(&stats_body()).table().part(&Select::All).unwrap();
+        assert!(!parts_have_stats(&plain));
+        let mixed = PartError::Malformed("parts with stats fields and parts without are mixed");
+        for (table, parts) in
+            [(true, [plain.clone(), stats.clone()].concat()), (false, [plain, stats.clone()].concat()), (false, stats.clone())]
+        {
+            let got = CallTable::reading(false, table).import_parts(&parts);
+            assert!(matches!((&got, &mixed), (Err(PartError::Malformed(a)), PartError::Malformed(b)) if a == b), "{got:?}");
+        }
+        // Unknown stats flags, a string the part does not hold.
+        let flags_at = stats.len() - 4;
+        let mut bad = stats.clone();
+        bad[flags_at] = 2;
+        assert!(matches!(
+            CallTable::reading(false, true).import_parts(&bad),
+            Err(PartError::Malformed("a part's stats fields have unknown flags"))
+        ));
+        let mut bad = stats.clone();
+        bad[flags_at - 12..flags_at - 8].copy_from_slice(&999u32.to_le_bytes());
+        assert!(matches!(
+            CallTable::reading(false, true).import_parts(&bad),
+            Err(PartError::Malformed("a part names a string it does not hold"))
+        ));
+        // Cut short or changed anywhere: an error or a table, never a panic.
+        for n in 0..stats.len() {
+            let _ = CallTable::reading(false, true).import_parts(stats.get(..n).unwrap());
+        }
+        for i in 0..stats.len() {
+            let mut p = stats.clone();
+            p[i] ^= 0xff;
+            let _ = CallTable::reading(false, true).import_parts(&p);
         }
     }
 

@@ -76,6 +76,16 @@ impl CallStream {
         CallStream::with_table(CallTable::reading(objects_path, true))
     }
 
+    /// A finished stream holding `table` (say, calls imported from parts):
+    /// it answers as one that read those calls does, and takes no more input.
+    pub fn finished_with(table: CallTable) -> CallStream {
+        let calls = table.calls().len();
+        let mut stream = CallStream::with_table(table);
+        stream.index = calls;
+        stream.finished = true;
+        stream
+    }
+
     fn reading(objects_path: bool) -> CallStream {
         CallStream::with_table(CallTable::new(objects_path))
     }

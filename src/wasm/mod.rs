@@ -376,6 +376,20 @@ impl UsageAccumulator {
         Ok(UsageAccumulator { stream: if stats { CallStream::for_stats(false) } else { CallStream::new() } })
     }
 
+    /// `UsageAccumulator.fromParts(parts)`: a finished accumulator holding
+    /// the calls of `parts` (`part()` of others), in order, as if their
+    /// bodies had been read as one. It answers `finish`, `finishTrace` and,
+    /// when the parts have stats fields and this is the stats module,
+    /// `finishStats`; it takes no more input.
+    #[wasm_bindgen(js_name = fromParts)]
+    pub fn from_parts(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | (Uint8Array | ArrayBuffer)[]")] parts: JsValue,
+    ) -> Result<UsageAccumulator, JsValue> {
+        enter();
+        let table = read_parts(&parts).map_err(throw)?;
+        Ok(UsageAccumulator { stream: CallStream::finished_with(table) })
+    }
+
     /// Reads what `chunk` completes. Throws (400/422) on the first bad line
     /// or call, and again on every later call.
     pub fn push(

@@ -553,13 +553,15 @@ pub fn parts(data: &[u8]) {
         imported_or_refused(rest);
         return;
     }
+    // Tables made for stats write their stats fields into parts too.
+    let stats = mode & 2 != 0;
     let read = |body: &[u8]| {
-        let mut s = CallStream::new();
+        let mut s = if stats { CallStream::for_stats(false) } else { CallStream::new() };
         s.push(body).and_then(|()| s.finish().map(|_| ())).ok().map(|()| s)
     };
     let Some(whole) = read(rest) else { return };
     let lines = rest.iter().filter(|&&c| c == b'\n').count();
-    let nth = usize::from(mode >> 1) % (lines + 1);
+    let nth = usize::from(mode >> 2) % (lines + 1);
     let cut = rest.iter().enumerate().filter(|(_, &c)| c == b'\n').nth(nth).map_or(rest.len(), |(i, _)| i + 1);
     let (x, y) = rest.split_at(cut);
     // A cut inside a JSON array leaves pieces that are no bodies: the
@@ -570,6 +572,8 @@ pub fn parts(data: &[u8]) {
     let merged = weave_usage::table_from_parts(&joined).expect("parts as written are imported");
     let w = whole.table();
     assert_eq!(calls_of(&merged), calls_of(w), "the parts of the pieces make the whole body's table");
+    assert_eq!(stats_of(&merged), stats_of(w), "and its stats fields, if it has them");
+    assert_eq!(merged.stats().is_some(), stats, "a table made for stats exactly from parts with stats fields");
     for req in [fixed_request(), derived_request(w, cut as u64), derived_request(w, 1)] {
         let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
         assert_eq!(weave_usage::compute(&merged, &p).map(|r| r.to_json()), weave_usage::compute(w, &p).map(|r| r.to_json()));
@@ -582,6 +586,9 @@ pub fn parts(data: &[u8]) {
         let some = weave_usage::table_from_parts(&part).expect("a part as written is imported");
         let kept: Vec<CallText> = calls_of(w).into_iter().filter(|c| c.0 == id || c.1 == trace).collect();
         assert_eq!(calls_of(&some), kept, "a selection keeps its traces' calls and its ids'");
+        let kept_stats: Vec<StatsText> =
+            calls_of(w).into_iter().zip(stats_of(w)).filter(|(c, _)| c.0 == id || c.1 == trace).map(|(_, s)| s).collect();
+        assert_eq!(stats_of(&some), kept_stats, "with their stats fields");
     }
     // Damaged on the way: never a panic, never a table that breaks an answer.
     let h = rest.iter().fold(0x811c_9dc5u32, |h, &c| (h ^ u32::from(c)).wrapping_mul(0x0100_0193));

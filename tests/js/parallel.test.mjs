@@ -293,3 +293,70 @@ test('a worker that fails (cannot load, runs out of memory) leaves the one-shot 
   assert.equal(loaded.shards, 0);
   assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
 });
+
+test('loaded for stats: the parts make one accumulator that answers as one fed the whole body (stats too)', async () => {
+  const stats = await import('weave-usage/stats');
+  const inProcessStats = () => {
+    let onMessage = () => {};
+    const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)), { loadStats: async () => stats });
+    return { worker: { postMessage: (m) => setImmediate(() => handle(m)) }, on: (message) => (onMessage = message), close: async () => {} };
+  };
+  const g = generate(3000, 5);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const trace = { project_id: 'acme/agents', filter: { trace_ids: null, call_ids: null }, limit: 100000 };
+  const timeline = { project_id: 'acme/agents', group_by: ['model', 'op_name', 'wb_user_id', 'thread_id'], granularity: 'hour', include_costs: true };
+  const whole = new stats.UsageAccumulator({ stats: true });
+  whole.push(g.body);
+  const spawns = [['in process', (n) => makePool(lib, inProcessStats, n)], ['worker_threads', (n) => createUsagePool({ workers: n })]];
+  for (const [how, make] of spawns) {
+    for (const n of how === 'in process' ? [1, 2, 3] : [2]) {
+      const pool = make(n);
+      try {
+        const loaded = await pool.load(g.body, { stats: true });
+        assert.equal(loaded.shards, n, `${how}, ${n}`);
+        const parts = await loaded.parts();
+        assert.equal(parts.length, n);
+        const acc = stats.UsageAccumulator.fromParts(parts);
+        try {
+          assert.equal(acc.calls, whole.calls);
+          for (const options of [undefined, { diagnostics: true }]) assert.deepEqual(acc.finish(request, options), whole.finish(request, options), `${how}, ${n}`);
+          assert.deepEqual(acc.finishTrace(trace), whole.finishTrace(trace));
+          assert.deepEqual(acc.finishStats(timeline), whole.finishStats(timeline));
+          assert.throws(() => acc.push('{}'), (e) => e.status === 422 && e.detail[0].type === 'stream_finished');
+        } finally {
+          acc.free();
+        }
+        // The main module reads the same parts, without their stats fields.
+        const plain = UsageAccumulator.fromParts(parts);
+        assert.deepEqual(plain.finish(request), whole.finish(request));
+        assert.throws(() => plain.finishStats(timeline), (e) => e.status === 501);
+        plain.free();
+        // Loaded without stats: parts without stats fields, which the stats module reads without stats.
+        const noStats = await pool.load(g.body);
+        const bare = stats.UsageAccumulator.fromParts(await noStats.parts());
+        assert.deepEqual(bare.finish(request), whole.finish(request));
+        assert.throws(() => bare.finishStats(timeline), (e) => e.status === 409);
+        bare.free();
+        // A body that does not load has no parts.
+        const broken = await pool.load(g.body.slice(0, -3), { stats: true });
+        assert.equal(broken.shards, 0);
+        await assert.rejects(() => broken.parts(), /not loaded/);
+      } finally {
+        await pool.close();
+      }
+    }
+  }
+  whole.free();
+});
+
+test('a shard worker without a stats module fails the load for stats, and answers in turn after it', async () => {
+  const pool = makePool(lib, inProcess, 2);
+  const g = generate(400, 3);
+  const request = { project_id: 'acme/agents', call_ids: g.roots };
+  const failed = await pool.load(g.body, { stats: true });
+  assert.equal(failed.shards, 0);
+  const loaded = await pool.load(g.body);
+  assert.equal(loaded.shards, 2);
+  assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
+  assert.equal(pool.last.oneShot, false);
+});

@@ -13,6 +13,13 @@ async function run(): Promise<void> {
   const again: CallsUsageRes = await data.callsUsage(request, { rollup: 'dedupe' });
   const trace: TraceUsageRes = await data.traceUsage({ project_id: 'p' });
   await data.free();
+  // Loaded for stats, gathered into one accumulator of the stats module.
+  const statsLib = await import('weave-usage/stats');
+  const loaded: LoadedBody = await pool.load(bytes, { stats: true, onProgress: ({ bytes }) => void bytes });
+  const parts: Uint8Array[] = await loaded.parts();
+  const gathered: UsageAccumulator = UsageAccumulator.fromParts(parts);
+  const withStats = statsLib.UsageAccumulator.fromParts(parts);
+  void [gathered.finish(request), withStats.finishStats({ project_id: 'p' })];
   const once: CallsUsageRes = await callsUsageParallel('{"id":"a","trace_id":"t"}', request, undefined, { workers: 4 });
   void [usage, again, trace, once, pool.last?.oneShot];
   await pool.close();
@@ -32,7 +39,10 @@ if (first) {
   acc.free();
 }
 const handle: (m: unknown) => void = shardHandler(lib, (message, transfer) => void [message, transfer]);
-void handle;
+const withStats: (m: unknown) => void = shardHandler(lib, () => {}, { loadStats: () => import('weave-usage/stats') });
+void [handle, withStats];
+// @ts-expect-error fromParts takes parts, not calls
+UsageAccumulator.fromParts([{ id: 'a' }]);
 
 // @ts-expect-error a pool takes bodies, not calls
 void createUsagePool().callsUsage([{ id: 'a', trace_id: 't' }], request);
