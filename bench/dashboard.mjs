@@ -1,18 +1,20 @@
 // The dashboard opening one large file in headless Chromium, as a user does
 // (the file input), timed from the upload to `body[data-state=ready]`
 // (polled every 250 ms), then the first root's trace view opened:
-//   node bench/dashboard.mjs FILE [--www DIR]
+//   node bench/dashboard.mjs FILE [--www DIR] [--workers N]
 // FILE: a calls export, e.g. bench/data.mjs's calls written as JSON Lines:
 //   node -e "import('./bench/data.mjs').then(m => require('fs').writeFileSync('/tmp/calls-1m.jsonl', m.generate(1e6).body))"
 // --www: the dashboard's files (default www/; the built package is /pkg/).
+// --workers: shard workers for a large file (the page's `#workers=N`; 0:
+// read on the dashboard's own worker; default: as the machine allows).
 // Prints figures; fails only if the page shows an error.
 import { parseArgs } from 'node:util';
 import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';
 
-const { values, positionals } = parseArgs({ options: { www: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { www: { type: 'string' }, workers: { type: 'string' } }, allowPositionals: true });
 const file = positionals[0];
 if (!file) {
-  console.error('usage: node bench/dashboard.mjs FILE [--www DIR]');
+  console.error('usage: node bench/dashboard.mjs FILE [--www DIR] [--workers N]');
   process.exit(2);
 }
 const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: { '/pkg/': `${repo}pkg` } });
@@ -28,11 +30,11 @@ const until = async (done, limit = 900_000) => {
   }
 };
 try {
-  await page.goto(url);
+  await page.goto(values.workers === undefined ? url : `${url}#workers=${values.workers}`);
   await page.waitForSelector('body[data-state="ready"]');
   await page.setInputFiles('#file-input', file);
   const [opened, seconds] = await until((s) => s === 'ready' || s === 'error');
-  console.log(`${file}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
+  console.log(`${file}${values.workers === undefined ? '' : `, workers ${values.workers}`}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
   if (opened !== 'ready') throw new Error(await page.evaluate(() => document.querySelector('[role=alert]')?.textContent ?? 'not ready'));
   await page.click('#usage-table button[data-trace-root]');
   await new Promise((r) => setTimeout(r, 300));

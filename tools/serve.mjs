@@ -102,7 +102,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`serve: --port must be a port number, got ${values.port}`);
     process.exit(2);
   }
-  const options = { root: join(repo, 'www'), mounts: { '/pkg/': join(repo, 'pkg') }, host: values.host };
+  // Cross-origin isolated (everything it loads is its own), so that the
+  // dashboard's worker can share a large file with its shard workers in
+  // place rather than copy it to each (docs/parallel.md).
+  const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+  const options = { root: join(repo, 'www'), mounts: { '/pkg/': join(repo, 'pkg') }, host: values.host, headers };
   let started;
   try {
     started = await serve({ ...options, port: wanted });

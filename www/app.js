@@ -55,6 +55,7 @@ const state = {
   timeZone: null, // null: the browser's own
   breakdown: 'op_name',
   breakdownSort: { key: null, dir: 1 },
+  workers: null, // shard workers for a large file (the URL's `workers`); null: as the machine allows
 };
 
 /** The browser's own time zone (UTC where the engine does not say). */
@@ -148,7 +149,7 @@ function open(source) {
   $('roots-count').textContent = '';
   showProgress(0, 'Reading…');
   setState('loading');
-  worker.postMessage({ type: 'open', id: state.seq, ...source });
+  worker.postMessage({ type: 'open', id: state.seq, workers: state.workers, ...source });
 }
 
 function requestUsage() {
@@ -335,7 +336,8 @@ function cards(rows) {
 
 function renderFileInfo() {
   const f = state.file;
-  $('file-info').textContent = `${f.name} · ${formatBytes(f.size)} · ${plural(f.calls, 'call')} · ${f.format === 'array' ? 'JSON array' : 'JSON Lines'}`;
+  const across = f.workers > 0 ? ` · read across ${plural(f.workers, 'worker')}` : '';
+  $('file-info').textContent = `${f.name} · ${formatBytes(f.size)} · ${plural(f.calls, 'call')} · ${f.format === 'array' ? 'JSON array' : 'JSON Lines'}${across}`;
 }
 
 function renderRootsPanel() {

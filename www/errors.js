@@ -2,6 +2,8 @@
 // page can show and a worker can post: a title, a sentence, the `detail`
 // entries as a list, and for bad JSON the offending line with a caret.
 
+import { decodeBytes } from './scan.js';
+
 const EXCERPT = 100; // characters of a long line shown around the error
 
 /**
@@ -79,7 +81,7 @@ export function excerpt(bytes, offset) {
   const start = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1;
   let end = bytes.indexOf(0x0a, offset);
   if (end < 0) end = bytes.length;
-  const decode = (a, b) => new TextDecoder().decode(bytes.subarray(a, b));
+  const decode = (a, b) => decodeBytes(new TextDecoder(), bytes.subarray(a, b));
   const before = decode(start, offset);
   const after = decode(offset, end).replace(/\r$/, '');
   const head = before.length > EXCERPT / 2 ? '…' + before.slice(-EXCERPT / 2) : before;

@@ -10,6 +10,13 @@
 // reads the same bytes and reports exactly what is wrong, with the line
 // number.
 
+/** The text of UTF-8 bytes, which may be in shared memory (the file is,
+ * when the page is cross-origin isolated and the file is read across
+ * workers), where TextDecoder refuses them: those are copied first. */
+export function decodeBytes(decoder, bytes) {
+  return decoder.decode(bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice());
+}
+
 /** "weave:///acme/agents/op/agent.run:322d44a7" → "agent.run". */
 export function opName(ref) {
   if (typeof ref !== 'string') return '';
@@ -223,7 +230,7 @@ export class CallScanner {
     let call = plainFields(bytes);
     if (call === null) {
       try {
-        call = JSON.parse(this.#decoder.decode(bytes));
+        call = JSON.parse(decodeBytes(this.#decoder, bytes));
       } catch {
         return; // Skipped: see the comment at the top.
       }
@@ -343,11 +350,11 @@ export function plainFields(b) {
 
 /** The text of b[s, e): a TextDecoder call costs more than copying a short ASCII string. */
 function text(b, s, e) {
-  if (e - s > 64) return fieldDecoder.decode(b.subarray(s, e));
+  if (e - s > 64) return decodeBytes(fieldDecoder, b.subarray(s, e));
   let out = '';
   for (let j = s; j < e; j++) {
     const c = b[j];
-    if (c >= 0x80) return fieldDecoder.decode(b.subarray(s, e));
+    if (c >= 0x80) return decodeBytes(fieldDecoder, b.subarray(s, e));
     out += String.fromCharCode(c);
   }
   return out;
@@ -445,7 +452,7 @@ export function traceCalls(bytes, spans) {
   for (let i = 0; i + 1 < spans.length; i += 2) {
     let c;
     try {
-      c = JSON.parse(decoder.decode(bytes.subarray(spans[i], spans[i + 1])));
+      c = JSON.parse(decodeBytes(decoder, bytes.subarray(spans[i], spans[i + 1])));
     } catch {
       continue; // The scanner read it; a changed file is not ours to report.
     }

@@ -18,6 +18,8 @@ export const SETTINGS = [
   // null: the browser's own zone. Checked against the zones the engine knows when applied.
   { key: 'tz', field: 'timeZone', fallback: null, read: (t) => (/^[A-Za-z0-9_+\-/:]{1,64}$/.test(t) ? t : undefined) },
   { key: 'by', field: 'breakdown', fallback: 'op_name', read: (t) => (['op_name', 'root_op_name', 'wb_user_id', 'thread_id'].includes(t) ? t : undefined) },
+  // Workers a large file is read with (worker.js); null: as many as there are cores to spare.
+  { key: 'workers', field: 'workers', fallback: null, read: (t) => (/^[0-8]$/.test(t) ? Number(t) : undefined) },
 ];
 
 function bool(t) {

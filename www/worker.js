@@ -2,7 +2,9 @@
 // weave-usage package off the main thread, so a file of tens of MB leaves
 // the page responsive.
 //
-// Messages in:  { type: 'open', id, file } or { type: 'open', id, url, name }
+// Messages in:  { type: 'open', id, file, workers } or { type: 'open', id, url, name, workers }
+//                 (workers: shard workers for a large file; null: as many as
+//                 the machine has cores to spare, 0: none)
 //               { type: 'usage', id, request, options, trace, compare, defaultPrices, stats }
 //                 (trace: null, or { request, traceId } for the trace view;
 //                 stats: null, or { timeline, breakdown }: two usageStats
@@ -11,7 +13,8 @@
 //                 provider-true totals' comparison; defaultPrices: price
 //                 models from weave-usage/prices too)
 // Messages out: { type: 'progress', id, loaded, total, aggregating }
-//               { type: 'opened', id, name, size, ...CallScanner summary }
+//               { type: 'opened', id, name, size, workers, ...CallScanner summary }
+//                 (workers: how many workers the file was read across; 0: here)
 //               { type: 'usage', id, result, trace, reference, pricing, stats } or { type: 'error', id, report }
 //                 (stats: null, { timeline, breakdown } answers, or { report }
 //                 when the stats alone failed)
@@ -55,6 +58,25 @@ async function handle(data) {
   }
 }
 
+/** Files at least this large are aggregated across workers (weave-usage/parallel). */
+const PARALLEL_FROM = 64 << 20;
+
+/** The pool of shard workers, made for the first large file and kept. */
+let pool = null;
+
+/** How many shard workers to read a file of `size` bytes with: as many as
+ * `asked` (the page's setting), whatever the size; else 0 for a small file,
+ * and for a large one a worker per core but one, left for this worker,
+ * which scans the file meanwhile. Always 0 where this worker cannot start
+ * workers of its own. */
+function shardWorkers(asked, size) {
+  if (typeof Worker !== 'function') return 0;
+  if (asked !== null && asked !== undefined) return Math.max(0, Math.min(8, Math.floor(Number(asked)) || 0));
+  if (size < PARALLEL_FROM) return 0;
+  const cores = self.navigator?.hardwareConcurrency || 1;
+  return cores < 2 ? 0 : Math.min(4, cores - 1);
+}
+
 async function open(source) {
   file?.accumulator?.free();
   file = null;
@@ -69,23 +91,31 @@ async function open(source) {
     total = Number(res.headers.get('content-length')) || 0;
     stream = res.body;
   }
-  const bytes = new Bytes(total);
   const scanner = new CallScanner();
-  // The streaming accumulator, where the package has it: it aggregates while
-  // the file is read, so the progress bar covers the aggregation too.
-  // Made for stats: it also reads each call's op, user, thread and exception.
-  const accumulator = typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator({ stats: true }) : null;
+  // A large file is read whole first, then aggregated across workers while
+  // this worker scans it (`acrossWorkers`): into shared memory where there is
+  // any (a cross-origin isolated page), which the workers then read in place.
+  const shards = typeof weave.UsageAccumulator === 'function' ? shardWorkers(source.workers, total) : 0;
+  const bytes = new Bytes(total, shards > 0 && typeof SharedArrayBuffer === 'function');
+  // Otherwise the streaming accumulator, where the package has it: it
+  // aggregates while the file is read, so the progress bar covers the
+  // aggregation too. Made for stats: it also reads each call's op, user,
+  // thread and exception.
+  const accumulator = shards === 0 && typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator({ stats: true }) : null;
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
+  let gathered = accumulator;
+  let across = 0; // the workers the file was read across (0: read here)
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       bytes.push(value);
-      scanner.push(value);
+      if (shards === 0) scanner.push(value);
       accumulator?.push(value);
       progress(bytes.length, !!accumulator);
     }
+    if (shards > 0) ({ accumulator: gathered, workers: across } = await acrossWorkers(bytes.done(), scanner, shards, progress));
   } catch (e) {
     // Reading failed, or the accumulator (which parses as it goes) refused a
     // chunk: the bytes read so far hold the offending line for the report,
@@ -101,8 +131,69 @@ async function open(source) {
     return;
   }
   const summary = scanner.finish();
-  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator, scanner };
-  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, ...summary });
+  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator: gathered, scanner };
+  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, workers: across, ...summary });
+}
+
+/** Bytes scanned between turns of this worker's event loop, so that the
+ * pool's messages and the progress get through while it scans. */
+const SLICE = 4 << 20;
+
+/**
+ * Aggregates `bytes` across `shards` workers (the pool, loaded for stats)
+ * while scanning them here, then gathers the workers' calls into one
+ * accumulator (`UsageAccumulator.fromParts`): the same answers as one fed
+ * the whole file. Where the workers could not read it (it is not JSON, a
+ * worker failed) it is read here, whose error, with its line, is the one to
+ * report. Returns `{ accumulator, workers }` (workers: 0 when read here).
+ */
+async function acrossWorkers(bytes, scanner, shards, progress) {
+  if (pool === null || pool.workers !== shards) {
+    await pool?.close();
+    const { createUsagePool } = await import('./pkg/parallel.js');
+    pool = createUsagePool({ workers: shards });
+  }
+  let scanned = 0;
+  let read = 0;
+  const tell = () => progress((scanned + read) / 2, true);
+  const loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), tell()) });
+  const turn = yielder();
+  for (let at = 0; at < bytes.length; at += SLICE) {
+    await turn();
+    scanner.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
+    scanned = Math.min(bytes.length, at + SLICE);
+    tell();
+  }
+  const loaded = await loading;
+  if (loaded.shards > 0) {
+    try {
+      return { accumulator: weave.UsageAccumulator.fromParts(await loaded.parts()), workers: loaded.shards };
+    } catch {
+      // Read here instead (below).
+    } finally {
+      await loaded.free();
+    }
+  }
+  const acc = new weave.UsageAccumulator({ stats: true });
+  try {
+    for (let at = 0; at < bytes.length; at += SLICE) acc.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
+    return { accumulator: acc, workers: 0 };
+  } catch (e) {
+    acc.free();
+    throw e;
+  }
+}
+
+/** A turn of the event loop, without a timer's clamping. */
+function yielder() {
+  const channel = new MessageChannel();
+  let wake = null;
+  channel.port1.onmessage = () => wake?.();
+  return () =>
+    new Promise((resolve) => {
+      wake = resolve;
+      channel.port2.postMessage(null);
+    });
 }
 
 async function usage({ id, request, options, trace, compare, defaultPrices, stats }) {
@@ -175,16 +266,22 @@ async function withDefaultPrices(compute, options) {
 }
 let defaults = null; // weave-usage/prices, once loaded
 
-/** A growing byte buffer, allocated once when the size is known. */
+/** A growing byte buffer, allocated once when the size is known; in shared
+ * memory if `shared`. */
 class Bytes {
   #buf;
+  #shared;
   length = 0;
-  constructor(size) {
-    this.#buf = new Uint8Array(size || 1 << 16);
+  constructor(size, shared = false) {
+    this.#shared = shared;
+    this.#buf = this.#alloc(size || 1 << 16);
+  }
+  #alloc(n) {
+    return new Uint8Array(this.#shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
   }
   push(chunk) {
     if (this.length + chunk.length > this.#buf.length) {
-      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.length + chunk.length));
+      const bigger = this.#alloc(Math.max(this.#buf.length * 2, this.length + chunk.length));
       bigger.set(this.#buf.subarray(0, this.length));
       this.#buf = bigger;
     }

@@ -22,11 +22,11 @@ after(async () => {
   server?.close();
 });
 
-/** Opens the dashboard and waits for the sample; `body` runs with the page. */
-async function withDashboard(viewport, body, fragment = '') {
-  const { page, problems, close } = await openPage(browser, url, viewport);
+/** Opens the dashboard (at `base`) and waits for the sample; `body` runs with the page. */
+async function withDashboard(viewport, body, fragment = '', base = url) {
+  const { page, problems, close } = await openPage(browser, base, viewport);
   try {
-    await page.goto(url + fragment);
+    await page.goto(base + fragment);
     await settled(page);
     await body(page);
     assert.deepEqual(problems, [], 'the console stayed clean');
@@ -799,4 +799,65 @@ test('stats tables export as CSV with the package’s numbers', { skip: engine =
     assert.equal(text.split('\r\n')[0], 'op_name,other,call_count,error_count,unfinished_count,requests,total_tokens,cost');
     assert.match(text, /\r\nopenai\.chat,false,2,1,0,2,1210,/);
   });
+});
+
+// ---- a file read across workers (weave-usage/parallel) ----
+
+test('a file read across workers: the same roots, table, stats, diagnostics, trace view and errors as read on one thread', async () => {
+  // Generated traces: users, threads, exceptions, unfinished calls, many models.
+  const r = rng(11);
+  const calls = Array.from({ length: 80 }, (_, i) => trace(r, { size: 1 + (i % 12), start: Date.UTC(2025, 2, 1) + i * 3_600_000, llmShare: 0.5, unfinished: 0.05 })).flat();
+  const body = jsonl(calls);
+  const view = async (fragment, base = url) => {
+    let seen;
+    await withDashboard(
+      { width: 1280, height: 900 },
+      async (page) => {
+        await upload(page, 'traces.jsonl', body);
+        await settled(page);
+        const info = await page.textContent('#file-info');
+        const root = await page.getAttribute('#usage-table button[data-trace-root]', 'data-trace-root');
+        const snapshot = {
+          roots: await page.$$eval('#roots input', (xs) => xs.map((x) => [x.dataset.rootId, x.checked])),
+          table: await tableText(page),
+          timeline: await page.$$eval('#timeline svg g.column', (gs) => gs.map((g) => [g.dataset.bucket, g.dataset.total])),
+          breakdown: await page.$$eval('#breakdown-table tbody tr', (trs) => trs.map((tr) => tr.textContent)),
+          diagnostics: await page.textContent('#diagnostics-panel'),
+        };
+        await page.click(`#usage-table button[data-trace-root="${root}"]`);
+        await settled(page);
+        snapshot.trace = await page.$$eval('#trace-table tbody tr', (trs) => trs.map((tr) => tr.textContent));
+        // Errors: a call without a trace id (422) and a line that is not JSON (400), with their lines.
+        await upload(page, 'bad-call.jsonl', jsonl([KNOWN[0], { id: 'x1', parent_id: 'ra', started_at: '2025-03-01T09:00:01Z' }, ...KNOWN.slice(1)]));
+        await settled(page, 'error');
+        snapshot.error422 = await page.$$eval('#error-items li', (lis) => lis.map((li) => li.textContent));
+        await upload(page, 'broken.jsonl', Buffer.from(jsonl(KNOWN.slice(0, 2)).toString() + '{"id": "a2", "trace_id": "ta", oops}\n' + jsonl(KNOWN.slice(2)).toString()));
+        await settled(page, 'error');
+        snapshot.error400 = [await page.textContent('#error-title'), await page.textContent('#error-message'), await page.textContent('#error-excerpt')];
+        seen = { info, snapshot, isolated: await page.evaluate(() => crossOriginIsolated) };
+      },
+      fragment,
+      base,
+    );
+    return seen;
+  };
+  const here = await view('#workers=0');
+  const across = await view('#workers=2');
+  assert.doesNotMatch(here.info, /read across/);
+  assert.match(across.info, /^traces\.jsonl · .* calls · JSON Lines · read across 2 workers$/);
+  assert.equal(across.info.replace(' · read across 2 workers', ''), here.info);
+  assert.ok(here.snapshot.table.total.length > 0 && here.snapshot.timeline.length > 1 && here.snapshot.trace.length > 0, 'the views are not empty');
+  assert.deepEqual(across.snapshot, here.snapshot);
+  assert.deepEqual(here.snapshot.error422, ['call 2 (line 2) › trace_id: Field required']);
+  // Served cross-origin isolated, as scripts/demo.sh serves it: the file is
+  // read into shared memory, which the workers read in place.
+  const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
+  try {
+    const shared = await view('#workers=2', isolated.url);
+    assert.equal(shared.isolated, true);
+    assert.equal(shared.info, across.info);
+    assert.deepEqual(shared.snapshot, here.snapshot);
+  } finally {
+    isolated.server.close();
+  }
 });
