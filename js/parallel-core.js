@@ -143,8 +143,14 @@ export function shardsAt(body, cuts) {
  * than 8 MB on a 2-core VM (docs/performance.md). */
 const STEP = 1 << 20;
 
-/** Bytes of a shard sent to its worker at a time. */
+/** Bytes of a shard sent to its worker at a time; a worker tells its
+ * progress after each. */
 const PIECE = 8 << 20;
+
+/** Copied bytes sent to a worker ahead of what it has read: copies (a page
+ * without SharedArrayBuffer) are made only this far ahead, so that the
+ * page never holds a second copy of the whole body. */
+const AHEAD = 4 * PIECE;
 
 /**
  * Reads one shard into a new `UsageAccumulator` of `lib` (the package's
@@ -237,15 +243,17 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     }
   };
   const push = (bytes) => {
-    if (failed !== null) return;
-    try {
-      for (let at = 0; at < bytes.length; at += STEP) acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
-      read += bytes.length;
-      if (read - told >= 32 << 20) post({ progress: read - told }), (told = read);
-    } catch (e) {
-      failed = e;
-      free();
+    if (failed === null) {
+      try {
+        for (let at = 0; at < bytes.length; at += STEP) acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+      } catch (e) {
+        failed = e;
+        free();
+      }
     }
+    // Told even after a failure: the sender paces its copies by it.
+    read += bytes.length;
+    if (read - told >= PIECE) post({ progress: read - told }), (told = read);
   };
   const end = () => {
     if (failed !== null) throw failed;
@@ -294,7 +302,8 @@ export function shardHandler(lib, post, { loadStats } = {}) {
 }
 
 /** A worker's end: `ask(message, transfer)` resolves to its next reply that
- * is not progress; progress replies go to `onProgress`. */
+ * is not progress; progress replies go to `onProgress`, and a death to it
+ * as Infinity (nothing more will be read). */
 function channel(worker, on, onProgress) {
   const waiting = [];
   // A worker that failed (it could not load, ran out of memory) answers
@@ -308,6 +317,7 @@ function channel(worker, on, onProgress) {
   }, (e) => {
     dead = { error: { message: String(e?.message ?? e) } };
     for (const w of waiting.splice(0)) w.resolve(dead);
+    onProgress(Infinity);
   });
   const ask = (message, transfer) =>
     new Promise((resolve) => {
@@ -335,8 +345,15 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
   const ends = [];
   for (let i = 0; i < count; i++) {
     const w = spawn();
-    const ask = channel(w.worker, w.on, (n) => progress && progress(n));
-    ends.push({ close: w.close, ask, send: ask.send });
+    // `onRead`: told each progress of the load under way; `gone`: the worker died.
+    const end = { close: w.close, ask: null, send: null, onRead: null, gone: false };
+    end.ask = channel(w.worker, w.on, (n) => {
+      if (n === Infinity) end.gone = true;
+      else if (progress) progress(n);
+      if (end.onRead) end.onRead(n);
+    });
+    end.send = end.ask.send;
+    ends.push(end);
   }
   let queue = Promise.resolve();
   const canShare = typeof SharedArrayBuffer === 'function';
@@ -368,25 +385,56 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         source = shared;
       }
       shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats }));
-      for (let k = 0; ; k++) {
-        let any = false;
-        shards.forEach((s, i) => {
-          const from = s.start + k * PIECE;
-          if (from >= s.end) return;
-          any = true;
-          const to = Math.min(s.end, from + PIECE);
-          if (source === bytes && isShared(bytes)) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
-          else if (source !== bytes) {
-            source.set(bytes.subarray(from, to), from);
-            used[i].send({ op: 'push', bytes: source.subarray(from, to) });
-          } else {
-            const own = bytes.slice(from, to);
-            used[i].send({ op: 'push', bytes: own }, [own.buffer]);
-          }
-        });
-        if (!any) break;
+      const copies = source === bytes && !isShared(bytes);
+      // Where each shard's next piece starts, and its bytes sent but not yet read.
+      const next = shards.map((s) => s.start);
+      const ahead = shards.map(() => 0);
+      const sendPiece = (i) => {
+        const from = next[i];
+        const to = Math.min(shards[i].end, from + PIECE);
+        (next[i] = to), (ahead[i] += to - from);
+        if (source === bytes && !copies) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
+        else if (!copies) {
+          source.set(bytes.subarray(from, to), from);
+          used[i].send({ op: 'push', bytes: source.subarray(from, to) });
+        } else {
+          const own = bytes.slice(from, to);
+          used[i].send({ op: 'push', bytes: own }, [own.buffer]);
+        }
+      };
+      let reads;
+      if (!copies) {
+        // Shared pieces, round-robin, all at once.
+        for (let any = true; any; ) {
+          any = false;
+          shards.forEach((s, i) => {
+            if (next[i] < s.end) (any = true), sendPiece(i);
+          });
+        }
+        reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
+      } else {
+        // Copies only AHEAD of each worker's reading: the next as it tells
+        // its progress (a worker that died tells Infinity).
+        reads = await Promise.all(
+          shards.map(
+            (s, i) =>
+              new Promise((resolve) => {
+                const more = () => {
+                  while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) sendPiece(i);
+                  if (next[i] >= s.end && used[i].onRead !== null) {
+                    used[i].onRead = null;
+                    resolve(used[i].ask({ op: 'end' }));
+                  }
+                };
+                used[i].onRead = (n) => {
+                  ahead[i] -= n;
+                  more();
+                };
+                more();
+              }),
+          ),
+        );
       }
-      const reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
       const failed = reads.find((r) => r.error);
       if (failed) {
         await Promise.all(used.map((e) => e.ask({ op: 'free' })));

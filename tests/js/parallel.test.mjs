@@ -360,3 +360,50 @@ test('a shard worker without a stats module fails the load for stats, and answer
   assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
   assert.equal(pool.last.oneShot, false);
 });
+
+test('without SharedArrayBuffer, copies go only a few pieces ahead of each worker, and a worker that dies mid-way does not hang the load', async () => {
+  const Shared = globalThis.SharedArrayBuffer;
+  const g = generate(60000, 8); // ~100 MB: each shard far more than the copies let ahead
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  let most = 0;
+  const counting = () => {
+    let onMessage = () => {};
+    let inFlight = 0;
+    const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)));
+    const postMessage = (m) => {
+      const n = m.op === 'push' ? m.bytes.length : 0;
+      inFlight += n;
+      most = Math.max(most, inFlight);
+      setImmediate(() => ((inFlight -= n), handle(m)));
+    };
+    return { worker: { postMessage }, on: (message) => (onMessage = message), close: async () => {} };
+  };
+  let posted = 0;
+  const dying = () => {
+    let onMessage = () => {};
+    let onError = () => {};
+    let dead = false;
+    const handle = shardHandler(lib, (m) => setImmediate(() => dead || onMessage(m)));
+    // The fourth message to reach a worker kills it: it handles and says nothing more.
+    const postMessage = (m) =>
+      setImmediate(() => {
+        if (dead) return;
+        if (++posted === 4) (dead = true), onError(new Error('worker died'));
+        else handle(m);
+      });
+    return { worker: { postMessage }, on: (message, error) => ((onMessage = message), (onError = error)), close: async () => {} };
+  };
+  globalThis.SharedArrayBuffer = undefined;
+  try {
+    const pool = makePool(lib, counting, 2);
+    const loaded = await pool.load(g.body);
+    assert.equal(loaded.shards, 2);
+    assert.deepEqual(await loaded.callsUsage(request), callsUsageFromJson(g.body, request));
+    assert.ok(most > 0 && most <= 40 << 20, `at most 4 pieces of 8 MB (and one being read) ahead of a worker: ${most}`);
+    const broken = await makePool(lib, dying, 2).load(g.body);
+    assert.equal(broken.shards, 0);
+    assert.deepEqual(await broken.callsUsage(request), callsUsageFromJson(g.body, request));
+  } finally {
+    globalThis.SharedArrayBuffer = Shared;
+  }
+});
