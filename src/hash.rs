@@ -16,7 +16,8 @@
 //!   key-independent collisions.
 //! - **Keys are random per instance and per table.** wasm32-unknown-unknown
 //!   has no entropy source: the JavaScript boundary hands in 128 bits from
-//!   `crypto.getRandomValues` when the module is instantiated ([`seed`]);
+//!   `crypto.getRandomValues` at the first call into the module ([`seed`];
+//!   at a later one if the runtime refused randomness then);
 //!   natively, std's randomly keyed `RandomState` supplies them. Each table
 //!   then gets its own keys ([`Keys::fresh`]), derived from the instance's by
 //!   SipHash of a counter.
@@ -42,8 +43,9 @@ static SEEDED: AtomicBool = AtomicBool::new(false);
 static DERIVED: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the instance's key from 16 random bytes. The JavaScript boundary
-/// calls it once, when the module is instantiated and before any export can
-/// run; a later call replaces the key for tables made afterwards.
+/// calls it at the first entry into the module (or, where the runtime
+/// refused randomness then, at the first entry where it did not); a later
+/// call replaces the key for tables made afterwards.
 pub fn seed(entropy: [u8; 16]) {
     let [a, b, c, d, e, f, g, h, rest @ ..] = entropy;
     let [i, j, k, l, m, n, o, p] = rest;
@@ -54,12 +56,11 @@ pub fn seed(entropy: [u8; 16]) {
 
 /// The instance's key. Natively it comes from std's `RandomState` (keyed by
 /// the operating system's randomness) on first use; in wasm the boundary has
-/// seeded it at instantiation.
+/// seeded it, unless the runtime refused randomness so far.
 fn instance() -> Keys {
     // In wasm std's `RandomState` is keyed by addresses, which are the same
-    // in every instance: only the boundary's entropy will do there.
-    #[cfg(target_arch = "wasm32")]
-    debug_assert!(SEEDED.load(Ordering::Relaxed), "the JavaScript boundary seeds the hash at instantiation");
+    // in every instance: only the boundary's entropy will do there, and it
+    // replaces this key once the runtime gives it.
     if !SEEDED.load(Ordering::Relaxed) {
         let state = std::collections::hash_map::RandomState::new();
         let mut entropy = [0u8; 16];

@@ -34,6 +34,7 @@
 //!   cannot reach a prototype, and it is the fastest way to build many small
 //!   objects.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use js_sys::{Array, ArrayBuffer, JsString, Reflect, Uint8Array, JSON};
@@ -504,20 +505,23 @@ fn probe(n: u32) -> u32 {
     probe(n - 1).rotate_left(3) ^ n
 }
 
-/// What every entry point does first, once per instance: a bug that panics
-/// should say so in the console, not just trap; and the hash of every table
-/// is keyed with the environment's randomness (see `hash.rs`), which wasm
-/// has none of its own.
+/// What every entry point does first: once per instance, a bug that panics
+/// should say so in the console, not just trap; and until it has worked,
+/// the hash of every table is keyed with the environment's randomness (see
+/// `hash.rs`), which wasm has none of its own.
 fn enter() {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(console_error_panic_hook::hook));
-        // `randomSeed` does not throw; were it to, the key stays unset and
-        // the core falls back to std's (address-keyed) one, not a failure.
+    ONCE.call_once(|| std::panic::set_hook(Box::new(console_error_panic_hook::hook)));
+    // A runtime may refuse randomness for a while (Cloudflare Workers do at
+    // global scope): the key then stays unset, tables made meanwhile fall
+    // back to std's (address-keyed) one, and the next entry asks again.
+    static SEEDED: AtomicBool = AtomicBool::new(false);
+    if !SEEDED.load(Ordering::Relaxed) {
         if let Some(entropy) = random_seed().ok().and_then(|bytes| <[u8; 16]>::try_from(bytes).ok()) {
             crate::hash::seed(entropy);
+            SEEDED.store(true, Ordering::Relaxed);
         }
-    });
+    }
 }
 
 /// The request and options, read as the JSON the server would receive, and

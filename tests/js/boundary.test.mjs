@@ -246,6 +246,38 @@ test('a runtime that refuses timers (as Cloudflare Workers do at global scope): 
   assert.deepEqual(out.call_usage.a.m.prompt_tokens, 2);
 });
 
+test('a runtime that refuses random values at first (as Cloudflare Workers do at global scope): calls answer, and the hash is keyed once it gives them', () => {
+  // Timers refused too, so that no warm-up enters the module on its own.
+  const script = `
+    const refuse = () => { throw new Error('Disallowed operation called within global scope'); };
+    globalThis.setTimeout = refuse;
+    globalThis.requestIdleCallback = refuse;
+    const real = crypto.getRandomValues.bind(crypto);
+    let asked = 0;
+    let refusing = true;
+    crypto.getRandomValues = (bytes) => {
+      asked++;
+      if (refusing) refuse();
+      return real(bytes);
+    };
+    const lib = await import('weave-usage');
+    const body = '{"id":"a","trace_id":"t","ended_at":"x","summary":{"usage":{"m":{"prompt_tokens":2}}}}\\n';
+    const request = { project_id: 'p', call_ids: ['a'] };
+    const first = lib.callsUsageFromJson(body, request);
+    const second = lib.callsUsageFromJson(body, request);
+    const askedWhileRefused = asked;
+    refusing = false;
+    const third = lib.callsUsageFromJson(body, request);
+    const fourth = lib.callsUsageFromJson(body, request);
+    console.log(JSON.stringify({ answers: [first, second, third, fourth].map((r) => r.call_usage.a.m.prompt_tokens), askedWhileRefused, asked }));
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 }));
+  assert.deepEqual(out.answers, [2, 2, 2, 2]);
+  // Asked at every entry while refused, once more when given, then no more.
+  assert.ok(out.askedWhileRefused >= 2, JSON.stringify(out));
+  assert.equal(out.asked, out.askedWhileRefused + 1, JSON.stringify(out));
+});
+
 test('the last line: an exception that unwinds through wasm (wasm-bindgen\'s own, on a freed pointer) becomes a 500 internal_error and the stack pointer is put back, 100,000 times', async () => {
   // The package's guard and the generated bindings, by file: neither is
   // part of the package's API. The generated accumulator, used after free(),
