@@ -1,23 +1,26 @@
 // The dashboard opening one large file in headless Chromium, as a user does
 // (the file input), timed from the upload to `body[data-state=ready]`
 // (polled every 250 ms), then the first root's trace view opened:
-//   node bench/dashboard.mjs FILE [--www DIR] [--workers N]
+//   node bench/dashboard.mjs FILE [--www DIR] [--workers N] [--isolated]
 // FILE: a calls export, e.g. bench/data.mjs's calls written as JSON Lines:
 //   node -e "import('./bench/data.mjs').then(m => require('fs').writeFileSync('/tmp/calls-1m.jsonl', m.generate(1e6).body))"
 // --www: the dashboard's files (default www/; the built package is /pkg/).
 // --workers: shard workers for a large file (the page's `#workers=N`; 0:
 // read on the dashboard's own worker; default: as the machine allows).
+// --isolated: served cross-origin isolated, as scripts/demo.sh serves it
+// (the file is then read into shared memory, not copied to the workers).
 // Prints figures; fails only if the page shows an error.
 import { parseArgs } from 'node:util';
 import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';
 
-const { values, positionals } = parseArgs({ options: { www: { type: 'string' }, workers: { type: 'string' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { www: { type: 'string' }, workers: { type: 'string' }, isolated: { type: 'boolean', default: false } }, allowPositionals: true });
 const file = positionals[0];
 if (!file) {
-  console.error('usage: node bench/dashboard.mjs FILE [--www DIR] [--workers N]');
+  console.error('usage: node bench/dashboard.mjs FILE [--www DIR] [--workers N] [--isolated]');
   process.exit(2);
 }
-const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: { '/pkg/': `${repo}pkg` } });
+const headers = values.isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers });
 const browser = await launch();
 const { page, problems, close } = await openPage(browser, url);
 const state = () => page.evaluate(() => document.body.dataset.state);
@@ -34,7 +37,8 @@ try {
   await page.waitForSelector('body[data-state="ready"]');
   await page.setInputFiles('#file-input', file);
   const [opened, seconds] = await until((s) => s === 'ready' || s === 'error');
-  console.log(`${file}${values.workers === undefined ? '' : `, workers ${values.workers}`}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
+  const how = [values.workers === undefined ? '' : `workers ${values.workers}`, values.isolated ? 'isolated' : ''].filter(Boolean).join(', ');
+  console.log(`${file}${how ? ` (${how})` : ''}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
   if (opened !== 'ready') throw new Error(await page.evaluate(() => document.querySelector('[role=alert]')?.textContent ?? 'not ready'));
   await page.click('#usage-table button[data-trace-root]');
   await new Promise((r) => setTimeout(r, 300));

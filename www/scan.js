@@ -46,9 +46,14 @@ export class CallScanner {
   #escaped = false;
   #line = 0;
   #roots = new Map();
+  /** trace id → { calls: live calls, spans: [start, end, start, end, …]
+   * file offsets of all its calls (string trace ids only) } */
   #traces = new Map();
-  #spans = new Map(); // trace id → [start, end, start, end, …] file offsets of its calls
-  #projects = new Map();
+  #projects = new Map(); // project id → { calls }
+  // The last trace and project looked up, and their entries: a trace's
+  // calls are mostly together, so most calls look up neither map.
+  #lastTrace = null;
+  #lastProject = null;
   #calls = 0;
   /** jsonl: the line number of each non-blank line, i.e. of the call with that index. */
   #lineOfCall = [];
@@ -90,13 +95,13 @@ export class CallScanner {
     const roots = [...this.#roots.values()].sort(
       (a, b) => cmp(a.started_at ?? '\uffff', b.started_at ?? '\uffff') || cmp(a.id, b.id),
     );
-    const projects = [...this.#projects].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).map(([id, calls]) => ({ id, calls }));
+    const projects = [...this.#projects].map(([id, p]) => [id, p.calls]).sort((a, b) => b[1] - a[1] || cmp(a[0], b[0])).map(([id, calls]) => ({ id, calls }));
     return {
       format: this.#format ?? 'jsonl',
       calls: this.#calls,
       projects,
       roots,
-      traceSizes: Object.fromEntries(this.#traces),
+      traceSizes: Object.fromEntries([...this.#traces].filter(([, t]) => t.calls > 0).map(([id, t]) => [id, t.calls])),
       lineOfCall: this.#format === 'array' ? null : this.#lineOfCall,
     };
   }
@@ -104,7 +109,7 @@ export class CallScanner {
   /** Where the calls naming `traceId` as their trace are in the file:
    * offsets [start, end, start, end, …], in file order. */
   spansOf(traceId) {
-    return this.#spans.get(traceId) ?? [];
+    return this.#traces.get(traceId)?.spans ?? [];
   }
 
   #jsonl(chunk, from) {
@@ -236,11 +241,9 @@ export class CallScanner {
       }
     }
     if (call === null || typeof call !== 'object' || typeof call.id !== 'string') return;
-    if (typeof call.trace_id === 'string') {
-      let spans = this.#spans.get(call.trace_id);
-      if (!spans) this.#spans.set(call.trace_id, (spans = []));
-      spans.push(start, end);
-    }
+    let trace = this.#lastTrace;
+    if (trace === null || trace.id !== call.trace_id) this.#lastTrace = trace = entry(this.#traces, call.trace_id);
+    if (typeof call.trace_id === 'string') trace.spans.push(start, end);
     // As the library counts: deleted calls are ignored, the last of several
     // calls with one id is the one that counts.
     if (call.deleted_at) {
@@ -248,9 +251,13 @@ export class CallScanner {
       return;
     }
     this.#calls++;
-    tally(this.#traces, call.trace_id);
+    trace.calls++;
     // A call without a project belongs to whichever project is asked for.
-    if (typeof call.project_id === 'string') tally(this.#projects, call.project_id);
+    if (typeof call.project_id === 'string') {
+      let project = this.#lastProject;
+      if (project === null || project.id !== call.project_id) this.#lastProject = project = entry(this.#projects, call.project_id);
+      project.calls++;
+    }
     if (call.parent_id == null) {
       this.#roots.set(call.id, {
         id: call.id,
@@ -342,23 +349,44 @@ export function plainFields(b) {
     if (s === ABSENT || (f >= ONLY_NULL && !root)) continue;
     const e = spans[2 * f + 1];
     if (s === NULL) out[FIELDS[f]] = null;
+    else if (f === 1 || f === 2) out[FIELDS[f]] = repeated(f, b, s, e);
     else if (f < PARENT || f >= ONLY_NULL) out[FIELDS[f]] = text(b, s, e);
     else out[FIELDS[f]] = e > s ? 'x' : '';
   }
   return out;
 }
 
+/** Per field, the last text made by `repeated`, and its bytes. */
+const lastText = FIELDS.map(() => '');
+const lastBytes = FIELDS.map(() => new Uint8Array(0));
+
+/** The text of b[s, e), field `f`'s value: the last call's, if the bytes
+ * are the same (a trace's calls are mostly together, and all of a
+ * project's), which is cheaper to check than to decode. */
+function repeated(f, b, s, e) {
+  const last = lastBytes[f];
+  if (last.length === e - s) {
+    let j = 0;
+    while (j < last.length && last[j] === b[s + j]) j++;
+    if (j === last.length) return lastText[f];
+  }
+  lastBytes[f] = b.slice(s, e);
+  return (lastText[f] = text(b, s, e));
+}
+
 /** The text of b[s, e): a TextDecoder call costs more than copying a short ASCII string. */
 function text(b, s, e) {
-  if (e - s > 64) return decodeBytes(fieldDecoder, b.subarray(s, e));
-  let out = '';
-  for (let j = s; j < e; j++) {
-    const c = b[j];
+  const n = e - s;
+  if (n > 64) return decodeBytes(fieldDecoder, b.subarray(s, e));
+  codes.length = n;
+  for (let j = 0; j < n; j++) {
+    const c = b[s + j];
     if (c >= 0x80) return decodeBytes(fieldDecoder, b.subarray(s, e));
-    out += String.fromCharCode(c);
+    codes[j] = c;
   }
-  return out;
+  return String.fromCharCode.apply(null, codes);
 }
+const codes = [];
 
 function skipSpace(b, i, n) {
   while (i < n && isSpace(b[i])) i++;
@@ -432,8 +460,11 @@ function count(bytes, byte) {
   return n;
 }
 
-function tally(map, key) {
-  map.set(key, (map.get(key) ?? 0) + 1);
+/** `map`'s entry for `id`, made if new. */
+function entry(map, id) {
+  let e = map.get(id);
+  if (e === undefined) map.set(id, (e = { id, calls: 0, spans: [] }));
+  return e;
 }
 
 function cmp(a, b) {
