@@ -148,15 +148,23 @@ const SLICE = 4 << 20;
  * report. Returns `{ accumulator, workers }` (workers: 0 when read here).
  */
 async function acrossWorkers(bytes, scanner, shards, progress) {
-  if (pool === null || pool.workers !== shards) {
-    await pool?.close();
-    const { createUsagePool } = await import('./pkg/parallel.js');
-    pool = createUsagePool({ workers: shards });
-  }
   let scanned = 0;
   let read = 0;
   const tell = () => progress((scanned + read) / 2, true);
-  const loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), tell()) });
+  let loading;
+  try {
+    if (pool === null || pool.workers !== shards) {
+      await pool?.close();
+      pool = null;
+      const { createUsagePool } = await import('./pkg/parallel.js');
+      pool = createUsagePool({ workers: shards });
+    }
+    loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), tell()) });
+  } catch {
+    // No workers here after all (the entry did not load, a worker could
+    // not be made): the file is read on this thread, below.
+    loading = Promise.resolve({ shards: 0 });
+  }
   const turn = yielder();
   for (let at = 0; at < bytes.length; at += SLICE) {
     await turn();
