@@ -75,8 +75,8 @@ worker.onerror = (e) => {
 worker.onmessageerror = () => showError({ title: 'The worker sent a message that could not be read', message: '', items: [] });
 
 const handlers = {
-  progress({ loaded, total, aggregating }) {
-    const what = aggregating ? 'Reading and aggregating' : 'Reading';
+  progress({ loaded, total, aggregating, workers }) {
+    const what = workers > 0 ? `Aggregating across ${plural(workers, 'worker')}:` : aggregating ? 'Reading and aggregating' : 'Reading';
     showProgress(total ? loaded / total : null, `${what} ${formatBytes(loaded)}${total ? ` of ${formatBytes(total)}` : ''}…`);
   },
   opened(file) {

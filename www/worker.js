@@ -12,7 +12,9 @@
 //                 compare: also answer with Weave's own rollup, for the
 //                 provider-true totals' comparison; defaultPrices: price
 //                 models from weave-usage/prices too)
-// Messages out: { type: 'progress', id, loaded, total, aggregating }
+// Messages out: { type: 'progress', id, loaded, total, aggregating, workers }
+//                 (workers: > 0 while a large file is aggregated across them,
+//                 after it was read)
 //               { type: 'opened', id, name, size, workers, ...CallScanner summary }
 //                 (workers: how many workers the file was read across; 0: here)
 //               { type: 'usage', id, result, trace, reference, pricing, stats } or { type: 'error', id, report }
@@ -115,7 +117,8 @@ async function open(source) {
       accumulator?.push(value);
       progress(bytes.length, !!accumulator);
     }
-    if (shards > 0) ({ accumulator: gathered, workers: across } = await acrossWorkers(bytes.done(), scanner, shards, progress));
+    // Its own progress: the file's bytes again, as the workers read them and this one scans them.
+    if (shards > 0) ({ accumulator: gathered, workers: across } = await acrossWorkers(bytes.done(), scanner, shards, throttle(source.id, bytes.length, shards)));
   } catch (e) {
     // Reading failed, or the accumulator (which parses as it goes) refused a
     // chunk: the bytes read so far hold the offending line for the report,
@@ -302,12 +305,12 @@ class Bytes {
 }
 
 /** Posts progress at most once per percent (or per MB when the size is unknown). */
-function throttle(id, total) {
+function throttle(id, total, workers = 0) {
   const step = total ? total / 100 : 1 << 20;
   let next = 0;
   return (loaded, aggregating) => {
     if (loaded < next) return;
     next = loaded + step;
-    self.postMessage({ type: 'progress', id, loaded, total, aggregating });
+    self.postMessage({ type: 'progress', id, loaded, total, aggregating, workers });
   };
 }

@@ -813,9 +813,14 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
     await withDashboard(
       { width: 1280, height: 900 },
       async (page) => {
+        await page.evaluate(() => {
+          window.progressTexts = [];
+          new MutationObserver(() => window.progressTexts.push(document.getElementById('progress-text').textContent)).observe(document.getElementById('progress-text'), { childList: true, characterData: true, subtree: true });
+        });
         await upload(page, 'traces.jsonl', body);
         await settled(page);
         const info = await page.textContent('#file-info');
+        const progress = await page.evaluate(() => window.progressTexts);
         const root = await page.getAttribute('#usage-table button[data-trace-root]', 'data-trace-root');
         const snapshot = {
           roots: await page.$$eval('#roots input', (xs) => xs.map((x) => [x.dataset.rootId, x.checked])),
@@ -834,7 +839,7 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
         await upload(page, 'broken.jsonl', Buffer.from(jsonl(KNOWN.slice(0, 2)).toString() + '{"id": "a2", "trace_id": "ta", oops}\n' + jsonl(KNOWN.slice(2)).toString()));
         await settled(page, 'error');
         snapshot.error400 = [await page.textContent('#error-title'), await page.textContent('#error-message'), await page.textContent('#error-excerpt')];
-        seen = { info, snapshot, isolated: await page.evaluate(() => crossOriginIsolated) };
+        seen = { info, progress, snapshot, isolated: await page.evaluate(() => crossOriginIsolated) };
       },
       fragment,
       base,
@@ -844,6 +849,8 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   const here = await view('#workers=0');
   const across = await view('#workers=2');
   assert.doesNotMatch(here.info, /read across/);
+  assert.ok(!here.progress.some((t) => t.startsWith('Aggregating across')), here.progress.join(' | '));
+  assert.ok(across.progress.some((t) => /^Aggregating across 2 workers: /.test(t)), across.progress.join(' | '));
   assert.match(across.info, /^traces\.jsonl · .* calls · JSON Lines · read across 2 workers$/);
   assert.equal(across.info.replace(' · read across 2 workers', ''), here.info);
   assert.ok(here.snapshot.table.total.length > 0 && here.snapshot.timeline.length > 1 && here.snapshot.trace.length > 0, 'the views are not empty');
