@@ -12,6 +12,7 @@
 // Prints figures; fails only if the page shows an error.
 import { parseArgs } from 'node:util';
 import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';
+import { ISOLATED } from '../tools/serve.mjs';
 
 const { values, positionals } = parseArgs({ options: { www: { type: 'string' }, workers: { type: 'string' }, isolated: { type: 'boolean', default: false } }, allowPositionals: true });
 const file = positionals[0];
@@ -19,7 +20,7 @@ if (!file) {
   console.error('usage: node bench/dashboard.mjs FILE [--www DIR] [--workers N] [--isolated]');
   process.exit(2);
 }
-const headers = values.isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
+const headers = values.isolated ? ISOLATED : {};
 const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers });
 const browser = await launch();
 const { page, problems, close } = await openPage(browser, url);

@@ -5,12 +5,11 @@
 // not (each shard gets a copy of its own bytes). Prints figures; exits
 // non-zero only if a pool's answer differs from the one-shot's.
 import { chromium } from 'playwright-core';
-import { serve } from '../tools/serve.mjs';
+import { ISOLATED, serve } from '../tools/serve.mjs';
 
 const repo = new URL('../', import.meta.url).pathname;
 const sizes = process.argv.slice(2).map(Number).filter(Boolean);
 const rounds = Number(process.env.ROUNDS) || 5;
-const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--js-flags=--expose-gc'],
@@ -18,7 +17,7 @@ const browser = await chromium.launch({
 console.log(`Chromium ${browser.version()}`);
 try {
   for (const isolated of [true, false]) {
-    const { server, url } = await serve({ root: `${repo}bench`, mounts: { '/pkg/': `${repo}pkg`, '/tools/': `${repo}tools` }, headers: isolated ? isolation : {} });
+    const { server, url } = await serve({ root: `${repo}bench`, mounts: { '/pkg/': `${repo}pkg`, '/tools/': `${repo}tools` }, headers: isolated ? ISOLATED : {} });
     try {
       const page = await browser.newPage();
       page.on('console', (m) => console.log(m.text()));

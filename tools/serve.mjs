@@ -27,6 +27,10 @@ const TYPES = {
   '.md': 'text/plain; charset=utf-8',
 };
 
+/** The headers that make a page cross-origin isolated (SharedArrayBuffer;
+ * see docs/parallel.md): for `serve`'s `headers`. */
+export const ISOLATED = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 /** The file a URL path names, or null when it is outside every served directory. */
 function locate(pathname, root, mounts) {
   let base = root;
@@ -105,8 +109,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   // Cross-origin isolated (everything it loads is its own), so that the
   // dashboard's worker can share a large file with its shard workers in
   // place rather than copy it to each (docs/parallel.md).
-  const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
-  const options = { root: join(repo, 'www'), mounts: { '/pkg/': join(repo, 'pkg') }, host: values.host, headers };
+  const options = { root: join(repo, 'www'), mounts: { '/pkg/': join(repo, 'pkg') }, host: values.host, headers: ISOLATED };
   let started;
   try {
     started = await serve({ ...options, port: wanted });

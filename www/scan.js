@@ -278,6 +278,8 @@ export class CallScanner {
 // (or, `deleted_at`, empty); of the last three the text, for roots only.
 const FIELDS = ['id', 'trace_id', 'project_id', 'parent_id', 'deleted_at', 'ended_at', 'display_name', 'op_name', 'started_at'];
 const FIELD_BYTES = FIELDS.map((k) => new TextEncoder().encode(k));
+const TRACE = 1;
+const PROJECT = 2;
 const PARENT = 3;
 const ONLY_NULL = 6; // fields before this are read in full
 const COLON = 0x3a;
@@ -349,7 +351,7 @@ export function plainFields(b) {
     if (s === ABSENT || (f >= ONLY_NULL && !root)) continue;
     const e = spans[2 * f + 1];
     if (s === NULL) out[FIELDS[f]] = null;
-    else if (f === 1 || f === 2) out[FIELDS[f]] = repeated(f, b, s, e);
+    else if (f === TRACE || f === PROJECT) out[FIELDS[f]] = repeated(f, b, s, e);
     else if (f < PARENT || f >= ONLY_NULL) out[FIELDS[f]] = text(b, s, e);
     else out[FIELDS[f]] = e > s ? 'x' : '';
   }

@@ -343,8 +343,9 @@ impl CallTable {
         }
         if has_stats {
             // Checked even where the table drops them (stats compiled out).
-            let mut read = Vec::new();
-            reserve(&mut read, calls)?;
+            if let Some(stats) = self.stats_mut() {
+                reserve(stats, calls)?;
+            }
             for i in 0..calls {
                 let at = stats_at + i * STATS;
                 let u = |k: usize| b.u32_at(at + 4 * k).ok_or(SHORT);
@@ -352,16 +353,11 @@ impl CallTable {
                 if flags > EXCEPTION {
                     return Err(PartError::Malformed("a part's stats fields have unknown flags"));
                 }
-                read.push(StatsRec {
-                    op: sym(u(0)?, true)?,
-                    user: sym(u(1)?, true)?,
-                    thread: sym(u(2)?, true)?,
-                    error: flags & EXCEPTION != 0,
-                });
-            }
-            if let Some(stats) = self.stats_mut() {
-                reserve(stats, calls)?;
-                stats.extend_from_slice(&read);
+                let rec =
+                    StatsRec { op: sym(u(0)?, true)?, user: sym(u(1)?, true)?, thread: sym(u(2)?, true)?, error: flags & EXCEPTION != 0 };
+                if let Some(stats) = self.stats_mut() {
+                    stats.push(rec);
+                }
             }
         }
         debug_assert!(self.stats().is_none_or(|s| s.len() == self.calls.len()), "a stats table has one stats record per call");

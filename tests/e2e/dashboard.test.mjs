@@ -11,6 +11,7 @@ import { pricesFor } from 'weave-usage/prices';
 import { formatCost, formatInt } from '../../www/format.js';
 import { rng, trace } from '../../tools/calls.mjs';
 import { engine, launch, openPage, out, readSample, repo, rootsOf, serve } from './helpers.mjs';
+import { ISOLATED } from '../../tools/serve.mjs';
 
 let browser, server, url;
 before(async () => {
@@ -858,7 +859,7 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   assert.deepEqual(here.snapshot.error422, ['call 2 (line 2) › trace_id: Field required']);
   // Served cross-origin isolated, as scripts/demo.sh serves it: the file is
   // read into shared memory, which the workers read in place.
-  const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
+  const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
   try {
     const shared = await view('#workers=2', isolated.url);
     assert.equal(shared.isolated, true);
