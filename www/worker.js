@@ -138,6 +138,10 @@ async function open(source) {
   self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, workers: across, ...summary });
 }
 
+/** How long the pool may say nothing (no progress, no answer) before the
+ * file is read on this thread instead. */
+const STALL = 15_000;
+
 /** Bytes scanned between turns of this worker's event loop, so that the
  * pool's messages and the progress get through while it scans. */
 const SLICE = 4 << 20;
@@ -153,6 +157,7 @@ const SLICE = 4 << 20;
 async function acrossWorkers(bytes, scanner, shards, progress) {
   let scanned = 0;
   let read = 0;
+  let heard = performance.now(); // when the pool last said something
   const tell = () => progress((scanned + read) / 2, true);
   let loading;
   try {
@@ -162,7 +167,7 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
       const { createUsagePool } = await import('./pkg/parallel.js');
       pool = createUsagePool({ workers: shards });
     }
-    loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), tell()) });
+    loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
   } catch {
     // No workers here after all (the entry did not load, a worker could
     // not be made): the file is read on this thread, below.
@@ -175,15 +180,33 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
     scanned = Math.min(bytes.length, at + SLICE);
     tell();
   }
-  const loaded = await loading;
-  if (loaded.shards > 0) {
-    try {
-      return { accumulator: weave.UsageAccumulator.fromParts(await loaded.parts()), workers: loaded.shards };
-    } catch {
-      // Read here instead (below).
-    } finally {
-      await loaded.free();
+  // A pool that says nothing for STALL ms is given up on (its workers
+  // ended), so that a worker that never answers cannot hold the page.
+  const unlessStalled = (promise) =>
+    new Promise((resolve, reject) => {
+      promise.then(resolve, reject);
+      const check = setInterval(() => {
+        if (performance.now() - heard < STALL) return;
+        clearInterval(check);
+        reject(new Error('the workers stopped answering'));
+      }, 1000);
+      promise.finally(() => clearInterval(check)).catch(() => {});
+    });
+  let loaded = { shards: 0 };
+  try {
+    loaded = await unlessStalled(loading);
+    if (loaded.shards > 0) {
+      heard = performance.now();
+      const parts = await unlessStalled(loaded.parts());
+      heard = performance.now();
+      await unlessStalled(loaded.free());
+      return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards };
     }
+  } catch {
+    // Read here instead (below); a stalled pool is not used again.
+    const stalled = pool;
+    pool = null;
+    stalled?.close().catch(() => {});
   }
   const acc = new weave.UsageAccumulator({ stats: true });
   try {
