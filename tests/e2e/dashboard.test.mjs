@@ -3,7 +3,9 @@
 // computed here in Node. The last tests cover the options: the price table,
 // the rollup switch, the diagnostics panel and the trace view.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { callsUsageFromJson, traceUsageFromJson } from 'weave-usage';
 import { usageStatsFromJson } from 'weave-usage/stats';
@@ -867,5 +869,44 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
     assert.deepEqual(shared.snapshot, here.snapshot);
   } finally {
     isolated.server.close();
+  }
+});
+
+test('a pool whose workers never answer is given up on: the file is read on the dashboard\'s own worker, with the same answers', async () => {
+  // The package as served, but with shard workers that take every message
+  // and answer none: no progress, no reply, no error.
+  const dir = mkdtempSync(join(tmpdir(), 'hung-pool-'));
+  cpSync(`${repo}pkg`, dir, { recursive: true });
+  writeFileSync(join(dir, 'parallel-worker.js'), 'self.onmessage = () => {};\n');
+  const hung = await serve({ root: `${repo}www`, mounts: { '/pkg/': dir } });
+  try {
+    const r = rng(12);
+    const body = jsonl(Array.from({ length: 30 }, (_, i) => trace(r, { size: 1 + (i % 7), start: Date.UTC(2025, 2, 1) + i * 3_600_000, llmShare: 0.5 })).flat());
+    const open = async (fragment, base) => {
+      let seen;
+      await withDashboard(
+        { width: 1280, height: 900 },
+        async (page) => {
+          const started = Date.now();
+          await upload(page, 'traces.jsonl', body);
+          await settled(page);
+          seen = { ms: Date.now() - started, info: await page.textContent('#file-info'), table: await tableText(page), diagnostics: await page.textContent('#diagnostics-panel') };
+        },
+        fragment,
+        base,
+      );
+      return seen;
+    };
+    const here = await open('#workers=0', url);
+    const stalled = await open('#workers=2', hung.url);
+    assert.doesNotMatch(stalled.info, /read across/);
+    assert.equal(stalled.info, here.info);
+    assert.deepEqual(stalled.table, here.table);
+    assert.equal(stalled.diagnostics, here.diagnostics);
+    // Given up on after its quiet spell (15 s), not at once and not never.
+    assert.ok(stalled.ms >= 14_000, `read after ${stalled.ms} ms`);
+  } finally {
+    hung.server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
