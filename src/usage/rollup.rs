@@ -274,7 +274,7 @@ const KEPT_STEP: usize = 64 << 20;
 /// outgrows the call's own usage. Totals are made only for the calls that
 /// report one (wanted, or never absorbed). Cycles: their calls are never
 /// final and are judged on what they absorbed.
-fn rollup_dedupe(
+pub(super) fn rollup_dedupe(
     table: &CallTable,
     scope: &[u32],
     settings: &Settings<'_>,

@@ -15,14 +15,16 @@
 //! it slow; everything that grows with the calls is reserved fallibly.
 
 use super::order::sort_by;
-use super::rollup::{own_usage, rollup};
+use super::rollup::{own_usage, rollup, rollup_dedupe};
 use super::scope::{live_calls, positions, project_sym, select, Settings, UNSET};
 use super::totals::{Totals, Usage};
 use crate::calls::{CallTable, Sym, NONE, NO_INSTANT};
 use crate::error::{Kind, Loc, UsageError};
+use crate::hash::RandomKeys;
 use crate::input::{Granularity, GroupKey, Rollup, StatsRequest, UsageOptions};
-use crate::limits::{collect, filled, reserve};
+use crate::limits::{collect, filled, reserve, Exhausted};
 use crate::response::{AnswerSize, StatsRes};
+use hashbrown::HashMap;
 
 /// Buckets a request may span.
 pub const MAX_BUCKETS: usize = 10_000;
@@ -91,9 +93,16 @@ pub fn usage_stats(
     drop(position);
 
     // The dedupe rollup: which calls cover their children, which are on a
-    // cycle, and each never-absorbed call's total.
+    // cycle, and (read only with trace_roots_only) each never-absorbed
+    // call's total. Without trace_roots_only the totals are not read, so
+    // when no call is deduped the reference's sum need not be run again.
     let nobody = filled(n, false).map_err(too_large)?;
-    let rolled = rollup(table, calls, &settings, Some(&nobody), AnswerSize::new(request.include_costs))?;
+    let size = AnswerSize::new(request.include_costs);
+    let rolled = if request.trace_roots_only {
+        rollup(table, calls, &settings, Some(&nobody), size)?
+    } else {
+        rollup_dedupe(table, calls, &settings, Some(&nobody), size, None)?
+    };
     drop(nobody);
     let mut flags = filled(n, 0u8).map_err(too_large)?;
     const STUCK: u8 = 1;
@@ -110,17 +119,35 @@ pub fn usage_stats(
     }
     let absorbed = |k: usize| parent.get(k).is_some_and(|&p| p != UNSET) && flags.get(k).is_some_and(|f| f & STUCK == 0);
 
-    // Each call's own usage, once.
-    let own: Vec<Usage> =
+    // Each call's own usage; a deduped call then gives up what each child
+    // it absorbs holds of its own (as read, not what is left of it).
+    let mut exclusive: Vec<Usage> =
         collect(n, (0..n).map(|k| rec(k).map(|c| own_usage(table, c, &settings)).unwrap_or_default())).map_err(too_large)?;
-    let mut exclusive: Vec<Usage> = collect(n, own.iter().cloned()).map_err(too_large)?;
-    for (k, mine) in own.iter().enumerate() {
+    // Only a deduped call's usage changes, so only those are kept as read:
+    // `kept[k]` is 1 + the index in `originals` of call k's, or 0.
+    let mut kept: Vec<u32> = if rolled.deduped.is_empty() { Vec::new() } else { filled(n, 0).map_err(too_large)? };
+    let mut originals: Vec<Usage> = Vec::new();
+    for &k in &rolled.deduped {
+        reserve(&mut originals, 1).map_err(too_large)?;
+        originals.push(exclusive.get(k as usize).cloned().unwrap_or_default());
+        if let Some(x) = kept.get_mut(k as usize) {
+            *x = originals.len() as u32;
+        }
+    }
+    let as_read = |k: usize| kept.get(k).and_then(|&i| i.checked_sub(1)).and_then(|i| originals.get(i as usize));
+    let mut mine: Vec<(Sym, Totals)> = Vec::new();
+    for k in 0..n {
         let p = parent.get(k).copied().unwrap_or(UNSET);
         if !absorbed(k) || flags.get(p as usize).is_none_or(|f| f & DEDUPED == 0) {
             continue;
         }
+        mine.clear();
+        if let Some(own) = as_read(k).or_else(|| exclusive.get(k)) {
+            reserve(&mut mine, own.len()).map_err(too_large)?;
+            mine.extend(own.iter().copied());
+        }
         if let Some(into) = exclusive.get_mut(p as usize) {
-            for (model, t) in mine.iter() {
+            for (model, t) in &mine {
                 // A deduped call covers each of its children's models.
                 if let Some(e) = into.find_mut(*model) {
                     for (a, b) in e.tokens.iter_mut().zip(t.tokens) {
@@ -133,9 +160,12 @@ pub fn usage_stats(
             }
         }
     }
+    drop(mine);
     // A model whose tokens all cancelled keeps only the float residue of
-    // its costs' subtraction: nothing.
-    for (e, o) in exclusive.iter_mut().zip(&own) {
+    // its costs' subtraction: nothing. (Only a deduped call's can have: an
+    // entry as read has a token or a cost that is not zero.)
+    for &k in &rolled.deduped {
+        let (Some(o), Some(e)) = (as_read(k as usize), exclusive.get_mut(k as usize)) else { continue };
         for (model, t) in o.iter() {
             if let Some(x) = e.find_mut(*model) {
                 if x.tokens.iter().all(|&v| v == 0) && x.costs.iter().zip(t.costs).all(|(c, whole)| c.abs() <= whole.abs() * 1e-9) {
@@ -144,7 +174,7 @@ pub fn usage_stats(
             }
         }
     }
-    drop(own);
+    drop((kept, originals));
 
     // Each call's root: the call its usage ends up in.
     let mut root = filled(n, UNSET).map_err(too_large)?;
@@ -171,8 +201,10 @@ pub fn usage_stats(
         path.clear();
     }
 
-    // Op names: `NAME` of a ref, numbered so that equal names are one key.
-    let op_key = op_names(table, extra, calls)?;
+    // Op names: `NAME` of a ref, numbered so that equal names are one key;
+    // only when the request groups or filters by them.
+    let by_op = request.group_by.iter().any(|k| matches!(k, GroupKey::OpName | GroupKey::RootOpName));
+    let op_key = if by_op || !request.op_names.is_empty() { op_names(table, extra, calls)? } else { OpKeys::default() };
     let marks = |ids: &[String]| -> Result<Option<Vec<bool>>, UsageError> {
         if ids.is_empty() {
             return Ok(None);
@@ -465,6 +497,7 @@ pub fn usage_stats(
 /// Op names numbered by their `NAME`: `of[sym]` for each symbol that is a
 /// live call's op name (`UNSET` for others and for no op name), `names`
 /// the text of each number.
+#[derive(Default)]
 struct OpKeys {
     of: Vec<u32>,
     names: Vec<String>,
@@ -473,31 +506,49 @@ struct OpKeys {
 fn op_names(table: &CallTable, extra: &[crate::calls::StatsRec], calls: &[u32]) -> Result<OpKeys, UsageError> {
     let too_large = |e| table.too_large(e);
     let mut of = filled(table.symbols(), UNSET).map_err(too_large)?;
-    let mut syms: Vec<Sym> = Vec::new();
+    // Refs differ by digest, so there may be as many refs as calls but only
+    // a few names: each ref's NAME is numbered through a keyed hash table,
+    // and only the distinct names are sorted.
+    let mut number: HashMap<&str, u32, RandomKeys> = HashMap::with_hasher(RandomKeys::default());
+    let mut texts: Vec<&str> = Vec::new();
     for s in calls.iter().filter_map(|&i| extra.get(i as usize)) {
-        if s.op != NONE && of.get(s.op as usize) == Some(&UNSET) {
-            if let Some(x) = of.get_mut(s.op as usize) {
-                *x = 0;
+        if s.op == NONE || of.get(s.op as usize) != Some(&UNSET) {
+            continue;
+        }
+        let name = op_name(table.str(s.op));
+        let n = match number.get(name) {
+            Some(&n) => n,
+            None => {
+                number.try_reserve(1).map_err(|_| too_large(Exhausted { bytes: 32 }))?;
+                reserve(&mut texts, 1).map_err(too_large)?;
+                // Fewer names than symbols, and symbols are u32.
+                debug_assert!(u32::try_from(texts.len()).is_ok());
+                let n = texts.len() as u32;
+                texts.push(name);
+                number.insert(name, n);
+                n
             }
-            reserve(&mut syms, 1).map_err(too_large)?;
-            syms.push(s.op);
+        };
+        if let Some(x) = of.get_mut(s.op as usize) {
+            *x = n;
         }
     }
-    // Each ref's NAME once (refs differ by digest: as many as the calls).
-    let texts: Vec<&str> = collect(syms.len(), syms.iter().map(|&s| op_name(table.str(s)))).map_err(too_large)?;
-    let mut order: Vec<u32> = collect(syms.len(), 0..syms.len() as u32).map_err(too_large)?;
+    drop(number);
+    let mut order: Vec<u32> = collect(texts.len(), 0..texts.len() as u32).map_err(too_large)?;
     let text = |i: u32| texts.get(i as usize).copied().unwrap_or_default();
     sort_by(&mut order, &|a, b| text(a).cmp(text(b)));
+    // rank[first-seen number] = position in name order.
+    let mut rank = filled(texts.len(), 0u32).map_err(too_large)?;
     let mut names: Vec<String> = Vec::new();
-    for &i in &order {
-        let (name, s) = (text(i), syms.get(i as usize).copied().unwrap_or(NONE));
-        if names.last().is_none_or(|l| l != name) {
-            reserve(&mut names, 1).map_err(too_large)?;
-            names.push(name.to_string());
+    for (at, &i) in order.iter().enumerate() {
+        if let Some(r) = rank.get_mut(i as usize) {
+            *r = at as u32;
         }
-        if let Some(x) = of.get_mut(s as usize) {
-            *x = (names.len() - 1) as u32;
-        }
+        reserve(&mut names, 1).map_err(too_large)?;
+        names.push(text(i).to_string());
+    }
+    for x in of.iter_mut().filter(|x| **x != UNSET) {
+        *x = rank.get(*x as usize).copied().unwrap_or(UNSET);
     }
     Ok(OpKeys { of, names })
 }
