@@ -335,6 +335,39 @@ function channel(worker, on, onProgress) {
 const isShared = (bytes) => typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
 
 /**
+ * `spawn` for shard workers made elsewhere (`createUsagePool({ connect })`):
+ * `connect(i)` gives `{ port, close, onFailure? }`, `port` an end of a
+ * MessageChannel whose other end a shard worker serves (`startShardWorker`
+ * in browsers; any worker running the package's shard worker script, handed
+ * `{ connect: port }` as its first message). Where the worker fails,
+ * `onFailure` is how the pool hears of it (a port says nothing of the worker
+ * behind it): it then answers by the one-shot path, as for its own workers.
+ */
+export function linked(connect) {
+  let index = 0;
+  return () => {
+    const link = connect(index++);
+    const port = link?.port;
+    if (!port || typeof port.postMessage !== 'function' || typeof port.addEventListener !== 'function') {
+      throw new TypeError('createUsagePool: connect() must return { port, close }, port a MessagePort');
+    }
+    return {
+      worker: port,
+      on: (message, error) => {
+        port.addEventListener('message', (e) => message(e.data));
+        port.addEventListener('messageerror', (e) => error(e));
+        port.start?.();
+        link.onFailure?.((why) => error(new Error(String(why))));
+      },
+      close: () => {
+        port.close?.();
+        return link.close?.();
+      },
+    };
+  };
+}
+
+/**
  * A pool of `workers` shard workers made by `spawn()` (`{ worker, on,
  * close }`), answering with `lib` on this thread. See `createUsagePool` in
  * parallel.js / parallel-node.js.

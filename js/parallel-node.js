@@ -3,7 +3,7 @@
 // (parallel-worker-node.js). See parallel-core.js and docs/parallel.md.
 import { Worker } from 'node:worker_threads';
 import * as lib from './node.js';
-import { makePool } from './parallel-core.js';
+import { linked, makePool } from './parallel-core.js';
 
 export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './node.js';
@@ -19,9 +19,20 @@ function spawn() {
   };
 }
 
-/** A pool of `workers` worker threads (default 2); `close()` ends them. */
-export function createUsagePool({ workers = 2 } = {}) {
-  return makePool(lib, spawn, workers);
+/** A pool of `workers` worker threads (default 2), or of workers reached
+ * through `connect(i)` (see parallel.d.ts); `close()` ends them. */
+export function createUsagePool({ workers = 2, connect } = {}) {
+  return makePool(lib, connect ? linked(connect) : spawn, workers);
+}
+
+/** A shard worker (a worker thread, made here) serving `port`, for a pool
+ * on another thread made with `createUsagePool({ connect })`. Returns the
+ * Worker; its `error` event is the link's `onFailure`. */
+export function startShardWorker(port) {
+  const worker = new Worker(new URL('./parallel-worker-node.js', import.meta.url));
+  worker.unref();
+  worker.postMessage({ connect: port }, [port]);
+  return worker;
 }
 
 /** `callsUsageFromJson(body, request, options)` across `workers` threads made for this call. */

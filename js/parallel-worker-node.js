@@ -1,8 +1,19 @@
 // A shard worker of weave-usage/parallel in Node, Deno and Bun (see parallel-core.js).
-import { parentPort } from 'node:worker_threads';
+import { MessagePort, parentPort } from 'node:worker_threads';
 import * as lib from './node.js';
 import { shardHandler } from './parallel-core.js';
 
 // With stats fields, shards are read by weave-usage/stats, loaded when first needed.
-const handle = shardHandler(lib, (message, transfer) => parentPort.postMessage(message, transfer), { loadStats: () => import('./stats-node.js') });
-parentPort.on('message', handle);
+let post = (message, transfer) => parentPort.postMessage(message, transfer);
+const handle = shardHandler(lib, (message, transfer) => post(message, transfer), { loadStats: () => import('./stats-node.js') });
+parentPort.on('message', (m) => {
+  // A pool on another thread than the one that made this worker
+  // (`createUsagePool({ connect })`) hands over the port to serve instead, first.
+  if (m?.connect instanceof MessagePort) {
+    const port = m.connect;
+    post = (message, transfer) => port.postMessage(message, transfer);
+    port.on('message', handle);
+    return;
+  }
+  handle(m);
+});

@@ -5,14 +5,26 @@
 // installed first and holds messages until the package is ready.
 import { shardHandler } from './parallel-core.js';
 
-const post = (message, transfer) => self.postMessage(message, transfer);
+let post = (message, transfer) => self.postMessage(message, transfer);
 const waiting = [];
 let handle = (m) => waiting.push(m);
-self.addEventListener('message', (e) => handle(e.data));
+self.addEventListener('message', (e) => {
+  // A pool on another thread than the one that made this worker
+  // (`createUsagePool({ connect })`, `startShardWorker`) hands over the
+  // port to serve instead, first.
+  if (e.data?.connect instanceof MessagePort) {
+    const port = e.data.connect;
+    post = (message, transfer) => port.postMessage(message, transfer);
+    port.addEventListener('message', (m) => handle(m.data));
+    port.start();
+    return;
+  }
+  handle(e.data);
+});
 import('./index.js').then(
   (lib) => {
     // With stats fields, shards are read by weave-usage/stats, loaded when first needed.
-    handle = shardHandler(lib, post, { loadStats: () => import('./stats.js') });
+    handle = shardHandler(lib, (message, transfer) => post(message, transfer), { loadStats: () => import('./stats.js') });
     for (const m of waiting.splice(0)) handle(m);
   },
   (e) => {

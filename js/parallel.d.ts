@@ -93,7 +93,48 @@ export interface UsagePool {
   close(): Promise<void>;
 }
 
-export function createUsagePool(options?: { workers?: number }): UsagePool;
+/** What a pool needs of a port: a `MessagePort` of the DOM or of `node:worker_threads`. */
+export interface ShardPort {
+  postMessage(message: any, transfer: any[]): void;
+  addEventListener(type: 'message' | 'messageerror', listener: (event: { data: any }) => void): void;
+  start?(): void;
+  close?(): void;
+}
+
+/** A shard worker made on another thread, reached through a port (`createUsagePool({ connect })`). */
+export interface ShardLink {
+  /** An end of a `MessageChannel` whose other end the shard worker serves (`startShardWorker(port)`). */
+  port: ShardPort;
+  /** Ends the worker (the pool's `close()` calls it). */
+  close?(): unknown;
+  /** Called once with `fail`, which the link calls if the worker dies or
+   * cannot load (a port says nothing of the worker behind it): the pool then
+   * answers by the one-shot path, as for a worker of its own that failed. */
+  onFailure?(fail: (why: unknown) => void): void;
+}
+
+export interface UsagePoolOptions {
+  /** How many shard workers (browsers: the cores, at most 4; Node: 2). */
+  workers?: number;
+  /** The shard workers are made elsewhere: `connect(i)` reaches the i-th.
+   * E.g. a pool in a Web Worker whose page makes its shard workers, because
+   * in Firefox a worker that makes a worker can hang (docs/parallel.md). */
+  connect?: (index: number) => ShardLink;
+}
+
+export function createUsagePool(options?: UsagePoolOptions): UsagePool;
+
+/** The worker `startShardWorker` made: a DOM `Worker` in browsers (its
+ * `error` event tells that it failed), a `node:worker_threads` `Worker` in
+ * Node (its `'error'` event). */
+export interface ShardWorker {
+  terminate(): unknown;
+}
+
+/** A shard worker made here serving `port`, for a pool made with `connect`
+ * on another thread. `terminate()` ends it; its error event is what the
+ * link's `onFailure` should report. */
+export function startShardWorker(port: ShardPort): ShardWorker;
 
 /** `callsUsageFromJson(body, request, options)`, the same answer or error, across workers made for this call. */
 export function callsUsageParallel(

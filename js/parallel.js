@@ -4,7 +4,7 @@
 // import.meta.url), { type: 'module' })`, which Vite, webpack and others
 // follow. See parallel-core.js and docs/parallel.md.
 import * as lib from './index.js';
-import { makePool } from './parallel-core.js';
+import { linked, makePool } from './parallel-core.js';
 
 export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './index.js';
@@ -22,9 +22,23 @@ function spawn() {
   };
 }
 
-/** A pool of `workers` module workers (default: the cores, at most 4); `close()` ends them. */
-export function createUsagePool({ workers = Math.min(4, globalThis.navigator?.hardwareConcurrency || 2) } = {}) {
-  return makePool(lib, spawn, workers);
+/** A pool of `workers` module workers (default: the cores, at most 4), or
+ * of workers reached through `connect(i)`; `close()` ends them. */
+export function createUsagePool({ workers = Math.min(4, globalThis.navigator?.hardwareConcurrency || 2), connect } = {}) {
+  return makePool(lib, connect ? linked(connect) : spawn, workers);
+}
+
+/**
+ * A shard worker (a module Worker, made here) serving `port`, for a pool on
+ * another thread made with `createUsagePool({ connect })`: e.g. a page makes
+ * the shard workers of a pool in its own worker, because in Firefox a worker
+ * that makes a worker can hang. Returns the Worker; its `error` event is the
+ * link's `onFailure`.
+ */
+export function startShardWorker(port) {
+  const worker = new Worker(new URL('./parallel-worker.js', import.meta.url), { type: 'module' });
+  worker.postMessage({ connect: port }, [port]);
+  return worker;
 }
 
 /** `callsUsageFromJson(body, request, options)` across `workers` workers made for this call. */

@@ -65,8 +65,35 @@ const zone = () => state.timeZone ?? OWN_ZONE;
 const worker = new Worker(new URL('worker.js', import.meta.url), { type: 'module' });
 // Answers to anything but the latest request are stale: drop them.
 worker.onmessage = ({ data }) => {
+  if (data.type === 'shard') return startShard(data);
+  if (data.type === 'end-shard') return endShard(data);
   if (data.id === state.seq) handlers[data.type](data);
 };
+
+// The worker's pool of shard workers (weave-usage/parallel, for large
+// files) is made here and reached through ports: in Firefox a worker that
+// makes a worker can hang. shard → its Worker (null while being made).
+const shardWorkers = new Map();
+function startShard({ shard, port }) {
+  shardWorkers.set(shard, null);
+  const failed = (message) => worker.postMessage({ type: 'shard-failed', shard, message });
+  import('./pkg/parallel.js').then(
+    ({ startShardWorker }) => {
+      if (!shardWorkers.has(shard)) return; // ended meanwhile
+      const w = startShardWorker(port);
+      shardWorkers.set(shard, w);
+      w.addEventListener('error', (e) => {
+        e.preventDefault();
+        failed(e.message || 'a shard worker failed');
+      });
+    },
+    (e) => failed(`weave-usage/parallel could not be loaded: ${e?.message ?? e}`),
+  );
+}
+function endShard({ shard }) {
+  shardWorkers.get(shard)?.terminate();
+  shardWorkers.delete(shard);
+}
 worker.onerror = (e) => {
   // Loading the worker or the package failed: say so on the page, not only in the console.
   e.preventDefault();

@@ -44,8 +44,29 @@ let file = null;
 // waits for it, so they never interleave.
 let queue = Promise.resolve();
 self.onmessage = ({ data }) => {
+  // Not queued: a shard worker's failure matters while a file is being read.
+  if (data.type === 'shard-failed') return failures.get(data.shard)?.(data.message);
   queue = queue.then(() => handle(data));
 };
+
+// The pool's shard workers are made by the page, each reached through a
+// MessagePort: in Firefox a worker that makes a worker can hang for good.
+let shardSeq = 0;
+/** shard → the pool's `fail`, told when the page sees that worker fail. */
+const failures = new Map();
+function connectViaPage() {
+  const shard = ++shardSeq;
+  const { port1, port2 } = new MessageChannel();
+  self.postMessage({ type: 'shard', shard, port: port2 }, [port2]);
+  return {
+    port: port1,
+    close: () => {
+      failures.delete(shard);
+      self.postMessage({ type: 'end-shard', shard });
+    },
+    onFailure: (fail) => failures.set(shard, fail),
+  };
+}
 
 async function handle(data) {
   try {
@@ -69,10 +90,9 @@ let pool = null;
 /** How many shard workers to read a file of `size` bytes with: as many as
  * `asked` (the page's setting), whatever the size; else 0 for a small file,
  * and for a large one a worker per core but one, left for this worker,
- * which scans the file meanwhile. Always 0 where this worker cannot start
- * workers of its own. */
+ * which scans the file meanwhile. */
 function shardWorkers(asked, size) {
-  if (typeof Worker !== 'function') return 0;
+  if (typeof MessageChannel !== 'function') return 0;
   if (asked !== null && asked !== undefined) return Math.max(0, Math.min(8, Math.floor(Number(asked)) || 0));
   if (size < PARALLEL_FROM) return 0;
   const cores = self.navigator?.hardwareConcurrency || 1;
@@ -165,7 +185,7 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
       await pool?.close();
       pool = null;
       const { createUsagePool } = await import('./pkg/parallel.js');
-      pool = createUsagePool({ workers: shards });
+      pool = createUsagePool({ workers: shards, connect: connectViaPage });
     }
     loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
   } catch {

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as lib from 'weave-usage';
 import { callsUsageFromJson, traceUsageFromJson, callsUsageFromParts, UsageAccumulator } from 'weave-usage';
-import { splitBody, shardsAt, callsUsageParallel, traceUsageParallel, createUsagePool, partCalls } from 'weave-usage/parallel';
+import { splitBody, shardsAt, callsUsageParallel, traceUsageParallel, createUsagePool, partCalls, startShardWorker } from 'weave-usage/parallel';
+import { MessageChannel } from 'node:worker_threads';
 import { makePool, shardHandler } from '../../pkg/parallel-core.js';
 import { fixtures, requestAsSent, bodies } from './helpers.mjs';
 import { generate } from '../../bench/data.mjs';
@@ -240,6 +241,47 @@ test('real worker_threads: 1, 2 and 4 workers give the one-shot answers; a pool 
   } finally {
     await pool.close();
   }
+});
+
+test('connect: shard workers made by another thread, reached through ports, give the one-shot answers; one that fails is told, no hang', async () => {
+  const g = generate(3000, 12);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  const made = [];
+  const connect = (i) => {
+    assert.equal(i, made.length, 'connect is asked for each worker in turn');
+    const { port1, port2 } = new MessageChannel();
+    const worker = startShardWorker(port2);
+    made.push(worker);
+    return { port: port1, close: () => worker.terminate(), onFailure: (fail) => worker.on('error', fail) };
+  };
+  const pool = createUsagePool({ workers: 2, connect });
+  try {
+    assert.deepEqual(await pool.callsUsage(g.body, request), want);
+    assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+    const loaded = await pool.load(g.body, { stats: true });
+    assert.equal(loaded.shards, 2);
+    const stats = await import('weave-usage/stats');
+    const acc = stats.UsageAccumulator.fromParts(await loaded.parts());
+    assert.deepEqual(acc.finish(request), want);
+    acc.free();
+    await loaded.free();
+  } finally {
+    await pool.close();
+  }
+  assert.equal(made.length, 2);
+  // The worker behind a port failed: the link says so, the pool answers by the one-shot path.
+  const failing = createUsagePool({
+    workers: 2,
+    connect: () => {
+      const { port1 } = new MessageChannel();
+      return { port: port1, onFailure: (fail) => setTimeout(() => fail('the worker could not load'), 10) };
+    },
+  });
+  assert.deepEqual(await failing.callsUsage(g.body, request), want);
+  assert.equal(failing.last.oneShot, true);
+  await failing.close();
+  assert.throws(() => createUsagePool({ workers: 1, connect: () => ({}) }), /connect\(\) must return \{ port, close \}/);
 });
 
 test('load once, answer many: every client-corpus request over one loaded body; a replaced or bad body still answers exactly', async () => {

@@ -1,7 +1,7 @@
 // weave-usage/parallel as docs/parallel.md shows it, under tsc --strict with no DOM.
 import { UsageAccumulator, callsUsageFromParts, type CallsUsageRes, type TraceUsageRes } from 'weave-usage';
 import * as lib from 'weave-usage';
-import { createUsagePool, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type LoadedBody, type Shard } from 'weave-usage/parallel';
+import { createUsagePool, startShardWorker, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type LoadedBody, type Shard, type ShardLink, type ShardPort } from 'weave-usage/parallel';
 
 declare const bytes: Uint8Array;
 const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
@@ -25,6 +25,16 @@ async function run(): Promise<void> {
   await pool.close();
 }
 void run;
+
+// Shard workers made on another thread, reached through ports.
+declare const ports: ShardPort[];
+const linkedPool = createUsagePool({
+  workers: 2,
+  connect: (i): ShardLink => ({ port: ports[i]!, close: () => startShardWorker(ports[i]!).terminate(), onFailure: (fail) => fail('gone') }),
+});
+void linkedPool;
+// @ts-expect-error connect gives a link, not a port
+createUsagePool({ connect: (i: number) => ports[i] });
 
 // The building blocks, as a worker of one's own uses them.
 const { shards } = splitBody(bytes, 4);

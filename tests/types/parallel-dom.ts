@@ -1,0 +1,17 @@
+// weave-usage/parallel with the DOM's own MessagePort and Worker: a pool
+// whose shard workers another thread makes (createUsagePool({ connect })).
+import { createUsagePool, startShardWorker, type ShardLink } from 'weave-usage/parallel';
+
+const pool = createUsagePool({
+  workers: 2,
+  connect: (): ShardLink => {
+    const { port1, port2 } = new MessageChannel();
+    const worker = startShardWorker(port2) as Worker;
+    return {
+      port: port1,
+      close: () => worker.terminate(),
+      onFailure: (fail) => worker.addEventListener('error', (e) => fail(e.message)),
+    };
+  },
+});
+void pool.close();
