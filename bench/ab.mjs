@@ -1,7 +1,10 @@
 // A/B of two builds of the package in one Node process, on the bench's
 // generated calls: `node --expose-gc bench/ab.mjs A/node.js B/node.js
 // [calls] [rounds]` (entry modules of two built packages, e.g. a copy of
-// pkg/ from before a change and pkg/ after it). Each round runs both on the
+// pkg/ from before a change and pkg/ after it). With `--stats` and the
+// stats entries (A/stats-node.js B/stats-node.js): the dashboard's two stats
+// requests, answered by a filled stats accumulator (`finishStats`, the
+// computation alone) and by `usageStatsFromJson` (reading too). Each round runs both on the
 // same body from a settled heap, in alternating order (AB, then BA), so
 // that the VM's slow and fast phases land on both; the paired ratio is the
 // median over rounds of B's time over A's in the same round. Wall time, and
@@ -10,11 +13,13 @@
 import os from 'node:os';
 import { generate } from './data.mjs';
 
-const [a, b] = process.argv.slice(2, 4);
-const n = Number(process.argv[4] ?? 100_000);
-const rounds = Number(process.argv[5] ?? 21);
+const statsMode = process.argv.includes('--stats');
+const args = process.argv.slice(2).filter((x) => x !== '--stats');
+const [a, b] = args;
+const n = Number(args[2] ?? 100_000);
+const rounds = Number(args[3] ?? 21);
 if (!a || !b || !globalThis.gc) {
-  console.error('usage: node --expose-gc bench/ab.mjs A/node.js B/node.js [calls] [rounds]');
+  console.error('usage: node --expose-gc bench/ab.mjs [--stats] A/node.js B/node.js [calls] [rounds]');
   process.exit(2);
 }
 const libs = { A: await import(new URL(a, `file://${process.cwd()}/`)), B: await import(new URL(b, `file://${process.cwd()}/`)) };
@@ -26,7 +31,26 @@ const settle = async () => {
 
 const { body, roots, count } = generate(n);
 const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
-const paths = {
+// The dashboard's stats panels (www/stats.js statsRequests): a timeline by
+// day and model, a breakdown by month and op name.
+const statsRequests = {
+  'day x model': { project_id: 'acme/agents', granularity: 'day', timezone: 'UTC', include_costs: true, group_by: ['model'] },
+  'month x op_name': { project_id: 'acme/agents', granularity: 'month', timezone: 'UTC', include_costs: true, group_by: ['op_name'], limit: 12 },
+};
+const filled = {};
+if (statsMode) {
+  for (const k of ['A', 'B']) {
+    filled[k] = new libs[k].UsageAccumulator({ stats: true });
+    filled[k].push(body);
+  }
+}
+const statsPaths = Object.fromEntries(
+  Object.entries(statsRequests).flatMap(([name, req]) => [
+    [`finishStats ${name}`, (lib) => filled[lib === libs.A ? 'A' : 'B'].finishStats(req)],
+    [`usageStatsFromJson ${name}`, (lib) => lib.usageStatsFromJson(body, req)],
+  ]),
+);
+const paths = statsMode ? statsPaths : {
   'callsUsageFromJson(bytes)': (lib) => lib.callsUsageFromJson(body, request),
   'UsageAccumulator (1 MB chunks)': (lib) => {
     const acc = new lib.UsageAccumulator();
