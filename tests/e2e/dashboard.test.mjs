@@ -872,41 +872,59 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   }
 });
 
-test('a pool whose workers never answer is given up on: the file is read on the dashboard\'s own worker, with the same answers', async () => {
-  // The package as served, but with shard workers that take every message
-  // and answer none: no progress, no reply, no error.
-  const dir = mkdtempSync(join(tmpdir(), 'hung-pool-'));
+/** Opens `body` in the dashboard at `base + fragment`: the time to ready, the file info, table and diagnostics. */
+async function openTimed(body, fragment, base) {
+  let seen;
+  await withDashboard(
+    { width: 1280, height: 900 },
+    async (page) => {
+      const started = Date.now();
+      await upload(page, 'traces.jsonl', body);
+      await settled(page);
+      seen = { ms: Date.now() - started, info: await page.textContent('#file-info'), table: await tableText(page), diagnostics: await page.textContent('#diagnostics-panel') };
+    },
+    fragment,
+    base,
+  );
+  return seen;
+}
+
+/** Serves the dashboard with the package's shard worker script replaced by `script`; runs `body(url)`. */
+async function withShardWorker(script, body) {
+  const dir = mkdtempSync(join(tmpdir(), 'shard-worker-'));
   cpSync(`${repo}pkg`, dir, { recursive: true });
-  writeFileSync(join(dir, 'parallel-worker.js'), 'self.onmessage = () => {};\n');
-  const hung = await serve({ root: `${repo}www`, mounts: { '/pkg/': dir } });
+  writeFileSync(join(dir, 'parallel-worker.js'), script);
+  const served = await serve({ root: `${repo}www`, mounts: { '/pkg/': dir } });
   try {
-    const r = rng(12);
-    const body = jsonl(Array.from({ length: 30 }, (_, i) => trace(r, { size: 1 + (i % 7), start: Date.UTC(2025, 2, 1) + i * 3_600_000, llmShare: 0.5 })).flat());
-    const open = async (fragment, base) => {
-      let seen;
-      await withDashboard(
-        { width: 1280, height: 900 },
-        async (page) => {
-          const started = Date.now();
-          await upload(page, 'traces.jsonl', body);
-          await settled(page);
-          seen = { ms: Date.now() - started, info: await page.textContent('#file-info'), table: await tableText(page), diagnostics: await page.textContent('#diagnostics-panel') };
-        },
-        fragment,
-        base,
-      );
-      return seen;
-    };
-    const here = await open('#workers=0', url);
-    const stalled = await open('#workers=2', hung.url);
-    assert.doesNotMatch(stalled.info, /read across/);
-    assert.equal(stalled.info, here.info);
-    assert.deepEqual(stalled.table, here.table);
-    assert.equal(stalled.diagnostics, here.diagnostics);
-    // Given up on after its quiet spell (15 s), not at once and not never.
-    assert.ok(stalled.ms >= 14_000, `read after ${stalled.ms} ms`);
+    await body(served.url);
   } finally {
-    hung.server.close();
+    served.server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('shard workers that fail, or never answer, are given up on: the file is read on the dashboard\'s own worker, with the same answers', async () => {
+  const r = rng(12);
+  const body = jsonl(Array.from({ length: 30 }, (_, i) => trace(r, { size: 1 + (i % 7), start: Date.UTC(2025, 2, 1) + i * 3_600_000, llmShare: 0.5 })).flat());
+  const here = await openTimed(body, '#workers=0', url);
+  const same = (seen) => {
+    assert.doesNotMatch(seen.info, /read across/);
+    assert.equal(seen.info, here.info);
+    assert.deepEqual(seen.table, here.table);
+    assert.equal(seen.diagnostics, here.diagnostics);
+  };
+  // A worker whose script fails: the page sees its error and tells the
+  // pool, which gives up at once.
+  await withShardWorker("throw new Error('this shard worker is broken');\n", async (base) => {
+    const failed = await openTimed(body, '#workers=2', base);
+    same(failed);
+    assert.ok(failed.ms < 10_000, `read after ${failed.ms} ms, not after the quiet spell`);
+  });
+  // Workers that take every message and answer none (no progress, no reply,
+  // no error): given up on after the quiet spell (15 s), not at once and not never.
+  await withShardWorker('self.onmessage = () => {};\n', async (base) => {
+    const silent = await openTimed(body, '#workers=2', base);
+    same(silent);
+    assert.ok(silent.ms >= 14_000, `read after ${silent.ms} ms`);
+  });
 });
