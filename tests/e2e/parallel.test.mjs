@@ -10,7 +10,7 @@ import { launch, openPage, readSample, repo, rootsOf, serve } from './helpers.mj
 
 let browser, server, url;
 before(async () => {
-  ({ server, url } = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` } }));
+  ({ server, url } = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg`, '/apps/': `${repo}tests/e2e/apps` } }));
   browser = await launch();
 });
 after(async () => {
@@ -22,6 +22,50 @@ const sample = readSample();
 const { roots, project } = rootsOf(sample.toString());
 const request = { project_id: project, call_ids: roots, include_costs: true };
 const array = Buffer.from(JSON.stringify(sample.toString().split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))));
+
+test('a pool in a Web Worker whose page makes its shard workers (connect, startShardWorker) gives the one-shot answers; a shard the page cannot make is told', async () => {
+  const { page, problems, close } = await openPage(browser, url);
+  try {
+    await page.goto(url);
+    const got = await page.evaluate(
+      async ({ lines, request }) => {
+        const { startShardWorker } = await import('/pkg/parallel.js');
+        // The worker's pool asks the page for each shard worker, through a port.
+        const run = (makeShards) =>
+          new Promise((resolve, reject) => {
+            const w = new Worker('/apps/pool-in-worker/worker.js', { type: 'module' });
+            const shards = new Map();
+            let ended = 0;
+            w.onerror = (e) => reject(new Error(e.message));
+            w.onmessage = ({ data }) => {
+              if (data.type === 'shard') {
+                if (makeShards) shards.set(data.shard, startShardWorker(data.port));
+                else w.postMessage({ type: 'shard-failed', shard: data.shard, message: 'no worker for this shard' });
+              } else if (data.type === 'end-shard') {
+                shards.get(data.shard)?.terminate();
+                ended++;
+              } else if (data.type === 'done') {
+                setTimeout(() => (w.terminate(), resolve({ ...data, made: shards.size, ended })), 100);
+              }
+            };
+            w.postMessage({ lines, request });
+          });
+        return { made: await run(true), failed: await run(false) };
+      },
+      { lines: sample.toString(), request },
+    );
+    const want = callsUsageFromJson(sample, request);
+    assert.deepEqual(got.made.result, want);
+    assert.deepEqual(got.made.last, { shards: 2, oneShot: false });
+    assert.equal(got.made.made, 2, 'the page made both shard workers');
+    assert.equal(got.made.ended, 2, "the pool's close ended both");
+    assert.deepEqual(got.failed.result, want);
+    assert.equal(got.failed.last.oneShot, true, 'shards that failed: the one-shot path');
+    assert.deepEqual(problems, [], 'the console stayed clean');
+  } finally {
+    await close();
+  }
+});
 
 test('a pool of module Workers gives the one-shot answers, for JSON Lines and an array, with 1 to 4 workers', async () => {
   const { page, problems, close } = await openPage(browser, url);
