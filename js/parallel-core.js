@@ -29,80 +29,127 @@ function toBytes(body) {
   return null;
 }
 
+/** Where a body's first value starts (past a BOM and white space) and its
+ * format, from its first bytes. */
+function opening(bytes) {
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (at < bytes.length && isWs(bytes[at])) at++;
+  return { at, format: at < bytes.length && bytes[at] === 0x5b ? 'array' : 'lines' };
+}
+
+/**
+ * How to find a cut in a body whose first bytes are `head` (the whole body,
+ * or enough of its start to hold its first value's opening): `{ format,
+ * at, find }`, `find(bytes, base, from, limit)` the first place in [from,
+ * limit) where a shard may start, searched in `bytes`, which hold the
+ * body's bytes from offset `base` (all of it, or a window), or -1; `find`
+ * is null when the body is not to be cut. JSON Lines are cut after a line
+ * break followed by `{`; a JSON array before a `,` followed by an element
+ * that opens like the first one.
+ */
+function cutFinder(head) {
+  const { at, format } = opening(head);
+  const len = head.length;
+  if (at >= len) return { format, at, find: null };
+  if (format === 'lines') {
+    // After a line break, at a `{`: a line break is never inside a string.
+    const find = (bytes, base, from, limit) => {
+      for (let i = bytes.indexOf(LF, from - base); i >= 0 && i + base < limit; i = bytes.indexOf(LF, i + 1)) {
+        if (bytes[i + 1] === OPEN) return base + i + 1;
+      }
+      return -1;
+    };
+    return { format, at, find };
+  }
+  // The first element's opening, `{` up to its first key's colon (`{"id":`).
+  const none = { format, at, find: null };
+  let e = at + 1;
+  while (e < len && isWs(head[e])) e++;
+  if (head[e] !== OPEN) return none;
+  let k = e + 1;
+  while (k < len && isWs(head[k])) k++;
+  if (head[k] !== QUOTE) return none;
+  let q = k + 1;
+  while (q < len && q - k < 64 && head[q] !== QUOTE && head[q] !== 0x5c) q++;
+  if (head[q] !== QUOTE) return none;
+  let c = q + 1;
+  while (c < len && isWs(head[c])) c++;
+  if (head[c] !== 0x3a) return none;
+  const key = head.slice(k, q + 1);
+  // The comma before such an element.
+  const find = (bytes, base, from, limit) => {
+    const sameKey = (i) => {
+      let j = i + 1;
+      while (j < bytes.length && isWs(bytes[j])) j++;
+      for (let t = 0; t < key.length; t++) if (bytes[j + t] !== key[t]) return false;
+      return true;
+    };
+    for (let i = bytes.indexOf(OPEN, from - base); i >= 0 && i + base < limit; i = bytes.indexOf(OPEN, i + 1)) {
+      if (!sameKey(i)) continue;
+      let b = i - 1;
+      while (b > 0 && b + base > at && isWs(bytes[b])) b--;
+      if (bytes[b] === COMMA && b + base >= from) return base + b;
+    }
+    return -1;
+  };
+  return { format, at, find };
+}
+
+/** Where to look for the cuts of a body of `len` bytes into `n` shards
+ * whose first value starts at `at`: a range [from, limit) from each n-th
+ * of the body to the next. (A cut lies before its range's limit, so the
+ * ranges need not wait for the cuts before them.) */
+function cutRanges(len, n, at) {
+  const ranges = [];
+  for (let k = 1; k < n; k++) ranges.push([Math.max(at + 1, Math.floor((len * k) / n)), Math.floor((len * (k + 1)) / n)]);
+  return ranges;
+}
+
 /**
  * Where to cut `bytes` into at most `n` shards: `{ format, shards }`, each
  * shard `{ start, end, prefix, suffix, atLeastOne }`: its bytes are
  * `bytes.subarray(start, end)`, read after `prefix` and before `suffix`.
- * JSON Lines are cut after a line break followed by `{`; a JSON array
- * before a `,` followed by an element that opens like the first one (each
- * later shard is read as `[` + its elements, each earlier one gets `]`).
- * Fewer shards when no such place is found; a guess inside a value only
- * makes a shard fail to read, never a wrong answer.
+ * Cut as `cutFinder` says (each later shard of an array is read as `[` +
+ * its elements, each earlier one gets `]`). Fewer shards when no such
+ * place is found; a guess inside a value only makes a shard fail to read,
+ * never a wrong answer.
  */
 export function splitBody(body, n) {
   const bytes = toBytes(body);
   if (bytes === null) throw new TypeError('splitBody: the body should be a Uint8Array, an ArrayBuffer or a string');
-  const len = bytes.length;
-  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (at < len && isWs(bytes[at])) at++;
-  const whole = (format) => ({ format, shards: [{ start: 0, end: len, prefix: '', suffix: '', atLeastOne: false }] });
   n = Math.max(1, Math.floor(Number(n)) || 1);
-  if (at >= len) return whole('lines');
-  const array = bytes[at] === 0x5b;
-  const format = array ? 'array' : 'lines';
-  if (n === 1) return whole(format);
-  let find;
-  if (!array) {
-    // After a line break, at a `{`: a line break is never inside a string.
-    find = (from, limit) => {
-      for (let i = bytes.indexOf(LF, from); i >= 0 && i < limit; i = bytes.indexOf(LF, i + 1)) {
-        if (bytes[i + 1] === OPEN) return i + 1;
-      }
-      return -1;
-    };
-  } else {
-    // The first element's opening, `{` up to its first key's colon (`{"id":`).
-    let e = at + 1;
-    while (e < len && isWs(bytes[e])) e++;
-    if (bytes[e] !== OPEN) return whole(format);
-    let k = e + 1;
-    while (k < len && isWs(bytes[k])) k++;
-    if (bytes[k] !== QUOTE) return whole(format);
-    let q = k + 1;
-    while (q < len && q - k < 64 && bytes[q] !== QUOTE && bytes[q] !== 0x5c) q++;
-    if (bytes[q] !== QUOTE) return whole(format);
-    let c = q + 1;
-    while (c < len && isWs(bytes[c])) c++;
-    if (bytes[c] !== 0x3a) return whole(format);
-    const key = bytes.slice(k, q + 1);
-    const sameKey = (i) => {
-      let j = i + 1;
-      while (j < len && isWs(bytes[j])) j++;
-      for (let t = 0; t < key.length; t++) if (bytes[j + t] !== key[t]) return false;
-      return true;
-    };
-    // The comma before such an element.
-    find = (from, limit) => {
-      for (let i = bytes.indexOf(OPEN, from); i >= 0 && i < limit; i = bytes.indexOf(OPEN, i + 1)) {
-        if (!sameKey(i)) continue;
-        let b = i - 1;
-        while (b > at && isWs(bytes[b])) b--;
-        if (bytes[b] === COMMA && b >= from) return b;
-      }
-      return -1;
-    };
-  }
-  const cuts = [];
-  let from = at + 1;
-  for (let k = 1; k < n; k++) {
-    const guess = Math.max(from, Math.floor((len * k) / n));
-    const limit = Math.floor((len * (k + 1)) / n);
-    const cut = find(guess, limit);
-    if (cut < 0) continue;
-    cuts.push(cut);
-    from = cut + 1;
-  }
-  return shardsAt(bytes, cuts);
+  const { format, at, find } = cutFinder(bytes);
+  if (n === 1 || find === null) return shardsOf(format, bytes.length, []);
+  const cuts = cutRanges(bytes.length, n, at).map(([from, limit]) => find(bytes, 0, from, limit));
+  return shardsAt(
+    bytes,
+    cuts.filter((c) => c >= 0),
+  );
+}
+
+/** Bytes of a Blob body read to plan its cuts: its start (for its format
+ * and first key), and a window from each guess. */
+const HEAD = 64 << 10;
+const WINDOW = 1 << 20;
+
+/** Whether `body` is a Blob (or a File): read in pieces, never whole. */
+const isBlob = (body) =>
+  typeof body === 'object' && body !== null && !ArrayBuffer.isView(body) && typeof body.arrayBuffer === 'function' && typeof body.slice === 'function' && typeof body.size === 'number';
+
+/** The bytes of `blob` from `start` to `end`. */
+const blobBytes = async (blob, start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer());
+
+/** `splitBody` for a Blob, reading only its start and a window at each guess. */
+export async function splitBlob(blob, n) {
+  const { format, at, find } = cutFinder(await blobBytes(blob, 0, HEAD));
+  if (n === 1 || find === null) return shardsOf(format, blob.size, []);
+  const window = async (from, limit) => (from < limit ? find(await blobBytes(blob, from, Math.min(limit, from + WINDOW)), from, from, limit) : -1);
+  const cuts = await Promise.all(cutRanges(blob.size, n, at).map(([from, limit]) => window(from, limit)));
+  return shardsOf(
+    format,
+    blob.size,
+    cuts.filter((c) => c >= 0),
+  );
 }
 
 /**
@@ -116,23 +163,26 @@ export function splitBody(body, n) {
 export function shardsAt(body, cuts) {
   const bytes = toBytes(body);
   const len = bytes.length;
-  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (at < len && isWs(bytes[at])) at++;
-  const array = at < len && bytes[at] === 0x5b;
-  const format = array ? 'array' : 'lines';
+  const { at, format } = opening(bytes);
+  const array = format === 'array';
   let prev = at;
   for (const c of cuts) {
     if (!Number.isInteger(c) || c <= prev || c >= len) return null;
     if (array ? bytes[c] !== COMMA : bytes[c - 1] !== LF || bytes[c] !== OPEN) return null;
     prev = c;
   }
+  return shardsOf(format, len, cuts);
+}
+
+/** The shards of a body of `len` bytes in `format`, cut at `cuts` (checked). */
+function shardsOf(format, len, cuts) {
   if (cuts.length === 0) return { format, shards: [{ start: 0, end: len, prefix: '', suffix: '', atLeastOne: false }] };
   const shards = [];
   const starts = [0, ...cuts];
   for (let s = 0; s < starts.length; s++) {
     const last = s === starts.length - 1;
     const end = last ? len : starts[s + 1];
-    if (!array) shards.push({ start: starts[s], end, prefix: '', suffix: '', atLeastOne: false });
+    if (format === 'lines') shards.push({ start: starts[s], end, prefix: '', suffix: '', atLeastOne: false });
     // The comma itself belongs to no shard: `[` stands in for it.
     else shards.push({ start: s === 0 ? 0 : starts[s] + 1, end, prefix: s === 0 ? '' : '[', suffix: last ? '' : ']', atLeastOne: true });
   }
@@ -395,37 +445,59 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
   /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why }`. */
   async function load(body, onProgress, stats = false) {
     const state = { body, ok: false, shards: 0, why: null, used: [] };
-    const bytes = toBytes(body);
-    if (bytes === null) return state;
-    // `cutsOf` (tests) chooses the cuts; they are checked all the same.
-    const plan = cutsOf ? shardsAt(bytes, cutsOf(bytes, count)) : splitBody(bytes, count);
+    const blob = isBlob(body);
+    const bytes = blob ? null : toBytes(body);
+    if (!blob && bytes === null) return state;
+    const total = blob ? body.size : bytes.length;
+    let plan;
+    try {
+      // `cutsOf` (tests) chooses the cuts; they are checked all the same.
+      if (cutsOf) {
+        const whole = blob ? await blobBytes(body, 0, total) : bytes;
+        plan = shardsAt(whole, cutsOf(whole, count));
+      } else plan = blob ? await splitBlob(body, count) : splitBody(bytes, count);
+    } catch (e) {
+      // A Blob that cannot be read: so is the one-shot's, which says why.
+      return { ...state, why: e };
+    }
     if (plan === null || plan.shards.length > count) return state;
     const { shards } = plan;
     const used = ends.slice(0, shards.length);
+    // Set when the load fails: a piece still being read is then not sent
+    // (it would reach a worker after the next load's `open`).
+    let aborted = false;
     try {
       let done = 0;
-      progress = onProgress ? (n) => onProgress({ bytes: (done += n), total: bytes.length }) : null;
+      progress = onProgress ? (n) => onProgress({ bytes: (done += n), total }) : null;
       // The shards' bytes, in pieces, round-robin, so that the workers read
       // while the rest is still being copied: shared when the body is in a
       // SharedArrayBuffer; else copied into one the pool keeps for its next
       // requests (a copy into memory already touched is several times
       // faster than into fresh memory, which page faults); without
       // SharedArrayBuffer (a browser page that is not cross-origin
-      // isolated), copies of their own, transferred.
+      // isolated), copies of their own, transferred; from a Blob, pieces
+      // read from it (by the engine, off this thread), transferred.
       let source = bytes;
-      if (!isShared(bytes) && canShare) {
+      if (!blob && !isShared(bytes) && canShare) {
         if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
         source = shared;
       }
       shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats }));
-      const copies = source === bytes && !isShared(bytes);
+      const copies = blob || (source === bytes && !isShared(bytes));
       // Where each shard's next piece starts, and its bytes sent but not yet read.
       const next = shards.map((s) => s.start);
       const ahead = shards.map(() => 0);
+      // Sends shard i's next piece; a promise while a Blob's piece is read.
       const sendPiece = (i) => {
         const from = next[i];
         const to = Math.min(shards[i].end, from + PIECE);
         (next[i] = to), (ahead[i] += to - from);
+        if (used[i].gone) return; // nothing more will be read there
+        if (blob) {
+          return blobBytes(body, from, to).then((own) => {
+            if (!aborted) used[i].send({ op: 'push', bytes: own }, [own.buffer]);
+          });
+        }
         if (source === bytes && !copies) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
         else if (!copies) {
           source.set(bytes.subarray(from, to), from);
@@ -447,13 +519,22 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
       } else {
         // Copies only AHEAD of each worker's reading: the next as it tells
-        // its progress (a worker that died tells Infinity).
+        // its progress (a worker that died tells Infinity). A Blob's pieces
+        // are read one at a time, so that they arrive in order.
         reads = await Promise.all(
           shards.map(
             (s, i) =>
-              new Promise((resolve) => {
+              new Promise((resolve, reject) => {
+                let reading = false;
                 const more = () => {
-                  while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) sendPiece(i);
+                  if (reading || aborted) return;
+                  while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) {
+                    const piece = sendPiece(i);
+                    if (piece !== undefined) {
+                      reading = true;
+                      return void piece.then(() => ((reading = false), more()), reject);
+                    }
+                  }
                   if (next[i] >= s.end && used[i].onRead !== null) {
                     used[i].onRead = null;
                     resolve(used[i].ask({ op: 'end' }));
@@ -475,8 +556,10 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
       }
       return { ...state, ok: true, shards: shards.length, used };
     } catch (e) {
-      // Memory for the shared copy, a message that could not be sent: the
-      // one-shot path answers.
+      // Memory for the shared copy, a message that could not be sent, a
+      // Blob that could not be read: the one-shot path answers.
+      aborted = true;
+      for (const e of used) e.onRead = null;
       await Promise.all(used.map((e) => e.ask({ op: 'free' })));
       return { ...state, why: e };
     } finally {
@@ -488,9 +571,11 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
    * was not loaded, or when anything fails. */
   async function answer(state, kind, request, options) {
     const { body } = state;
-    const oneShot = (why) => {
+    const oneShot = async (why) => {
       pool.last = { shards: 1, oneShot: true, why };
-      return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
+      // A Blob is read whole for it: the one-shot's body.
+      const whole = isBlob(body) ? await blobBytes(body, 0, body.size) : body;
+      return kind === 'calls' ? lib.callsUsageFromJson(whole, request, options) : lib.traceUsageFromJson(whole, request, options);
     };
     const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
     pool.last = null;

@@ -4,8 +4,21 @@ import type { CallsUsageReq, CallsUsageRes, TraceUsageReq, TraceUsageRes, UsageO
 
 export { callsUsageFromParts, traceUsageFromParts } from 'weave-usage';
 
-/** A body as the parallel functions take it. */
+/** A body as `splitBody` and `shardsAt` take it. */
 export type Body = Uint8Array | ArrayBuffer | string;
+
+/** What a pool reads of a `Blob` (or a `File`): it is read in pieces,
+ * never whole, and the page or process never holds all of it. A DOM or
+ * Node `Blob` is one. */
+export interface BlobLike {
+  readonly size: number;
+  slice(start?: number, end?: number): BlobLike;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** A body as a pool and the parallel functions take it: bytes, text, or a
+ * Blob, whose pieces the workers get as they are read. */
+export type ParallelBody = Body | BlobLike;
 
 /** One shard of a body: its bytes are `body.subarray(start, end)`, read
  * after `prefix` and before `suffix`; `atLeastOne`: it must hold a call. */
@@ -87,9 +100,9 @@ export interface UsagePool {
   /** Reads `body` into the workers once; its answers then cost only the
    * merge. `stats`: the shards also read the fields stats need (with
    * `weave-usage/stats`), so that `parts()` carry them. */
-  load(body: Body, run?: ParallelRunOptions & { stats?: boolean }): Promise<LoadedBody>;
-  callsUsage(body: Body, request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<CallsUsageRes>;
-  traceUsage(body: Body, request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<TraceUsageRes>;
+  load(body: ParallelBody, run?: ParallelRunOptions & { stats?: boolean }): Promise<LoadedBody>;
+  callsUsage(body: ParallelBody, request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<CallsUsageRes>;
+  traceUsage(body: ParallelBody, request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelRunOptions): Promise<TraceUsageRes>;
   close(): Promise<void>;
 }
 
@@ -138,7 +151,7 @@ export function startShardWorker(port: ShardPort): ShardWorker;
 
 /** `callsUsageFromJson(body, request, options)`, the same answer or error, across workers made for this call. */
 export function callsUsageParallel(
-  body: Body,
+  body: ParallelBody,
   request: CallsUsageReq,
   options?: UsageOptions | null,
   run?: ParallelRunOptions & { workers?: number },
@@ -146,7 +159,7 @@ export function callsUsageParallel(
 
 /** `traceUsageFromJson(body, request, options)`, the same answer or error, across workers made for this call. */
 export function traceUsageParallel(
-  body: Body,
+  body: ParallelBody,
   request: TraceUsageReq,
   options?: UsageOptions | null,
   run?: ParallelRunOptions & { workers?: number },

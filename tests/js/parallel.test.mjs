@@ -6,12 +6,14 @@
 // the last tests use real worker_threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync, openAsBlob } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as lib from 'weave-usage';
 import { callsUsageFromJson, traceUsageFromJson, callsUsageFromParts, UsageAccumulator } from 'weave-usage';
 import { splitBody, shardsAt, callsUsageParallel, traceUsageParallel, createUsagePool, partCalls, startShardWorker } from 'weave-usage/parallel';
 import { MessageChannel } from 'node:worker_threads';
-import { makePool, shardHandler } from '../../pkg/parallel-core.js';
+import { makePool, shardHandler, splitBlob } from '../../pkg/parallel-core.js';
 import { fixtures, requestAsSent, bodies } from './helpers.mjs';
 import { generate } from '../../bench/data.mjs';
 
@@ -447,5 +449,105 @@ test('without SharedArrayBuffer, copies go only a few pieces ahead of each worke
     assert.deepEqual(await broken.callsUsage(request), callsUsageFromJson(g.body, request));
   } finally {
     globalThis.SharedArrayBuffer = Shared;
+  }
+});
+
+test('a Blob body: every fixture and client-corpus request through 2 and 3 shards gives the one-shot answer or error; its cuts are the bytes\' cuts', async () => {
+  const all = cases().filter((_, i) => i % 2 === 0);
+  let split = 0;
+  for (const n of [2, 3]) {
+    const pool = makePool(lib, inProcess, n);
+    for (const c of all) {
+      const blob = new Blob([c.body]);
+      assert.deepEqual(await splitBlob(blob, n), splitBody(c.body, n), `${c.name}: cuts`);
+      assert.deepEqual(await parallel(pool, { ...c, body: blob }), await oneShot(c), `${c.name}, ${n} shards`);
+      if (pool.last?.oneShot === false && pool.last.shards > 1) split++;
+    }
+  }
+  assert.ok(split > all.length / 2, `${split} runs were split`);
+  // A generated body, as JSON Lines and as an array, at more sizes than the fixtures have.
+  const g = generate(3000, 12);
+  const array = enc.encode('[' + new TextDecoder().decode(g.body).trim().split('\n').join(',\n ') + ']');
+  for (const body of [g.body, array]) for (const n of [1, 2, 3, 4, 7]) assert.deepEqual(await splitBlob(new Blob([body]), n), splitBody(body, n), `${n} shards`);
+});
+
+test('a Blob body is read in pieces only a few ahead of each worker, and one that cannot be read fails as the one-shot does, leaving the pool sound', async () => {
+  const g = generate(60000, 8); // ~100 MB: each shard far more than the pieces let ahead
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  let inFlight = 0;
+  let most = 0;
+  let late = 0; // pieces sent to a worker after the pool freed it, before the next `open`
+  const counting = () => {
+    let onMessage = () => {};
+    let freed = false;
+    const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)));
+    const postMessage = (m) => {
+      if (m.op === 'free' || m.op === 'open') freed = m.op === 'free';
+      else if (m.op === 'push' && freed) late++;
+      const n = m.op === 'push' ? m.bytes.length : 0;
+      inFlight += n;
+      most = Math.max(most, inFlight);
+      setImmediate(() => ((inFlight -= n), handle(m)));
+    };
+    return { worker: { postMessage }, on: (message) => (onMessage = message), close: async () => {} };
+  };
+  const pool = makePool(lib, counting, 2);
+  const seen = [];
+  const loaded = await pool.load(new Blob([g.body]), { onProgress: (p) => seen.push(p) });
+  assert.equal(loaded.shards, 2);
+  assert.deepEqual(await loaded.callsUsage(request), want);
+  assert.ok(most > 0 && most <= 2 * (40 << 20), `at most 4 pieces of 8 MB (and one being read) ahead of each worker: ${most}`);
+  assert.ok(seen.length > 2 && seen.every((p) => p.total === g.body.length) && seen.at(-1).bytes === g.body.length);
+  // A Blob whose reading fails part-way (a file changed or gone): the
+  // one-shot reads it too and fails alike; pieces still being read then are
+  // not sent, so the next body reads right.
+  const real = new Blob([g.body]);
+  const failing = (blob, base = 0) => ({
+    size: blob.size,
+    slice: (a = 0, b = blob.size) => failing(blob.slice(a, b), base + a),
+    // Pieces past 30 MB fail, and so does the whole (the 1 MB windows that
+    // plan the cuts read); the others take a while, so that one is still
+    // being read when the load fails.
+    arrayBuffer: () => {
+      const piece = blob.size > 1 << 20;
+      const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+      if (piece && base + blob.size > 30 << 20) return wait(20).then(() => Promise.reject(new Error('NotReadableError: the file changed')));
+      return piece ? wait(40).then(() => blob.arrayBuffer()) : blob.arrayBuffer();
+    },
+  });
+  await assert.rejects(pool.callsUsage(failing(real), request), /the file changed/);
+  assert.equal(pool.last.oneShot, true);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(late, 0, 'no piece sent after the failed load freed the workers');
+  assert.deepEqual(await pool.callsUsage(real, request), want);
+  assert.equal(pool.last.shards, 2);
+  await pool.close();
+});
+
+test('real worker_threads read a file through a Blob (fs.openAsBlob): the one-shot answers, the file never read whole', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weave-usage-'));
+  try {
+    const g = generate(6000, 9);
+    const file = join(dir, 'calls.jsonl');
+    writeFileSync(file, g.body);
+    const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+    const blob = await openAsBlob(file);
+    const pool = createUsagePool({ workers: 2 });
+    try {
+      assert.deepEqual(await pool.callsUsage(blob, request), callsUsageFromJson(g.body, request));
+      assert.equal(pool.last.oneShot, false);
+      assert.equal(pool.last.shards, 2);
+      const trace = { project_id: 'acme/agents', filter: { trace_ids: null, call_ids: null }, limit: 100000 };
+      assert.deepEqual(await traceUsageParallel(blob, trace, undefined, { workers: 2 }), traceUsageFromJson(g.body, trace));
+      // Cut short, as a half-written export would be: the one-shot's error.
+      writeFileSync(file, g.body.subarray(0, g.body.length - 100));
+      const cut = await openAsBlob(file);
+      assert.deepEqual(await outcome(() => pool.callsUsage(cut, request)), await outcome(() => callsUsageFromJson(g.body.subarray(0, g.body.length - 100), request)));
+    } finally {
+      await pool.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -14,4 +14,6 @@ const pool = createUsagePool({
     };
   },
 });
-void pool.close();
+// A File (a Blob) as it comes from an <input type=file>: the DOM's Blob is a BlobLike.
+declare const file: File;
+void pool.callsUsage(file, { project_id: 'p', call_ids: ['a'] }).then(() => pool.close());

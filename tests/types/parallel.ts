@@ -1,9 +1,10 @@
 // weave-usage/parallel as docs/parallel.md shows it, under tsc --strict with no DOM.
 import { UsageAccumulator, callsUsageFromParts, type CallsUsageRes, type TraceUsageRes } from 'weave-usage';
 import * as lib from 'weave-usage';
-import { createUsagePool, startShardWorker, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type LoadedBody, type Shard, type ShardLink, type ShardPort } from 'weave-usage/parallel';
+import { createUsagePool, startShardWorker, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type BlobLike, type LoadedBody, type Shard, type ShardLink, type ShardPort } from 'weave-usage/parallel';
 
 declare const bytes: Uint8Array;
+declare const blob: BlobLike;
 const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
 
 async function run(): Promise<void> {
@@ -21,7 +22,10 @@ async function run(): Promise<void> {
   const withStats = statsLib.UsageAccumulator.fromParts(parts);
   void [gathered.finish(request), withStats.finishStats({ project_id: 'p' })];
   const once: CallsUsageRes = await callsUsageParallel('{"id":"a","trace_id":"t"}', request, undefined, { workers: 4 });
-  void [usage, again, trace, once, pool.last?.oneShot];
+  // A Blob, read in pieces as the workers need them.
+  const fromBlob: CallsUsageRes = await pool.callsUsage(blob, request);
+  const loadedBlob: LoadedBody = await pool.load(blob.slice(0, 10), { stats: true });
+  void [usage, again, trace, once, fromBlob, loadedBlob, pool.last?.oneShot];
   await pool.close();
 }
 void run;
@@ -54,6 +58,8 @@ void [handle, withStats];
 // @ts-expect-error fromParts takes parts, not calls
 UsageAccumulator.fromParts([{ id: 'a' }]);
 
+// @ts-expect-error splitBody needs the bytes, not a Blob
+splitBody(blob, 2);
 // @ts-expect-error a pool takes bodies, not calls
 void createUsagePool().callsUsage([{ id: 'a', trace_id: 't' }], request);
 // @ts-expect-error a selection names traces and ids as lists
