@@ -99,3 +99,53 @@ test('a pool of module Workers gives the one-shot answers, for JSON Lines and an
     await close();
   }
 });
+
+test('a File (as an <input type=file> gives it) and a Blob: the pool reads them in pieces and gives the one-shot answers', async () => {
+  const { page, problems, close } = await openPage(browser, url);
+  try {
+    await page.goto(url);
+    const got = await page.evaluate(
+      async ({ lines, array, request }) => {
+        const { createUsagePool } = await import('/pkg/parallel.js');
+        const pool = createUsagePool({ workers: 2 });
+        const out = [];
+        const file = new File([lines], 'calls.jsonl', { type: 'application/x-ndjson' });
+        for (const [name, body] of [['File, JSON Lines', file], ['Blob, array', new Blob([array])]]) {
+          const seen = [];
+          const result = await pool.callsUsage(body, request, null, { onProgress: (p) => seen.push(p) });
+          out.push({ name, result, last: pool.last, size: body.size, seen: seen.at(-1) });
+        }
+        // Loaded once, answered twice; then cut short, as a half-written file is.
+        const loaded = await pool.load(file);
+        out.push({ name: 'loaded File', result: await loaded.callsUsage(request), last: pool.last, again: await loaded.callsUsage(request) });
+        try {
+          await pool.callsUsage(file.slice(0, file.size - 50), request);
+          out.push({ name: 'cut short', error: null });
+        } catch (e) {
+          out.push({ name: 'cut short', error: { status: e.status, detail: e.detail, message: e.message } });
+        }
+        await pool.close();
+        return out;
+      },
+      { lines: sample.toString(), array: array.toString(), request },
+    );
+    const want = callsUsageFromJson(sample, request);
+    for (const a of got.slice(0, 3)) {
+      assert.deepEqual(a.result, want, a.name);
+      assert.deepEqual(a.last, { shards: 2, oneShot: false }, `${a.name}: read across workers`);
+    }
+    assert.deepEqual(got[0].seen, { bytes: got[0].size, total: got[0].size }, 'progress reaches the whole file');
+    assert.deepEqual(got[2].again, want);
+    let error = null;
+    try {
+      callsUsageFromJson(sample.subarray(0, sample.length - 50), request);
+    } catch (e) {
+      error = { status: e.status, detail: e.detail, message: e.message };
+    }
+    assert.ok(error !== null);
+    assert.deepEqual(got[3].error, error, 'the one-shot error');
+    assert.deepEqual(problems, [], 'the console stayed clean');
+  } finally {
+    await close();
+  }
+});
