@@ -487,17 +487,10 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
       // Where each shard's next piece starts, and its bytes sent but not yet read.
       const next = shards.map((s) => s.start);
       const ahead = shards.map(() => 0);
-      // Sends shard i's next piece; a promise while a Blob's piece is read.
       const sendPiece = (i) => {
         const from = next[i];
         const to = Math.min(shards[i].end, from + PIECE);
         (next[i] = to), (ahead[i] += to - from);
-        if (used[i].gone) return; // nothing more will be read there
-        if (blob) {
-          return blobBytes(body, from, to).then((own) => {
-            if (!aborted) used[i].send({ op: 'push', bytes: own }, [own.buffer]);
-          });
-        }
         if (source === bytes && !copies) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
         else if (!copies) {
           source.set(bytes.subarray(from, to), from);
@@ -518,36 +511,62 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         }
         reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
       } else {
-        // Copies only AHEAD of each worker's reading: the next as it tells
-        // its progress (a worker that died tells Infinity). A Blob's pieces
-        // are read one at a time, so that they arrive in order.
-        reads = await Promise.all(
-          shards.map(
-            (s, i) =>
-              new Promise((resolve, reject) => {
-                let reading = false;
-                const more = () => {
-                  if (reading || aborted) return;
-                  while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) {
-                    const piece = sendPiece(i);
-                    if (piece !== undefined) {
-                      reading = true;
-                      return void piece.then(() => ((reading = false), more()), reject);
-                    }
-                  }
-                  if (next[i] >= s.end && used[i].onRead !== null) {
-                    used[i].onRead = null;
-                    resolve(used[i].ask({ op: 'end' }));
-                  }
-                };
-                used[i].onRead = (n) => {
-                  ahead[i] -= n;
+        // Copies, or a Blob's pieces, only AHEAD of each worker's reading:
+        // the next as it tells its progress (a worker that died tells
+        // Infinity).
+        const copy = (s, i) =>
+          new Promise((resolve) => {
+            const more = () => {
+              while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) sendPiece(i);
+              if (next[i] >= s.end && used[i].onRead !== null) {
+                used[i].onRead = null;
+                resolve(used[i].ask({ op: 'end' }));
+              }
+            };
+            used[i].onRead = (n) => {
+              ahead[i] -= n;
+              more();
+            };
+            more();
+          });
+        // A Blob's pieces are read several at a time (one at a time, each
+        // read's start would be the worker's wait) and sent in order.
+        const fromBlob = (s, i) =>
+          new Promise((resolve, reject) => {
+            const reading = [];
+            let waiting = false; // for the first of `reading`
+            const more = () => {
+              if (aborted) return;
+              while (next[i] < s.end && ahead[i] < AHEAD && !used[i].gone) {
+                const from = next[i];
+                const to = Math.min(s.end, from + PIECE);
+                (next[i] = to), (ahead[i] += to - from);
+                const piece = blobBytes(body, from, to);
+                piece.catch(() => {}); // told through `reading[0]`, below
+                reading.push(piece);
+              }
+              if (used[i].gone) (next[i] = s.end), (reading.length = 0); // nothing more will be read there
+              if (waiting) return;
+              if (reading.length > 0) {
+                waiting = true;
+                reading[0].then((own) => {
+                  waiting = false;
+                  reading.shift();
+                  if (!aborted) used[i].send({ op: 'push', bytes: own }, [own.buffer]);
                   more();
-                };
-                more();
-              }),
-          ),
-        );
+                }, reject);
+              } else if (next[i] >= s.end && used[i].onRead !== null) {
+                used[i].onRead = null;
+                resolve(used[i].ask({ op: 'end' }));
+              }
+            };
+            used[i].onRead = (n) => {
+              ahead[i] -= n;
+              more();
+            };
+            more();
+          });
+        reads = await Promise.all(shards.map(blob ? fromBlob : copy));
       }
       const failed = reads.find((r) => r.error);
       if (failed) {
