@@ -820,6 +820,9 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
           window.progressTexts = [];
           new MutationObserver(() => window.progressTexts.push(document.getElementById('progress-text').textContent)).observe(document.getElementById('progress-text'), { childList: true, characterData: true, subtree: true });
         });
+        // The sample, fetched when the page opens (read whole, then across the
+        // workers); the upload below is a File (the workers read it in pieces).
+        const sample = { info: await page.textContent('#file-info'), table: await tableText(page) };
         await upload(page, 'traces.jsonl', body);
         await settled(page);
         const info = await page.textContent('#file-info');
@@ -842,7 +845,7 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
         await upload(page, 'broken.jsonl', Buffer.from(jsonl(KNOWN.slice(0, 2)).toString() + '{"id": "a2", "trace_id": "ta", oops}\n' + jsonl(KNOWN.slice(2)).toString()));
         await settled(page, 'error');
         snapshot.error400 = [await page.textContent('#error-title'), await page.textContent('#error-message'), await page.textContent('#error-excerpt')];
-        seen = { info, progress, snapshot, isolated: await page.evaluate(() => crossOriginIsolated) };
+        seen = { sample, info, progress, snapshot, isolated: await page.evaluate(() => crossOriginIsolated) };
       },
       fragment,
       base,
@@ -859,14 +862,20 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   assert.ok(here.snapshot.table.total.length > 0 && here.snapshot.timeline.length > 1 && here.snapshot.trace.length > 0, 'the views are not empty');
   assert.deepEqual(across.snapshot, here.snapshot);
   assert.deepEqual(here.snapshot.error422, ['call 2 (line 2) › trace_id: Field required']);
-  // Served cross-origin isolated, as scripts/demo.sh serves it: the file is
-  // read into shared memory, which the workers read in place.
+  assert.match(across.sample.info, / · read across 2 workers$/);
+  assert.equal(across.sample.info.replace(' · read across 2 workers', ''), here.sample.info);
+  assert.ok(here.sample.table.total.length > 0);
+  assert.deepEqual(across.sample.table, here.sample.table);
+  // Served cross-origin isolated, as scripts/demo.sh serves it: the fetched
+  // sample is read into shared memory, which the workers read in place.
   const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
   try {
     const shared = await view('#workers=2', isolated.url);
     assert.equal(shared.isolated, true);
     assert.equal(shared.info, across.info);
     assert.deepEqual(shared.snapshot, here.snapshot);
+    assert.equal(shared.sample.info, across.sample.info);
+    assert.deepEqual(shared.sample.table, here.sample.table);
   } finally {
     isolated.server.close();
   }
