@@ -114,14 +114,11 @@ async function open(source) {
     stream = res.body;
   }
   const scanner = new CallScanner();
-  // A large file is aggregated across workers (`acrossWorkers`). A File is
-  // given to them as it is, and they read it in pieces while this worker
-  // reads and scans it; a fetched file is read whole first, into shared
-  // memory where there is any (a cross-origin isolated page), which the
-  // workers then read in place while this worker scans it.
+  // A large file is read whole first, then aggregated across workers while
+  // this worker scans it (`acrossWorkers`): into shared memory where there is
+  // any (a cross-origin isolated page), which the workers then read in place.
   const shards = typeof weave.UsageAccumulator === 'function' ? shardWorkers(source.workers, total) : 0;
-  const fromFile = shards > 0 && source.file ? acrossWorkers(source.file, shards, throttle(source.id, total, shards)) : null;
-  const bytes = new Bytes(total, shards > 0 && !fromFile && typeof SharedArrayBuffer === 'function');
+  const bytes = new Bytes(total, shards > 0 && typeof SharedArrayBuffer === 'function');
   // Otherwise the streaming accumulator, where the package has it: it
   // aggregates while the file is read, so the progress bar covers the
   // aggregation too. Made for stats: it also reads each call's op, user,
@@ -136,18 +133,12 @@ async function open(source) {
       const { done, value } = await reader.read();
       if (done) break;
       bytes.push(value);
-      if (shards === 0 || fromFile) scanner.push(value);
+      if (shards === 0) scanner.push(value);
       accumulator?.push(value);
-      if (fromFile) fromFile.scanned(bytes.length);
-      else progress(bytes.length, !!accumulator);
+      progress(bytes.length, !!accumulator);
     }
-    if (fromFile) ({ accumulator: gathered, workers: across } = await fromFile.gathered(bytes.done()));
-    else if (shards > 0) {
-      // Its own progress: the file's bytes again, as the workers read them and this one scans them.
-      const pooled = acrossWorkers(bytes.done(), shards, throttle(source.id, bytes.length, shards));
-      await pooled.scan(bytes.done(), scanner);
-      ({ accumulator: gathered, workers: across } = await pooled.gathered(bytes.done()));
-    }
+    // Its own progress: the file's bytes again, as the workers read them and this one scans them.
+    if (shards > 0) ({ accumulator: gathered, workers: across } = await acrossWorkers(bytes.done(), scanner, shards, throttle(source.id, bytes.length, shards)));
   } catch (e) {
     // Reading failed, or the accumulator (which parses as it goes) refused a
     // chunk: the bytes read so far hold the offending line for the report,
@@ -176,88 +167,75 @@ const STALL = 15_000;
 const SLICE = 4 << 20;
 
 /**
- * Aggregates `body` (the file's bytes, or the File itself) across `shards`
- * workers (the pool, loaded for stats), started now. Returns `{ scanned(n),
- * scan(bytes, scanner), gathered(bytes) }`: this worker tells how far it has
- * scanned the file (`scanned`, or `scan`, which scans `bytes` a slice at a
- * time, letting the pool's messages through), for the progress, which
- * counts both; `gathered(bytes)` then gathers the workers' calls into one
+ * Aggregates `bytes` across `shards` workers (the pool, loaded for stats)
+ * while scanning them here, then gathers the workers' calls into one
  * accumulator (`UsageAccumulator.fromParts`): the same answers as one fed
  * the whole file. Where the workers could not read it (it is not JSON, a
- * worker failed, or they stopped answering) `bytes` are read here, whose
- * error, with its line, is the one to report. `gathered` resolves to `{
- * accumulator, workers }` (workers: 0 when read here).
+ * worker failed) it is read here, whose error, with its line, is the one to
+ * report. Returns `{ accumulator, workers }` (workers: 0 when read here).
  */
-function acrossWorkers(body, shards, progress) {
+async function acrossWorkers(bytes, scanner, shards, progress) {
   let scanned = 0;
   let read = 0;
   let heard = performance.now(); // when the pool last said something
   const tell = () => progress((scanned + read) / 2, true);
-  const loading = (async () => {
+  let loading;
+  try {
     if (pool === null || pool.workers !== shards) {
       await pool?.close();
       pool = null;
       const { createUsagePool } = await import('./pkg/parallel.js');
       pool = createUsagePool({ workers: shards, connect: connectViaPage });
     }
-    return pool.load(body, { stats: true, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
-  })().catch(() => {
+    loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
+  } catch {
     // No workers here after all (the entry did not load, a worker could
-    // not be made): the file is read on this thread, by `gathered`.
-    return { shards: 0 };
-  });
-  const scannedTo = (n) => {
-    scanned = n;
+    // not be made): the file is read on this thread, below.
+    loading = Promise.resolve({ shards: 0 });
+  }
+  const turn = yielder();
+  for (let at = 0; at < bytes.length; at += SLICE) {
+    await turn();
+    scanner.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
+    scanned = Math.min(bytes.length, at + SLICE);
     tell();
-  };
-  return {
-    scanned: scannedTo,
-    async scan(bytes, scanner) {
-      const turn = yielder();
-      for (let at = 0; at < bytes.length; at += SLICE) {
-        await turn();
-        scanner.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
-        scannedTo(Math.min(bytes.length, at + SLICE));
-      }
-    },
-    async gathered(bytes) {
-      // A pool that says nothing for STALL ms is given up on (its workers
-      // ended), so that a worker that never answers cannot hold the page.
-      const unlessStalled = (promise) =>
-        new Promise((resolve, reject) => {
-          promise.then(resolve, reject);
-          const check = setInterval(() => {
-            if (performance.now() - heard < STALL) return;
-            clearInterval(check);
-            reject(new Error('the workers stopped answering'));
-          }, 1000);
-          promise.finally(() => clearInterval(check)).catch(() => {});
-        });
-      try {
-        const loaded = await unlessStalled(loading);
-        if (loaded.shards > 0) {
-          heard = performance.now();
-          const parts = await unlessStalled(loaded.parts());
-          heard = performance.now();
-          await unlessStalled(loaded.free());
-          return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards };
-        }
-      } catch {
-        // Read here instead (below); a stalled pool is not used again.
-        const stalled = pool;
-        pool = null;
-        stalled?.close().catch(() => {});
-      }
-      const acc = new weave.UsageAccumulator({ stats: true });
-      try {
-        for (let at = 0; at < bytes.length; at += SLICE) acc.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
-        return { accumulator: acc, workers: 0 };
-      } catch (e) {
-        acc.free();
-        throw e;
-      }
-    },
-  };
+  }
+  // A pool that says nothing for STALL ms is given up on (its workers
+  // ended), so that a worker that never answers cannot hold the page.
+  const unlessStalled = (promise) =>
+    new Promise((resolve, reject) => {
+      promise.then(resolve, reject);
+      const check = setInterval(() => {
+        if (performance.now() - heard < STALL) return;
+        clearInterval(check);
+        reject(new Error('the workers stopped answering'));
+      }, 1000);
+      promise.finally(() => clearInterval(check)).catch(() => {});
+    });
+  let loaded = { shards: 0 };
+  try {
+    loaded = await unlessStalled(loading);
+    if (loaded.shards > 0) {
+      heard = performance.now();
+      const parts = await unlessStalled(loaded.parts());
+      heard = performance.now();
+      await unlessStalled(loaded.free());
+      return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards };
+    }
+  } catch {
+    // Read here instead (below); a stalled pool is not used again.
+    const stalled = pool;
+    pool = null;
+    stalled?.close().catch(() => {});
+  }
+  const acc = new weave.UsageAccumulator({ stats: true });
+  try {
+    for (let at = 0; at < bytes.length; at += SLICE) acc.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
+    return { accumulator: acc, workers: 0 };
+  } catch (e) {
+    acc.free();
+    throw e;
+  }
 }
 
 /** A turn of the event loop, without a timer's clamping. */

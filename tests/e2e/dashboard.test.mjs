@@ -820,8 +820,7 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
           window.progressTexts = [];
           new MutationObserver(() => window.progressTexts.push(document.getElementById('progress-text').textContent)).observe(document.getElementById('progress-text'), { childList: true, characterData: true, subtree: true });
         });
-        // The sample, fetched when the page opens (read whole, then across the
-        // workers); the upload below is a File (the workers read it in pieces).
+        // The sample, fetched when the page opens, before the upload below.
         const sample = { info: await page.textContent('#file-info'), table: await tableText(page) };
         await upload(page, 'traces.jsonl', body);
         await settled(page);
@@ -866,8 +865,8 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   assert.equal(across.sample.info.replace(' · read across 2 workers', ''), here.sample.info);
   assert.ok(here.sample.table.total.length > 0);
   assert.deepEqual(across.sample.table, here.sample.table);
-  // Served cross-origin isolated, as scripts/demo.sh serves it: the fetched
-  // sample is read into shared memory, which the workers read in place.
+  // Served cross-origin isolated, as scripts/demo.sh serves it: the file is
+  // read into shared memory, which the workers read in place.
   const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
   try {
     const shared = await view('#workers=2', isolated.url);
