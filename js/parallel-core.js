@@ -136,8 +136,14 @@ const WINDOW = 1 << 20;
 const isBlob = (body) =>
   typeof body === 'object' && body !== null && !ArrayBuffer.isView(body) && typeof body.arrayBuffer === 'function' && typeof body.slice === 'function' && typeof body.size === 'number';
 
-/** The bytes of `blob` from `start` to `end`. */
-const blobBytes = async (blob, start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer());
+/** The bytes of `blob` from `start` to `end`; throws if it gives other
+ * than that many (a Blob-like that changed while read): the pool counts
+ * what it sent by what it asked for. */
+const blobBytes = async (blob, start, end) => {
+  const bytes = new Uint8Array(await blob.slice(start, end).arrayBuffer());
+  if (bytes.length !== Math.min(end, blob.size) - Math.min(start, blob.size)) throw new Error(`the Blob gave ${bytes.length} bytes from ${start} to ${end}: it changed while it was read`);
+  return bytes;
+};
 
 /** `splitBody` for a Blob, reading only its start and a window at each guess. */
 export async function splitBlob(blob, n) {
