@@ -141,6 +141,9 @@ export function attach(exports) {
 let warmed = false;
 const WARM_ROUNDS = 16;
 const TIER_UP_CALLS = 400;
+// Tasks of TIER_UP_CALLS calls each: the engine counts what a function has
+// executed over all of them, and no one task is long.
+const TIER_UP_TASKS = 5;
 // A call of every kind of value the bytes path reads or skips. A cost of
 // NaN takes the answer's one extra step (restore_non_finite_costs).
 const WARM_TEXT =
@@ -152,31 +155,41 @@ const WARM_REQUEST = { project_id: 'p', call_ids: ['a'], include_costs: true };
  * call has done it first: a first call after that runs compiled code (the
  * engine compiles the module's functions lazily, on their first calls,
  * and the hottest ones again, optimised, in the background). Not at import
- * time: that would make every import slower, used or not. An idle callback
- * where there is one (browsers), else a timer that does not keep Node
- * alive; neither in an engine with no timers, or one that refuses them
- * at load time.
+ * time: that would make every import slower, used or not.
  */
 function warmSoon() {
-  const later = () => {
-    if (warmed) return;
-    warmUp();
-    // Enough calls for the engine to optimise the bytes path's hottest
-    // functions (it counts what a function has executed), not enough to
-    // be felt: about 100 KB.
+  let body = null;
+  // Enough calls for the engine to optimise the bytes path's hottest
+  // functions (it counts what a function has executed), in tasks of
+  // about 100 KB each, so that none is felt.
+  const tierUp = (left) => {
     try {
-      callsUsageFromJson(new Encoder().encode(WARM_TEXT.repeat(TIER_UP_CALLS)), WARM_REQUEST);
+      body ??= new Encoder().encode(WARM_TEXT.repeat(TIER_UP_CALLS));
+      callsUsageFromJson(body, WARM_REQUEST);
     } catch {
       // It does not fail; if it did, the module is no worse off.
     }
+    if (left > 1) idle(() => tierUp(left - 1));
   };
-  // Some runtimes refuse timers while a module loads (Cloudflare Workers
-  // throw at global scope): then the first call warms up, as it would.
+  const later = () => {
+    if (warmed) return;
+    warmUp();
+    tierUp(TIER_UP_TASKS);
+  };
+  idle(later);
+}
+
+/** Runs `task` when the page (or process) is next idle: an idle callback
+ * where there is one (browsers), else a timer that does not keep Node
+ * alive; nothing in an engine with no timers, or one that refuses them
+ * (Cloudflare Workers throw at global scope while a module loads): then
+ * the first call warms up, as it would. */
+function idle(task) {
   try {
     if (typeof requestIdleCallback === 'function') {
-      requestIdleCallback(later, { timeout: 1000 });
+      requestIdleCallback(task, { timeout: 1000 });
     } else if (typeof setTimeout === 'function') {
-      const timer = setTimeout(later, 0);
+      const timer = setTimeout(task, 0);
       if (typeof timer?.hasRef === 'function') timer.unref();
     }
   } catch {
