@@ -519,31 +519,20 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
       } else {
         // Copies, or a Blob's pieces, only AHEAD of each worker's reading:
         // the next as it tells its progress (a worker that died tells
-        // Infinity).
-        const copy = (s, i) =>
-          new Promise((resolve) => {
-            const more = () => {
-              while (next[i] < s.end && (ahead[i] < AHEAD || used[i].gone)) sendPiece(i);
-              if (next[i] >= s.end && used[i].onRead !== null) {
-                used[i].onRead = null;
-                resolve(used[i].ask({ op: 'end' }));
-              }
-            };
-            used[i].onRead = (n) => {
-              ahead[i] -= n;
-              more();
-            };
-            more();
-          });
-        // A Blob's pieces are read several at a time (one at a time, each
-        // read's start would be the worker's wait) and sent in order.
-        const fromBlob = (s, i) =>
+        // Infinity). A copy is sent as it is made; a Blob's pieces are read
+        // several at a time (one at a time, each read's start would be the
+        // worker's wait) and sent in order.
+        const paced = (s, i) =>
           new Promise((resolve, reject) => {
-            const reading = [];
+            const reading = []; // a Blob's pieces being read, in order
             let waiting = false; // for the first of `reading`
             const more = () => {
               if (aborted) return;
               while (next[i] < s.end && ahead[i] < AHEAD && !used[i].gone) {
+                if (!blob) {
+                  sendPiece(i);
+                  continue;
+                }
                 const from = next[i];
                 const to = Math.min(s.end, from + PIECE);
                 (next[i] = to), (ahead[i] += to - from);
@@ -572,7 +561,7 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
             };
             more();
           });
-        reads = await Promise.all(shards.map(blob ? fromBlob : copy));
+        reads = await Promise.all(shards.map(paced));
       }
       const failed = reads.find((r) => r.error);
       if (failed) {
