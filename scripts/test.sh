@@ -29,7 +29,8 @@
 #   7. environments: the packed tarball installed into fresh projects
 #      (tests/env/projects/, npm dependencies pinned and cached in
 #      ~/.cache/weave-usage/env/ until their package.json changes): Node
-#      20.0, 20.18, 22, 26 and this one (import and require), Deno, Bun,
+#      20.0, 20.18, 22, 26 and this one (import and require), Deno, Bun
+#      (each runtime also a weave-usage/parallel pool over bytes and a Blob),
 #      Jest, Vitest, tsc in every module resolution, attw, publint, Vite,
 #      webpack, esbuild, Rollup and bun build bundles in Chromium, Next.js 16 built with
 #      Turbopack and with webpack and served (~3 min; ~2 more to install)
