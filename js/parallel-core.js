@@ -262,7 +262,8 @@ export function partCalls(part) {
  * The message handler of a shard worker over `lib`; `post(message,
  * transfer)` replies. Messages: `{ op: 'open', shard, stats }`, then `{ op:
  * 'push', bytes }` for each piece of the shard's bytes as they come (no
- * reply; `{ progress }` now and then), then `{ op: 'end' }` (replies `{
+ * reply; `{ progress }` now and then) or one `{ op: 'blob', blob }` (the
+ * shard's bytes as a Blob, read here), then `{ op: 'end' }` (replies `{
  * calls }`); `{ op: 'read', bytes, shard, stats }` is all three at once.
  * Then `{ op: 'part', select }` (replies `{ part }`, transferred) and `{
  * op: 'free' }`. A failure replies `{ error: { status, detail, message }
@@ -319,20 +320,45 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
     return { calls: acc.calls };
   };
+  // Messages that come while `work` runs wait for it, after `first`, in order.
+  const holding = (first, work) => {
+    held = first;
+    work.then(() => {
+      const waiting = held;
+      held = null;
+      for (const w of waiting) handle(w);
+    });
+  };
+  // The shard's bytes from a Blob, read here as a stream (`push` tells the progress).
+  const readBlob = async (blob) => {
+    try {
+      const reader = blob.stream().getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        push(value);
+        if (failed !== null) return void reader.cancel().catch(() => {});
+      }
+      if (read !== blob.size && failed === null) throw new Error(`the Blob gave ${read} bytes of ${blob.size}: it changed while it was read`);
+    } catch (e) {
+      // Told at `end`, as a failure while pushing is.
+      failed ??= e;
+      free();
+    }
+  };
   const handle = (m) => {
     if (held !== null) return void held.push(m);
     if ((m.op === 'open' || m.op === 'read') && m.stats && statsLib === null && statsFailure === null) {
-      held = [m];
       const loading = loadStats ? Promise.resolve().then(loadStats) : Promise.reject(new Error('this worker has no stats module'));
-      loading
-        .then((l) => (statsLib = l), (e) => (statsFailure = e))
-        .then(() => {
-          const waiting = held;
-          held = null;
-          for (const w of waiting) handle(w);
-        });
-      return;
+      return holding(
+        [m],
+        loading.then(
+          (l) => (statsLib = l),
+          (e) => (statsFailure = e),
+        ),
+      );
     }
+    if (m.op === 'blob') return holding([], readBlob(m.blob));
     try {
       if (m.op === 'open') open(m.shard, m.stats);
       else if (m.op === 'push') push(m.bytes);
@@ -426,9 +452,13 @@ export function linked(connect) {
 /**
  * A pool of `workers` shard workers made by `spawn()` (`{ worker, on,
  * close }`), answering with `lib` on this thread. See `createUsagePool` in
- * parallel.js / parallel-node.js.
+ * parallel.js / parallel-node.js. `sendBlobs`: a Blob body's slices go to
+ * the workers, which read them (browsers); else its pieces are read here
+ * and sent (Node, Deno, Bun: Node 20 lets a slice of a file-backed Blob
+ * through to a worker thread, and aborts the whole process when the worker
+ * reads it). `cutsOf` (tests) chooses the cuts.
  */
-export function makePool(lib, spawn, workers, cutsOf = null) {
+export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) {
   const count = Math.max(1, Math.floor(Number(workers)) || 1);
   let progress = null;
   const ends = [];
@@ -489,6 +519,22 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         source = shared;
       }
       shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats }));
+      // A Blob goes to each worker as its shard's slice, which the worker
+      // reads itself (a Blob is sent as a handle, not its bytes), where
+      // the pool may send Blobs (`sendBlobs`) and the Blob can be sent.
+      let direct = false;
+      if (blob && sendBlobs) {
+        try {
+          shards.forEach((s, i) => {
+            used[i].send({ op: 'blob', blob: body.slice(s.start, s.end) });
+            direct = true;
+          });
+        } catch (e) {
+          // Refused by the first worker (none has it): read here; by a
+          // later one (some have it): the load fails.
+          if (direct) throw e;
+        }
+      }
       const copies = blob || (source === bytes && !isShared(bytes));
       // Where each shard's next piece starts, and its bytes sent but not yet read.
       const next = shards.map((s) => s.start);
@@ -507,7 +553,8 @@ export function makePool(lib, spawn, workers, cutsOf = null) {
         }
       };
       let reads;
-      if (!copies) {
+      if (direct) reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
+      else if (!copies) {
         // Shared pieces, round-robin, all at once.
         for (let any = true; any; ) {
           any = false;

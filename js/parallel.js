@@ -25,7 +25,8 @@ function spawn() {
 /** A pool of `workers` module workers (default: the cores, at most 4), or
  * of workers reached through `connect(i)`; `close()` ends them. */
 export function createUsagePool({ workers = Math.min(4, globalThis.navigator?.hardwareConcurrency || 2), connect } = {}) {
-  return makePool(lib, connect ? linked(connect) : spawn, workers);
+  // A Blob's slices go to the workers, which read them (`sendBlobs`).
+  return makePool(lib, connect ? linked(connect) : spawn, workers, null, true);
 }
 
 /**

@@ -139,14 +139,17 @@ test('bad bodies: the one-shot error, exactly (status, detail, loc, message)', a
   let errors = 0;
   for (const n of [2, 3, 4]) {
     const pool = makePool(lib, inProcess, n);
+    const sending = makePool(lib, inProcess, n, null, true);
     for (const body of broken) {
       const c = { body, request, kind: 'calls' };
       const want = await oneShot(c);
       if (want.error) errors++;
       assert.deepEqual(await parallel(pool, c), want);
-      // As a Blob: where the shards fail, the Blob is read on this thread
-      // by an accumulator, never whole; the same error.
+      // As a Blob, its pieces read here or its slices read by the workers:
+      // where the shards fail, the Blob is read on this thread by an
+      // accumulator, never whole; the same error.
       assert.deepEqual(await parallel(pool, { ...c, body: new Blob([body]) }), want, 'as a Blob');
+      assert.deepEqual(await parallel(sending, { ...c, body: new Blob([body]) }), want, 'as a Blob the workers read');
     }
     // Every possible cut of the small hostile bodies.
     for (const body of broken.slice(-5)) {
@@ -459,7 +462,8 @@ test('a Blob body: every fixture and client-corpus request through 2 and 3 shard
   const all = cases().filter((_, i) => i % 2 === 0);
   let split = 0;
   for (const n of [2, 3]) {
-    const pool = makePool(lib, inProcess, n);
+    // The slices sent to the workers, which read them (as in browsers).
+    const pool = makePool(lib, inProcess, n, null, true);
     for (const c of all) {
       const blob = new Blob([c.body]);
       assert.deepEqual(await splitBlob(blob, n), splitBody(c.body, n), `${c.name}: cuts`);
@@ -474,7 +478,7 @@ test('a Blob body: every fixture and client-corpus request through 2 and 3 shard
   for (const body of [g.body, array]) for (const n of [1, 2, 3, 4, 7]) assert.deepEqual(await splitBlob(new Blob([body]), n), splitBody(body, n), `${n} shards`);
 });
 
-test('a Blob body is read in pieces only a few ahead of each worker, and one that cannot be read fails as the one-shot does, leaving the pool sound', async () => {
+test('a Blob that cannot be sent (a file-backed one in Node) is read here in pieces only a few ahead of each worker; one that cannot be read fails as the one-shot does, leaving the pool sound', async () => {
   const g = generate(60000, 8); // ~100 MB: each shard far more than the pieces let ahead
   const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
   const want = callsUsageFromJson(g.body, request);
@@ -486,6 +490,8 @@ test('a Blob body is read in pieces only a few ahead of each worker, and one tha
     let freed = false;
     const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)));
     const postMessage = (m) => {
+      // As Node's worker_threads refuse a file-backed Blob.
+      if (m.op === 'blob') throw new TypeError('File-backed Blobs are not cloneable');
       if (m.op === 'free' || m.op === 'open') freed = m.op === 'free';
       else if (m.op === 'push' && freed) late++;
       const n = m.op === 'push' ? m.bytes.length : 0;
@@ -495,7 +501,8 @@ test('a Blob body is read in pieces only a few ahead of each worker, and one tha
     };
     return { worker: { postMessage }, on: (message) => (onMessage = message), close: async () => {} };
   };
-  const pool = makePool(lib, counting, 2);
+  // It may send Blobs, but the workers refuse them: read here.
+  const pool = makePool(lib, counting, 2, null, true);
   const seen = [];
   const loaded = await pool.load(new Blob([g.body]), { onProgress: (p) => seen.push(p) });
   assert.equal(loaded.shards, 2);
@@ -578,4 +585,26 @@ test('real worker_threads read a file through a Blob (fs.openAsBlob): the one-sh
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a Blob the workers read themselves: one they cannot read, or that comes short, is answered by the one-shot path, with the reason', async () => {
+  const g = generate(400, 3);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  const pool = makePool(lib, inProcess, 2, null, true);
+  const real = new Blob([g.body]);
+  assert.deepEqual(await pool.callsUsage(real, request), want);
+  assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+  // No stream() (a Blob-like of one's own): the workers fail, this thread reads it in pieces.
+  const plain = (blob) => ({ size: blob.size, slice: (a, b) => plain(blob.slice(a, b)), arrayBuffer: () => blob.arrayBuffer() });
+  assert.deepEqual(await pool.callsUsage(plain(real), request), want);
+  assert.equal(pool.last.oneShot, true);
+  // A stream that ends early (the file changed): the worker says so.
+  const short = (blob) => ({ size: blob.size, slice: (a, b) => short(blob.slice(a, b)), arrayBuffer: () => blob.arrayBuffer(), stream: () => blob.slice(0, blob.size - 10).stream() });
+  assert.deepEqual(await pool.callsUsage(short(real), request), want);
+  assert.equal(pool.last.oneShot, true);
+  assert.match(pool.last.why.message, /changed while it was read/);
+  // And the pool goes on.
+  assert.deepEqual(await pool.callsUsage(real, request), want);
+  assert.deepEqual(pool.last, { shards: 2, oneShot: false });
 });
