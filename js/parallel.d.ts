@@ -9,7 +9,8 @@ export type Body = Uint8Array | ArrayBuffer | string;
 
 /** What a pool reads of a `Blob` (or a `File`): it is read in pieces,
  * never whole, and the page or process never holds all of it. A DOM or
- * Node `Blob` is one. */
+ * Node `Blob` is one. (In browsers a real Blob's slices go to the workers,
+ * which read them with `stream()`.) */
 export interface BlobLike {
   readonly size: number;
   slice(start?: number, end?: number): BlobLike;
