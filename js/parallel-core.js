@@ -539,10 +539,12 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       // Where each shard's next piece starts, and its bytes sent but not yet read.
       const next = shards.map((s) => s.start);
       const ahead = shards.map(() => 0);
+      // Shard i's next piece: sent, or for a Blob, its read (to be sent in order).
       const sendPiece = (i) => {
         const from = next[i];
         const to = Math.min(shards[i].end, from + PIECE);
         (next[i] = to), (ahead[i] += to - from);
+        if (blob) return blobBytes(body, from, to);
         if (source === bytes && !copies) used[i].send({ op: 'push', bytes: bytes.subarray(from, to) });
         else if (!copies) {
           source.set(bytes.subarray(from, to), from);
@@ -553,10 +555,9 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         }
       };
       let reads;
-      if (direct) reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
-      else if (!copies) {
-        // Shared pieces, round-robin, all at once.
-        for (let any = true; any; ) {
+      if (direct || !copies) {
+        // Shared pieces, round-robin, all at once (none when the workers read a Blob).
+        for (let any = !direct; any; ) {
           any = false;
           shards.forEach((s, i) => {
             if (next[i] < s.end) (any = true), sendPiece(i);
@@ -576,14 +577,8 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
             const more = () => {
               if (aborted) return;
               while (next[i] < s.end && ahead[i] < AHEAD && !used[i].gone) {
-                if (!blob) {
-                  sendPiece(i);
-                  continue;
-                }
-                const from = next[i];
-                const to = Math.min(s.end, from + PIECE);
-                (next[i] = to), (ahead[i] += to - from);
-                const piece = blobBytes(body, from, to);
+                const piece = sendPiece(i);
+                if (piece === undefined) continue;
                 piece.catch(() => {}); // told through `reading[0]`, below
                 reading.push(piece);
               }
