@@ -208,6 +208,27 @@ const PIECE = 8 << 20;
  * page never holds a second copy of the whole body. */
 const AHEAD = 4 * PIECE;
 
+/** Why an aborted `signal` (an AbortSignal) stopped the work: its reason,
+ * or an AbortError where it has none. */
+const abortReason = (signal) => signal.reason ?? Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+
+/** Throws the reason if `signal` (an AbortSignal, or undefined) is aborted. */
+const checkAbort = (signal) => {
+  if (signal?.aborted) throw abortReason(signal);
+};
+
+/** A promise that rejects with the reason when `signal` aborts (never,
+ * without one), and `done()`, which stops listening. */
+function whenAborted(signal) {
+  if (!signal) return { promise: new Promise(() => {}), done: () => {} };
+  let onAbort = () => {};
+  const promise = new Promise((_, reject) => (onAbort = () => reject(abortReason(signal))));
+  promise.catch(() => {}); // told to whoever awaits it
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { promise, done: () => signal.removeEventListener('abort', onAbort) };
+}
+
 /**
  * Reads one shard into a new `UsageAccumulator` of `lib` (the package's
  * API): `bytes` are the shard's own bytes (`body.subarray(start, end)`),
@@ -260,7 +281,7 @@ export function partCalls(part) {
 
 /**
  * The message handler of a shard worker over `lib`; `post(message,
- * transfer)` replies. Messages: `{ op: 'open', shard, stats }`, then `{ op:
+ * transfer)` replies. Messages: `{ op: 'open', shard, stats, cancel }`, then `{ op:
  * 'push', bytes }` for each piece of the shard's bytes as they come (no
  * reply; `{ progress }` now and then) or one `{ op: 'blob', blob }` (the
  * shard's bytes as a Blob, read here), then `{ op: 'end' }` (replies `{
@@ -270,7 +291,10 @@ export function partCalls(part) {
  * }`, at `end` for one met while opening or pushing. With `stats`, the
  * shard is read for stats, by the module `loadStats()` resolves to (the
  * package's `weave-usage/stats`), loaded the first time it is needed;
- * messages wait for it in order.
+ * messages wait for it in order. A load the pool gave up on (aborted) is
+ * read no further: `cancel`, an Int32Array in shared memory (where there
+ * is some), set to 1, or `{ op: 'cancel' }`, which is heeded at once, even
+ * while a Blob is being read; the `free` that follows ends it.
  */
 export function shardHandler(lib, post, { loadStats } = {}) {
   let acc = null;
@@ -281,14 +305,18 @@ export function shardHandler(lib, post, { loadStats } = {}) {
   let statsLib = null;
   let statsFailure = null;
   let held = null; // messages that came while the stats module loads
+  // The load was given up (see above): its bytes are no longer read.
+  let cancel = null;
+  let cancelled = false;
+  const stopped = () => cancelled || (cancel !== null && Atomics.load(cancel, 0) !== 0);
   const free = () => {
     if (acc !== null) acc.free();
     acc = null;
   };
   const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
-  const open = (s, stats) => {
+  const open = (s, stats, flag) => {
     free();
-    (shard = s), (failed = null), (told = 0), (read = 0);
+    (shard = s), (failed = null), (told = 0), (read = 0), (cancel = flag ?? null);
     try {
       if (stats && statsFailure !== null) throw statsFailure;
       acc = stats ? new statsLib.UsageAccumulator({ stats: true }) : new lib.UsageAccumulator();
@@ -302,7 +330,10 @@ export function shardHandler(lib, post, { loadStats } = {}) {
   const push = (bytes) => {
     if (failed === null) {
       try {
-        for (let at = 0; at < bytes.length; at += STEP) acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+        for (let at = 0; at < bytes.length; at += STEP) {
+          if (stopped()) throw new Error('the load was aborted');
+          acc.push(bytes.subarray(at, Math.min(bytes.length, at + STEP)));
+        }
       } catch (e) {
         failed = e;
         free();
@@ -347,6 +378,7 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     }
   };
   const handle = (m) => {
+    if (m.op === 'cancel') return void (cancelled = true);
     if (held !== null) return void held.push(m);
     if ((m.op === 'open' || m.op === 'read') && m.stats && statsLib === null && statsFailure === null) {
       const loading = loadStats ? Promise.resolve().then(loadStats) : Promise.reject(new Error('this worker has no stats module'));
@@ -360,7 +392,7 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     }
     if (m.op === 'blob') return holding([], readBlob(m.blob));
     try {
-      if (m.op === 'open') open(m.shard, m.stats);
+      if (m.op === 'open') open(m.shard, m.stats, m.cancel);
       else if (m.op === 'push') push(m.bytes);
       else if (m.op === 'end') post(end());
       else if (m.op === 'read') {
@@ -372,6 +404,7 @@ export function shardHandler(lib, post, { loadStats } = {}) {
         post({ part }, [part.buffer]);
       } else if (m.op === 'free') {
         free();
+        cancelled = false;
         post({ freed: true });
       }
     } catch (e) {
@@ -478,8 +511,11 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
   const canShare = typeof SharedArrayBuffer === 'function';
   let shared = null;
 
-  /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why }`. */
-  async function load(body, onProgress, stats = false) {
+  /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why }`.
+   * When `signal` aborts, the workers stop reading and let the load go (the
+   * caller's promise has rejected already: see `serial`). */
+  async function load(body, onProgress, stats = false, signal = undefined) {
+    checkAbort(signal);
     const state = { body, ok: false, shards: 0, why: null, used: [] };
     const blob = isBlob(body);
     const bytes = blob ? null : toBytes(body);
@@ -496,15 +532,21 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       // A Blob that cannot be read: so is the one-shot's, which says why.
       return { ...state, why: e };
     }
+    checkAbort(signal);
     if (plan === null || plan.shards.length > count) return state;
     const { shards } = plan;
     const used = ends.slice(0, shards.length);
     // Set when the load fails: a piece still being read is then not sent
     // (it would reach a worker after the next load's `open`).
     let aborted = false;
+    // Set to 1 when `signal` aborts, where memory can be shared: the workers
+    // then skip the pieces already sent (see `shardHandler`).
+    const cancel = canShare ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const stop = whenAborted(signal);
     try {
       let done = 0;
-      progress = onProgress ? (n) => onProgress({ bytes: (done += n), total }) : null;
+      // Nothing more is told once the caller has given the load up.
+      progress = onProgress ? (n) => signal?.aborted || onProgress({ bytes: (done += n), total }) : null;
       // The shards' bytes, in pieces, round-robin, so that the workers read
       // while the rest is still being copied: shared when the body is in a
       // SharedArrayBuffer; else copied into one the pool keeps for its next
@@ -518,7 +560,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
         source = shared;
       }
-      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats }));
+      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats, cancel }));
       // A Blob goes to each worker as its shard's slice, which the worker
       // reads itself (a Blob is sent as a handle, not its bytes), where
       // the pool may send Blobs (`sendBlobs`) and the Blob can be sent.
@@ -563,7 +605,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
             if (next[i] < s.end) (any = true), sendPiece(i);
           });
         }
-        reads = await Promise.all(used.map((e) => e.ask({ op: 'end' })));
+        reads = await Promise.race([Promise.all(used.map((e) => e.ask({ op: 'end' }))), stop.promise]);
       } else {
         // Copies, or a Blob's pieces, only AHEAD of each worker's reading:
         // the next as it tells its progress (a worker that died tells
@@ -603,7 +645,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
             };
             more();
           });
-        reads = await Promise.all(shards.map(paced));
+        reads = await Promise.race([Promise.all(shards.map(paced)), stop.promise]);
       }
       const failed = reads.find((r) => r.error);
       if (failed) {
@@ -613,23 +655,31 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       return { ...state, ok: true, shards: shards.length, used };
     } catch (e) {
       // Memory for the shared copy, a message that could not be sent, a
-      // Blob that could not be read: the one-shot path answers.
+      // Blob that could not be read: the one-shot path answers. Aborted:
+      // the workers stop reading, and the load throws the reason.
       aborted = true;
       for (const e of used) e.onRead = null;
+      if (signal?.aborted) {
+        if (cancel) Atomics.store(cancel, 0, 1);
+        for (const e of used) e.send({ op: 'cancel' });
+      }
       await Promise.all(used.map((e) => e.ask({ op: 'free' })));
       return { ...state, why: e };
     } finally {
+      stop.done();
       progress = null;
     }
   }
 
   /** The answer over a loaded body: the one-shot's on `state.body` when it
-   * was not loaded, or when anything fails. */
-  async function answer(state, kind, request, options) {
+   * was not loaded, or when anything fails; the reason when `signal` aborts. */
+  async function answer(state, kind, request, options, signal) {
+    checkAbort(signal);
     const { body } = state;
     const oneShot = async (why) => {
+      checkAbort(signal);
       pool.last = { shards: 1, oneShot: true, why };
-      if (isBlob(body)) return streamed(body, kind, request, options);
+      if (isBlob(body)) return streamed(body, kind, request, options, signal);
       return kind === 'calls' ? lib.callsUsageFromJson(body, request, options) : lib.traceUsageFromJson(body, request, options);
     };
     const fromParts = kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts;
@@ -650,6 +700,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
     try {
       const parts = async (select) => {
         const got = await Promise.all(state.used.map((e) => e.ask({ op: 'part', select })));
+        checkAbort(signal);
         if (got.some((r) => r.error)) throw new Error('a shard failed');
         return got.map((r) => r.part);
       };
@@ -673,7 +724,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       pool.last = { shards: state.shards, oneShot: false };
       return result;
     } catch (e) {
-      return oneShot(e);
+      return oneShot(e); // which throws the reason if `signal` aborted
     }
   }
 
@@ -682,11 +733,12 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
    * the one-shot on the same bytes (the `stream` fuzz target's claim), so
    * that the Blob is never held whole here either. The request has been
    * checked (`answer` does that first). */
-  async function streamed(blob, kind, request, options) {
+  async function streamed(blob, kind, request, options, signal) {
     const acc = new lib.UsageAccumulator();
     try {
       for (let at = 0; at < blob.size; at += PIECE) {
         const piece = await blobBytes(blob, at, Math.min(blob.size, at + PIECE));
+        checkAbort(signal);
         for (let k = 0; k < piece.length; k += STEP) acc.push(piece.subarray(k, Math.min(piece.length, k + STEP)));
       }
       return kind === 'calls' ? acc.finish(request, options) : acc.finishTrace(request, options);
@@ -712,11 +764,15 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
 
   /** The body loaded now (its tables are in the workers), or null. */
   let loaded = null;
-  // One thing at a time: the workers hold one body's shards.
-  const serial = (f) => {
+  // One thing at a time: the workers hold one body's shards. With a
+  // `signal`, the promise rejects as soon as it aborts, while the next
+  // thing still waits for this one to let the workers go.
+  const serial = (f, signal) => {
     const result = queue.then(f);
     queue = result.catch(() => {});
-    return result;
+    if (!signal) return result;
+    const stop = whenAborted(signal);
+    return Promise.race([result, stop.promise]).finally(stop.done);
   };
   const pool = {
     workers: count,
@@ -725,35 +781,37 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
     /** Reads `body` into the workers once, for many requests; loading
      * another body (or `free()`) releases it, after which it answers with
      * the one-shot path. */
-    load: (body, { onProgress, stats = false } = {}) =>
+    load: (body, { onProgress, stats = false, signal } = {}) =>
       serial(async () => {
+        checkAbort(signal);
         if (loaded !== null) await unload(loaded);
-        const state = await load(body, onProgress, !!stats);
+        const state = await load(body, onProgress, !!stats, signal);
         if (state.ok) loaded = state;
         return {
           shards: state.shards,
-          callsUsage: (request, options) => serial(() => answer(state, 'calls', request, options)),
-          traceUsage: (request, options) => serial(() => answer(state, 'trace', request, options)),
+          callsUsage: (request, options, { signal } = {}) => serial(() => answer(state, 'calls', request, options, signal), signal),
+          traceUsage: (request, options, { signal } = {}) => serial(() => answer(state, 'trace', request, options, signal), signal),
           parts: () => serial(() => allParts(state)),
           free: () => serial(() => unload(state)),
         };
-      }),
-    callsUsage: (body, request, options, { onProgress } = {}) => once(body, 'calls', request, options, onProgress),
-    traceUsage: (body, request, options, { onProgress } = {}) => once(body, 'trace', request, options, onProgress),
+      }, signal),
+    callsUsage: (body, request, options, { onProgress, signal } = {}) => once(body, 'calls', request, options, onProgress, signal),
+    traceUsage: (body, request, options, { onProgress, signal } = {}) => once(body, 'trace', request, options, onProgress, signal),
     close: () => ((shared = null), Promise.all(ends.map((e) => e.close())).then(() => {})),
   };
-  const once = (body, kind, request, options, onProgress) =>
+  const once = (body, kind, request, options, onProgress, signal) =>
     serial(async () => {
+      checkAbort(signal);
       // The request is checked before the body is read, as the one-shot does.
       (kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts)([], request, options);
       if (loaded !== null) await unload(loaded);
-      const state = await load(body, onProgress);
+      const state = await load(body, onProgress, false, signal);
       if (state.ok) loaded = state;
       try {
-        return await answer(state, kind, request, options);
+        return await answer(state, kind, request, options, signal);
       } finally {
         await unload(state);
       }
-    });
+    }, signal);
   return pool;
 }

@@ -36,20 +36,20 @@ export function startShardWorker(port) {
 }
 
 /** `callsUsageFromJson(body, request, options)` across `workers` threads made for this call. */
-export async function callsUsageParallel(body, request, options, { workers = 2, onProgress } = {}) {
+export async function callsUsageParallel(body, request, options, { workers = 2, onProgress, signal } = {}) {
   const pool = createUsagePool({ workers });
   try {
-    return await pool.callsUsage(body, request, options, { onProgress });
+    return await pool.callsUsage(body, request, options, { onProgress, signal });
   } finally {
     await pool.close();
   }
 }
 
 /** `traceUsageFromJson(body, request, options)` across `workers` threads made for this call. */
-export async function traceUsageParallel(body, request, options, { workers = 2, onProgress } = {}) {
+export async function traceUsageParallel(body, request, options, { workers = 2, onProgress, signal } = {}) {
   const pool = createUsagePool({ workers });
   try {
-    return await pool.traceUsage(body, request, options, { onProgress });
+    return await pool.traceUsage(body, request, options, { onProgress, signal });
   } finally {
     await pool.close();
   }

@@ -75,7 +75,22 @@ export interface ParallelProgress {
   total: number;
 }
 
-export interface ParallelRunOptions {
+/** What a pool uses of an `AbortSignal` (the DOM's and Node's are ones). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: any;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** How long work may run: until `signal` aborts, when the promise rejects
+ * with its reason (an `AbortError` by default) and the workers stop
+ * reading the body and let it go; the pool then serves the next request. */
+export interface ParallelAbortOptions {
+  signal?: AbortSignalLike;
+}
+
+export interface ParallelRunOptions extends ParallelAbortOptions {
   onProgress?: (p: ParallelProgress) => void;
 }
 
@@ -83,8 +98,8 @@ export interface ParallelRunOptions {
 export interface LoadedBody {
   /** How many shards it was read as (0: not read across workers; its answers come from the one-shot path). */
   readonly shards: number;
-  callsUsage(request: CallsUsageReq, options?: UsageOptions | null): Promise<CallsUsageRes>;
-  traceUsage(request: TraceUsageReq, options?: UsageOptions | null): Promise<TraceUsageRes>;
+  callsUsage(request: CallsUsageReq, options?: UsageOptions | null, run?: ParallelAbortOptions): Promise<CallsUsageRes>;
+  traceUsage(request: TraceUsageReq, options?: UsageOptions | null, run?: ParallelAbortOptions): Promise<TraceUsageRes>;
   /** Every call, as the shards' parts in body order (with stats fields if
    * loaded with `stats`): `UsageAccumulator.fromParts(parts)` makes one
    * accumulator of them. Rejects when the body is not loaded (`shards` 0). */

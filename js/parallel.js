@@ -43,20 +43,20 @@ export function startShardWorker(port) {
 }
 
 /** `callsUsageFromJson(body, request, options)` across `workers` workers made for this call. */
-export async function callsUsageParallel(body, request, options, { workers, onProgress } = {}) {
+export async function callsUsageParallel(body, request, options, { workers, onProgress, signal } = {}) {
   const pool = createUsagePool({ workers });
   try {
-    return await pool.callsUsage(body, request, options, { onProgress });
+    return await pool.callsUsage(body, request, options, { onProgress, signal });
   } finally {
     await pool.close();
   }
 }
 
 /** `traceUsageFromJson(body, request, options)` across `workers` workers made for this call. */
-export async function traceUsageParallel(body, request, options, { workers, onProgress } = {}) {
+export async function traceUsageParallel(body, request, options, { workers, onProgress, signal } = {}) {
   const pool = createUsagePool({ workers });
   try {
-    return await pool.traceUsage(body, request, options, { onProgress });
+    return await pool.traceUsage(body, request, options, { onProgress, signal });
   } finally {
     await pool.close();
   }

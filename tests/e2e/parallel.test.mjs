@@ -100,6 +100,48 @@ test('a pool of module Workers gives the one-shot answers, for JSON Lines and an
   }
 });
 
+test('a File given up halfway (an AbortSignal): the promise rejects with the reason, no progress is told after it, and the pool answers the next file', async () => {
+  const { page, problems, close } = await openPage(browser, url);
+  try {
+    await page.goto(url);
+    const got = await page.evaluate(
+      async ({ lines, request }) => {
+        const { createUsagePool } = await import('/pkg/parallel.js');
+        const pool = createUsagePool({ workers: 2 });
+        // About 23 MB: several of the pieces workers tell their progress by.
+        const big = new File(Array(240).fill(lines), 'big.jsonl');
+        const c = new AbortController();
+        let before = 0;
+        let after = 0;
+        const onProgress = () => (c.signal.aborted ? after++ : (before++, c.abort(new Error('another file was chosen'))));
+        const given = await pool.callsUsage(big, request, null, { signal: c.signal, onProgress }).then(
+          () => 'answered',
+          (e) => e.message,
+        );
+        const aborted = await pool.load(big, { signal: AbortSignal.abort() }).then(
+          () => 'loaded',
+          (e) => e.name,
+        );
+        const next = await pool.callsUsage(new File([lines], 'calls.jsonl'), request);
+        const last = pool.last;
+        await new Promise((done) => setTimeout(done, 200)); // any late progress would be told by now
+        await pool.close();
+        return { given, aborted, before, after, next, last };
+      },
+      { lines: sample.toString(), request },
+    );
+    assert.equal(got.given, 'another file was chosen');
+    assert.equal(got.aborted, 'AbortError', 'an aborted signal with no reason: an AbortError, nothing loaded');
+    assert.equal(got.before, 1);
+    assert.equal(got.after, 0, 'no progress told after the abort');
+    assert.deepEqual(got.next, callsUsageFromJson(sample, request));
+    assert.deepEqual(got.last, { shards: 2, oneShot: false }, 'the next file read across the workers');
+    assert.deepEqual(problems, [], 'the console stayed clean');
+  } finally {
+    await close();
+  }
+});
+
 test('a File (as an <input type=file> gives it) and a Blob: the pool reads them in pieces and gives the one-shot answers', async () => {
   const { page, problems, close } = await openPage(browser, url);
   try {

@@ -17,12 +17,13 @@ import { makePool, shardHandler, splitBlob } from '../../pkg/parallel-core.js';
 import { fixtures, requestAsSent, bodies } from './helpers.mjs';
 import { generate } from '../../bench/data.mjs';
 
-/** A worker that runs the shard handler on this thread, asynchronously. */
-const inProcess = () => {
+/** Workers that run the shard handler over `l` on this thread, asynchronously. */
+const inProcessWith = (l) => () => {
   let onMessage = () => {};
-  const handle = shardHandler(lib, (m) => setImmediate(() => onMessage(m)));
+  const handle = shardHandler(l, (m) => setImmediate(() => onMessage(m)));
   return { worker: { postMessage: (m) => setImmediate(() => handle(m)) }, on: (message) => (onMessage = message), close: async () => {} };
 };
+const inProcess = inProcessWith(lib);
 
 /** A deterministic random generator (xorshift32). */
 function random(seed) {
@@ -607,4 +608,166 @@ test('a Blob the workers read themselves: one they cannot read, or that comes sh
   // And the pool goes on.
   assert.deepEqual(await pool.callsUsage(real, request), want);
   assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+});
+
+/** Resolves once `pool` has done what it was asked before (the promise of
+ * work given up rejects at once; the pool lets the workers go after). */
+const settled = (pool) => pool.load(new Uint8Array(0)).then(() => {});
+
+/** A Blob of `bytes` whose stream gives chunks of 256 KB, each after a
+ * turn of the event loop, as browsers' do (Node's gives an in-memory
+ * Blob's bytes in one chunk, at once). */
+const chunked = (bytes) => ({
+  size: bytes.length,
+  slice: (a, b) => chunked(bytes.subarray(a, b)),
+  arrayBuffer: async () => bytes.slice().buffer,
+  stream: () => {
+    let at = 0;
+    const next = (c) => (at < bytes.length ? c.enqueue(bytes.slice(at, (at += 256 << 10))) : c.close());
+    return new ReadableStream({ pull: (c) => new Promise((turn) => setImmediate(turn)).then(() => next(c)) });
+  },
+});
+
+test('a signal gives the work up: the promise rejects with its reason at once, the workers stop reading, and the pool answers exactly after', async () => {
+  const g = generate(20000, 9); // ~35 MB: two shards of ~17 MB, pieces of 8 MB
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  const reason = new Error('no longer wanted');
+  // The bytes the shard workers read, and what runs at each push.
+  let pushed = 0;
+  let onPush = () => {};
+  class Counting extends lib.UsageAccumulator {
+    push(chunk) {
+      pushed += chunk.length;
+      onPush();
+      return super.push(chunk);
+    }
+  }
+  const counted = { ...lib, UsageAccumulator: Counting };
+  const abortAtFirstPush = () => {
+    const c = new AbortController();
+    onPush = () => ((onPush = () => {}), c.abort(reason));
+    return c.signal;
+  };
+  const isReason = (e) => e === reason;
+
+  // Aborted before: nothing is read.
+  const pool = makePool(lib, inProcessWith(counted), 2);
+  const before = AbortSignal.abort(reason);
+  await assert.rejects(pool.callsUsage(g.body, request, null, { signal: before }), isReason);
+  await assert.rejects(pool.load(g.body, { signal: before }), isReason);
+  await assert.rejects(callsUsageParallel(g.body, request, null, { signal: before }), isReason);
+  assert.equal(pushed, 0);
+
+  // Aborted while the workers read (the body shared: the pieces already
+  // sent are skipped): the rest of the piece being read, then nothing.
+  pushed = 0;
+  await assert.rejects(pool.callsUsage(g.body, request, null, { signal: abortAtFirstPush() }), isReason);
+  assert.deepEqual(await pool.callsUsage(g.body, request), want);
+  assert.ok(pushed > g.body.length, `then read whole again: ${pushed}`);
+  pushed = 0;
+  const signal = abortAtFirstPush();
+  let told = 0;
+  await assert.rejects(pool.load(g.body, { signal, onProgress: () => (told += signal.aborted) }), isReason);
+  await settled(pool);
+  assert.ok(pushed > 0 && pushed <= 8 << 20, `the aborted load read one piece at most: ${pushed} of ${g.body.length}`);
+  assert.equal(told, 0, 'no progress told after the abort');
+
+  // A loaded body: an aborted answer leaves it loaded.
+  const loaded = await pool.load(g.body);
+  await assert.rejects(loaded.callsUsage(request, null, { signal: before }), isReason);
+  assert.deepEqual(await loaded.callsUsage(request), want);
+  // No reason given: an AbortError.
+  const c = new AbortController();
+  c.abort();
+  await assert.rejects(loaded.traceUsage({ project_id: 'acme/agents' }, null, { signal: c.signal }), (e) => e.name === 'AbortError');
+
+  // Waiting for its turn: rejects then and there, and the work before it goes on.
+  const order = [];
+  const first = pool.callsUsage(g.body, request).then((r) => (order.push('first'), r));
+  const waiting = new AbortController();
+  const second = pool.callsUsage(g.body, request, null, { signal: waiting.signal }).catch((e) => (order.push('second'), e));
+  waiting.abort(reason);
+  assert.equal(await second, reason);
+  assert.deepEqual(await first, want);
+  assert.deepEqual(order, ['second', 'first']);
+
+  // Workers reading Blob slices themselves (browsers): told at once, they stop.
+  const slices = makePool(lib, inProcessWith(counted), 2, null, true);
+  pushed = 0;
+  await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: abortAtFirstPush() }), isReason);
+  await settled(slices);
+  assert.ok(pushed > 0 && pushed < g.body.length / 8, `the slices were read no further: ${pushed} of ${g.body.length}`);
+  assert.deepEqual(await slices.callsUsage(chunked(g.body), request), want);
+  await Promise.all([pool.close(), slices.close()]);
+});
+
+test('a signal gives the work up where nothing can be shared: no piece of a Blob read here after it, workers reading slices told at once', async () => {
+  const g = generate(20000, 9);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  const reason = new Error('no longer wanted');
+  let onPush = () => {};
+  class Hooked extends lib.UsageAccumulator {
+    push(chunk) {
+      pushed += chunk.length;
+      onPush();
+      return super.push(chunk);
+    }
+  }
+  let pushed = 0;
+  const hooked = { ...lib, UsageAccumulator: Hooked };
+  const abortAtFirstPush = () => {
+    const c = new AbortController();
+    onPush = () => ((onPush = () => {}), c.abort(reason));
+    return c.signal;
+  };
+  // A Blob whose reads are counted, once `signal` has aborted.
+  let late = 0;
+  const counted = (blob, signal) => ({
+    size: blob.size,
+    slice: (a, b) => {
+      const part = blob.slice(a, b);
+      return { size: part.size, slice: part.slice.bind(part), arrayBuffer: () => (signal.aborted && late++, part.arrayBuffer()) };
+    },
+    arrayBuffer: () => blob.arrayBuffer(),
+  });
+  const Shared = globalThis.SharedArrayBuffer;
+  globalThis.SharedArrayBuffer = undefined;
+  try {
+    const pool = makePool(lib, inProcessWith(hooked), 2);
+    await assert.rejects(pool.callsUsage(g.body, request, null, { signal: abortAtFirstPush() }), (e) => e === reason);
+    assert.deepEqual(await pool.callsUsage(g.body, request), want);
+    const signal = abortAtFirstPush();
+    await assert.rejects(pool.callsUsage(counted(new Blob([g.body]), signal), request, null, { signal }), (e) => e === reason);
+    assert.equal(late, 0, 'no piece of the Blob read after the abort');
+    assert.deepEqual(await pool.callsUsage(new Blob([g.body]), request), want);
+    // Workers reading Blob slices themselves: the message tells them at once.
+    const slices = makePool(lib, inProcessWith(hooked), 2, null, true);
+    pushed = 0;
+    await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: abortAtFirstPush() }), (e) => e === reason);
+    await settled(slices);
+    assert.ok(pushed > 0 && pushed < g.body.length / 8, `the slices were read no further: ${pushed} of ${g.body.length}`);
+    assert.deepEqual(await slices.callsUsage(chunked(g.body), request), want);
+    await Promise.all([pool.close(), slices.close()]);
+  } finally {
+    globalThis.SharedArrayBuffer = Shared;
+  }
+});
+
+test('real worker_threads: a load given up halfway rejects with the reason, and the pool answers exactly after', async () => {
+  const g = generate(20000, 9);
+  const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
+  const want = callsUsageFromJson(g.body, request);
+  const reason = new Error('no longer wanted');
+  const pool = createUsagePool({ workers: 2 });
+  try {
+    const c = new AbortController();
+    await assert.rejects(pool.callsUsage(g.body, request, null, { signal: c.signal, onProgress: () => c.abort(reason) }), (e) => e === reason);
+    assert.deepEqual(await pool.callsUsage(g.body, request), want);
+    const once = new AbortController();
+    await assert.rejects(callsUsageParallel(g.body, request, null, { workers: 2, signal: once.signal, onProgress: () => once.abort(reason) }), (e) => e === reason);
+  } finally {
+    await pool.close();
+  }
 });

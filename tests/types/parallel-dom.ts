@@ -17,3 +17,7 @@ const pool = createUsagePool({
 // A File (a Blob) as it comes from an <input type=file>: the DOM's Blob is a BlobLike.
 declare const file: File;
 void pool.callsUsage(file, { project_id: 'p', call_ids: ['a'] }).then(() => pool.close());
+// The DOM's AbortSignal gives up work.
+const controller = new AbortController();
+void pool.load(file, { signal: controller.signal }).then((loaded) => loaded.callsUsage({ project_id: 'p', call_ids: ['a'] }, null, { signal: AbortSignal.timeout(1000) }));
+controller.abort();

@@ -1,10 +1,11 @@
 // weave-usage/parallel as docs/parallel.md shows it, under tsc --strict with no DOM.
 import { UsageAccumulator, callsUsageFromParts, type CallsUsageRes, type TraceUsageRes } from 'weave-usage';
 import * as lib from 'weave-usage';
-import { createUsagePool, startShardWorker, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type BlobLike, type LoadedBody, type Shard, type ShardLink, type ShardPort } from 'weave-usage/parallel';
+import { createUsagePool, startShardWorker, callsUsageParallel, splitBody, shardsAt, readShard, partCalls, shardHandler, type AbortSignalLike, type BlobLike, type LoadedBody, type Shard, type ShardLink, type ShardPort } from 'weave-usage/parallel';
 
 declare const bytes: Uint8Array;
 declare const blob: BlobLike;
+declare const signal: AbortSignalLike;
 const request = { project_id: 'p', call_ids: ['a'], include_costs: true };
 
 async function run(): Promise<void> {
@@ -26,6 +27,17 @@ async function run(): Promise<void> {
   const fromBlob: CallsUsageRes = await pool.callsUsage(blob, request);
   const loadedBlob: LoadedBody = await pool.load(blob.slice(0, 10), { stats: true });
   void [usage, again, trace, once, fromBlob, loadedBlob, pool.last?.oneShot];
+  // Work that may be given up: every call that reads or merges takes a signal.
+  const stoppable: LoadedBody = await pool.load(blob, { signal, onProgress: () => {} });
+  const answers: [CallsUsageRes, TraceUsageRes, CallsUsageRes, CallsUsageRes] = [
+    await stoppable.callsUsage(request, null, { signal }),
+    await stoppable.traceUsage({ project_id: 'p' }, undefined, { signal }),
+    await pool.callsUsage(bytes, request, null, { signal }),
+    await callsUsageParallel(bytes, request, null, { workers: 2, signal }),
+  ];
+  void answers;
+  // @ts-expect-error a signal is an AbortSignal, not a flag
+  await pool.callsUsage(bytes, request, null, { signal: true });
   await pool.close();
 }
 void run;
