@@ -41,11 +41,19 @@ let weave; // the package, once loaded
 let file = null;
 
 // One message at a time: a file opened while another is still being read
-// waits for it, so they never interleave.
+// waits for it, so they never interleave; the one being read is given up
+// (its signal aborts), so the wait is short.
 let queue = Promise.resolve();
+/** Aborts when a newer file is chosen: the latest file's. */
+let opening = null;
 self.onmessage = ({ data }) => {
   // Not queued: a shard worker's failure matters while a file is being read.
   if (data.type === 'shard-failed') return failures.get(data.shard)?.(data.message);
+  if (data.type === 'open') {
+    opening?.abort();
+    opening = new AbortController();
+    data.signal = opening.signal;
+  }
   queue = queue.then(() => handle(data));
 };
 
@@ -99,7 +107,11 @@ function shardWorkers(asked, size) {
   return cores < 2 ? 0 : Math.min(4, cores - 1);
 }
 
+/** Reads the file `source` names and tells the page what it holds;
+ * returns having told nothing if `source.signal` aborts meanwhile. */
 async function open(source) {
+  const { signal } = source;
+  if (signal.aborted) return;
   file?.accumulator?.free();
   file = null;
   let stream, total, name;
@@ -108,7 +120,7 @@ async function open(source) {
     stream = source.file.stream();
   } else {
     name = source.name;
-    const res = await fetch(source.url);
+    const res = await fetch(source.url, { signal });
     if (!res.ok) throw new Error(`${source.url}: HTTP ${res.status}`);
     total = Number(res.headers.get('content-length')) || 0;
     stream = res.body;
@@ -132,13 +144,22 @@ async function open(source) {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (signal.aborted) {
+        reader.cancel().catch(() => {});
+        accumulator?.free();
+        return;
+      }
       bytes.push(value);
       if (shards === 0) scanner.push(value);
       accumulator?.push(value);
       progress(bytes.length, !!accumulator);
     }
     // Its own progress: the file's bytes again, as the workers read them and this one scans them.
-    if (shards > 0) ({ accumulator: gathered, workers: across } = await acrossWorkers(bytes.done(), scanner, shards, throttle(source.id, bytes.length, shards)));
+    if (shards > 0) {
+      const read = await acrossWorkers(bytes.done(), scanner, shards, throttle(source.id, bytes.length, shards), signal);
+      if (read === null) return; // given up
+      ({ accumulator: gathered, workers: across } = read);
+    }
   } catch (e) {
     // Reading failed, or the accumulator (which parses as it goes) refused a
     // chunk: the bytes read so far hold the offending line for the report,
@@ -151,6 +172,10 @@ async function open(source) {
       // The scan may stop at the same bad line; the report then goes without.
     }
     self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done(), lineOfCall }) });
+    return;
+  }
+  if (signal.aborted) {
+    gathered?.free();
     return;
   }
   const summary = scanner.finish();
@@ -172,9 +197,10 @@ const SLICE = 4 << 20;
  * accumulator (`UsageAccumulator.fromParts`): the same answers as one fed
  * the whole file. Where the workers could not read it (it is not JSON, a
  * worker failed) it is read here, whose error, with its line, is the one to
- * report. Returns `{ accumulator, workers }` (workers: 0 when read here).
+ * report. Returns `{ accumulator, workers }` (workers: 0 when read here),
+ * or null once `signal` aborts (the pool lets the file go, and is kept).
  */
-async function acrossWorkers(bytes, scanner, shards, progress) {
+async function acrossWorkers(bytes, scanner, shards, progress, signal) {
   let scanned = 0;
   let read = 0;
   let heard = performance.now(); // when the pool last said something
@@ -187,7 +213,7 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
       const { createUsagePool } = await import('./pkg/parallel.js');
       pool = createUsagePool({ workers: shards, connect: connectViaPage });
     }
-    loading = pool.load(bytes, { stats: true, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
+    loading = pool.load(bytes, { stats: true, signal, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
   } catch {
     // No workers here after all (the entry did not load, a worker could
     // not be made): the file is read on this thread, below.
@@ -196,6 +222,10 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
   const turn = yielder();
   for (let at = 0; at < bytes.length; at += SLICE) {
     await turn();
+    if (signal.aborted) {
+      loading.catch(() => {}); // rejects with the reason: nothing to report
+      return null;
+    }
     scanner.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
     scanned = Math.min(bytes.length, at + SLICE);
     tell();
@@ -223,6 +253,7 @@ async function acrossWorkers(bytes, scanner, shards, progress) {
       return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards };
     }
   } catch {
+    if (signal.aborted) return null;
     // Read here instead (below); a stalled pool is not used again.
     const stalled = pool;
     pool = null;

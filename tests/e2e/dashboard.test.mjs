@@ -332,6 +332,42 @@ test('a large export: progress while reading, the limit, and the library’s tot
   });
 });
 
+test('a file chosen while another is still being read: that one is given up, never shown, and the new one is', async () => {
+  // About 50 MB, read in many chunks (and across workers with #workers=2).
+  const r = rng(21);
+  const big = `${out}given-up.jsonl`;
+  writeFileSync(big, jsonl(Array.from({ length: 3000 }, (_, i) => trace(r, { size: 10, start: Date.UTC(2025, 2, 1) + i * 60000 })).flat()));
+  for (const fragment of ['', '#workers=2']) {
+    const { page, problems, close } = await openPage(browser, url, { width: 1280, height: 900 });
+    try {
+      // What the dashboard's worker tells the page, stale answers too.
+      await page.addInitScript(() => {
+        const Base = window.Worker;
+        window.told = [];
+        window.Worker = class extends Base {
+          constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (e) => window.told.push(e.data?.type));
+          }
+        };
+      });
+      await page.goto(url + fragment);
+      await settled(page);
+      await page.setInputFiles('#file-input', big);
+      await upload(page, 'known.jsonl', jsonl(KNOWN));
+      await settled(page);
+      assert.match(await page.textContent('#file-info'), /known\.jsonl/, fragment);
+      assert.deepEqual(await tableText(page), KNOWN_TEXT, fragment);
+      // The sample and the known file were opened; the big one never was.
+      const told = await page.evaluate(() => window.told);
+      assert.equal(told.filter((t) => t === 'opened').length, 2, `${fragment}: ${told.join(' ')}`);
+      assert.deepEqual(problems, [], 'the console stayed clean');
+    } finally {
+      await close();
+    }
+  }
+});
+
 test('without a built package the page says what to do', async () => {
   const bare = await serve({ root: `${repo}www` }); // no /pkg/
   const { page, problems, close } = await openPage(browser, bare.url);

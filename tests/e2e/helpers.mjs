@@ -68,6 +68,7 @@ function playwrightish(page) {
       return page.waitForSelector(selector, { visible: state === 'visible', hidden: state === 'hidden', timeout });
     },
     waitForFunction: (f, arg, { timeout = 30_000 } = {}) => page.waitForFunction(f, { timeout }, arg),
+    addInitScript: (f) => page.evaluateOnNewDocument(f),
     textContent: (sel) => page.$eval(sel, (e) => e.textContent),
     getAttribute: (sel, name) => page.$eval(sel, (e, n) => e.getAttribute(n), name),
     isVisible: (sel) => page.$(sel).then((e) => (e ? e.isVisible() : false)),
