@@ -81,7 +81,7 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
       assert.deepEqual(out, { main: expected, init: expected, stats: expectedStats }, `bun ${file}`);
     }
   });
-  test('weave-usage/parallel: worker threads over bytes and over a Blob give the one-shot answer, in every Node, Deno and Bun', () => {
+  test('weave-usage/parallel: worker threads over bytes and over a Blob give the one-shot answer, and an AbortSignal gives work up, in every Node, Deno and Bun', () => {
     const across = { same: true, last: { shards: 2, oneShot: false } };
     const runs = {
       ...Object.fromEntries(Object.entries(nodes).map(([name, node]) => [name, [node.startsWith('/') ? node : join(dir, node), ['--no-warnings', 'parallel.mjs']]])),
@@ -90,7 +90,7 @@ describe('runtimes: Node 20.0, 20.18, 22, 26 and this one, Deno, Bun; import and
     };
     const env = { DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', DENO_DIR: join(dir, '.deno') };
     for (const [name, [exe, args]] of Object.entries(runs)) {
-      assert.deepEqual(lastJson(run(exe, args, { cwd: dir, env })), { bytes: across, blob: across }, name);
+      assert.deepEqual(lastJson(run(exe, args, { cwd: dir, env })), { bytes: across, blob: across, aborted: { before: 'the reason', during: 'the reason', after: true } }, name);
     }
   });
 });

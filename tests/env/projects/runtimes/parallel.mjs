@@ -1,5 +1,6 @@
 // weave-usage/parallel in this runtime: a pool of 2 worker threads over a
-// body's bytes and over a Blob of them, each against the one-shot here.
+// body's bytes and over a Blob of them, each against the one-shot here;
+// then work given up through an AbortSignal.
 import { createUsagePool } from 'weave-usage/parallel';
 import { callsUsageFromJson } from 'weave-usage';
 
@@ -16,5 +17,17 @@ const out = {};
 for (const [name, body] of [['bytes', bytes], ['blob', new Blob([bytes])]]) {
   out[name] = { same: JSON.stringify(await pool.callsUsage(body, request)) === want, last: pool.last };
 }
+// Given up (an AbortSignal), before and while the workers read: the reason,
+// and the pool answers exactly after.
+const reason = new Error('no longer wanted');
+const given = (promise) => promise.then(() => 'answered', (e) => (e === reason ? 'the reason' : String(e)));
+const during = new AbortController();
+const reading = given(pool.callsUsage(bytes, request, null, { signal: during.signal }));
+during.abort(reason);
+out.aborted = {
+  before: await given(pool.callsUsage(bytes, request, null, { signal: AbortSignal.abort(reason) })),
+  during: await reading,
+  after: JSON.stringify(await pool.callsUsage(bytes, request)) === want,
+};
 await pool.close();
 console.log(JSON.stringify(out));
