@@ -610,6 +610,28 @@ test('a Blob the workers read themselves: one they cannot read, or that comes sh
   assert.deepEqual(pool.last, { shards: 2, oneShot: false });
 });
 
+/** Shard workers' `lib` whose accumulators count the bytes pushed into
+ * them (`pushed`), and `read.abortAtFirstPush()`: a signal that aborts with
+ * `reason` at the next push. */
+function givingUp(reason) {
+  let onPush = () => {};
+  const counter = { pushed: 0 };
+  class Counting extends lib.UsageAccumulator {
+    push(chunk) {
+      counter.pushed += chunk.length;
+      onPush();
+      return super.push(chunk);
+    }
+  }
+  counter.lib = { ...lib, UsageAccumulator: Counting };
+  counter.abortAtFirstPush = () => {
+    const c = new AbortController();
+    onPush = () => ((onPush = () => {}), c.abort(reason));
+    return c.signal;
+  };
+  return counter;
+}
+
 /** Resolves once `pool` has done what it was asked before (the promise of
  * work given up rejects at once; the pool lets the workers go after). */
 const settled = (pool) => pool.load(new Uint8Array(0)).then(() => {});
@@ -633,44 +655,29 @@ test('a signal gives the work up: the promise rejects with its reason at once, t
   const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
   const want = callsUsageFromJson(g.body, request);
   const reason = new Error('no longer wanted');
-  // The bytes the shard workers read, and what runs at each push.
-  let pushed = 0;
-  let onPush = () => {};
-  class Counting extends lib.UsageAccumulator {
-    push(chunk) {
-      pushed += chunk.length;
-      onPush();
-      return super.push(chunk);
-    }
-  }
-  const counted = { ...lib, UsageAccumulator: Counting };
-  const abortAtFirstPush = () => {
-    const c = new AbortController();
-    onPush = () => ((onPush = () => {}), c.abort(reason));
-    return c.signal;
-  };
+  const read = givingUp(reason);
   const isReason = (e) => e === reason;
 
   // Aborted before: nothing is read.
-  const pool = makePool(lib, inProcessWith(counted), 2);
+  const pool = makePool(lib, inProcessWith(read.lib), 2);
   const before = AbortSignal.abort(reason);
   await assert.rejects(pool.callsUsage(g.body, request, null, { signal: before }), isReason);
   await assert.rejects(pool.load(g.body, { signal: before }), isReason);
   await assert.rejects(callsUsageParallel(g.body, request, null, { signal: before }), isReason);
-  assert.equal(pushed, 0);
+  assert.equal(read.pushed, 0);
 
   // Aborted while the workers read (the body shared: the pieces already
   // sent are skipped): the rest of the piece being read, then nothing.
-  pushed = 0;
-  await assert.rejects(pool.callsUsage(g.body, request, null, { signal: abortAtFirstPush() }), isReason);
+  read.pushed = 0;
+  await assert.rejects(pool.callsUsage(g.body, request, null, { signal: read.abortAtFirstPush() }), isReason);
   assert.deepEqual(await pool.callsUsage(g.body, request), want);
-  assert.ok(pushed > g.body.length, `then read whole again: ${pushed}`);
-  pushed = 0;
-  const signal = abortAtFirstPush();
+  assert.ok(read.pushed > g.body.length, `then read whole again: ${read.pushed}`);
+  read.pushed = 0;
+  const signal = read.abortAtFirstPush();
   let told = 0;
   await assert.rejects(pool.load(g.body, { signal, onProgress: () => (told += signal.aborted) }), isReason);
   await settled(pool);
-  assert.ok(pushed > 0 && pushed <= 8 << 20, `the aborted load read one piece at most: ${pushed} of ${g.body.length}`);
+  assert.ok(read.pushed > 0 && read.pushed <= 8 << 20, `the aborted load read one piece at most: ${read.pushed} of ${g.body.length}`);
   assert.equal(told, 0, 'no progress told after the abort');
 
   // A loaded body: an aborted answer leaves it loaded.
@@ -693,11 +700,11 @@ test('a signal gives the work up: the promise rejects with its reason at once, t
   assert.deepEqual(order, ['second', 'first']);
 
   // Workers reading Blob slices themselves (browsers): told at once, they stop.
-  const slices = makePool(lib, inProcessWith(counted), 2, null, true);
-  pushed = 0;
-  await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: abortAtFirstPush() }), isReason);
+  const slices = makePool(lib, inProcessWith(read.lib), 2, null, true);
+  read.pushed = 0;
+  await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: read.abortAtFirstPush() }), isReason);
   await settled(slices);
-  assert.ok(pushed > 0 && pushed < g.body.length / 8, `the slices were read no further: ${pushed} of ${g.body.length}`);
+  assert.ok(read.pushed > 0 && read.pushed < g.body.length / 8, `the slices were read no further: ${read.pushed} of ${g.body.length}`);
   assert.deepEqual(await slices.callsUsage(chunked(g.body), request), want);
   await Promise.all([pool.close(), slices.close()]);
 });
@@ -707,21 +714,7 @@ test('a signal gives the work up where nothing can be shared: no piece of a Blob
   const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
   const want = callsUsageFromJson(g.body, request);
   const reason = new Error('no longer wanted');
-  let onPush = () => {};
-  class Hooked extends lib.UsageAccumulator {
-    push(chunk) {
-      pushed += chunk.length;
-      onPush();
-      return super.push(chunk);
-    }
-  }
-  let pushed = 0;
-  const hooked = { ...lib, UsageAccumulator: Hooked };
-  const abortAtFirstPush = () => {
-    const c = new AbortController();
-    onPush = () => ((onPush = () => {}), c.abort(reason));
-    return c.signal;
-  };
+  const read = givingUp(reason);
   // A Blob whose reads are counted, once `signal` has aborted.
   let late = 0;
   const counted = (blob, signal) => ({
@@ -735,19 +728,19 @@ test('a signal gives the work up where nothing can be shared: no piece of a Blob
   const Shared = globalThis.SharedArrayBuffer;
   globalThis.SharedArrayBuffer = undefined;
   try {
-    const pool = makePool(lib, inProcessWith(hooked), 2);
-    await assert.rejects(pool.callsUsage(g.body, request, null, { signal: abortAtFirstPush() }), (e) => e === reason);
+    const pool = makePool(lib, inProcessWith(read.lib), 2);
+    await assert.rejects(pool.callsUsage(g.body, request, null, { signal: read.abortAtFirstPush() }), (e) => e === reason);
     assert.deepEqual(await pool.callsUsage(g.body, request), want);
-    const signal = abortAtFirstPush();
+    const signal = read.abortAtFirstPush();
     await assert.rejects(pool.callsUsage(counted(new Blob([g.body]), signal), request, null, { signal }), (e) => e === reason);
     assert.equal(late, 0, 'no piece of the Blob read after the abort');
     assert.deepEqual(await pool.callsUsage(new Blob([g.body]), request), want);
     // Workers reading Blob slices themselves: the message tells them at once.
-    const slices = makePool(lib, inProcessWith(hooked), 2, null, true);
-    pushed = 0;
-    await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: abortAtFirstPush() }), (e) => e === reason);
+    const slices = makePool(lib, inProcessWith(read.lib), 2, null, true);
+    read.pushed = 0;
+    await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: read.abortAtFirstPush() }), (e) => e === reason);
     await settled(slices);
-    assert.ok(pushed > 0 && pushed < g.body.length / 8, `the slices were read no further: ${pushed} of ${g.body.length}`);
+    assert.ok(read.pushed > 0 && read.pushed < g.body.length / 8, `the slices were read no further: ${read.pushed} of ${g.body.length}`);
     assert.deepEqual(await slices.callsUsage(chunked(g.body), request), want);
     await Promise.all([pool.close(), slices.close()]);
   } finally {
