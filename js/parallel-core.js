@@ -449,6 +449,22 @@ function channel(worker, on, onProgress) {
 
 const isShared = (bytes) => typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
 
+/** `callsUsageParallel` and `traceUsageParallel` of an entry: a pool made
+ * by its `createUsagePool` for one call, `workers` of them, and closed after. */
+export function forOneCall(createUsagePool) {
+  const once =
+    (kind) =>
+    async (body, request, options, { workers, ...run } = {}) => {
+      const pool = createUsagePool({ workers });
+      try {
+        return await pool[kind](body, request, options, run);
+      } finally {
+        await pool.close();
+      }
+    };
+  return { callsUsageParallel: once('callsUsage'), traceUsageParallel: once('traceUsage') };
+}
+
 /**
  * `spawn` for shard workers made elsewhere (`createUsagePool({ connect })`):
  * `connect(i)` gives `{ port, close, onFailure? }`, `port` an end of a

@@ -3,7 +3,7 @@
 // (parallel-worker-node.js). See parallel-core.js and docs/parallel.md.
 import { Worker } from 'node:worker_threads';
 import * as lib from './node.js';
-import { linked, makePool } from './parallel-core.js';
+import { forOneCall, linked, makePool } from './parallel-core.js';
 
 export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './node.js';
@@ -35,22 +35,6 @@ export function startShardWorker(port) {
   return worker;
 }
 
-/** `callsUsageFromJson(body, request, options)` across `workers` threads made for this call. */
-export async function callsUsageParallel(body, request, options, { workers = 2, onProgress, signal } = {}) {
-  const pool = createUsagePool({ workers });
-  try {
-    return await pool.callsUsage(body, request, options, { onProgress, signal });
-  } finally {
-    await pool.close();
-  }
-}
-
-/** `traceUsageFromJson(body, request, options)` across `workers` threads made for this call. */
-export async function traceUsageParallel(body, request, options, { workers = 2, onProgress, signal } = {}) {
-  const pool = createUsagePool({ workers });
-  try {
-    return await pool.traceUsage(body, request, options, { onProgress, signal });
-  } finally {
-    await pool.close();
-  }
-}
+/** `callsUsageParallel(body, request, options, { workers, onProgress, signal })`
+ * and `traceUsageParallel(...)`: the answer across a pool made for this call. */
+export const { callsUsageParallel, traceUsageParallel } = forOneCall(createUsagePool);

@@ -4,7 +4,7 @@
 // import.meta.url), { type: 'module' })`, which Vite, webpack and others
 // follow. See parallel-core.js and docs/parallel.md.
 import * as lib from './index.js';
-import { linked, makePool } from './parallel-core.js';
+import { forOneCall, linked, makePool } from './parallel-core.js';
 
 export { splitBody, shardsAt, readShard, partCalls, shardHandler } from './parallel-core.js';
 export { callsUsageFromParts, traceUsageFromParts } from './index.js';
@@ -42,22 +42,6 @@ export function startShardWorker(port) {
   return worker;
 }
 
-/** `callsUsageFromJson(body, request, options)` across `workers` workers made for this call. */
-export async function callsUsageParallel(body, request, options, { workers, onProgress, signal } = {}) {
-  const pool = createUsagePool({ workers });
-  try {
-    return await pool.callsUsage(body, request, options, { onProgress, signal });
-  } finally {
-    await pool.close();
-  }
-}
-
-/** `traceUsageFromJson(body, request, options)` across `workers` workers made for this call. */
-export async function traceUsageParallel(body, request, options, { workers, onProgress, signal } = {}) {
-  const pool = createUsagePool({ workers });
-  try {
-    return await pool.traceUsage(body, request, options, { onProgress, signal });
-  } finally {
-    await pool.close();
-  }
-}
+/** `callsUsageParallel(body, request, options, { workers, onProgress, signal })`
+ * and `traceUsageParallel(...)`: the answer across a pool made for this call. */
+export const { callsUsageParallel, traceUsageParallel } = forOneCall(createUsagePool);
