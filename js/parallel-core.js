@@ -672,7 +672,8 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
     } catch (e) {
       // Memory for the shared copy, a message that could not be sent, a
       // Blob that could not be read: the one-shot path answers. Aborted:
-      // the workers stop reading, and the load throws the reason.
+      // the workers are told to stop reading (the caller's promise has
+      // rejected already: see `serial`).
       aborted = true;
       for (const e of used) e.onRead = null;
       if (signal?.aborted) {
