@@ -46,9 +46,15 @@ let file = null;
 let queue = Promise.resolve();
 /** Aborts when a newer file is chosen: the latest file's. */
 let opening = null;
+/** The id of the page's latest message: the page shows only its answer. */
+let latest = 0;
+let turn = null;
+/** The next turn of this worker's event loop: messages already sent come in before it. */
+const nextTurn = () => (turn ??= typeof MessageChannel === 'function' ? yielder() : () => new Promise((resolve) => setTimeout(resolve, 0)))();
 self.onmessage = ({ data }) => {
   // Not queued: a shard worker's failure matters while a file is being read.
   if (data.type === 'shard-failed') return failures.get(data.shard)?.(data.message);
+  if (typeof data.id === 'number' && data.id > latest) latest = data.id;
   if (data.type === 'open') {
     opening?.abort();
     opening = new AbortController();
@@ -82,7 +88,14 @@ async function handle(data) {
       throw new Error(`The weave-usage package could not be loaded (${e.message}). Is pkg/ built? Run scripts/build.sh.`);
     });
     if (data.type === 'open') await open(data);
-    else if (data.type === 'usage') await usage(data);
+    else if (data.type === 'usage') {
+      // The messages the page has sent come in first: a request a newer one
+      // replaced (settings changed quickly) is not answered, as the page
+      // would drop the answer; with a large file each costs seconds.
+      await nextTurn();
+      if (data.id < latest) return;
+      await usage(data);
+    }
   } catch (e) {
     const about = !weave ? {} : file ?? { name: data.name ?? data.file?.name };
     self.postMessage({ type: 'error', id: data.id, report: errorReport(e, about) });

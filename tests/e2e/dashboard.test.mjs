@@ -100,6 +100,27 @@ const KNOWN_TEXT = {
 const jsonl = (calls) => Buffer.from(calls.map((c) => JSON.stringify(c)).join('\n') + '\n');
 const upload = (page, name, buffer) => page.setInputFiles('#file-input', { name, mimeType: 'application/x-ndjson', buffer });
 
+/** Before the page loads: records in `window.told` the type and id of
+ * every message the dashboard's worker sends the page (stale ones too), in
+ * `window.lastRequest` the page's last request, and the worker itself in
+ * `window.dashboardWorker`. */
+const watchWorker = (page) =>
+  page.addInitScript(() => {
+    const Base = window.Worker;
+    window.told = [];
+    window.Worker = class extends Base {
+      constructor(...args) {
+        super(...args);
+        window.dashboardWorker ??= this;
+        this.addEventListener('message', (e) => window.told.push({ type: e.data?.type, id: e.data?.id }));
+      }
+      postMessage(message, transfer) {
+        if (message?.type === 'usage') window.lastRequest = message;
+        return super.postMessage(message, transfer ?? []);
+      }
+    };
+  });
+
 /** The table as text, keyed like KNOWN_TEXT. */
 async function tableText(page) {
   const t = await readTable(page);
@@ -340,17 +361,7 @@ test('a file chosen while another is still being read: that one is given up, nev
   for (const fragment of ['', '#workers=2']) {
     const { page, problems, close } = await openPage(browser, url, { width: 1280, height: 900 });
     try {
-      // What the dashboard's worker tells the page, stale answers too.
-      await page.addInitScript(() => {
-        const Base = window.Worker;
-        window.told = [];
-        window.Worker = class extends Base {
-          constructor(...args) {
-            super(...args);
-            this.addEventListener('message', (e) => window.told.push(e.data?.type));
-          }
-        };
-      });
+      await watchWorker(page);
       await page.goto(url + fragment);
       await settled(page);
       await page.setInputFiles('#file-input', big);
@@ -359,12 +370,37 @@ test('a file chosen while another is still being read: that one is given up, nev
       assert.match(await page.textContent('#file-info'), /known\.jsonl/, fragment);
       assert.deepEqual(await tableText(page), KNOWN_TEXT, fragment);
       // The sample and the known file were opened; the big one never was.
-      const told = await page.evaluate(() => window.told);
+      const told = await page.evaluate(() => window.told.map((m) => m.type));
       assert.equal(told.filter((t) => t === 'opened').length, 2, `${fragment}: ${told.join(' ')}`);
       assert.deepEqual(problems, [], 'the console stayed clean');
     } finally {
       await close();
     }
+  }
+});
+
+test('requests that newer ones replaced are not answered: the worker answers the latest', async () => {
+  const { page, problems, close } = await openPage(browser, url, { width: 1280, height: 900 });
+  try {
+    await watchWorker(page);
+    await page.goto(url);
+    await settled(page);
+    // About 13 MB: each request (with the stats panels) keeps the worker
+    // busy while the next ones arrive.
+    const r = rng(22);
+    await upload(page, 'calls.jsonl', jsonl(Array.from({ length: 800 }, (_, i) => trace(r, { size: 10, start: Date.UTC(2025, 2, 1) + i * 60000 })).flat()));
+    await settled(page);
+    // The page's last request five times over, as quick settings changes send them.
+    const answered = await page.evaluate(async () => {
+      for (let k = 1; k <= 5; k++) window.dashboardWorker.postMessage({ ...window.lastRequest, id: 1000 + k });
+      while (!window.told.some((m) => m.id === 1005)) await new Promise((done) => setTimeout(done, 20));
+      return window.told.filter((m) => m.id > 1000).map((m) => `${m.type} ${m.id}`);
+    });
+    assert.equal(answered.at(-1), 'usage 1005', 'the latest is answered');
+    assert.ok(answered.length <= 2, `the replaced ones are not: ${answered.join(', ')}`);
+    assert.deepEqual(problems, [], 'the console stayed clean');
+  } finally {
+    await close();
   }
 });
 
