@@ -675,12 +675,12 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       // the workers are told to stop reading (the caller's promise has
       // rejected already: see `serial`).
       aborted = true;
-      for (const e of used) e.onRead = null;
+      for (const end of used) end.onRead = null;
       if (signal?.aborted) {
         if (cancel) Atomics.store(cancel, 0, 1);
-        for (const e of used) e.send({ op: 'cancel' });
+        for (const end of used) end.send({ op: 'cancel' });
       }
-      await Promise.all(used.map((e) => e.ask({ op: 'free' })));
+      await Promise.all(used.map((end) => end.ask({ op: 'free' })));
       return { ...state, why: e };
     } finally {
       stop.done();
