@@ -263,11 +263,25 @@ function warm(full) {
         acc.free();
       }
     },
+    // The listing of a plain accumulator: projects, then calls (409, or 501
+    // in the main module).
+    () => {
+      const acc = new UsageAccumulator();
+      try {
+        acc.push(text);
+        acc.finishProjects();
+        acc.finishCalls({ project_id: 'p' });
+      } finally {
+        acc.free();
+      }
+    },
     () => {
       const acc = new UsageAccumulator({ stats: true });
       try {
         acc.push(text);
         acc.finishStats({ project_id: 'p' });
+        acc.finishCalls({ project_id: 'p', filter: { trace_roots_only: true } });
+        acc.finishProjects();
       } finally {
         acc.free();
       }
@@ -461,6 +475,8 @@ const PUSH = (inner, chunk) => inner.push(chunk);
 const FINISH = (inner, request, options) => inner.finish(request, options);
 const FINISH_TRACE = (inner, request, options) => inner.finishTrace(request, options);
 const FINISH_STATS = (inner, request, options) => inner.finishStats(request, options);
+const FINISH_CALLS = (inner, request) => inner.finishCalls(request);
+const FINISH_PROJECTS = (inner) => inner.finishProjects();
 const PART = (inner, select) => inner.part(select);
 const CALLS = (inner) => inner.calls;
 const BYTES_READ = (inner) => inner.bytesRead;
@@ -589,6 +605,37 @@ export class UsageAccumulator {
   finishStats(request, options) {
     try {
       return run(this, FINISH_STATS, request, options);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** The calls' listing (a `CallsQueryReq`) over everything pushed (made
+   * with `{ stats: true }`, else a 409): like `finish`, it ends the input
+   * and may be called again. */
+  finishCalls(request) {
+    try {
+      return run(this, FINISH_CALLS, request);
+    } catch (e) {
+      let out = STACK_ERROR;
+      try {
+        out = outward(e);
+      } finally {
+        throw out;
+      }
+    }
+  }
+
+  /** The projects the calls name, with how many of the calls each counts
+   * name it: like `finish`, it ends the input. */
+  finishProjects() {
+    try {
+      return run(this, FINISH_PROJECTS);
     } catch (e) {
       let out = STACK_ERROR;
       try {

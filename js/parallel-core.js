@@ -254,8 +254,8 @@ export function readShard(lib, bytes, shard, progress) {
   }
 }
 
-/** A part's first four bytes: "WUP1", or "WUS1" with stats fields (src/calls/part.rs). */
-const PART_MAGIC = [0x31505557, 0x31535557];
+/** A part's first four bytes: "WUP1", or "WUS2" with stats fields (src/calls/part.rs). */
+const PART_MAGIC = [0x31505557, 0x32535557];
 
 /** The ids and trace ids of a part's calls, as strings, in order. */
 export function partCalls(part) {

@@ -6,11 +6,12 @@
 use crate::calls::{CallStream, CallTable, PartError};
 use crate::error::{Detail, Kind, Loc, Result, UsageError};
 use crate::input::{
-    asks_per_batch, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE, STATS_REQUEST_SHAPE,
+    asks_per_batch, CallsQueryRequest, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest, ARGUMENT_SHAPE, OPTIONS_SHAPE,
+    STATS_REQUEST_SHAPE,
 };
 use crate::json::{parse_value, Shape, Value};
 use crate::limits::{mib, room_for};
-use crate::response::{CallsUsageRes, StatsRes};
+use crate::response::{CallsQueryRes, CallsUsageRes, ProjectsRes, StatsRes};
 use crate::usage::{self, Buckets, TraceUsageRes};
 
 /// A validated request and its options.
@@ -182,6 +183,28 @@ pub fn stats_request_from_json(text: &[u8]) -> Result<Value> {
 /// A `TraceUsageReq` from its JSON text: every key, scalars, and objects
 /// (`filter`) of lists of scalars (`trace_ids`, `call_ids`).
 const TRACE_REQUEST_SHAPE: Shape = Shape::EachValue(&Shape::EachValue(&Shape::Items(&Shape::Scalar)));
+
+/// A validated `CallsQueryReq` (the calls' listing; docs/stats.md).
+pub fn prepare_query(request: &Value) -> Result<CallsQueryRequest> {
+    CallsQueryRequest::from_value(request)
+}
+
+/// The calls' listing for a prepared request over calls read by a stream
+/// made with [`CallStream::for_stats`] (else a 409).
+pub fn compute_query<'t>(table: &'t CallTable, request: &CallsQueryRequest) -> Result<CallsQueryRes<'t>> {
+    usage::calls_query(table, request)
+}
+
+/// The projects the calls name, each with how many of its calls name it.
+pub fn compute_projects(table: &CallTable) -> Result<ProjectsRes<'_>> {
+    usage::projects(table)
+}
+
+/// A `CallsQueryReq` from its JSON text: the shape of a `TraceUsageReq`
+/// (`filter` holds lists of scalars and `trace_roots_only`, a scalar).
+pub fn query_request_from_json(text: &[u8]) -> Result<Value> {
+    shaped_from_json(text, "body", &TRACE_REQUEST_SHAPE)
+}
 
 /// Reads a `CallsUsageReq` (`what`: `"body"`) or options (`"options"`)
 /// object from its JSON text (the boundary hands over `JSON.stringify` of

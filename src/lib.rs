@@ -19,10 +19,11 @@
 //! - `calls`: a body framed into calls ([`CallStream`]), each read into a
 //!   compact table (interned strings, a record per call, usage entries);
 //!   the wire schema JavaScript shares (`calls::wire`);
-//! - `response`: the answer's data ([`CallsUsageRes`], [`Diagnostics`]),
-//!   its JSON text and bounds on its length;
+//! - `response`: the answer's data ([`CallsUsageRes`], [`Diagnostics`],
+//!   [`StatsRes`], [`CallsQueryRes`]), its JSON text and bounds on its length;
 //! - `usage`: scope, pricing, rollup, diagnostics, `/calls/usage` and
-//!   `/trace/usage` over the table; knows nothing of JSON text or JS;
+//!   `/trace/usage` over the table, stats, the calls' listing; knows
+//!   nothing of JSON text or JS;
 //! - `api`: the operations over JS-free inputs, as tests and the boundary
 //!   call them;
 //! - `wasm` (built for wasm32 only): the one module that touches
@@ -65,15 +66,15 @@ mod wasm_alloc;
 static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{
-    argument_from_json, calls_usage_from_json, compute, compute_stats, compute_trace, prepare, prepare_stats, prepare_trace,
-    select_from_json, stats_request_from_json, table_from_parts, trace_request_from_json, trace_usage_from_json, usage_stats_from_json,
-    Prepared, PreparedStats, PreparedTrace,
+    argument_from_json, calls_usage_from_json, compute, compute_projects, compute_query, compute_stats, compute_trace, prepare,
+    prepare_query, prepare_stats, prepare_trace, query_request_from_json, select_from_json, stats_request_from_json, table_from_parts,
+    trace_request_from_json, trace_usage_from_json, usage_stats_from_json, Prepared, PreparedStats, PreparedTrace,
 };
 pub use calls::{CallStream, Select};
 pub use error::{Detail, Kind, Loc, UsageError};
-pub use input::{Granularity, GroupKey, LimitRule, Rollup, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest};
+pub use input::{CallsQueryRequest, Granularity, GroupKey, LimitRule, Rollup, StatsRequest, TraceUsageRequest, UsageOptions, UsageRequest};
 pub use json::{Num, Value};
-pub use response::{CallValue, CallsUsageRes, Diagnostics, ModelTotals, StatsRes};
+pub use response::{CallValue, CallsQueryRes, CallsUsageRes, Diagnostics, ListedCall, ModelTotals, ProjectsRes, StatsRes};
 pub use usage::{fixed_offset, fixed_offset_buckets, op_name, too_many_buckets, Buckets, TraceUsageRes, MAX_BUCKETS, MAX_ROWS};
 
 /// The layers, for this crate's own tests, benchmarks and fuzz targets

@@ -1,5 +1,6 @@
 //! The answer: what `/calls/usage` and `/trace/usage` answer
-//! ([`CallsUsageRes`], with [`Diagnostics`] when asked for), its JSON text,
+//! ([`CallsUsageRes`], with [`Diagnostics`] when asked for), and the stats
+//! and the calls' listing ([`StatsRes`], [`CallsQueryRes`], [`ProjectsRes`]): their JSON text,
 //! and bounds on that text's length known before it is built
 //! ([`AnswerSize`]), so that an answer too long for JavaScript is refused
 //! before its parts fill memory.
@@ -333,6 +334,164 @@ impl StatsRes {
         if out.len() > ANSWER_LIMIT {
             return Err(answer_too_long(out.len(), true));
         }
+        Ok(out)
+    }
+}
+
+/// One call of the calls' listing ([`CallsQueryRes`]), its texts borrowed
+/// from the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedCall<'a> {
+    pub id: &'a str,
+    pub trace_id: &'a str,
+    pub parent_id: Option<&'a str>,
+    pub project_id: Option<&'a str>,
+    pub op_name: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    /// Microseconds since the epoch; `None`: absent or unreadable.
+    pub started: Option<i64>,
+    pub ended: bool,
+    pub has_exception: bool,
+    /// The live calls of its trace (itself included).
+    pub trace_calls: u64,
+}
+
+/// The calls' listing (`CallsQueryRes`, this library's subset of Weave's
+/// `/calls/query` answer): the calls in scope, in the server's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallsQueryRes<'a> {
+    pub calls: Vec<ListedCall<'a>>,
+}
+
+/// The projects the calls name (`ProjectsRes`): each with how many calls
+/// count for it and name it, most first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectsRes<'a> {
+    pub projects: Vec<(&'a str, u64)>,
+}
+
+/// Optional text: a JSON string or `null`.
+fn text_len(v: Option<&str>) -> usize {
+    v.map_or(4, str_len)
+}
+
+fn write_text(out: &mut String, v: Option<&str>) {
+    match v {
+        Some(s) => write_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// Reserves `len` bytes (fallibly) for an answer whose text is that long,
+/// or the 500 when it is longer than [`ANSWER_LIMIT`].
+fn answer_text(len: usize) -> Result<String, UsageError> {
+    if len > ANSWER_LIMIT {
+        return Err(answer_too_long(len, true));
+    }
+    let mut out = String::new();
+    reserve_text(&mut out, len).map_err(answer_out_of_memory)?;
+    Ok(out)
+}
+
+/// A value of a listed call, as written.
+enum Field<'a> {
+    Text(Option<&'a str>),
+    Instant(Option<i64>),
+    Bool(bool),
+    Count(u64),
+}
+
+impl Field<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Field::Text(v) => text_len(*v),
+            Field::Instant(t) => t.map_or(4, |t| crate::input::time::format_micros(t).len() + 2),
+            Field::Bool(b) => 4 + usize::from(!b),
+            Field::Count(n) => int_len(i128::from(*n)),
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Field::Text(v) => write_text(out, *v),
+            Field::Instant(t) => write_text(out, t.map(crate::input::time::format_micros).as_deref()),
+            Field::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Field::Count(n) => {
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+}
+
+impl<'a> ListedCall<'a> {
+    /// The keys of a listed call, in the answer's order, with its values.
+    fn fields(&self) -> [(&'static str, Field<'a>); 10] {
+        [
+            ("id", Field::Text(Some(self.id))),
+            ("trace_id", Field::Text(Some(self.trace_id))),
+            ("parent_id", Field::Text(self.parent_id)),
+            ("project_id", Field::Text(self.project_id)),
+            ("op_name", Field::Text(self.op_name)),
+            ("display_name", Field::Text(self.display_name)),
+            ("started_at", Field::Instant(self.started)),
+            ("ended", Field::Bool(self.ended)),
+            ("has_exception", Field::Bool(self.has_exception)),
+            ("trace_calls", Field::Count(self.trace_calls)),
+        ]
+    }
+}
+
+impl CallsQueryRes<'_> {
+    /// The answer as JSON text (a 500 when longer than [`ANSWER_LIMIT`] or
+    /// when memory has no room for it; its exact size is known first).
+    pub fn to_json(&self) -> Result<String, UsageError> {
+        // `{"calls":[` and `]}`; per call its braces, per key its quotes
+        // and colon, and the commas between its members.
+        let mut len = 12usize;
+        for c in &self.calls {
+            let fields = c.fields();
+            let call = fields.iter().fold(2 + fields.len() * 3 + fields.len() - 1, |n, (k, v)| n + k.len() + v.len());
+            len = len.saturating_add(call).saturating_add(1);
+        }
+        len -= usize::from(!self.calls.is_empty());
+        let mut out = answer_text(len)?;
+        out.push_str("{\"calls\":[");
+        for (i, c) in self.calls.iter().enumerate() {
+            out.push_str(if i > 0 { ",{" } else { "{" });
+            for (j, (key, value)) in c.fields().iter().enumerate() {
+                let _ = write!(out, "{}\"{key}\":", if j > 0 { "," } else { "" });
+                value.write(&mut out);
+            }
+            out.push('}');
+        }
+        out.push_str("]}");
+        debug_assert_eq!(out.len(), len, "the listing's text is as long as counted");
+        Ok(out)
+    }
+}
+
+impl ProjectsRes<'_> {
+    /// The answer as JSON text, `{"projects":[{"project_id":…,"calls":…},…]}`.
+    pub fn to_json(&self) -> Result<String, UsageError> {
+        let item = "{\"project_id\":,\"calls\":},".len();
+        let len =
+            self.projects.iter().fold(15usize, |n, (id, calls)| {
+                n.saturating_add(item).saturating_add(str_len(id)).saturating_add(int_len(i128::from(*calls)))
+            }) - usize::from(!self.projects.is_empty());
+        let mut out = answer_text(len)?;
+        out.push_str("{\"projects\":[");
+        for (i, (id, calls)) in self.projects.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"project_id\":");
+            write_str(&mut out, id);
+            let _ = write!(out, ",\"calls\":{calls}}}");
+        }
+        out.push_str("]}");
+        debug_assert_eq!(out.len(), len, "the projects' text is as long as counted");
         Ok(out)
     }
 }

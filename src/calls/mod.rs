@@ -96,6 +96,11 @@ pub struct StatsRec {
     pub op: Sym,
     pub user: Sym,
     pub thread: Sym,
+    /// `display_name` (`NONE`: absent, null or not a string, which is no
+    /// error: only the calls' listing reads it). Read from a body's calls
+    /// only: the objects path's compact calls do not carry it, and nothing
+    /// made from objects lists calls.
+    pub display: Sym,
     /// `exception` is present and not null.
     pub error: bool,
 }

@@ -19,11 +19,11 @@
 //! unreadable: u32 call (in this part), model, field
 //! ```
 //!
-//! A table made for stats writes "WUS1" instead, and after the unreadable
+//! A table made for stats writes "WUS2" instead, and after the unreadable
 //! values each call's stats fields:
 //!
 //! ```text
-//! stats:      u32 op, user, thread (NONE: absent); u32 flags (1 exception)
+//! stats:      u32 op, user, thread, display (NONE: absent); u32 flags (1 exception)
 //! ```
 //!
 //! Parts come from the caller, so importing checks everything a table's
@@ -36,10 +36,10 @@ use crate::limits::{filled, reserve, Exhausted};
 
 const MAGIC: &[u8; 4] = b"WUP1";
 /// The magic of a part with stats fields.
-const MAGIC_STATS: &[u8; 4] = b"WUS1";
+const MAGIC_STATS: &[u8; 4] = b"WUS2";
 const HEADER: usize = 24;
 const CALL: usize = 32;
-const STATS: usize = 16;
+const STATS: usize = 20;
 const EXCEPTION: u32 = 1;
 const USAGE: usize = 8 + 6 * 16 + 4 * 8;
 const UNREADABLE: usize = 12;
@@ -112,7 +112,7 @@ impl CallTable {
         debug_assert!(stats.is_none_or(|s| s.len() == self.calls.len()), "a stats table has one stats record per call");
         for (i, c) in self.calls.iter().enumerate().filter(|(_, c)| keep(c)) {
             calls += 1;
-            let fields = stats_of(i).map_or([NONE; 3], |s| [s.op, s.user, s.thread]);
+            let fields = stats_of(i).map_or([NONE; 4], |s| [s.op, s.user, s.thread, s.display]);
             for sym in [c.id, c.trace, c.parent, c.project].into_iter().chain(fields) {
                 if sym != NONE {
                     name(sym, &mut order, &mut text)?;
@@ -187,8 +187,8 @@ impl CallTable {
         }
         if stats.is_some() {
             for (i, _) in self.calls.iter().enumerate().filter(|(_, c)| keep(c)) {
-                let s = stats_of(i).copied().unwrap_or(StatsRec { op: NONE, user: NONE, thread: NONE, error: false });
-                for n in [to_local(s.op), to_local(s.user), to_local(s.thread), if s.error { EXCEPTION } else { 0 }] {
+                let s = stats_of(i).copied().unwrap_or(StatsRec { op: NONE, user: NONE, thread: NONE, display: NONE, error: false });
+                for n in [to_local(s.op), to_local(s.user), to_local(s.thread), to_local(s.display), if s.error { EXCEPTION } else { 0 }] {
                     out.extend_from_slice(&n.to_le_bytes());
                 }
             }
@@ -208,7 +208,7 @@ impl CallTable {
             let has_stats = match parts.get(..4) {
                 Some(m) if m == MAGIC => false,
                 Some(m) if m == MAGIC_STATS => true,
-                _ => return Err(PartError::Malformed("not a part (its first bytes are not \"WUP1\" or \"WUS1\")")),
+                _ => return Err(PartError::Malformed("not a part (its first bytes are not \"WUP1\" or \"WUS2\")")),
             };
             // The table was made for stats (even where stats are compiled
             // out) exactly when the parts have stats fields.
@@ -349,12 +349,17 @@ impl CallTable {
             for i in 0..calls {
                 let at = stats_at + i * STATS;
                 let u = |k: usize| b.u32_at(at + 4 * k).ok_or(SHORT);
-                let flags = u(3)?;
+                let flags = u(4)?;
                 if flags > EXCEPTION {
                     return Err(PartError::Malformed("a part's stats fields have unknown flags"));
                 }
-                let rec =
-                    StatsRec { op: sym(u(0)?, true)?, user: sym(u(1)?, true)?, thread: sym(u(2)?, true)?, error: flags & EXCEPTION != 0 };
+                let rec = StatsRec {
+                    op: sym(u(0)?, true)?,
+                    user: sym(u(1)?, true)?,
+                    thread: sym(u(2)?, true)?,
+                    display: sym(u(3)?, true)?,
+                    error: flags & EXCEPTION != 0,
+                };
                 if let Some(stats) = self.stats_mut() {
                     stats.push(rec);
                 }

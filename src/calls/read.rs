@@ -162,6 +162,7 @@ enum CallKey {
     User,
     Thread,
     Exception,
+    Display,
     Other,
 }
 
@@ -174,6 +175,7 @@ impl CallKey {
             b"wb_user_id" if stats => CallKey::User,
             b"thread_id" if stats => CallKey::Thread,
             b"exception" if stats => CallKey::Exception,
+            b"display_name" if stats => CallKey::Display,
             b"id" => CallKey::Id,
             b"trace_id" => CallKey::Trace,
             b"parent_id" => CallKey::Parent,
@@ -249,6 +251,9 @@ pub(super) struct Fields {
     pub(super) user: Field<Sym>,
     pub(super) thread: Field<Sym>,
     pub(super) exception: Field<()>,
+    /// Read only by a table made for stats, and never checked: no answer
+    /// but the calls' listing reads it (see [`StatsRec::display`]).
+    pub(super) display: Field<Sym>,
 }
 
 impl Fields {
@@ -340,6 +345,7 @@ impl CallTable {
                 CallKey::User => f.user = self.text_field(p, Recent::User)?,
                 CallKey::Thread => f.thread = self.text_field(p, Recent::Thread)?,
                 CallKey::Exception => f.exception = presence_field(p)?,
+                CallKey::Display => f.display = self.text_field(p, Recent::None)?,
                 CallKey::Other => p.skip_value()?,
             }
             if !p.member_end()? {
@@ -367,7 +373,13 @@ impl CallTable {
         let len = u32::try_from(self.usage.len()).unwrap_or(u32::MAX) - start;
         let sym = |f: Field<Sym>| if let Field::Value(s) = f { s } else { NONE };
         if let Some(stats) = self.stats_mut() {
-            stats.push(StatsRec { op: sym(f.op), user: sym(f.user), thread: sym(f.thread), error: f.exception == Field::Value(()) });
+            stats.push(StatsRec {
+                op: sym(f.op),
+                user: sym(f.user),
+                thread: sym(f.thread),
+                display: sym(f.display),
+                error: f.exception == Field::Value(()),
+            });
         }
         self.calls.push(CallRec {
             id,

@@ -14,5 +14,5 @@ pub(crate) mod time;
 
 pub use options::{asks_per_batch, LimitRule, Rollup, UsageOptions, OPTIONS_SHAPE};
 pub use prices::{Level, PriceRow};
-pub use request::{TraceUsageRequest, UsageRequest, ARGUMENT_SHAPE};
+pub use request::{CallsQueryRequest, TraceUsageRequest, UsageRequest, ARGUMENT_SHAPE};
 pub use stats::{Granularity, GroupKey, StatsRequest, STATS_REQUEST_SHAPE};

@@ -8,7 +8,9 @@
 //! in-memory server would treat it as "no limit", ClickHouse as an error).
 //! One restriction: `TraceUsageReq.filter` takes only `trace_ids` and
 //! `call_ids` (the other filters need fields a call is not read for) and
-//! `query` is refused; both are 422 `not_supported`.
+//! `query` is refused; both are 422 `not_supported`. The calls' listing
+//! (`CallsQueryReq`, this library's own subset of Weave's: docs/stats.md)
+//! takes `trace_roots_only` too.
 
 use crate::error::{Detail, Kind, Loc, Result, UsageError};
 use crate::json::{Shape, Value};
@@ -101,6 +103,25 @@ pub struct TraceUsageRequest {
 
 const TRACE_FIELDS: [&str; 5] = ["project_id", "filter", "query", "include_costs", "limit"];
 
+/// A validated `CallsQueryReq` (this library's subset of Weave's): the
+/// live calls of the project, narrowed like [`TraceUsageRequest`]'s and,
+/// with `trace_roots_only`, to calls without a parent, in the server's
+/// order, cut to `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallsQueryRequest {
+    pub project_id: String,
+    /// `filter.trace_ids`; empty means no filter.
+    pub trace_ids: Vec<String>,
+    /// `filter.call_ids`; empty means no filter.
+    pub call_ids: Vec<String>,
+    /// `filter.trace_roots_only`.
+    pub trace_roots_only: bool,
+    /// At least 1; absent: every call.
+    pub limit: Option<u64>,
+}
+
+const QUERY_FIELDS: [&str; 3] = ["project_id", "filter", "limit"];
+
 /// `CallsFilter`'s fields, in its order (errors come in this order). Only
 /// `trace_ids` and `call_ids` can be applied to the fields a call is read
 /// for here; stats (`super::stats`) apply four others.
@@ -126,8 +147,8 @@ impl TraceUsageRequest {
         let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
         let project_id = project_id(body, &mut errors);
         let filter = match body.get("filter") {
-            None | Some(Value::Null) => Some((Vec::new(), Vec::new())),
-            Some(v) => calls_filter(v, &at("filter"), &mut errors),
+            None | Some(Value::Null) => Some((Vec::new(), Vec::new(), false)),
+            Some(v) => calls_filter(v, &at("filter"), false, &mut errors),
         };
         if let Some(v) = body.get("query") {
             if *v != Value::Null {
@@ -149,8 +170,35 @@ impl TraceUsageRequest {
         extra_keys(entries, &TRACE_FIELDS, &[Loc::from("body")], &mut errors);
 
         match (project_id, filter, include_costs, limit) {
-            (Some(project_id), Some((trace_ids, call_ids)), Some(include_costs), Some(limit)) if errors.is_empty() => {
+            (Some(project_id), Some((trace_ids, call_ids, _)), Some(include_costs), Some(limit)) if errors.is_empty() => {
                 Ok(TraceUsageRequest { project_id, trace_ids, call_ids, include_costs, limit: u64::try_from(limit).unwrap_or(u64::MAX) })
+            }
+            _ => Err(UsageError::unprocessable(errors)),
+        }
+    }
+}
+
+impl CallsQueryRequest {
+    /// Validates a `CallsQueryReq` body, every problem reported.
+    pub fn from_value(body: &Value) -> Result<CallsQueryRequest> {
+        let entries = body_entries(body, "CallsQueryReq")?;
+        let mut errors = Vec::new();
+        let at = |field: &str| vec![Loc::from("body"), Loc::from(field)];
+        let project_id = project_id(body, &mut errors);
+        let filter = match body.get("filter") {
+            None | Some(Value::Null) => Some((Vec::new(), Vec::new(), false)),
+            Some(v) => calls_filter(v, &at("filter"), true, &mut errors),
+        };
+        let limit = match body.get("limit") {
+            None | Some(Value::Null) => Some(None),
+            Some(v) => {
+                collect(&mut errors, at("limit"), integer(v).and_then(at_least_one)).map(|n| Some(u64::try_from(n).unwrap_or(u64::MAX)))
+            }
+        };
+        extra_keys(entries, &QUERY_FIELDS, &[Loc::from("body")], &mut errors);
+        match (project_id, filter, limit) {
+            (Some(project_id), Some((trace_ids, call_ids, trace_roots_only)), Some(limit)) if errors.is_empty() => {
+                Ok(CallsQueryRequest { project_id, trace_ids, call_ids, trace_roots_only, limit })
             }
             _ => Err(UsageError::unprocessable(errors)),
         }
@@ -180,9 +228,10 @@ fn project_id(body: &Value, errors: &mut Vec<Detail>) -> Option<String> {
 }
 
 /// `filter` (a `CallsFilter`): `trace_ids` and `call_ids` as `list[str] |
-/// None`; any other filter given (not null) is `not_supported`; unknown keys
-/// are `extra_forbidden`.
-fn calls_filter(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<(Vec<String>, Vec<String>)> {
+/// None`, and where `roots` allows it `trace_roots_only` as `bool | None`;
+/// any other filter given (not null) is `not_supported`; unknown keys are
+/// `extra_forbidden`.
+fn calls_filter(v: &Value, loc: &[Loc], roots: bool, errors: &mut Vec<Detail>) -> Option<(Vec<String>, Vec<String>, bool)> {
     let Value::Object(entries) = v else {
         errors.push(Detail::new(loc.to_vec(), Kind::ModelType, "Input should be a valid dictionary or instance of CallsFilter"));
         return None;
@@ -193,8 +242,14 @@ fn calls_filter(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<(Vec
         l.push(Loc::from(field));
         l
     };
-    let (mut trace_ids, mut call_ids) = (Vec::new(), Vec::new());
+    let (mut trace_ids, mut call_ids, mut roots_only) = (Vec::new(), Vec::new(), false);
     for field in FILTER_FIELDS {
+        if roots && field == "trace_roots_only" {
+            if let Some(value) = v.get(field).filter(|v| **v != Value::Null) {
+                roots_only = collect(errors, at(field), boolean(value)).unwrap_or_default();
+            }
+            continue;
+        }
         let list = match field {
             "trace_ids" => Some(&mut trace_ids),
             "call_ids" => Some(&mut call_ids),
@@ -206,12 +261,16 @@ fn calls_filter(v: &Value, loc: &[Loc], errors: &mut Vec<Detail>) -> Option<(Vec
             (Some(_), None) => errors.push(Detail::new(
                 at(field),
                 Kind::NotSupported,
-                "Not supported here: only trace_ids and call_ids can filter calls; pass only the calls to aggregate",
+                if roots {
+                    "Not supported here: only trace_ids, call_ids and trace_roots_only can filter calls"
+                } else {
+                    "Not supported here: only trace_ids and call_ids can filter calls; pass only the calls to aggregate"
+                },
             )),
         }
     }
     extra_keys(entries, &FILTER_FIELDS, loc, errors);
-    (errors.len() == before).then_some((trace_ids, call_ids))
+    (errors.len() == before).then_some((trace_ids, call_ids, roots_only))
 }
 
 #[cfg(test)]

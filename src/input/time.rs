@@ -138,6 +138,19 @@ pub(crate) fn format_instant(t: i64, offset: i32) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// An instant (microseconds since the epoch) as RFC 3339 in UTC, with its
+/// fraction when it has one: `2025-03-09T10:00:00.250000Z`.
+pub(crate) fn format_micros(t: i64) -> String {
+    let whole = format_instant(t, 0);
+    let micros = t.rem_euclid(1_000_000);
+    if micros == 0 {
+        return whole;
+    }
+    let mut s = whole;
+    s.pop();
+    format!("{s}.{micros:06}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,13 @@
 //! (`pricer`), per-model sums (`totals`) rolled up the parent links
 //! (`rollup`), what the diagnostics report (`diagnostics`), and the answer
 //! assembled within its size bounds (`answer`) for `/calls/usage`
-//! ([`calls_usage()`]) and `/trace/usage` ([`trace_usage()`]). It reads the
+//! ([`calls_usage()`]) and `/trace/usage` ([`trace_usage()`]), and the
+//! stats and the calls' listing (`stats`, `calls_query`). It reads the
 //! table only through `CallTable`'s methods and knows nothing of JSON text
 //! or JavaScript.
 
 mod answer;
+mod calls_query;
 mod calls_usage;
 mod diagnostics;
 mod order;
@@ -20,6 +22,7 @@ mod stats;
 mod totals;
 mod trace_usage;
 
+pub use calls_query::{calls_query, projects};
 pub use calls_usage::calls_usage;
 pub use stats::{fixed_offset, fixed_offset_buckets, op_name, too_many_buckets, usage_stats, Buckets, MAX_BUCKETS, MAX_ROWS};
 pub use trace_usage::{trace_usage, TraceUsageRes};

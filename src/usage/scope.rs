@@ -96,6 +96,27 @@ pub(crate) fn select(table: &CallTable, live: &[u32], limit: u64, keep: impl Fn(
     Ok(Scope { calls, cut })
 }
 
+/// A filter list (`filter.trace_ids`, `filter.call_ids`) as marks on the
+/// symbols it names, or `None` for an empty list (no filter: the reference
+/// tests its truthiness); ids never seen match nothing.
+pub(crate) fn marks(table: &CallTable, ids: &[String]) -> Result<Option<Vec<bool>>, Exhausted> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let mut marked = filled(table.symbols(), false)?;
+    for sym in ids.iter().filter_map(|id| table.lookup(id)) {
+        if let Some(m) = marked.get_mut(sym as usize) {
+            *m = true;
+        }
+    }
+    Ok(Some(marked))
+}
+
+/// Whether `sym` passes a filter made by [`marks`].
+pub(crate) fn passes(marked: &Option<Vec<bool>>, sym: Sym) -> bool {
+    marked.as_ref().is_none_or(|m| m.get(sym as usize) == Some(&true))
+}
+
 /// The project's symbol, if any call names it.
 pub(crate) fn project_sym(table: &CallTable, project: &str) -> Option<Sym> {
     table.lookup(project)

@@ -10,11 +10,11 @@
 
 use super::answer::{finish, scope_memory};
 use super::rollup::rollup;
-use super::scope::{live_calls, project_sym, select, Settings};
+use super::scope::{live_calls, marks, passes, project_sym, select, Settings};
 use crate::calls::CallTable;
 use crate::error::UsageError;
 use crate::input::{TraceUsageRequest, UsageOptions};
-use crate::limits::{answer_out_of_memory, collect, filled, room};
+use crate::limits::{answer_out_of_memory, collect, room};
 use crate::response::{AnswerSize, CallsUsageRes};
 
 /// `TraceUsageRes` has the same shape as `CallsUsageRes`: `call_usage` (here
@@ -29,21 +29,8 @@ pub fn trace_usage(table: &CallTable, request: &TraceUsageRequest, options: &Usa
     let calls_too_large = |e| table.too_large(e);
     let project = project_sym(table, &request.project_id);
     let live = live_calls(table, project).map_err(calls_too_large)?;
-    // A filter list marks the symbols it names; ids never seen match nothing.
-    let marks = |ids: &[String]| {
-        if ids.is_empty() {
-            return Ok(None);
-        }
-        let mut marked = filled(table.symbols(), false)?;
-        for sym in ids.iter().filter_map(|id| table.lookup(id)) {
-            if let Some(m) = marked.get_mut(sym as usize) {
-                *m = true;
-            }
-        }
-        Ok(Some(marked))
-    };
-    let (traces, ids) = (marks(&request.trace_ids).map_err(calls_too_large)?, marks(&request.call_ids).map_err(calls_too_large)?);
-    let passes = |marked: &Option<Vec<bool>>, sym: u32| marked.as_ref().is_none_or(|m| m.get(sym as usize) == Some(&true));
+    let (traces, ids) =
+        (marks(table, &request.trace_ids).map_err(calls_too_large)?, marks(table, &request.call_ids).map_err(calls_too_large)?);
     let scope = select(table, &live, request.limit, |c| passes(&traces, c.trace) && passes(&ids, c.id)).map_err(calls_too_large)?;
     drop((live, traces, ids));
     room(scope_memory(table, &scope.calls, &settings)).map_err(calls_too_large)?;

@@ -443,6 +443,34 @@ impl UsageAccumulator {
         stats_to_js(api::compute_stats(table, &prepared, &js_buckets)).map_err(throw)
     }
 
+    /// The calls' listing for `request` (a `CallsQueryReq`: docs/stats.md)
+    /// over everything pushed: the live calls of the project, narrowed by
+    /// `filter` (`trace_ids`, `call_ids`, `trace_roots_only`), in the
+    /// server's order, cut to `limit`. Like `finish`, it ends the input and
+    /// may be called again. The accumulator must be made with `{ stats:
+    /// true }` (else a 409); only in the stats module (else a 501).
+    #[wasm_bindgen(js_name = finishCalls, unchecked_return_type = "CallsQueryRes")]
+    pub fn finish_calls(&mut self, #[wasm_bindgen(unchecked_param_type = "CallsQueryReq")] request: JsValue) -> Result<JsValue, JsValue> {
+        if !STATS {
+            return Err(throw(stats_unavailable(vec![Loc::from("accumulator")])));
+        }
+        let request = match stringify_arg("body", &request).map_err(throw)? {
+            Some(text) => api::query_request_from_json(text.as_bytes()).map_err(throw)?,
+            None => Value::Null,
+        };
+        let request = api::prepare_query(&request).map_err(throw)?;
+        let table = self.stream.finish().map_err(throw)?;
+        text_to_js(api::compute_query(table, &request).and_then(|r| r.to_json())).map_err(throw)
+    }
+
+    /// The projects the calls pushed name, each with how many of the calls
+    /// counted for it name it, most first. Like `finish`, it ends the input.
+    #[wasm_bindgen(js_name = finishProjects, unchecked_return_type = "ProjectsRes")]
+    pub fn finish_projects(&mut self) -> Result<JsValue, JsValue> {
+        let table = self.stream.finish().map_err(throw)?;
+        text_to_js(api::compute_projects(table).and_then(|r| r.to_json())).map_err(throw)
+    }
+
     /// Ends the input (as `finish` does) and returns the calls `select`
     /// names as a part for `callsUsageFromParts`: every call when it is
     /// null or undefined, else `{ traces, ids }`, the calls of those traces
@@ -702,7 +730,12 @@ fn to_js(result: &Result<CallsUsageRes, UsageError>) -> Result<JsValue, UsageErr
 
 /// The stats answer as plain JavaScript objects (see [`to_js`]).
 fn stats_to_js(result: Result<StatsRes, UsageError>) -> Result<JsValue, UsageError> {
-    let text = result?.to_json()?;
+    text_to_js(result.and_then(|r| r.to_json()))
+}
+
+/// An answer's JSON text as plain JavaScript objects (see [`to_js`]).
+fn text_to_js(text: Result<String, UsageError>) -> Result<JsValue, UsageError> {
+    let text = text?;
     JSON::parse(&text).map_err(|e| {
         let why = message(&e);
         let msg = format!("The answer ({} bytes of JSON) could not be built in JavaScript: {why}", text.len());

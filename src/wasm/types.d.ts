@@ -298,10 +298,59 @@ export interface UsageStatsRes {
   undated_calls: number;
 }
 
+/** The request of `UsageAccumulator.finishCalls` (this library's subset of
+ * Weave's `CallsQueryReq`; docs/stats.md, "Listing the calls"). */
+export interface CallsQueryReq {
+  project_id: string;
+  /** `trace_ids` and `call_ids` (empty or null: no filter) and
+   * `trace_roots_only` (calls without a parent); any other filter is
+   * refused (422 `not_supported`). */
+  filter?: {
+    trace_ids?: string[] | null;
+    call_ids?: string[] | null;
+    trace_roots_only?: boolean | string | number | null;
+  } | null;
+  /** At least 1: the first N calls, in (`started_at`, `id`) order; absent or null: all. */
+  limit?: number | string | null;
+}
+
+/** A call as `finishCalls` lists it: what its record holds. */
+export interface ListedCall {
+  id: string;
+  trace_id: string;
+  parent_id: string | null;
+  project_id: string | null;
+  /** The op's full ref, as the call gives it. */
+  op_name: string | null;
+  /** `null` when absent, null or not a string. */
+  display_name: string | null;
+  /** RFC 3339 in UTC (`2025-01-01T12:00:00.250000Z`); `null` when absent or unreadable. */
+  started_at: string | null;
+  /** `ended_at` is given. */
+  ended: boolean;
+  /** `exception` is given (not null). */
+  has_exception: boolean;
+  /** The calls of its trace that count for the project, itself included. */
+  trace_calls: number;
+}
+
+/** The answer of `finishCalls`: the live calls of the project (those every
+ * answer counts), filtered, in (`started_at`, `id`) order. */
+export interface CallsQueryRes {
+  calls: ListedCall[];
+}
+
+/** The answer of `finishProjects`: every project the calls name, with how
+ * many of the calls counted for it name it, most first, then by id. */
+export interface ProjectsRes {
+  projects: { project_id: string; calls: number }[];
+}
+
 /** `new UsageAccumulator(options?)`. */
 export interface UsageAccumulatorOptions {
-  /** Also read the fields `finishStats` needs (op name, user, thread,
-   * exception); without it they are skipped and `finishStats` is a 409.
+  /** Also read the fields `finishStats` and `finishCalls` need (op name,
+   * user, thread, exception, display name); without it they are skipped
+   * and those are a 409.
    * Only in `weave-usage/stats`: the main entry refuses it (501). */
   stats?: boolean | null;
 }
@@ -323,8 +372,8 @@ export interface ValidationErrorDetail {
 export interface CallsUsageError extends Error {
   /** 422: invalid request, options or call, or a `UsageAccumulator` method
    * called on a copy of one. 400: the body is not JSON. 409: a
-   * `UsageAccumulator` called from inside a call on it, or `finishStats` on
-   * one not made with `{ stats: true }`. 410: a
+   * `UsageAccumulator` called from inside a call on it, or `finishStats` or
+   * `finishCalls` on one not made with `{ stats: true }`. 410: a
    * `UsageAccumulator` used after `free()`. 413: the calls, or the request,
    * do not fit in the module's memory. 500: the answer is too large for one
    * JavaScript string (or for the memory left), too little stack is left to

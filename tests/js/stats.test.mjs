@@ -166,6 +166,63 @@ test('errors: 422 with loc, 409 for an accumulator not made for stats', () => {
   acc.free();
 });
 
+test('finishCalls lists the roots and a trace as every answer counts them; finishProjects names the projects', () => {
+  const at = (s) => `2025-01-01T00:00:0${s}Z`;
+  const calls = [
+    { id: 'r1', trace_id: 't1', project_id: 'e/a', op_name: 'weave:///e/a/op/agent:1', started_at: at(2), ended_at: at(3), display_name: 'Run 1', inputs: { display_name: 'no' } },
+    { id: 'k1', trace_id: 't1', parent_id: 'r1', project_id: 'e/a', op_name: 'weave:///e/a/op/llm:1', started_at: at(2), exception: 'boom' },
+    { id: 'r2', trace_id: 't2', project_id: 'e/a', started_at: '2025-01-01T00:00:01.5Z', display_name: 7 },
+    { id: 'r3', trace_id: 't3', started_at: at(4) },
+    { id: 'r4', trace_id: 't4', project_id: 'e/b', started_at: at(0) },
+    { id: 'r5', trace_id: 't5', project_id: 'e/a', deleted_at: at(9) },
+    // A later duplicate of k1 replaces it: now a root of its own trace.
+    { id: 'k1', trace_id: 't6', project_id: 'e/a', op_name: 'weave:///e/a/op/llm:1', started_at: at(5) },
+  ];
+  const text = calls.map((c) => JSON.stringify(c)).join('\n');
+  const acc = new UsageAccumulator({ stats: true });
+  acc.push(text.slice(0, 100));
+  acc.push(text.slice(100));
+  const roots = acc.finishCalls({ project_id: 'e/a', filter: { trace_roots_only: true } });
+  assert.deepEqual(roots.calls.map((c) => c.id), ['r2', 'r1', 'r3', 'k1']);
+  assert.deepEqual(roots.calls[1], {
+    id: 'r1', trace_id: 't1', parent_id: null, project_id: 'e/a', op_name: 'weave:///e/a/op/agent:1', display_name: 'Run 1',
+    started_at: '2025-01-01T00:00:02Z', ended: true, has_exception: false, trace_calls: 1,
+  });
+  assert.equal(roots.calls[0].started_at, '2025-01-01T00:00:01.500000Z');
+  assert.equal(roots.calls[0].display_name, null);
+  assert.equal(roots.calls[2].project_id, null);
+  // The listing agrees with what the answers count.
+  const usage = acc.finish({ project_id: 'e/a', call_ids: roots.calls.map((c) => c.id) });
+  assert.deepEqual(Object.keys(usage.call_usage).sort(), roots.calls.map((c) => c.id).sort());
+  const trace = acc.finishCalls({ project_id: 'e/a', filter: { trace_ids: ['t6'] }, limit: 5 });
+  assert.deepEqual(trace.calls.map((c) => [c.id, c.parent_id, c.has_exception]), [['k1', null, false]]);
+  assert.deepEqual(acc.finishProjects(), { projects: [{ project_id: 'e/a', calls: 3 }, { project_id: 'e/b', calls: 1 }] });
+  // From parts, in the worker pool's way: the same listing.
+  const joined = UsageAccumulator.fromParts([acc.part()]);
+  assert.deepEqual(joined.finishCalls({ project_id: 'e/a', filter: { trace_roots_only: true } }), roots);
+  joined.free();
+  acc.free();
+
+  const plain = new UsageAccumulator();
+  plain.push(text);
+  assert.throws(() => plain.finishCalls({ project_id: 'e/a' }), (e) => e.status === 409 && e.detail[0].type === 'accumulator_not_for_stats');
+  assert.deepEqual(plain.finishProjects().projects.map((p) => p.project_id), ['e/a', 'e/b']);
+  // The request is checked first, as for finishStats.
+  assert.throws(() => plain.finishCalls({ project_id: 'e/a', filter: { op_names: ['x'] } }), (e) => e.status === 422 && e.detail[0].type === 'not_supported');
+  plain.free();
+  const bad = new UsageAccumulator({ stats: true });
+  assert.throws(() => bad.finishCalls({ filter: { trace_roots_only: 'maybe' }, limit: 0 }), (e) => {
+    assert.equal(e.status, 422);
+    assert.deepEqual(e.detail.map((d) => [d.loc, d.type]), [
+      [['body', 'project_id'], 'missing'],
+      [['body', 'filter', 'trace_roots_only'], 'bool_parsing'],
+      [['body', 'limit'], 'greater_than_equal'],
+    ]);
+    return true;
+  });
+  bad.free();
+});
+
 test('objects held in odd ways read as their JSON for the stats fields', () => {
   const base = callsAt(['2025-01-01T00:00:00Z'])[0];
   const odd = [
@@ -201,6 +258,8 @@ test('the main entry (and weave-usage/init) refuse stats with a 501 that names w
     const acc = new lib.UsageAccumulator();
     acc.push(JSON.stringify(calls[0]) + '\n');
     refused(() => acc.finishStats(request), ['accumulator']);
+    refused(() => acc.finishCalls(request), ['accumulator']);
+    assert.deepEqual(acc.finishProjects(), { projects: [] });
     // Neither the module nor the accumulator is the worse for it.
     assert.deepEqual(acc.finish({ project_id: 'p', call_ids: ['a'] }), lib.callsUsage(calls, { project_id: 'p', call_ids: ['a'] }));
     acc.free();

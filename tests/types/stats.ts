@@ -14,6 +14,9 @@ import {
   type UsageStatsRes,
   type StatsUsageBucket,
   type StatsCallBucket,
+  type CallsQueryRes,
+  type ListedCall,
+  type ProjectsRes,
 } from 'weave-usage/stats';
 
 const calls: Call[] = [{ id: 'root', trace_id: 't', op_name: 'weave:///acme/agents/op/research_agent:1', started_at: '2025-03-02T00:00:00Z' }];
@@ -44,8 +47,14 @@ const other: true | undefined = callRow?.other;
 usageStatsFromJson('', { project_id: 'p' }, null);
 const statsAcc = new UsageAccumulator({ stats: true });
 const statsStreamed: UsageStatsRes = statsAcc.finishStats({ project_id: 'p', granularity: 'week' });
+const listing: CallsQueryRes = statsAcc.finishCalls({ project_id: 'p', filter: { trace_roots_only: true, trace_ids: null }, limit: 10 });
+const listed: ListedCall | undefined = listing.calls[0];
+const listedName: string | null | undefined = listed?.display_name ?? listed?.op_name;
+const listedSize: number | undefined = listed?.trace_calls;
+const projects: ProjectsRes = statsAcc.finishProjects();
+const projectCalls: number | undefined = projects.projects[0]?.calls;
 statsAcc.free();
-void [rowCost, opName, errors, other, statsStreamed];
+void [rowCost, opName, errors, other, statsStreamed, listedName, listedSize, projectCalls];
 
 try {
   usageStats(calls, { project_id: 'p', timezone: 'Mars/Olympus' });
@@ -69,4 +78,6 @@ usageStats(calls, { project_id: 'p', filter: { trace_ids: ['t'] } });
 new UsageAccumulator({ stat: true });
 // @ts-expect-error: finishStats needs a request
 acc.finishStats();
+// @ts-expect-error: a listing's filter has no op_names
+acc.finishCalls({ project_id: 'p', filter: { op_names: ['f'] } });
 acc.free();

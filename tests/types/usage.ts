@@ -127,7 +127,9 @@ void [diagnostics, orphans, unreadable, unpriced, negative, perCall, tracedStrea
 const noStats: never = usageStats(calls, { project_id: 'p' });
 const noStatsFromJson: never = usageStatsFromJson('', { project_id: 'p' });
 const noStatsStreamed: never = acc.finishStats({ project_id: 'p' });
-void [noStats, noStatsFromJson, noStatsStreamed];
+const noListing: never = acc.finishCalls({ project_id: 'p' });
+const projectsOfMain: { project_id: string; calls: number }[] = acc.finishProjects().projects;
+void [noStats, noStatsFromJson, noStatsStreamed, noListing, projectsOfMain];
 
 // ---- Misuse the compiler must refuse. ----
 
