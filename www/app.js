@@ -110,14 +110,22 @@ const handlers = {
     state.file = file;
     state.colors = new Map();
     state.maxRows = ROWS_SHOWN;
-    // The project the URL names, if this file has it; else the first.
-    const wanted = file.projects.find((p) => p.id === state.urlProject);
-    state.project = wanted?.id ?? file.projects[0]?.id ?? 'default';
+    // The project the URL names, if this file has it; else the first (the
+    // worker chose it, and listed its roots).
+    state.project = file.project;
     selectAll();
     $('project').replaceChildren(...file.projects.map((p) => el('option', { value: p.id }, `${p.id} · ${plural(p.calls, 'call')}`)));
     $('project').value = state.project;
     $('project-field').hidden = file.projects.length < 2;
     renderFileInfo();
+    renderRootsPanel();
+    requestUsage();
+  },
+  roots({ project, roots }) {
+    if (!state.file || project !== state.project) return;
+    state.file.project = project;
+    state.file.roots = roots;
+    selectAll();
     renderRootsPanel();
     requestUsage();
   },
@@ -176,7 +184,7 @@ function open(source) {
   $('roots-count').textContent = '';
   showProgress(0, 'Reading…');
   setState('loading');
-  worker.postMessage({ type: 'open', id: state.seq, workers: state.workers, ...source });
+  worker.postMessage({ type: 'open', id: state.seq, workers: state.workers, project: state.urlProject, ...source });
 }
 
 function requestUsage() {
@@ -394,7 +402,7 @@ function renderUnfinished(ids) {
 function renderLimitWarning(roots) {
   const traces = new Set(roots.map((r) => r.trace_id));
   let calls = 0;
-  for (const t of traces) calls += state.file.traceSizes[t] ?? 0;
+  for (const r of roots) if (traces.delete(r.trace_id)) calls += r.calls;
   const box = $('limit-warning');
   // Whole traces in batches: nothing is cut (a trace over the limit is an error).
   box.hidden = calls <= state.limit || state.limitRule === 'per-batch';
@@ -548,9 +556,13 @@ $('project').addEventListener('change', (e) => {
   if (!state.file) return;
   state.project = state.urlProject = e.target.value;
   state.traceRoot = state.trace = null;
-  selectAll();
+  // Its roots come from the worker, then its usage (handlers.roots).
+  state.selected = new Set();
   renderRootsPanel();
-  requestUsage();
+  state.seq++;
+  showProgress(null, 'Listing the root calls…', true);
+  setState('aggregating');
+  worker.postMessage({ type: 'roots', id: state.seq, project: state.project });
 });
 $('roots').addEventListener('change', (e) => {
   const id = e.target.dataset.rootId;

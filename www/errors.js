@@ -2,14 +2,14 @@
 // page can show and a worker can post: a title, a sentence, the `detail`
 // entries as a list, and for bad JSON the offending line with a caret.
 
-import { decodeBytes } from './scan.js';
+import { lineOfCall } from './calls.js';
 
 const EXCERPT = 100; // characters of a long line shown around the error
 
 /**
  * `e`: the thrown value. `file`: what is known about the file, all optional:
- * `bytes` (Uint8Array), `lineOfCall` (line number of each call, JSON Lines),
- * `name`.
+ * `bytes` (Uint8Array: the file, or as much of it as was read), `format`
+ * ('jsonl' or 'array'; a call's line is found in JSON Lines only), `name`.
  */
 export function errorReport(e, file = {}) {
   const status = e?.status;
@@ -36,7 +36,7 @@ export function errorReport(e, file = {}) {
         : fromOptions
           ? 'Each problem names the price row (counting from 0) and the field.'
           : 'The usage request is not valid.',
-      items: detail.map((d) => ({ where: where(d.loc, file.lineOfCall), msg: d.msg })),
+      items: detail.map((d) => ({ where: where(d.loc, file), msg: d.msg })),
       // Where in the options, so that the price editor can mark the inputs.
       optionLocs: detail.filter((d) => d.loc?.[0] === 'options').map((d) => d.loc),
     };
@@ -50,9 +50,9 @@ export function errorReport(e, file = {}) {
 }
 
 /** ["calls", 4, "trace_id"] → "call 5 (line 7) › trace_id". */
-function where(loc = [], lineOfCall) {
+function where(loc = [], { bytes, format }) {
   if (loc[0] === 'calls' && Number.isInteger(loc[1])) {
-    const line = lineOfCall?.[loc[1]];
+    const line = bytes && format === 'jsonl' ? lineOfCall(bytes, loc[1]) : null;
     const call = `call ${loc[1] + 1}${line ? ` (line ${line})` : ''}`;
     return [call, ...loc.slice(2)].join(' › ');
   }
@@ -72,6 +72,12 @@ function badJson(d, { bytes, name }) {
   };
   if (bytes && offset !== null) report.excerpt = excerpt(bytes, offset);
   return report;
+}
+
+/** The text of UTF-8 bytes, which may be in shared memory, where
+ * TextDecoder refuses them: those are copied first. */
+export function decodeBytes(decoder, bytes) {
+  return decoder.decode(bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice());
 }
 
 /** The line around a byte offset: its text (clipped) and the caret's column in it. */

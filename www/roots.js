@@ -4,9 +4,11 @@ import { formatInt } from './format.js';
 
 const time = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
-/** The file's roots that a request for `project` can see: the project's own and those without one. */
+/** The file's roots that a request for `project` can see (the project's
+ * own and those without one): the worker lists them for one project at a
+ * time, `file.project`'s; none while another project's are on their way. */
 export function rootsInProject(file, project) {
-  return file ? file.roots.filter((r) => r.project_id === null || r.project_id === project) : [];
+  return file && file.project === project ? file.roots : [];
 }
 
 /** The roots whose op name, id or trace id contains `query` (case
@@ -18,7 +20,7 @@ export function matchRoots(roots, query) {
 }
 
 /** Fills `list` (a <ul>); checkboxes carry `data-root-id`, the app listens for changes. */
-export function renderRoots(list, roots, { selected, file, query = '' }) {
+export function renderRoots(list, roots, { selected, query = '' }) {
   if (roots.length === 0) {
     const none = query ? `No root call matches “${query}”.` : 'No root calls (calls without a parent) in this file.';
     list.replaceChildren(el('li', { class: 'muted empty' }, none));
@@ -29,7 +31,7 @@ export function renderRoots(list, roots, { selected, file, query = '' }) {
       const box = el('input', { type: 'checkbox', 'data-root-id': r.id });
       box.checked = selected.has(r.id);
       const started = r.started_at && !Number.isNaN(Date.parse(r.started_at)) ? time.format(new Date(r.started_at)) : '';
-      const size = file.traceSizes[r.trace_id] ?? 1;
+      const size = r.calls;
       const meta = [started, `${formatInt(size)} call${size === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
       const name = el('span', { class: 'name-line' }, el('span', { class: 'name' }, r.name), el('code', {}, r.id.slice(0, 8)));
       const details = el('span', { class: 'meta muted' }, meta);

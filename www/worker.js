@@ -2,9 +2,11 @@
 // weave-usage package off the main thread, so a file of tens of MB leaves
 // the page responsive.
 //
-// Messages in:  { type: 'open', id, file, workers } or { type: 'open', id, url, name, workers }
+// Messages in:  { type: 'open', id, file, workers, project } or { type: 'open', id, url, name, workers, project }
 //                 (workers: shard workers for a large file; null: as many as
-//                 the machine has cores to spare, 0: none)
+//                 the machine has cores, 0: none; project: the one to list
+//                 roots of, if the file has it)
+//               { type: 'roots', id, project }: the roots of another project
 //               { type: 'usage', id, request, options, trace, compare, defaultPrices, stats }
 //                 (trace: null, or { request, traceId } for the trace view;
 //                 stats: null, or { timeline, breakdown }: two usageStats
@@ -13,19 +15,21 @@
 //                 provider-true totals' comparison; defaultPrices: price
 //                 models from weave-usage/prices too)
 // Messages out: { type: 'progress', id, loaded, total, aggregating, workers }
-//                 (workers: > 0 while a large file is aggregated across them,
-//                 after it was read)
-//               { type: 'opened', id, name, size, workers, ...CallScanner summary }
-//                 (workers: how many workers the file was read across; 0: here)
+//                 (workers: > 0 while a large file is read across them)
+//               { type: 'opened', id, name, size, workers, format, calls, projects, project, roots }
+//                 (workers: how many workers the file was read across, 0:
+//                 here; calls: calls read; projects: { id, calls } each;
+//                 roots: those of `project`, as www/calls.js lists them)
+//               { type: 'roots', id, project, roots }
 //               { type: 'usage', id, result, trace, reference, pricing, stats } or { type: 'error', id, report }
 //                 (stats: null, { timeline, breakdown } answers, or { report }
 //                 when the stats alone failed)
 //                 (reference: null, or the answer with `rollup: "reference"`;
 //                 pricing: null, or pricesFor's { matches, unmatched })
 //                 (trace: null, or { result, calls }: traceUsage's answer and
-//                 the trace's calls as the file has them)
+//                 the trace's calls)
 // Each answer carries the id of the message it answers.
-import { CallScanner, traceCalls } from './scan.js';
+import { firstProject, formatOf, projectsOf, rootsOf, traceCallsOf } from './calls.js';
 import { errorReport } from './errors.js';
 
 // weave-usage/stats (pkg/stats.js): the dashboard shows stats, which the
@@ -35,9 +39,9 @@ import { errorReport } from './errors.js';
 const loading = import('./pkg/stats.js');
 let weave; // the package, once loaded
 
-/** The open file: its bytes (kept for error excerpts, and for requests when
- * the package has no accumulator) and the accumulator fed with them, which
- * answers every request without reading the file again. */
+/** The open file: its name and the accumulator that read it, which answers
+ * every request and lists its calls without reading the file again (the
+ * file's bytes are not kept). */
 let file = null;
 
 // One message at a time: a file opened while another is still being read
@@ -88,13 +92,14 @@ async function handle(data) {
       throw new Error(`The weave-usage package could not be loaded (${e.message}). Is pkg/ built? Run scripts/build.sh.`);
     });
     if (data.type === 'open') await open(data);
-    else if (data.type === 'usage') {
+    else {
       // The messages the page has sent come in first: a request a newer one
       // replaced (settings changed quickly) is not answered, as the page
       // would drop the answer; with a large file each costs seconds.
       await nextTurn();
       if (data.id < latest) return;
-      await usage(data);
+      if (data.type === 'roots') roots(data);
+      else if (data.type === 'usage') await usage(data);
     }
   } catch (e) {
     const about = !weave ? {} : file ?? { name: data.name ?? data.file?.name };
@@ -110,14 +115,13 @@ let pool = null;
 
 /** How many shard workers to read a file of `size` bytes with: as many as
  * `asked` (the page's setting), whatever the size; else 0 for a small file,
- * and for a large one a worker per core but one, left for this worker,
- * which scans the file meanwhile. */
+ * and for a large one a worker per core (this worker only waits meanwhile). */
 function shardWorkers(asked, size) {
   if (typeof MessageChannel !== 'function') return 0;
   if (asked !== null && asked !== undefined) return Math.max(0, Math.min(8, Math.floor(Number(asked)) || 0));
   if (size < PARALLEL_FROM) return 0;
   const cores = self.navigator?.hardwareConcurrency || 1;
-  return cores < 2 ? 0 : Math.min(4, cores - 1);
+  return cores < 2 ? 0 : Math.min(4, cores);
 }
 
 /** Reads the file `source` names and tells the page what it holds;
@@ -125,99 +129,106 @@ function shardWorkers(asked, size) {
 async function open(source) {
   const { signal } = source;
   if (signal.aborted) return;
-  file?.accumulator?.free();
+  file?.accumulator.free();
   file = null;
-  let stream, total, name;
+  let name = source.name;
+  let size = 0;
+  let blob = null; // the file, or a fetched body read across workers
+  let stream = null;
   if (source.file) {
-    ({ name, size: total } = source.file);
-    stream = source.file.stream();
+    ({ name, size } = source.file);
+    blob = source.file;
   } else {
-    name = source.name;
     const res = await fetch(source.url, { signal });
     if (!res.ok) throw new Error(`${source.url}: HTTP ${res.status}`);
-    total = Number(res.headers.get('content-length')) || 0;
+    size = Number(res.headers.get('content-length')) || 0;
     stream = res.body;
   }
-  const scanner = new CallScanner();
-  // A large file is read whole first, then aggregated across workers while
-  // this worker scans it (`acrossWorkers`): into shared memory where there is
-  // any (a cross-origin isolated page), which the workers then read in place.
-  const shards = typeof weave.UsageAccumulator === 'function' ? shardWorkers(source.workers, total) : 0;
-  const bytes = new Bytes(total, shards > 0 && typeof SharedArrayBuffer === 'function');
-  // Otherwise the streaming accumulator, where the package has it: it
-  // aggregates while the file is read, so the progress bar covers the
-  // aggregation too. Made for stats: it also reads each call's op, user,
-  // thread and exception.
-  const accumulator = shards === 0 && typeof weave.UsageAccumulator === 'function' ? new weave.UsageAccumulator({ stats: true }) : null;
+  // A large file goes to the pool's workers as it is (a File), each of
+  // which reads its slice of it: it is never whole in memory.
+  const shards = shardWorkers(source.workers, size);
+  let read = null;
+  if (shards > 0) {
+    if (blob === null) {
+      blob = await new Response(stream).blob();
+      stream = null;
+    }
+    read = await acrossWorkers(blob, shards, throttle(source.id, size, shards), signal);
+    if (signal.aborted) return read?.accumulator.free();
+  }
+  if (read === null) {
+    read = await readHere(stream ?? blob.stream(), size, name, source);
+    if (read === null) return; // given up, or its error told
+  }
+  if (signal.aborted) return read.accumulator.free();
+  const acc = read.accumulator;
+  file = { name, accumulator: acc };
+  const projects = projectsOf(acc);
+  const project = firstProject(projects, source.project);
+  const { workers, format } = read;
+  self.postMessage({ type: 'opened', id: source.id, name, size: acc.bytesRead || size, workers, format, calls: acc.calls, projects, project, roots: rootsOf(acc, project) });
+}
+
+/** The roots of another project of the open file. */
+function roots({ id, project }) {
+  if (!file) throw new Error('No file is open.');
+  self.postMessage({ type: 'roots', id, project, roots: rootsOf(file.accumulator, project) });
+}
+
+/**
+ * Streams a file through an accumulator made for stats here, as it is
+ * read, so the progress bar covers the aggregation too. Returns `{
+ * accumulator, workers: 0, format }`; or null once `source.signal` aborts,
+ * or once the error is told: the bytes read so far are kept until then,
+ * for the report's excerpt and line.
+ */
+async function readHere(stream, total, name, source) {
+  const { signal } = source;
+  const bytes = new Bytes(total);
+  const acc = new weave.UsageAccumulator({ stats: true });
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
-  let gathered = accumulator;
-  let across = 0; // the workers the file was read across (0: read here)
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       if (signal.aborted) {
         reader.cancel().catch(() => {});
-        accumulator?.free();
-        return;
+        acc.free();
+        return null;
       }
       bytes.push(value);
-      if (shards === 0) scanner.push(value);
-      accumulator?.push(value);
-      progress(bytes.length, !!accumulator);
+      acc.push(value);
+      progress(bytes.length, true);
     }
-    // Its own progress: the file's bytes again, as the workers read them and this one scans them.
-    if (shards > 0) {
-      const read = await acrossWorkers(bytes.done(), scanner, shards, throttle(source.id, bytes.length, shards), signal);
-      if (read === null) return; // given up
-      ({ accumulator: gathered, workers: across } = read);
-    }
+    return { accumulator: acc, workers: 0, format: formatOf(bytes.done()) };
   } catch (e) {
-    // Reading failed, or the accumulator (which parses as it goes) refused a
-    // chunk: the bytes read so far hold the offending line for the report,
-    // and the scan so far maps a call's index to its line.
-    accumulator?.free();
-    let lineOfCall = null;
-    try {
-      lineOfCall = scanner.finish().lineOfCall;
-    } catch {
-      // The scan may stop at the same bad line; the report then goes without.
-    }
-    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: bytes.done(), lineOfCall }) });
-    return;
+    // Reading failed, or the accumulator (which parses as it goes) refused
+    // a chunk: the bytes read so far hold the offending line.
+    acc.free();
+    reader.cancel().catch(() => {});
+    const got = bytes.done();
+    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: got, format: formatOf(got) }) });
+    return null;
   }
-  if (signal.aborted) {
-    gathered?.free();
-    return;
-  }
-  const summary = scanner.finish();
-  file = { name, bytes: bytes.done(), lineOfCall: summary.lineOfCall, accumulator: gathered, scanner };
-  self.postMessage({ type: 'opened', id: source.id, name, size: file.bytes.length, workers: across, ...summary });
 }
 
 /** How long the pool may say nothing (no progress, no answer) before the
  * file is read on this thread instead. */
 const STALL = 15_000;
 
-/** Bytes scanned between turns of this worker's event loop, so that the
- * pool's messages and the progress get through while it scans. */
-const SLICE = 4 << 20;
-
 /**
- * Aggregates `bytes` across `shards` workers (the pool, loaded for stats)
- * while scanning them here, then gathers the workers' calls into one
+ * Aggregates the file `blob` across `shards` workers (the pool, loaded for
+ * stats, each worker reading its slice), then gathers their calls into one
  * accumulator (`UsageAccumulator.fromParts`): the same answers as one fed
- * the whole file. Where the workers could not read it (it is not JSON, a
- * worker failed) it is read here, whose error, with its line, is the one to
- * report. Returns `{ accumulator, workers }` (workers: 0 when read here),
- * or null once `signal` aborts (the pool lets the file go, and is kept).
+ * the whole file. Returns `{ accumulator, workers, format }`, or null where
+ * the workers could not read it (it is not JSON, a worker failed or stopped
+ * answering: the caller reads it here, whose error, with its line, is the
+ * one to report) or once `signal` aborts (the pool lets the file go, and is
+ * kept).
  */
-async function acrossWorkers(bytes, scanner, shards, progress, signal) {
-  let scanned = 0;
-  let read = 0;
+async function acrossWorkers(blob, shards, progress, signal) {
   let heard = performance.now(); // when the pool last said something
-  const tell = () => progress((scanned + read) / 2, true);
   let loading;
   try {
     if (pool === null || pool.workers !== shards) {
@@ -226,22 +237,11 @@ async function acrossWorkers(bytes, scanner, shards, progress, signal) {
       const { createUsagePool } = await import('./pkg/parallel.js');
       pool = createUsagePool({ workers: shards, connect: connectViaPage });
     }
-    loading = pool.load(bytes, { stats: true, signal, onProgress: (p) => ((read = p.bytes), (heard = performance.now()), tell()) });
+    loading = pool.load(blob, { stats: true, signal, onProgress: (p) => ((heard = performance.now()), progress(p.bytes, true)) });
   } catch {
     // No workers here after all (the entry did not load, a worker could
-    // not be made): the file is read on this thread, below.
-    loading = Promise.resolve({ shards: 0 });
-  }
-  const turn = yielder();
-  for (let at = 0; at < bytes.length; at += SLICE) {
-    await turn();
-    if (signal.aborted) {
-      loading.catch(() => {}); // rejects with the reason: nothing to report
-      return null;
-    }
-    scanner.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
-    scanned = Math.min(bytes.length, at + SLICE);
-    tell();
+    // not be made): the file is read on this thread.
+    return null;
   }
   // A pool that says nothing for STALL ms is given up on (its workers
   // ended), so that a worker that never answers cannot hold the page.
@@ -255,30 +255,22 @@ async function acrossWorkers(bytes, scanner, shards, progress, signal) {
       }, 1000);
       promise.finally(() => clearInterval(check)).catch(() => {});
     });
-  let loaded = { shards: 0 };
   try {
-    loaded = await unlessStalled(loading);
-    if (loaded.shards > 0) {
-      heard = performance.now();
-      const parts = await unlessStalled(loaded.parts());
-      heard = performance.now();
-      await unlessStalled(loaded.free());
-      return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards };
-    }
+    const loaded = await unlessStalled(loading);
+    if (loaded.shards === 0) return null;
+    heard = performance.now();
+    const parts = await unlessStalled(loaded.parts());
+    heard = performance.now();
+    await unlessStalled(loaded.free());
+    const head = new Uint8Array(await blob.slice(0, 1 << 16).arrayBuffer());
+    return { accumulator: weave.UsageAccumulator.fromParts(parts), workers: loaded.shards, format: formatOf(head) };
   } catch {
     if (signal.aborted) return null;
-    // Read here instead (below); a stalled pool is not used again.
+    // Read here instead; a stalled pool is not used again.
     const stalled = pool;
     pool = null;
     stalled?.close().catch(() => {});
-  }
-  const acc = new weave.UsageAccumulator({ stats: true });
-  try {
-    for (let at = 0; at < bytes.length; at += SLICE) acc.push(bytes.subarray(at, Math.min(bytes.length, at + SLICE)));
-    return { accumulator: acc, workers: 0 };
-  } catch (e) {
-    acc.free();
-    throw e;
+    return null;
   }
 }
 
@@ -297,7 +289,7 @@ function yielder() {
 async function usage({ id, request, options, trace, compare, defaultPrices, stats }) {
   if (!file) throw new Error('No file is open.');
   const acc = file.accumulator;
-  const answer = (opts) => (acc ? acc.finish(request, opts) : weave.callsUsageFromJson(file.bytes, request, opts));
+  const answer = (opts) => acc.finish(request, opts);
   let pricing = null;
   if (defaultPrices) {
     ({ options, pricing } = await withDefaultPrices(answer, options));
@@ -306,11 +298,8 @@ async function usage({ id, request, options, trace, compare, defaultPrices, stat
   const reference = compare ? answer({ ...options, rollup: 'reference', diagnostics: false }) : null;
   let traced = null;
   if (trace) {
-    const res = acc?.finishTrace ? acc.finishTrace(trace.request, options) : weave.traceUsageFromJson(file.bytes, trace.request, options);
-    // The trace's calls do not change with the request: read them once.
-    file.traces ??= new Map();
-    if (!file.traces.has(trace.traceId)) file.traces.set(trace.traceId, traceCalls(file.bytes, file.scanner.spansOf(trace.traceId)));
-    traced = { result: res, calls: file.traces.get(trace.traceId) };
+    const res = acc.finishTrace(trace.request, options);
+    traced = { result: res, calls: traceCallsOf(acc, request.project_id, trace.traceId) };
   }
   let statsAnswer = null;
   if (stats) {
@@ -331,7 +320,7 @@ async function usage({ id, request, options, trace, compare, defaultPrices, stat
  */
 async function statsOf({ timeline, breakdown }, options, defaultPrices) {
   const acc = file.accumulator;
-  const answer = (req, opts) => (acc ? acc.finishStats(req, opts) : weave.usageStatsFromJson(file.bytes, req, opts));
+  const answer = (req, opts) => acc.finishStats(req, opts);
   try {
     let opts = options.prices ? { prices: options.prices, reprice: options.reprice } : {};
     let first = answer(timeline, opts);
@@ -364,22 +353,16 @@ async function withDefaultPrices(compute, options) {
 }
 let defaults = null; // weave-usage/prices, once loaded
 
-/** A growing byte buffer, allocated once when the size is known; in shared
- * memory if `shared`. */
+/** A growing byte buffer, allocated once when the size is known. */
 class Bytes {
   #buf;
-  #shared;
   length = 0;
-  constructor(size, shared = false) {
-    this.#shared = shared;
-    this.#buf = this.#alloc(size || 1 << 16);
-  }
-  #alloc(n) {
-    return new Uint8Array(this.#shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
+  constructor(size) {
+    this.#buf = new Uint8Array(size || 1 << 16);
   }
   push(chunk) {
     if (this.length + chunk.length > this.#buf.length) {
-      const bigger = this.#alloc(Math.max(this.#buf.length * 2, this.length + chunk.length));
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.length + chunk.length));
       bigger.set(this.#buf.subarray(0, this.length));
       this.#buf = bigger;
     }

@@ -147,7 +147,7 @@ test('the sample is loaded by default and its figures are the library’s', asyn
 
 // In Firefox, puppeteer cannot evaluate in a page's dedicated worker over
 // WebDriver BiDi (no such realm): the spy is read in Chromium only.
-test('the worker feeds the UsageAccumulator while reading and asks it every request', { skip: engine === 'firefox' && 'the driver cannot evaluate in workers (WebDriver BiDi)' }, async () => {
+test('the worker feeds the UsageAccumulator while reading and asks it every request and listing', { skip: engine === 'firefox' && 'the driver cannot evaluate in workers (WebDriver BiDi)' }, async () => {
   // The same page, served with a spy around the package's accumulator.
   const stand = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}tests/e2e/apps/accumulator-pkg`, '/real-pkg/': `${repo}pkg` } });
   const { page, problems, close } = await openPage(browser, stand.url);
@@ -168,11 +168,13 @@ test('the worker feeds the UsageAccumulator while reading and asks it every requ
     assert.ok(calls.push >= 2);
     assert.equal(calls.finish, 3);
     assert.equal(calls.free, 1);
-    // The trace view asks the same accumulator for /trace/usage.
+    // It lists the projects and roots too: the file is read once.
+    assert.deepEqual([calls.finishProjects, calls.finishCalls], [2, 2]);
+    // The trace view asks the same accumulator for /trace/usage and the trace's calls.
     await page.click('#usage-table button[data-trace-root=ra]');
     await settled(page);
     const after = await worker.evaluate(() => self.accumulatorCalls);
-    assert.deepEqual([after.created, after.finish, after.finishTrace], [2, 4, 1]);
+    assert.deepEqual([after.created, after.finish, after.finishTrace, after.finishCalls], [2, 4, 1, 3]);
     assert.deepEqual(problems, []);
   } finally {
     await close();
@@ -184,7 +186,8 @@ test('an uploaded file with a known answer, then roots deselected and reselected
   await withDashboard({ width: 1280, height: 900 }, async (page) => {
     await upload(page, 'known.jsonl', jsonl(KNOWN));
     await settled(page);
-    assert.match(await page.textContent('#file-info'), /^known\.jsonl · .* · 5 calls/);
+    // The calls the file holds, the deleted one too.
+    assert.match(await page.textContent('#file-info'), /^known\.jsonl · .* · 6 calls/);
     assert.deepEqual(await page.$$eval('#roots input', (xs) => xs.map((x) => x.dataset.rootId)), ['ra', 'rb'], 'the deleted root is not listed');
     assert.deepEqual(await tableText(page), KNOWN_TEXT);
     assert.equal(await page.textContent('[data-card=cost] strong'), '$0.0113');
@@ -937,8 +940,7 @@ test('a file read across workers: the same roots, table, stats, diagnostics, tra
   assert.equal(across.sample.info.replace(' · read across 2 workers', ''), here.sample.info);
   assert.ok(here.sample.table.total.length > 0);
   assert.deepEqual(across.sample.table, here.sample.table);
-  // Served cross-origin isolated, as scripts/demo.sh serves it: the file is
-  // read into shared memory, which the workers read in place.
+  // Served cross-origin isolated, as scripts/demo.sh serves it: the same.
   const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
   try {
     const shared = await view('#workers=2', isolated.url);

@@ -24,7 +24,9 @@ test('bad JSON: line, column, reason and the line with a caret', () => {
 
 test('a malformed call: its index and line in the detail list', () => {
   const text = '{"id":"a","trace_id":"t"}\n\n{"id":"b"}\n';
-  const report = errorReport(thrown(text), { lineOfCall: [1, 3] });
+  const report = errorReport(thrown(text), { bytes: new TextEncoder().encode(text), format: 'jsonl' });
+  // A JSON array's calls have no line of their own.
+  assert.equal(errorReport(thrown(text), { bytes: new TextEncoder().encode(text), format: 'array' }).items[0].where, 'call 2 › trace_id');
   assert.equal(report.status, 422);
   assert.equal(report.title, 'Weave would refuse calls in this file (422)');
   assert.deepEqual(report.items, [{ where: 'call 2 (line 3) › trace_id', msg: 'Field required' }]);

@@ -5,15 +5,18 @@ import { test } from 'node:test';
 import { callsUsage, traceUsage } from 'weave-usage';
 import { diagnosticItems } from '../../www/diagnostics.js';
 import { blankRow, pricesOption, rowsFromJson, sentRowIndex } from '../../www/prices.js';
-import { CallScanner, traceCalls } from '../../www/scan.js';
+import { UsageAccumulator } from 'weave-usage/stats';
+import { traceCallsOf } from '../../www/calls.js';
 
-/** The calls of trace `traceId` in the export `text`, found as the dashboard finds them. */
+/** The calls of trace `traceId` in the export `text` (of project `p`), found as the dashboard finds them. */
 function traced(text, traceId) {
-  const bytes = new TextEncoder().encode(text);
-  const scanner = new CallScanner();
-  scanner.push(bytes);
-  scanner.finish();
-  return traceCalls(bytes, scanner.spansOf(traceId));
+  const acc = new UsageAccumulator({ stats: true });
+  try {
+    acc.push(text);
+    return traceCallsOf(acc, 'p', traceId);
+  } finally {
+    acc.free();
+  }
 }
 import { traceRows } from '../../www/trace.js';
 
@@ -58,7 +61,8 @@ test('trace tree: depth first in the server’s order, names from the file, cycl
   ];
   const text = calls.map((c) => JSON.stringify(c)).join('\n');
   const inTrace = traced(text, 't');
-  assert.deepEqual(inTrace.map((c) => c.id), ['r', 'b', 'a', 'a1', 'y1', 'y2']);
+  // The trace's live calls, in the server's order (started_at, then id).
+  assert.deepEqual(inTrace.map((c) => c.id), ['a1', 'r', 'y1', 'y2', 'a', 'b']);
   assert.deepEqual(traced(JSON.stringify(calls), 'u').map((c) => c.id), ['other'], 'a JSON array too');
   const result = traceUsage(calls, { project_id: 'p', filter: { trace_ids: ['t'] } });
   const rows = traceRows(result, inTrace);

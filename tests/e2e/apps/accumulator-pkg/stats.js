@@ -5,12 +5,13 @@ import * as real from '/real-pkg/stats.js';
 
 export { callsUsage, callsUsageFromJson, traceUsage, traceUsageFromJson } from '/real-pkg/stats.js';
 
-const calls = (self.accumulatorCalls = { created: 0, push: 0, finish: 0, finishTrace: 0, free: 0 });
+const calls = (self.accumulatorCalls = { created: 0, push: 0, finish: 0, finishTrace: 0, finishStats: 0, finishCalls: 0, finishProjects: 0, free: 0 });
 
 export class UsageAccumulator {
-  #inner = new real.UsageAccumulator();
-  constructor() {
+  #inner;
+  constructor(options) {
     calls.created++;
+    this.#inner = new real.UsageAccumulator(options);
   }
   push(chunk) {
     calls.push++;
@@ -23,6 +24,24 @@ export class UsageAccumulator {
   finishTrace(request, options) {
     calls.finishTrace++;
     return this.#inner.finishTrace(request, options);
+  }
+  finishStats(request, options) {
+    calls.finishStats++;
+    return this.#inner.finishStats(request, options);
+  }
+  finishCalls(request) {
+    calls.finishCalls++;
+    return this.#inner.finishCalls(request);
+  }
+  finishProjects() {
+    calls.finishProjects++;
+    return this.#inner.finishProjects();
+  }
+  get calls() {
+    return this.#inner.calls;
+  }
+  get bytesRead() {
+    return this.#inner.bytesRead;
   }
   free() {
     calls.free++;
