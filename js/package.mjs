@@ -156,7 +156,7 @@ function apiTypes(glue) {
 // The main module has the stats exports, but they throw (501
 // `stats_unavailable`): their types say so, and where they are.
 let api = apiTypes('weave_usage');
-for (const [name, res] of [...STATS_API.map((n) => [n, 'UsageStatsRes']), ['finishStats', 'UsageStatsRes'], ['finishCalls', 'CallsQueryRes']]) {
+for (const [name, res] of [...STATS_API.map((n) => [n, 'UsageStatsRes']), ['finishStats', 'UsageStatsRes'], ['finishCalls', 'CallsQueryRes'], ['finishProjects', 'ProjectsRes']]) {
   const declared = new RegExp(`^( *)\\*/\\n(\\s*(?:export function )?${name}\\([^\\n]*\\)): ${res};$`, 'm');
   if (!declared.test(api)) throw new Error(`package.mjs: ${name} is not declared as returning ${res} in weave_usage.d.ts`);
   api = api.replace(declared, `$1*\n$1* Not in this entry: it throws a 501 \`stats_unavailable\`. Import it from\n$1* \`weave-usage/stats\`, the same API with stats (docs/stats.md).\n$1*/\n$2: never;`);

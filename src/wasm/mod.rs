@@ -465,8 +465,13 @@ impl UsageAccumulator {
 
     /// The projects the calls pushed name, each with how many of the calls
     /// counted for it name it, most first. Like `finish`, it ends the input.
+    /// Any accumulator, but only in the stats module (else a 501: the main
+    /// module stays small).
     #[wasm_bindgen(js_name = finishProjects, unchecked_return_type = "ProjectsRes")]
     pub fn finish_projects(&mut self) -> Result<JsValue, JsValue> {
+        if !STATS {
+            return Err(throw(stats_unavailable(vec![Loc::from("accumulator")])));
+        }
         let table = self.stream.finish().map_err(throw)?;
         text_to_js(api::compute_projects(table).and_then(|r| r.to_json())).map_err(throw)
     }

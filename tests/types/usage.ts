@@ -128,8 +128,8 @@ const noStats: never = usageStats(calls, { project_id: 'p' });
 const noStatsFromJson: never = usageStatsFromJson('', { project_id: 'p' });
 const noStatsStreamed: never = acc.finishStats({ project_id: 'p' });
 const noListing: never = acc.finishCalls({ project_id: 'p' });
-const projectsOfMain: { project_id: string; calls: number }[] = acc.finishProjects().projects;
-void [noStats, noStatsFromJson, noStatsStreamed, noListing, projectsOfMain];
+const noProjects: never = acc.finishProjects();
+void [noStats, noStatsFromJson, noStatsStreamed, noListing, noProjects];
 
 // ---- Misuse the compiler must refuse. ----
 
