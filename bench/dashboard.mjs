@@ -7,8 +7,7 @@
 // --www: the dashboard's files (default www/; the built package is /pkg/).
 // --workers: shard workers for a large file (the page's `#workers=N`; 0:
 // read on the dashboard's own worker; default: as the machine allows).
-// --isolated: served cross-origin isolated, as scripts/demo.sh serves it
-// (the file is then read into shared memory, not copied to the workers).
+// --isolated: served cross-origin isolated, as scripts/demo.sh serves it.
 // Prints figures; fails only if the page shows an error.
 import { parseArgs } from 'node:util';
 import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';

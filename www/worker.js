@@ -157,7 +157,7 @@ async function open(source) {
     if (signal.aborted) return read?.accumulator.free();
   }
   if (read === null) {
-    read = await readHere(stream ?? blob.stream(), size, name, source);
+    read = await readHere(stream ?? blob.stream(), size, name, source, blob);
     if (read === null) return; // given up, or its error told
   }
   if (signal.aborted) return read.accumulator.free();
@@ -179,15 +179,18 @@ function roots({ id, project }) {
  * Streams a file through an accumulator made for stats here, as it is
  * read, so the progress bar covers the aggregation too. Returns `{
  * accumulator, workers: 0, format }`; or null once `source.signal` aborts,
- * or once the error is told: the bytes read so far are kept until then,
- * for the report's excerpt and line.
+ * or once the error is told. The report's excerpt and line need the bytes
+ * up to the error: `blob`'s are read again then; a fetched body's (no
+ * `blob`) are kept while it is read.
  */
-async function readHere(stream, total, name, source) {
+async function readHere(stream, total, name, source, blob) {
   const { signal } = source;
-  const bytes = new Bytes(total);
+  const kept = blob ? null : new Bytes(total);
+  const head = new Bytes(HEAD); // enough to tell the format
   const acc = new weave.UsageAccumulator({ stats: true });
   const progress = throttle(source.id, total);
   const reader = stream.getReader();
+  let loaded = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -197,21 +200,26 @@ async function readHere(stream, total, name, source) {
         acc.free();
         return null;
       }
-      bytes.push(value);
+      if (head.length < HEAD) head.push(value.subarray(0, HEAD - head.length));
+      kept?.push(value);
       acc.push(value);
-      progress(bytes.length, true);
+      progress((loaded += value.length), true);
     }
-    return { accumulator: acc, workers: 0, format: formatOf(bytes.done()) };
+    return { accumulator: acc, workers: 0, format: formatOf(head.done()) };
   } catch (e) {
     // Reading failed, or the accumulator (which parses as it goes) refused
-    // a chunk: the bytes read so far hold the offending line.
+    // a chunk: the bytes up to it hold the offending line.
     acc.free();
     reader.cancel().catch(() => {});
-    const got = bytes.done();
-    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes: got, format: formatOf(got) }) });
+    let bytes = kept?.done() ?? null;
+    if (blob) bytes = await blob.arrayBuffer().then((b) => new Uint8Array(b), () => null);
+    self.postMessage({ type: 'error', id: source.id, report: errorReport(e, { name, bytes, format: formatOf(head.done()) }) });
     return null;
   }
 }
+
+/** Bytes of a file's start kept to tell its format. */
+const HEAD = 1 << 16;
 
 /** How long the pool may say nothing (no progress, no answer) before the
  * file is read on this thread instead. */
