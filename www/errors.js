@@ -74,12 +74,6 @@ function badJson(d, { bytes, name }) {
   return report;
 }
 
-/** The text of UTF-8 bytes, which may be in shared memory, where
- * TextDecoder refuses them: those are copied first. */
-export function decodeBytes(decoder, bytes) {
-  return decoder.decode(bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice());
-}
-
 /** The line around a byte offset: its text (clipped) and the caret's column in it. */
 export function excerpt(bytes, offset) {
   offset = Math.min(offset, bytes.length);
@@ -87,7 +81,8 @@ export function excerpt(bytes, offset) {
   const start = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1;
   let end = bytes.indexOf(0x0a, offset);
   if (end < 0) end = bytes.length;
-  const decode = (a, b) => decodeBytes(new TextDecoder(), bytes.subarray(a, b));
+  const decoder = new TextDecoder();
+  const decode = (a, b) => decoder.decode(bytes.subarray(a, b));
   const before = decode(start, offset);
   const after = decode(offset, end).replace(/\r$/, '');
   const head = before.length > EXCERPT / 2 ? '…' + before.slice(-EXCERPT / 2) : before;
