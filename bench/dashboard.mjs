@@ -8,7 +8,11 @@
 // --workers: shard workers for a large file (the page's `#workers=N`; 0:
 // read on the dashboard's own worker; default: as the machine allows).
 // --isolated: served cross-origin isolated, as scripts/demo.sh serves it.
-// Prints figures; fails only if the page shows an error.
+// Prints figures, and the peak resident memory of the browser's processes
+// (`ps`, summed: pages shared between processes count more than once, so
+// compare runs rather than read it as a total); fails only if the page
+// shows an error.
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { launch, openPage, serve, repo } from '../tests/e2e/helpers.mjs';
 import { ISOLATED } from '../tools/serve.mjs';
@@ -24,10 +28,18 @@ const { server, url } = await serve({ root: values.www ?? `${repo}www`, mounts: 
 const browser = await launch();
 const { page, problems, close } = await openPage(browser, url);
 const state = () => page.evaluate(() => document.body.dataset.state);
+/** MB resident in the browser's processes (Chromium's, by name). */
+const browserMB = () =>
+  execFileSync('ps', ['-eo', 'rss=,comm='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /\b(chromium|chrome)/.test(l))
+    .reduce((kb, l) => kb + Number(l.trim().split(/\s+/)[0] || 0), 0) / 1024;
+let peakMB = 0;
 const until = async (done, limit = 900_000) => {
   const t = Date.now();
   for (;;) {
     await new Promise((r) => setTimeout(r, 250));
+    peakMB = Math.max(peakMB, browserMB());
     const s = await state();
     if (done(s) || Date.now() - t > limit) return [s, (Date.now() - t) / 1000];
   }
@@ -38,7 +50,7 @@ try {
   await page.setInputFiles('#file-input', file);
   const [opened, seconds] = await until((s) => s === 'ready' || s === 'error');
   const how = [values.workers === undefined ? '' : `workers ${values.workers}`, values.isolated ? 'isolated' : ''].filter(Boolean).join(', ');
-  console.log(`${file}${how ? ` (${how})` : ''}: ${opened} after ${seconds.toFixed(2)} s (from the upload)`);
+  console.log(`${file}${how ? ` (${how})` : ''}: ${opened} after ${seconds.toFixed(2)} s (from the upload), browser's processes at most ${peakMB.toFixed(0)} MB resident`);
   if (opened !== 'ready') throw new Error(await page.evaluate(() => document.querySelector('[role=alert]')?.textContent ?? 'not ready'));
   await page.click('#usage-table button[data-trace-root]');
   await new Promise((r) => setTimeout(r, 300));
