@@ -13,8 +13,8 @@
 //! the reader skips without building.
 //!
 //! A table made for stats (`CallStream::for_stats`) also reads each call's
-//! [`wire::STATS_FIELDS`] into a [`StatsRec`] beside its record; any other table
-//! skips them.
+//! [`wire::STATS_FIELDS`], and from a body its `display_name`, into a
+//! [`StatsRec`] beside its record; any other table skips them.
 //!
 //! Invariants: every `Sym` in a record names a string of the table's
 //! interner; a call's `usage` span lies within the usage array and names

@@ -23,7 +23,9 @@ pub const CALL_FIELDS: [&str; 8] = ["id", "trace_id", "parent_id", "project_id",
 /// `/calls/usage` path never looks at them, so they cost it nothing. Of
 /// `exception` only whether it is non-null is read. A compact call of such
 /// a table has them after its costs, in this order (`exception` as `1` or
-/// `null`).
+/// `null`). Such a table also reads `display_name` from a body's calls,
+/// for the calls' listing alone; the objects path, which lists nothing,
+/// does not send it.
 pub const STATS_FIELDS: [&str; 4] = ["op_name", "wb_user_id", "thread_id", "exception"];
 
 /// The counters of a usage entry (`summary.usage[model]`) that are read.
