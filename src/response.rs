@@ -95,12 +95,8 @@ impl CallsUsageRes {
         let mut len = self.json_len(false);
         if len > ANSWER_LIMIT {
             len = self.json_len(true);
-            if len > ANSWER_LIMIT {
-                return Err(answer_too_long(len, true));
-            }
         }
-        let mut out = String::new();
-        reserve_text(&mut out, len).map_err(answer_out_of_memory)?;
+        let mut out = answer_text(len)?;
         out.push_str("{\"call_usage\":{");
         for (i, (id, models)) in self.call_usage.iter().enumerate() {
             if i > 0 {
@@ -245,10 +241,7 @@ impl StatsRes {
     pub fn to_json(&self) -> Result<String, UsageError> {
         let mut out = String::new();
         let bucket = |b: usize| self.bounds.get(b).map(|&(t, o)| crate::input::time::format_instant(t, o));
-        let text = |out: &mut String, v: &Option<String>| match v {
-            Some(s) => write_str(out, s),
-            None => out.push_str("null"),
-        };
+        let text = |out: &mut String, v: &Option<String>| write_text(out, v.as_deref());
         let nb = self.bounds.len().saturating_sub(1);
         out.push_str("{\"start\":");
         text(&mut out, &bucket(0).filter(|_| nb > 0));
@@ -452,7 +445,9 @@ impl CallsQueryRes<'_> {
         let mut len = 12usize;
         for c in &self.calls {
             let fields = c.fields();
-            let call = fields.iter().fold(2 + fields.len() * 3 + fields.len() - 1, |n, (k, v)| n + k.len() + v.len());
+            let call = fields
+                .iter()
+                .fold(2 + fields.len() * 3 + fields.len() - 1, |n: usize, (k, v)| n.saturating_add(k.len()).saturating_add(v.len()));
             len = len.saturating_add(call).saturating_add(1);
         }
         len -= usize::from(!self.calls.is_empty());
