@@ -49,9 +49,26 @@ pub fn compute(table: &CallTable, prepared: &Prepared) -> Result<CallsUsageRes> 
 /// Lines or a JSON array of calls.
 pub fn calls_usage_from_json(body: &[u8], request: &Value, options: Option<&Value>) -> Result<CallsUsageRes> {
     let prepared = prepare(request, options)?;
+    let stream = read_for(&prepared, |stream| stream.push(body))?;
+    compute(stream.table(), &prepared)
+}
+
+/// The calls of a body for one `/calls/usage` request, `push`ed into a
+/// stream (and finished): first into one that reads in full only the calls
+/// the request can reach ([`CallStream::for_calls`]); in the rare case
+/// where that is not enough (a call passed over turned out to count), once
+/// more into one that reads them all. The answer is the same either way;
+/// so are the errors (the first malformed call's, read in full).
+pub fn read_for(prepared: &Prepared, mut push: impl FnMut(&mut CallStream) -> Result<()>) -> Result<CallStream> {
+    let mut stream = CallStream::for_calls(&prepared.request.call_ids)?;
+    push(&mut stream)?;
+    if stream.finish()?.complete() {
+        return Ok(stream);
+    }
     let mut stream = CallStream::new();
-    stream.push(body)?;
-    compute(stream.finish()?, &prepared)
+    push(&mut stream)?;
+    stream.finish()?;
+    Ok(stream)
 }
 
 /// The table that `parts` (as [`CallTable::part`] writes them, back to

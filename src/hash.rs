@@ -22,8 +22,9 @@
 //!   then gets its own keys ([`Keys::fresh`]), derived from the instance's by
 //!   SipHash of a counter.
 //!
-//! The interner keeps 32 bits of each string's hash, so that growing its
-//! index rereads no string ([`spread`] turns them into what hashbrown takes).
+//! The interner keeps each string's 64-bit hash, so that growing its index
+//! rereads no string, and indexes by 32 bits of it ([`fold`]; [`spread`]
+//! turns them into what hashbrown takes).
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -86,13 +87,12 @@ impl Keys {
     pub fn hash64(&self, s: &[u8]) -> u64 {
         sip::<1, 3>(*self, s)
     }
+}
 
-    /// 32 bits of [`Keys::hash64`]: what the interner keeps per string.
-    #[inline]
-    pub fn hash32(&self, s: &[u8]) -> u32 {
-        let h = self.hash64(s);
-        (h ^ (h >> 32)) as u32
-    }
+/// 32 bits of a [`Keys::hash64`]: what the interner indexes by.
+#[inline]
+pub fn fold(h: u64) -> u32 {
+    (h ^ (h >> 32)) as u32
 }
 
 /// A 32-bit hash as the 64 bits hashbrown takes: it indexes with the low
@@ -254,7 +254,8 @@ mod tests {
         assert_eq!(keys.len(), 1000);
         let a = Keys::fresh();
         let b = Keys::fresh();
-        let differ = (0..1000).filter(|i| a.hash32(format!("id-{i}").as_bytes()) != b.hash32(format!("id-{i}").as_bytes())).count();
+        let differ =
+            (0..1000).filter(|i| fold(a.hash64(format!("id-{i}").as_bytes())) != fold(b.hash64(format!("id-{i}").as_bytes()))).count();
         assert!(differ > 990, "{differ} of 1000 hash apart");
     }
 
@@ -266,10 +267,10 @@ mod tests {
     fn ids_crafted_against_multiply_rotate_spread() {
         let ids = crafted_ids(14);
         let keys = Keys::fresh();
-        let hashes: HashSet<u32> = ids.iter().map(|id| keys.hash32(id)).collect();
+        let hashes: HashSet<u32> = ids.iter().map(|id| fold(keys.hash64(id))).collect();
         // 16,384 ids; random 32-bit hashes would collide in ~0.03 pairs.
         assert!(hashes.len() >= ids.len() - 2, "{} distinct hashes of {}", hashes.len(), ids.len());
-        let low: HashSet<u64> = ids.iter().map(|id| spread(keys.hash32(id)) & 0x3fff).collect();
+        let low: HashSet<u64> = ids.iter().map(|id| spread(fold(keys.hash64(id))) & 0x3fff).collect();
         assert!(low.len() > 9_000, "low 14 bits: {} distinct of 16,384", low.len());
     }
 

@@ -326,6 +326,96 @@ proptest! {
     }
 }
 
+/// A body's answer (or error) for `request` with `options`, from `table`.
+fn answer_of(table: &weave_usage::internals::CallTable, request: &Json, options: &Json) -> Result<String, weave_usage::UsageError> {
+    let prepared = weave_usage::prepare(&to_value(request), Some(&to_value(options)))?;
+    weave_usage::compute(table, &prepared)?.to_json()
+}
+
+/// The options the reading for one request must answer alike under:
+/// diagnostics count every live copy of an id in scope, and the
+/// per-batch rule batches the requested traces.
+fn options_of(diagnostics: bool, per_batch: bool) -> Json {
+    let mut options = json!({"diagnostics": diagnostics});
+    if per_batch {
+        options["limit"] = json!("per-batch");
+    }
+    options
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Reading in full only the calls a request can reach
+    /// (`CallStream::for_calls`): whenever its table says it is complete,
+    /// it answers exactly as the table of every call; and the one-call API,
+    /// which falls back to reading every call otherwise, always does.
+    /// Bodies in random order, so that a trace's calls often come before
+    /// its requested call (not complete) and often after it (complete).
+    #[test]
+    fn reading_what_a_request_reaches_answers_as_reading_all(
+        calls in prop::collection::vec(arb_call(), 0..24),
+        request in arb_request(),
+        diagnostics in any::<bool>(),
+        per_batch in any::<bool>(),
+    ) {
+        let body = calls.iter().map(Json::to_string).collect::<Vec<_>>().join("\n");
+        let options = options_of(diagnostics, per_batch);
+        let mut all = weave_usage::CallStream::new();
+        all.push(body.as_bytes()).unwrap();
+        let want = answer_of(all.finish().unwrap(), &request, &options);
+
+        let ids: Vec<String> = request["call_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let mut some = weave_usage::CallStream::for_calls(&ids).unwrap();
+        some.push(body.as_bytes()).unwrap();
+        let table = some.finish().unwrap();
+        if table.complete() {
+            prop_assert_eq!(&answer_of(table, &request, &options), &want);
+        }
+        let once = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), Some(&to_value(&options))).and_then(|r| r.to_json());
+        prop_assert_eq!(once, want);
+    }
+}
+
+/// What `for_calls` reads and when it says it has read enough: a trace's
+/// calls after its requested root are read and the rest passed over; a
+/// call passed over before its trace (or its id) became wanted makes the
+/// table incomplete, and the one-call API still answers as for every call.
+#[test]
+fn a_request_reads_its_traces_and_tells_when_it_passed_one_over() {
+    let call = |id: &str, trace: &str, parent: Option<&str>| {
+        json!({"id": id, "trace_id": trace, "parent_id": parent, "started_at": "2025-01-01T00:00:00Z", "summary": {"usage": {"m": {"requests": 1}}}}).to_string()
+    };
+    let read = |lines: &[String], ids: &[&str]| {
+        let mut stream = weave_usage::CallStream::for_calls(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        stream.push(lines.join("\n").as_bytes()).unwrap();
+        let table = stream.finish().unwrap();
+        (table.calls().len(), table.complete())
+    };
+    let root_first = [call("r", "t", None), call("x", "u", None), call("c", "t", Some("r")), call("y", "u", Some("x"))];
+    assert_eq!(read(&root_first, &["r"]), (2, true), "r and c read, the other trace passed over");
+    assert_eq!(read(&root_first, &["nothing"]), (0, true));
+    // The child is requested: the root came before it, passed over.
+    assert_eq!(read(&root_first, &["c"]), (1, false));
+    // An earlier copy of a call read in full, passed over: a duplicate the
+    // diagnostics count.
+    let copy_first = [call("c", "u", None), call("r", "t", None), call("c", "t", Some("r"))];
+    assert_eq!(read(&copy_first, &["r"]), (2, false));
+    // A later copy is read in full, whatever its trace.
+    let copy_later = [call("r", "t", None), call("c", "t", Some("r")), call("c", "u", None)];
+    assert_eq!(read(&copy_later, &["r"]), (3, true));
+    for (lines, ids) in [(&root_first[..], "c"), (&copy_first[..], "r")] {
+        let body = lines.join("\n");
+        let request = json!({"project_id": "p", "call_ids": [ids], "include_costs": false, "limit": 100});
+        let options = json!({"diagnostics": true});
+        let mut all = weave_usage::CallStream::new();
+        all.push(body.as_bytes()).unwrap();
+        let want = answer_of(all.finish().unwrap(), &request, &options).unwrap();
+        let once = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), Some(&to_value(&options))).unwrap();
+        assert_eq!(once.to_json().unwrap(), want);
+    }
+}
+
 /// `/calls/usage` with options, as JSON.
 fn with_options(calls: &[Json], request: &Json, options: Json) -> Json {
     let body = serde_json::to_string(calls).unwrap();

@@ -1,8 +1,9 @@
 //! The string interner: every id, trace id, project id and model name of a
 //! body once, back to back in one arena, referred to by a [`Sym`]. Its hash
 //! is keyed SipHash (`crate::hash`): ids are the input's, so they must not
-//! be able to choose their buckets. Each string's 32-bit hash is kept, so
-//! that growing the index reads no string again.
+//! be able to choose their buckets. Each string's 64-bit hash is kept, so
+//! that growing the index reads no string again, and so that a string can
+//! be looked for by its hash alone ([`Interner::holds_hash`]).
 //!
 //! Invariant: `spans` and `hashes` have an entry per symbol, in symbol
 //! order, and `index` holds every symbol once.
@@ -10,7 +11,7 @@
 use hashbrown::HashTable;
 
 use super::{Sym, NONE};
-use crate::hash::{spread, Keys};
+use crate::hash::{fold, spread, Keys};
 use crate::json::same;
 use crate::limits::{reserve, Exhausted};
 
@@ -19,7 +20,7 @@ pub(super) struct Interner {
     arena: Vec<u8>,
     spans: Vec<(usize, usize)>,
     /// Each symbol's hash, so that growing `index` reads no string again.
-    hashes: Vec<u32>,
+    hashes: Vec<u64>,
     index: HashTable<Sym>,
     keys: Keys,
 }
@@ -38,8 +39,8 @@ impl Interner {
 
     /// [`Interner::intern`] once its room is made: growing allocates nothing.
     fn insert(&mut self, s: &[u8]) -> Sym {
-        let hash = self.keys.hash32(s);
-        if let Some(&sym) = self.index.find(spread(hash), |sym| same(self.bytes(*sym), s)) {
+        let hash = self.keys.hash64(s);
+        if let Some(&sym) = self.index.find(spread(fold(hash)), |sym| same(self.bytes(*sym), s)) {
             return sym;
         }
         // Symbols are u32 below NONE: wasm32 memory holds fewer strings.
@@ -50,7 +51,7 @@ impl Interner {
         self.spans.push((start, self.arena.len()));
         self.hashes.push(hash);
         let hashes = &self.hashes;
-        self.index.insert_unique(spread(hash), sym, |sym| spread(hash_of(hashes, *sym)));
+        self.index.insert_unique(spread(fold(hash)), sym, |sym| spread(fold(hash_of(hashes, *sym))));
         sym
     }
 
@@ -64,7 +65,7 @@ impl Interner {
         if self.index.len() == self.index.capacity() {
             let before = self.index.capacity();
             let hashes = &self.hashes;
-            let rehash = |sym: &Sym| spread(hash_of(hashes, *sym));
+            let rehash = |sym: &Sym| spread(fold(hash_of(hashes, *sym)));
             let bytes = before.saturating_mul(2 * (std::mem::size_of::<Sym>() + 1));
             self.index.try_reserve(1, rehash).map_err(|_| Exhausted { bytes })?;
             crate::limits::room(0).map_err(|_| Exhausted { bytes })?;
@@ -75,7 +76,24 @@ impl Interner {
 
     /// The symbol of `s`, if it has been seen.
     pub(super) fn lookup(&self, s: &[u8]) -> Option<Sym> {
-        self.index.find(spread(self.keys.hash32(s)), |sym| same(self.bytes(*sym), s)).copied()
+        self.lookup_hashed(self.hash64(s), s)
+    }
+
+    /// [`Interner::lookup`] of `s` whose [`Interner::hash64`] is `hash`.
+    pub(super) fn lookup_hashed(&self, hash: u64, s: &[u8]) -> Option<Sym> {
+        debug_assert_eq!(hash, self.hash64(s), "the hash is of `s`, under these keys");
+        self.index.find(spread(fold(hash)), |sym| same(self.bytes(*sym), s)).copied()
+    }
+
+    /// The 64-bit keyed hash this interner's index is built from.
+    pub(super) fn hash64(&self, s: &[u8]) -> u64 {
+        self.keys.hash64(s)
+    }
+
+    /// Whether a string whose [`Interner::hash64`] is `hash` is held (or,
+    /// rarely, another string with the same 64-bit hash).
+    pub(super) fn holds_hash(&self, hash: u64) -> bool {
+        self.index.find(spread(fold(hash)), |sym| hash_of(&self.hashes, *sym) == hash).is_some()
     }
 
     /// The UTF-8 bytes of a symbol (byte order is code point order).
@@ -100,13 +118,13 @@ impl Interner {
     pub(super) fn heap_bytes(&self) -> usize {
         self.arena.capacity()
             + self.spans.capacity() * std::mem::size_of::<(usize, usize)>()
-            + self.hashes.capacity() * std::mem::size_of::<u32>()
+            + self.hashes.capacity() * std::mem::size_of::<u64>()
             + self.index.capacity() * (std::mem::size_of::<Sym>() + 1)
     }
 }
 
 /// The hash of a symbol the index holds: it has one by the invariant.
-fn hash_of(hashes: &[u32], sym: Sym) -> u32 {
+fn hash_of(hashes: &[u64], sym: Sym) -> u64 {
     debug_assert!((sym as usize) < hashes.len(), "every symbol in the index has a hash");
     hashes.get(sym as usize).copied().unwrap_or(0)
 }

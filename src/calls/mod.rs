@@ -28,6 +28,7 @@ mod keys;
 mod part;
 mod read;
 mod stream;
+mod wanted;
 pub mod wire;
 
 pub use part::{parts_have_stats, PartError, Select};
@@ -39,6 +40,7 @@ use crate::limits::{mib, Exhausted};
 use interner::Interner;
 pub(crate) use read::ReadError;
 use read::Reader;
+use wanted::Wanted;
 
 /// A string in the table's arena.
 pub type Sym = u32;
@@ -157,6 +159,9 @@ pub struct CallTable {
     /// located at `["calls"]` rather than `["body"]`.
     objects_path: bool,
     reader: Reader,
+    /// For a table of one `/calls/usage` request: what it can reach, so that
+    /// the other calls are passed over (see `wanted`).
+    wanted: Option<Box<Wanted>>,
 }
 
 impl CallTable {
@@ -176,7 +181,14 @@ impl CallTable {
             stats: if stats { Some(Vec::new()) } else { None },
             objects_path,
             reader: Reader::new(),
+            wanted: None,
         }
+    }
+
+    /// Whether every call that can count for the request this table was made
+    /// for has been read, not passed over (always, for a table of all calls).
+    pub fn complete(&self) -> bool {
+        self.wanted.as_ref().is_none_or(|w| w.complete(&self.strings))
     }
 
     /// The calls, in input order.
@@ -240,6 +252,7 @@ impl CallTable {
             + self.usage.capacity() * std::mem::size_of::<UsageRec>()
             + self.unreadable.capacity() * std::mem::size_of::<Unreadable>()
             + self.stats.as_ref().map_or(0, |s| s.capacity() * std::mem::size_of::<StatsRec>())
+            + self.wanted.as_ref().map_or(0, |w| w.heap_bytes())
     }
 
     /// The 413 for calls that do not fit in memory (`e`: what could not be

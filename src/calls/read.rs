@@ -9,6 +9,7 @@
 //! strings; on `Ok`, exactly one record and its usage entries.
 
 use super::keys::KeyOrder;
+use super::wanted::Hashes;
 use super::wire::{COST_FIELDS, USAGE_FIELDS};
 use super::{CallRec, CallTable, Costs, StatsRec, Sym, Unreadable, UsageRec, HAS_COSTS, NONE, NO_INSTANT, PROMPT_AND_INPUT, UNREADABLE};
 use crate::error::{Detail, Kind, Loc, UsageError};
@@ -308,12 +309,83 @@ impl CallTable {
             p.skip_value()?;
             return Err(ReadError::Call(UsageError::invalid_as(vec![Loc::from("calls"), Loc::Index(index)], Kind::DictType)));
         }
+        if !compact && self.wanted.is_some() {
+            let start = p.mark();
+            match self.pass_over(p) {
+                Ok(true) => return Ok(()),
+                Err(ReadError::Json(Stop::NeedMore)) => return Err(ReadError::Json(Stop::NeedMore)),
+                // Read in full: it may count, or is malformed (and the full
+                // reading reports it as for any call).
+                Ok(false) | Err(_) => p.reset(start),
+            }
+        }
         p.bump();
         self.reader.scratch.usage.clear();
         self.reader.scratch.costs.clear();
         let fields = if compact { self.compact_fields(p)? } else { self.object_fields(p)? };
         let (id, trace) = fields.checked(index).map_err(ReadError::Call)?;
         self.store(&fields, id, trace)
+    }
+
+    /// For a table of one request (`wanted`): checks the call at `p` (at its
+    /// `{`) as [`Fields::checked`] would, and passes it over (true) if the
+    /// request cannot reach it. False as soon as it may (its id or trace id
+    /// is wanted), or if it is malformed: it is then read in full.
+    fn pass_over<'a>(&mut self, p: &mut Parser<'a>) -> Result<bool, ReadError> {
+        p.bump();
+        if p.empty_object() {
+            return Ok(false);
+        }
+        let (mut id, mut trace) = (Field::Absent, Field::Absent);
+        // The hashes of the id and trace id as they were when looked at.
+        let mut looked: Option<Hashes> = None;
+        let mut at = 0;
+        loop {
+            let key = self.reader.orders.call.key(p, at, |k| CallKey::of(k, false))?;
+            at += 1;
+            match key {
+                CallKey::Id | CallKey::Trace => {
+                    p.skip_ws();
+                    if p.peek() != Some(b'"') {
+                        return Ok(false);
+                    }
+                    let value = Field::Value(p.raw_string()?);
+                    if matches!(key, CallKey::Id) {
+                        id = value;
+                    } else {
+                        trace = value;
+                    }
+                    looked = None;
+                    if let (Field::Value(i), Field::Value(t), Some(wanted)) = (&id, &trace, self.wanted.as_deref_mut()) {
+                        match wanted.reaches(&self.strings, i, t) {
+                            None => return Ok(false),
+                            hashes => looked = hashes,
+                        }
+                    }
+                }
+                CallKey::Parent | CallKey::Project | CallKey::Started | CallKey::Ended | CallKey::Deleted => {
+                    if flag_field(p)? == Field::WrongType {
+                        return Ok(false);
+                    }
+                }
+                CallKey::Summary => {
+                    if field(p, b'{', |p| Ok(p.skip_value()?))? == Field::WrongType {
+                        return Ok(false);
+                    }
+                }
+                _ => p.skip_value()?,
+            }
+            if !p.member_end()? {
+                break;
+            }
+        }
+        match (looked, self.wanted.as_deref_mut()) {
+            (Some(hashes), Some(wanted)) => {
+                wanted.pass(hashes)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// A call's fields from its object form (at the first key, `{` consumed).

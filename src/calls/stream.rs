@@ -76,6 +76,21 @@ impl CallStream {
         CallStream::with_table(CallTable::reading(objects_path, true))
     }
 
+    /// A stream for one `/calls/usage` request naming `call_ids`: it reads in
+    /// full only the calls the request can reach, and passes over the
+    /// others. Its table answers that request as a table of every call does
+    /// if [`CallTable::complete`] says so once the stream is finished; if not,
+    /// a call passed over may count, and the body must be read again by a
+    /// [`CallStream::new`].
+    pub fn for_calls(call_ids: &[String]) -> Result<CallStream, UsageError> {
+        let mut table = CallTable::new(false);
+        for id in call_ids {
+            table.strings.intern(id.as_bytes()).map_err(|e| table.too_large(e))?;
+        }
+        table.wanted = Some(Box::default());
+        Ok(CallStream::with_table(table))
+    }
+
     /// A finished stream holding `table` (say, calls imported from parts):
     /// it answers as one that read those calls does, and takes no more input.
     pub fn finished_with(table: CallTable) -> CallStream {

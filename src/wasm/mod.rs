@@ -229,10 +229,8 @@ pub fn calls_usage_from_json(
 ) -> Result<JsValue, JsValue> {
     enter();
     let prepared = read_arguments(&request, options.as_ref()).map_err(throw)?;
-    let mut stream = CallStream::new();
-    push_body(&mut stream, &body).map_err(throw)?;
-    let table = stream.finish().map_err(throw)?;
-    to_js(&api::compute(table, &prepared)).map_err(throw)
+    let stream = api::read_for(&prepared, |stream| push_body(stream, &body)).map_err(throw)?;
+    to_js(&api::compute(stream.table(), &prepared)).map_err(throw)
 }
 
 /// `usageStats(calls, request, options?)`: usage and call counts per time

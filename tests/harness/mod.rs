@@ -36,9 +36,12 @@ pub fn bytes(data: &[u8]) {
     match outcome {
         Err(e) => {
             check_body_error(&e, data);
-            // The one-call API reports the same error.
-            let req = fixed_request();
-            assert_eq!(weave_usage::calls_usage_from_json(data, &req, None).err(), Some(e));
+            // The one-call API reports the same error, for a request that
+            // reaches none of the calls read and for one that reaches some
+            // (it passes over the calls it cannot reach).
+            for req in [fixed_request(), derived_request(stream.table(), data.len() as u64)] {
+                assert_eq!(weave_usage::calls_usage_from_json(data, &req, None).err(), Some(e.clone()));
+            }
         }
         Ok(()) => {
             assert!(stream.finish().is_ok(), "a second finish fails");
@@ -49,9 +52,15 @@ pub fn bytes(data: &[u8]) {
                 let prepared = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
                 let res = weave_usage::compute(table, &prepared).expect("a small body has a small answer");
                 check_response(&res, &prepared.request, table);
-                if req == fixed_request() {
+                if req != derived_request(table, 1) {
+                    // The one-call API, which reads in full only the calls the
+                    // request reaches: the same answer, diagnostics included.
                     let once = weave_usage::calls_usage_from_json(data, &req, None).expect("the same body read again");
                     assert_eq!(once.to_json(), res.to_json());
+                    let options = Value::Object(vec![("diagnostics".into(), Value::Bool(true))]);
+                    let prepared = weave_usage::prepare(&req, Some(&options)).expect("valid options");
+                    let with = weave_usage::calls_usage_from_json(data, &req, Some(&options)).and_then(|r| r.to_json());
+                    assert_eq!(with, weave_usage::compute(table, &prepared).and_then(|r| r.to_json()));
                 }
             }
         }

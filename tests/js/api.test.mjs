@@ -200,3 +200,28 @@ test('ArrayBuffer bodies, BOM, CRLF and blank lines', () => {
   assert.equal(callsUsageFromJson(bytes.buffer, req(['r'])).call_usage.r.m.total_tokens, 2);
   assert.equal(callsUsageFromJson(text, req(['r'])).call_usage.r.m.total_tokens, 2);
 });
+
+test('a body is read for its request: calls before their requested call count too', () => {
+  // Each line is a trace's call; `callsUsageFromJson` reads in full only the
+  // calls its request reaches, and reads the body again when one it passed
+  // over turns out to count (here the root and a sibling, before the
+  // requested child, and an earlier copy of a call that counts). The answer
+  // is the objects path's, which reads every call, for every body form.
+  const calls = [
+    call('r', { summary: usage(10, 5) }),
+    call('s', { parent_id: 'r', summary: usage(7, 0) }),
+    { ...call('g', { parent_id: 'c', summary: usage(3, 3) }), trace_id: 'other' },
+    call('x', { trace_id: 'u', summary: usage(1000, 0) }),
+    call('c', { parent_id: 'r', summary: usage(1, 2) }),
+    call('g', { parent_id: 'c', summary: usage(100, 0) }),
+  ];
+  const text = calls.map((c) => JSON.stringify(c)).join('\n');
+  const bytes = new TextEncoder().encode(text);
+  for (const ids of [['c'], ['r'], ['s', 'x'], ['g']]) {
+    for (const options of [undefined, { diagnostics: true }]) {
+      const want = callsUsage(calls, req(ids), options);
+      for (const body of [text, bytes, bytes.buffer]) assert.deepEqual(callsUsageFromJson(body, req(ids), options), want, `${ids} ${typeof body}`);
+    }
+  }
+  assert.equal(callsUsageFromJson(text, req(['c'])).call_usage.c.m.prompt_tokens, 101);
+});
