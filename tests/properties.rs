@@ -332,6 +332,21 @@ fn answer_of(table: &weave_usage::internals::CallTable, request: &Json, options:
     weave_usage::compute(table, &prepared)?.to_json()
 }
 
+/// Key orders of a call: Weave's; every other string field before the ids;
+/// `summary` first.
+const ORDERS: [[&str; 8]; 3] = [
+    ["id", "project_id", "trace_id", "parent_id", "started_at", "ended_at", "summary", "deleted_at"],
+    ["parent_id", "project_id", "started_at", "ended_at", "deleted_at", "id", "trace_id", "summary"],
+    ["summary", "deleted_at", "ended_at", "started_at", "project_id", "parent_id", "trace_id", "id"],
+];
+
+/// A call as one JSON line with its keys in `order`.
+fn in_order(call: &Json, order: &[&str]) -> String {
+    let members: Vec<String> = order.iter().filter_map(|k| call.get(k).map(|v| format!("{}:{v}", Json::from(*k)))).collect();
+    assert_eq!(members.len(), call.as_object().map_or(0, |o| o.len()), "every key of a generated call is in the order");
+    format!("{{{}}}", members.join(","))
+}
+
 /// The options the reading for one request must answer alike under:
 /// diagnostics count every live copy of an id in scope, and the
 /// per-batch rule batches the requested traces.
@@ -358,8 +373,13 @@ proptest! {
         request in arb_request(),
         diagnostics in any::<bool>(),
         per_batch in any::<bool>(),
+        order in 0..3usize,
     ) {
-        let body = calls.iter().map(Json::to_string).collect::<Vec<_>>().join("\n");
+        // Keys in Weave's order (a call reached is read in full from its
+        // trace id on), with the other string fields before the ids (held,
+        // then read), or with `summary` first (a call reached is read again
+        // from its start).
+        let body = calls.iter().map(|c| in_order(c, &ORDERS[order])).collect::<Vec<_>>().join("\n");
         let options = options_of(diagnostics, per_batch);
         let mut all = weave_usage::CallStream::new();
         all.push(body.as_bytes()).unwrap();
@@ -413,6 +433,32 @@ fn a_request_reads_its_traces_and_tells_when_it_passed_one_over() {
         let want = answer_of(all.finish().unwrap(), &request, &options).unwrap();
         let once = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), Some(&to_value(&options))).unwrap();
         assert_eq!(once.to_json().unwrap(), want);
+    }
+}
+
+/// A call that a request does not reach but that is malformed (a later
+/// duplicate key, a wrong type, bad JSON past its ids) is reported exactly
+/// as when every call is read in full.
+#[test]
+fn a_call_passed_over_is_still_checked() {
+    let ok = r#"{"id":"r","trace_id":"t","summary":{"usage":{"m":{"requests":1}}}}"#;
+    let request = json!({"project_id": "p", "call_ids": ["r"]});
+    for bad in [
+        r#"{"id":"x","trace_id":"u","id":null}"#,
+        r#"{"id":"x","trace_id":"u","trace_id":7}"#,
+        r#"{"id":"x","trace_id":"u","parent_id":{}}"#,
+        r#"{"id":"x","trace_id":"u","summary":[]}"#,
+        r#"{"id":"x","trace_id":"u","deleted_at":1}"#,
+        r#"{"id":"x","trace_id":"u","inputs":{"a":[1,}}"#,
+        r#"{"id":"x","trace_id":"u","summary":{"usage":{"m":{"requests":01}}}}"#,
+        r#"{"id":"x","trace_id":"u","output":"\x"}"#,
+        r#"{"trace_id":"u"}"#,
+    ] {
+        let body = format!("{ok}\n{bad}\n{ok}");
+        let mut all = weave_usage::CallStream::new();
+        let want = all.push(body.as_bytes()).and_then(|()| all.finish().map(|_| ())).expect_err(bad);
+        let got = weave_usage::calls_usage_from_json(body.as_bytes(), &to_value(&request), None).expect_err(bad);
+        assert_eq!(got, want, "{bad}");
     }
 }
 
