@@ -452,6 +452,26 @@ pub fn stream(data: &[u8]) {
         }
         (a, b) => panic!("whole: {a:?}\nchunked: {b:?}"),
     }
+    if *pick & 0x80 == 0 {
+        // Read for one request, in the same chunks: calls passed over may
+        // be cut anywhere too. The same error; if complete, the same answer.
+        let req = match whole_outcome {
+            Ok(()) => derived_request(whole.table(), u64::from(*lo)),
+            Err(_) => derived_request(whole.table(), 1),
+        };
+        let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
+        let mut some = CallStream::for_calls(&p.request.call_ids).expect("a few ids fit");
+        match (push_chunked(&mut some, body, largest, state), &whole_outcome) {
+            (Err(got), Err(want)) => assert_eq!(&got, want, "the same error when reading for a request"),
+            (Ok(()), Ok(())) => {
+                if some.table().complete() {
+                    let want = weave_usage::compute(whole.table(), &p).map(|r| r.to_json());
+                    assert_eq!(weave_usage::compute(some.table(), &p).map(|r| r.to_json()), want);
+                }
+            }
+            (got, want) => panic!("for a request: {got:?}\nevery call: {want:?}"),
+        }
+    }
     stats_stream(
         *pick & 0x80 != 0,
         largest,
