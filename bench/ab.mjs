@@ -14,12 +14,14 @@ import os from 'node:os';
 import { generate } from './data.mjs';
 
 const statsMode = process.argv.includes('--stats');
-const args = process.argv.slice(2).filter((x) => x !== '--stats');
+// Every root call requested (so every call is in scope), not the first 100.
+const everyRoot = process.argv.includes('--every-root');
+const args = process.argv.slice(2).filter((x) => x !== '--stats' && x !== '--every-root');
 const [a, b] = args;
 const n = Number(args[2] ?? 100_000);
 const rounds = Number(args[3] ?? 21);
 if (!a || !b || !globalThis.gc) {
-  console.error('usage: node --expose-gc bench/ab.mjs [--stats] A/node.js B/node.js [calls] [rounds]');
+  console.error('usage: node --expose-gc bench/ab.mjs [--stats] [--every-root] A/node.js B/node.js [calls] [rounds]');
   process.exit(2);
 }
 const libs = { A: await import(new URL(a, `file://${process.cwd()}/`)), B: await import(new URL(b, `file://${process.cwd()}/`)) };
@@ -30,7 +32,7 @@ const settle = async () => {
 };
 
 const { body, roots, count } = generate(n);
-const request = { project_id: 'acme/agents', call_ids: roots, include_costs: true, limit: count + 1 };
+const request = { project_id: 'acme/agents', call_ids: everyRoot ? everyRootOf(body) : roots, include_costs: true, limit: count + 1 };
 // The dashboard's stats panels (www/stats.js statsRequests): a timeline by
 // day and model, a breakdown by month and op name.
 const statsRequests = {
@@ -60,7 +62,7 @@ const paths = statsMode ? statsPaths : {
     return out;
   },
 };
-console.log(`Node ${process.version}, ${os.cpus()[0].model}, ${os.cpus().length} cores; ${count} calls, ${(body.length / 1e6).toFixed(0)} MB; ${rounds} rounds`);
+console.log(`Node ${process.version}, ${os.cpus()[0].model}, ${os.cpus().length} cores; ${count} calls, ${(body.length / 1e6).toFixed(0)} MB; ${request.call_ids.length} ids requested; ${rounds} rounds`);
 console.log(`A: ${a}\nB: ${b}`);
 for (const [name, run] of Object.entries(paths)) {
   // Untimed first runs (compilation, tier-up), which must agree.
@@ -82,4 +84,20 @@ for (const [name, run] of Object.entries(paths)) {
     const ratios = x.B.map((t, i) => t / x.A[i]);
     console.log(`${name}, ${what}: A ${median(x.A).toFixed(1)} ms, B ${median(x.B).toFixed(1)} ms (medians); B/A paired ${median(ratios).toFixed(3)} (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)})`);
   }
+}
+
+/** The ids of every call without a parent in a generated body (one call a
+ * line, written by JSON.stringify). */
+function everyRootOf(bytes) {
+  const ids = [];
+  const decoder = new TextDecoder();
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    const call = JSON.parse(decoder.decode(bytes.subarray(start, end)));
+    if (call.parent_id === null) ids.push(call.id);
+    start = end + 1;
+  }
+  return ids;
 }

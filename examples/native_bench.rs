@@ -65,14 +65,15 @@ fn main() {
         let stream = read_for(&prepared, |stream| body.chunks(4 << 20).try_for_each(|chunk| stream.push(chunk))).expect("valid body");
         let read = t.elapsed();
         compute(stream.table(), &prepared).expect("an answer");
-        aware.push((read, t.elapsed() - read, stream.table().calls().len()));
+        aware.push((read, t.elapsed() - read, stream.table().calls().len(), stream.table().heap_bytes()));
     }
     aware.sort();
-    let (read, rolled, calls) = aware[aware.len() / 2];
+    let (read, rolled, calls, heap) = aware[aware.len() / 2];
     println!(
-        "for the request: read {:.1} ms ({:.0} MB/s, {calls} calls read in full), rollup {:.1} ms",
+        "for the request: read {:.1} ms ({:.0} MB/s, {calls} calls read in full, table ~{} MB), rollup {:.1} ms",
         read.as_secs_f64() * 1e3,
         body.len() as f64 / read.as_secs_f64() / 1e6,
+        heap >> 20,
         rolled.as_secs_f64() * 1e3
     );
     // The scanner alone: every call checked and skipped, nothing read.
