@@ -220,7 +220,8 @@ fn read_objects<R>(calls: &JsValue, call_ids: &JsValue, for_stats: bool, compute
 
 /// `callsUsageFromJson(body, request, options?)`: the same over the text
 /// `/calls/stream_query` returns (JSON Lines) or a JSON array of calls, as
-/// bytes (the fast path) or a string.
+/// bytes (the fast path) or a string: copied in slices once, or twice when
+/// a call passed over turned out to count (`api::read_for`).
 #[wasm_bindgen(js_name = callsUsageFromJson, unchecked_return_type = "CallsUsageRes")]
 pub fn calls_usage_from_json(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] body: JsValue,
