@@ -12,6 +12,11 @@
 //! with the fields the rollup reads, never with `inputs` or `output`, which
 //! the reader skips without building.
 //!
+//! A table made for one `/calls/usage` request (`CallStream::for_calls`)
+//! reads in full only the calls the request can reach and checks and passes
+//! over the rest (`wanted`); [`CallTable::complete`] says whether that was
+//! enough.
+//!
 //! A table made for stats (`CallStream::for_stats`) also reads each call's
 //! [`wire::STATS_FIELDS`], and from a body its `display_name`, into a
 //! [`StatsRec`] beside its record; any other table skips them.
