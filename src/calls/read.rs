@@ -9,14 +9,14 @@
 //! strings; on `Ok`, exactly one record and its usage entries.
 
 use super::keys::KeyOrder;
-use super::wanted::Hashes;
 use super::wire::{COST_FIELDS, USAGE_FIELDS};
 use super::{CallRec, CallTable, Costs, StatsRec, Sym, Unreadable, UsageRec, HAS_COSTS, NONE, NO_INSTANT, PROMPT_AND_INPUT, UNREADABLE};
 use crate::error::{Detail, Kind, Loc, UsageError};
 use crate::input::pynum::{try_py_float, try_py_int};
 use crate::input::time::parse_instant;
-use crate::json::{same, Parser, Shape, Stop, Value};
+use crate::json::{same, Failure, Parser, Shape, Stop, Value};
 use crate::limits::{reserve, Exhausted};
+use std::borrow::Cow;
 
 /// The reader's state, kept from call to call.
 pub(super) struct Reader {
@@ -200,6 +200,66 @@ pub(super) enum Field<T> {
     WrongType,
 }
 
+/// What [`CallTable::object_fields`] made of a call.
+enum Outcome {
+    Fields(Fields),
+    /// Checked, and not reached by the request: nothing of it is kept.
+    Passed,
+    /// To be read again, in full, from its start.
+    Again,
+}
+
+/// The string fields of a call only checked so far (its other fields are
+/// flags, kept in its `Fields` as they are).
+#[derive(Default)]
+struct Held<'a> {
+    id: Field<Cow<'a, [u8]>>,
+    trace: Field<Cow<'a, [u8]>>,
+    parent: Field<Cow<'a, [u8]>>,
+    project: Field<Cow<'a, [u8]>>,
+    started: Field<Cow<'a, [u8]>>,
+}
+
+/// Checks the member `key` of a call at `p` without reading it: its string
+/// fields are held, its flags set, its summary only checked.
+fn hold<'a>(p: &mut Parser<'a>, key: CallKey, held: &mut Held<'a>, f: &mut Fields) -> Result<(), ReadError> {
+    let text = |p: &mut Parser<'a>| -> Result<Field<Cow<'a, [u8]>>, ReadError> {
+        p.skip_ws();
+        Ok(match p.peek() {
+            Some(b'"') => Field::Value(p.raw_string()?),
+            Some(b'n') => p.literal(b"null").map(|()| Field::Null)?,
+            _ => p.skip_value().map(|()| Field::WrongType)?,
+        })
+    };
+    match key {
+        CallKey::Id => held.id = text(p)?,
+        CallKey::Trace => held.trace = text(p)?,
+        CallKey::Parent => held.parent = text(p)?,
+        CallKey::Project => held.project = text(p)?,
+        CallKey::Started => held.started = text(p)?,
+        CallKey::Ended => f.ended = flag_field(p)?,
+        CallKey::Deleted => f.deleted = flag_field(p)?,
+        CallKey::Summary => f.summary = field(p, b'{', |p| Ok(p.skip_value()?))?,
+        _ => p.skip_value()?,
+    }
+    Ok(())
+}
+
+impl<T> Field<T> {
+    fn is_wrong(&self) -> bool {
+        matches!(self, Field::WrongType)
+    }
+
+    fn map<U>(&self, f: impl FnOnce(&T) -> U) -> Field<U> {
+        match self {
+            Field::Value(v) => Field::Value(f(v)),
+            Field::Absent => Field::Absent,
+            Field::Null => Field::Null,
+            Field::WrongType => Field::WrongType,
+        }
+    }
+}
+
 /// A field whose JSON type opens with `open` (`"` or `{`), read by `read`;
 /// `null`; or another type, skipped. The one place a field's type is told.
 pub(super) fn field<T>(
@@ -309,121 +369,160 @@ impl CallTable {
             p.skip_value()?;
             return Err(ReadError::Call(UsageError::invalid_as(vec![Loc::from("calls"), Loc::Index(index)], Kind::DictType)));
         }
-        if !compact && self.wanted.is_some() {
-            let start = p.mark();
-            match self.pass_over(p) {
-                Ok(true) => return Ok(()),
-                Err(ReadError::Json(Stop::NeedMore)) => return Err(ReadError::Json(Stop::NeedMore)),
-                // Read in full: it may count, or is malformed (and the full
-                // reading reports it as for any call).
-                Ok(false) | Err(_) => p.reset(start),
-            }
-        }
+        let start = p.mark();
         p.bump();
         self.reader.scratch.usage.clear();
         self.reader.scratch.costs.clear();
-        let fields = if compact { self.compact_fields(p)? } else { self.object_fields(p)? };
+        let fields = if compact {
+            self.compact_fields(p)?
+        } else {
+            match self.object_fields(p, self.wanted.is_some())? {
+                Outcome::Fields(f) => f,
+                Outcome::Passed => return Ok(()),
+                Outcome::Again => {
+                    // From the start, in full: that also reports what is
+                    // wrong with it exactly as for any call.
+                    p.reset(start);
+                    p.bump();
+                    self.reader.scratch.usage.clear();
+                    self.reader.scratch.costs.clear();
+                    self.full_object_fields(p)?
+                }
+            }
+        };
         let (id, trace) = fields.checked(index).map_err(ReadError::Call)?;
         self.store(&fields, id, trace)
     }
 
-    /// For a table of one request (`wanted`): checks the call at `p` (at its
-    /// `{`) as [`Fields::checked`] would, and passes it over (true) if the
-    /// request cannot reach it. False as soon as it may (its id or trace id
-    /// is wanted), or if it is malformed: it is then read in full.
-    fn pass_over<'a>(&mut self, p: &mut Parser<'a>) -> Result<bool, ReadError> {
-        p.bump();
-        if p.empty_object() {
-            return Ok(false);
-        }
-        let (mut id, mut trace) = (Field::Absent, Field::Absent);
-        // The hashes of the id and trace id as they were when looked at.
-        let mut looked: Option<Hashes> = None;
-        let mut at = 0;
-        loop {
-            let key = self.reader.orders.call.key(p, at, |k| CallKey::of(k, false))?;
-            at += 1;
-            match key {
-                CallKey::Id | CallKey::Trace => {
-                    p.skip_ws();
-                    if p.peek() != Some(b'"') {
-                        return Ok(false);
-                    }
-                    let value = Field::Value(p.raw_string()?);
-                    if matches!(key, CallKey::Id) {
-                        id = value;
-                    } else {
-                        trace = value;
-                    }
-                    looked = None;
-                    if let (Field::Value(i), Field::Value(t), Some(wanted)) = (&id, &trace, self.wanted.as_deref_mut()) {
-                        match wanted.reaches(&self.strings, i, t) {
-                            None => return Ok(false),
-                            hashes => looked = hashes,
-                        }
-                    }
-                }
-                CallKey::Parent | CallKey::Project | CallKey::Started | CallKey::Ended | CallKey::Deleted => {
-                    if flag_field(p)? == Field::WrongType {
-                        return Ok(false);
-                    }
-                }
-                CallKey::Summary => {
-                    if field(p, b'{', |p| Ok(p.skip_value()?))? == Field::WrongType {
-                        return Ok(false);
-                    }
-                }
-                _ => p.skip_value()?,
+    /// [`CallTable::object_fields`] read in full.
+    fn full_object_fields(&mut self, p: &mut Parser<'_>) -> Result<Fields, ReadError> {
+        match self.object_fields(p, false)? {
+            Outcome::Fields(f) => Ok(f),
+            Outcome::Passed | Outcome::Again => {
+                debug_assert!(false, "a call read in full is neither passed over nor read again");
+                Err(ReadError::Json(Stop::Invalid(Failure { offset: p.pos(), what: "a call read in full was not read" })))
             }
-            if !p.member_end()? {
-                break;
-            }
-        }
-        match (looked, self.wanted.as_deref_mut()) {
-            (Some(hashes), Some(wanted)) => {
-                wanted.pass(hashes)?;
-                Ok(true)
-            }
-            _ => Ok(false),
         }
     }
 
     /// A call's fields from its object form (at the first key, `{` consumed).
-    fn object_fields(&mut self, p: &mut Parser<'_>) -> Result<Fields, ReadError> {
+    ///
+    /// `light` (a table of one request, see `wanted`): its members are only
+    /// checked, and its strings held, until its id and trace id tell
+    /// whether the request reaches it. If it does, the strings held are
+    /// read and the rest of the call is read in full; if it never does, the
+    /// call is passed over ([`Outcome::Passed`]). A malformed call, bad JSON,
+    /// or a call reached only after its `summary` was passed: [`Outcome::Again`],
+    /// to be read in full from its start.
+    fn object_fields<'a>(&mut self, p: &mut Parser<'a>, mut light: bool) -> Result<Outcome, ReadError> {
         let mut f = Fields::default();
         if p.empty_object() {
-            return Ok(f);
+            return Ok(if light { Outcome::Again } else { Outcome::Fields(f) });
         }
+        let mut held = Held::default();
+        // Not read in full yet: the hashes of the id and trace id held.
+        let mut hashes = None;
         let mut at = 0;
         let stats = self.stats().is_some();
+        debug_assert!(!(light && stats), "a table of one request reads no stats fields");
+        // While light, an error is the full reading's to report.
+        let again = |e: ReadError| match e {
+            ReadError::Json(Stop::NeedMore) => Err(e),
+            _ => Ok(Outcome::Again),
+        };
         loop {
-            let key = self.reader.orders.call.key(p, at, |k| CallKey::of(k, stats))?;
+            let key = match self.reader.orders.call.key(p, at, |k| CallKey::of(k, stats)) {
+                Ok(key) => key,
+                Err(e) if light => return again(e.into()),
+                Err(e) => return Err(e.into()),
+            };
             at += 1;
-            match key {
-                CallKey::Id => f.id = self.text_field(p, Recent::None)?,
-                CallKey::Trace => f.trace = self.text_field(p, Recent::Trace)?,
-                CallKey::Parent => f.parent = self.text_field(p, Recent::Parent)?,
-                CallKey::Project => f.project = self.text_field(p, Recent::Project)?,
-                CallKey::Started => f.started = instant_field(p)?,
-                CallKey::Ended => f.ended = flag_field(p)?,
-                CallKey::Deleted => f.deleted = flag_field(p)?,
-                CallKey::Summary => {
-                    // The last `summary` counts: forget an earlier one's.
-                    self.reader.scratch.usage.clear();
-                    self.reader.scratch.costs.clear();
-                    f.summary = field(p, b'{', |p| self.read_summary(p))?;
+            if light {
+                if let Err(e) = hold(p, key, &mut held, &mut f) {
+                    return again(e);
                 }
-                CallKey::Op => f.op = self.text_field(p, Recent::Op)?,
-                CallKey::User => f.user = self.text_field(p, Recent::User)?,
-                CallKey::Thread => f.thread = self.text_field(p, Recent::Thread)?,
-                CallKey::Exception => f.exception = presence_field(p)?,
-                CallKey::Display => f.display = self.text_field(p, Recent::None)?,
-                CallKey::Other => p.skip_value()?,
+                if let (CallKey::Id | CallKey::Trace, Field::Value(id), Field::Value(trace), Some(wanted)) =
+                    (key, &held.id, &held.trace, self.wanted.as_deref_mut())
+                {
+                    hashes = wanted.reaches(&self.strings, id, trace);
+                    if hashes.is_none() {
+                        if f.summary != Field::Absent {
+                            return Ok(Outcome::Again);
+                        }
+                        self.read_held(&held, &mut f)?;
+                        light = false;
+                    }
+                }
+            } else {
+                match key {
+                    CallKey::Id => f.id = self.text_field(p, Recent::None)?,
+                    CallKey::Trace => f.trace = self.text_field(p, Recent::Trace)?,
+                    CallKey::Parent => f.parent = self.text_field(p, Recent::Parent)?,
+                    CallKey::Project => f.project = self.text_field(p, Recent::Project)?,
+                    CallKey::Started => f.started = instant_field(p)?,
+                    CallKey::Ended => f.ended = flag_field(p)?,
+                    CallKey::Deleted => f.deleted = flag_field(p)?,
+                    CallKey::Summary => {
+                        // The last `summary` counts: forget an earlier one's.
+                        self.reader.scratch.usage.clear();
+                        self.reader.scratch.costs.clear();
+                        f.summary = field(p, b'{', |p| self.read_summary(p))?;
+                    }
+                    CallKey::Op => f.op = self.text_field(p, Recent::Op)?,
+                    CallKey::User => f.user = self.text_field(p, Recent::User)?,
+                    CallKey::Thread => f.thread = self.text_field(p, Recent::Thread)?,
+                    CallKey::Exception => f.exception = presence_field(p)?,
+                    CallKey::Display => f.display = self.text_field(p, Recent::None)?,
+                    CallKey::Other => p.skip_value()?,
+                }
             }
-            if !p.member_end()? {
-                return Ok(f);
+            match p.member_end() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) if light => return again(e.into()),
+                Err(e) => return Err(e.into()),
             }
         }
+        if !light {
+            return Ok(Outcome::Fields(f));
+        }
+        // Passed over only if it is a call as `Fields::checked` has it.
+        let ids = matches!((&held.id, &held.trace), (Field::Value(_), Field::Value(_)));
+        let wrong = [
+            held.parent.is_wrong(),
+            held.project.is_wrong(),
+            held.started.is_wrong(),
+            f.ended.is_wrong(),
+            f.deleted.is_wrong(),
+            f.summary.is_wrong(),
+        ];
+        match (hashes, self.wanted.as_deref_mut()) {
+            (Some(hashes), Some(wanted)) if ids && !wrong.contains(&true) => {
+                wanted.pass(hashes)?;
+                Ok(Outcome::Passed)
+            }
+            _ => Ok(Outcome::Again),
+        }
+    }
+
+    /// The strings held while a call was only checked, read as in full.
+    fn read_held(&mut self, held: &Held<'_>, f: &mut Fields) -> Result<(), ReadError> {
+        f.id = self.held_text(&held.id, Recent::None)?;
+        f.trace = self.held_text(&held.trace, Recent::Trace)?;
+        f.parent = self.held_text(&held.parent, Recent::Parent)?;
+        f.project = self.held_text(&held.project, Recent::Project)?;
+        f.started = held.started.map(|s| parse_instant(s).unwrap_or(NO_INSTANT));
+        Ok(())
+    }
+
+    /// A held string field, interned as [`CallTable::text_field`] does.
+    fn held_text(&mut self, held: &Field<Cow<'_, [u8]>>, recent: Recent) -> Result<Field<Sym>, Exhausted> {
+        Ok(match held {
+            Field::Value(s) => Field::Value(self.intern_recent(s, recent)?),
+            Field::Absent => Field::Absent,
+            Field::Null => Field::Null,
+            Field::WrongType => Field::WrongType,
+        })
     }
 
     /// Adds a call whose fields passed [`Fields::checked`], with the usage
