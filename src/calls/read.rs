@@ -250,13 +250,14 @@ impl<T> Field<T> {
         matches!(self, Field::WrongType)
     }
 
-    fn map<U>(&self, f: impl FnOnce(&T) -> U) -> Field<U> {
-        match self {
-            Field::Value(v) => Field::Value(f(v)),
+    /// The same field with its value, if any, made by `f`.
+    fn try_map<U, E>(&self, f: impl FnOnce(&T) -> Result<U, E>) -> Result<Field<U>, E> {
+        Ok(match self {
+            Field::Value(v) => Field::Value(f(v)?),
             Field::Absent => Field::Absent,
             Field::Null => Field::Null,
             Field::WrongType => Field::WrongType,
-        }
+        })
     }
 }
 
@@ -507,22 +508,13 @@ impl CallTable {
 
     /// The strings held while a call was only checked, read as in full.
     fn read_held(&mut self, held: &Held<'_>, f: &mut Fields) -> Result<(), ReadError> {
-        f.id = self.held_text(&held.id, Recent::None)?;
-        f.trace = self.held_text(&held.trace, Recent::Trace)?;
-        f.parent = self.held_text(&held.parent, Recent::Parent)?;
-        f.project = self.held_text(&held.project, Recent::Project)?;
-        f.started = held.started.map(|s| parse_instant(s).unwrap_or(NO_INSTANT));
+        // Interned as `text_field` does.
+        f.id = held.id.try_map(|s| self.intern_recent(s, Recent::None))?;
+        f.trace = held.trace.try_map(|s| self.intern_recent(s, Recent::Trace))?;
+        f.parent = held.parent.try_map(|s| self.intern_recent(s, Recent::Parent))?;
+        f.project = held.project.try_map(|s| self.intern_recent(s, Recent::Project))?;
+        f.started = held.started.try_map(|s| Ok::<_, Exhausted>(parse_instant(s).unwrap_or(NO_INSTANT)))?;
         Ok(())
-    }
-
-    /// A held string field, interned as [`CallTable::text_field`] does.
-    fn held_text(&mut self, held: &Field<Cow<'_, [u8]>>, recent: Recent) -> Result<Field<Sym>, Exhausted> {
-        Ok(match held {
-            Field::Value(s) => Field::Value(self.intern_recent(s, recent)?),
-            Field::Absent => Field::Absent,
-            Field::Null => Field::Null,
-            Field::WrongType => Field::WrongType,
-        })
     }
 
     /// Adds a call whose fields passed [`Fields::checked`], with the usage
