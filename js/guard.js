@@ -156,6 +156,41 @@ const WARM_OTHER =
   '{"id":"b","trace_id":"u","parent_id":null,"ended_at":"x","inputs":{"messages":[{"role":"user","content":"hi"}]},"summary":{"usage":{"m":{"prompt_tokens":1}}}}\n';
 
 /**
+ * The body of a tier-up task: calls with the members a Weave call has, in
+ * the order the server writes them. Half are TIER_UP_TRACES traces, each a
+ * tree under a requested call, each call dated, with usage and costs of one
+ * of three models; the other half, between them, are of traces not
+ * requested, which the reader checks member by member and passes over.
+ * Every stage then runs as on a real body: the member-by-member check, the
+ * reading, and the answer's (ordering by date, rolling usage up each
+ * tree, the totals by model, the answer written out). The engine
+ * optimises a function once it has run enough of it, and a body of copies
+ * of one short call left the check and the answer's stage to the first
+ * real request, unoptimised.
+ */
+export function tierUpBody() {
+  const per = TIER_UP_CALLS / TIER_UP_TRACES;
+  const call = (id, trace, parent, at, summary) =>
+    `{"id":"${id}","project_id":"p","op_name":"weave:///p/op/step:v1","display_name":null,"trace_id":"${trace}","parent_id":${parent},"thread_id":null,"turn_id":null,` +
+    `"started_at":"${at}","ended_at":"${at}","exception":null,"attributes":{"weave":{"client_version":"0.53.0","source":"python-sdk"}},` +
+    `"inputs":{"messages":[{"role":"user","content":"hi"}],"n":1.5,"stream":false},"output":{"choices":[{"index":0,"text":"ok"}]},"summary":${summary},` +
+    `"wb_user_id":"u","wb_run_id":null,"deleted_at":null,"storage_size_bytes":null,"total_storage_size_bytes":null}\n`;
+  let text = '';
+  for (let i = 0; i < TIER_UP_CALLS; i++) {
+    const k = i % per;
+    const trace = (i - k) / per;
+    const parent = k === 0 ? 'null' : `"a${trace}-${(k - 1) >> 1}"`;
+    const at = `2025-01-01T${String(trace).padStart(2, '0')}:00:${String(k % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`;
+    const model = `m${i % 3}`;
+    const usage = `{"usage":{"${model}":{"requests":1,"prompt_tokens":${i},"completion_tokens":7,"total_tokens":${i + 7}}},"weave":{"costs":{"${model}":{"prompt_tokens_total_cost":0.25,"completion_tokens_total_cost":${i}.5}},"status":"success","latency_ms":${i}}}`;
+    text += call(`a${trace}-${k}`, `t${trace}`, parent, at, usage) + call(`b${i}`, `u${i >> 2}`, 'null', at, usage);
+  }
+  return new Encoder().encode(text);
+}
+const TIER_UP_TRACES = 8;
+export const TIER_UP_REQUEST = { project_id: 'p', call_ids: Array.from({ length: TIER_UP_TRACES }, (_, t) => `a${t}-0`), include_costs: true };
+
+/**
  * Warms up once the page (or process) has nothing else to do, unless a
  * call has done it first: a first call after that runs compiled code (the
  * engine compiles the module's functions lazily, on their first calls,
@@ -169,8 +204,8 @@ function warmSoon() {
   // about 170 KB each, so that none is felt.
   const tierUp = (left) => {
     try {
-      body ??= new Encoder().encode((WARM_TEXT + WARM_OTHER).repeat(TIER_UP_CALLS));
-      callsUsageFromJson(body, WARM_REQUEST);
+      body ??= tierUpBody();
+      callsUsageFromJson(body, TIER_UP_REQUEST);
     } catch {
       // It does not fail; if it did, the module is no worse off.
     }

@@ -26,8 +26,16 @@ if [ ! -x "$wasm_opt" ]; then
 fi
 # The producers and target_features sections are for tools, not engines:
 # dropped (they are read first: wasm-opt still sees the SIMD feature).
+# In the main module, -ocimfs: a function with one caller is inlined only
+# if small, so that what src/calls/read.rs marks #[inline(never)] stays out
+# of the reader's hottest functions: the engine optimises each of those in
+# the background, and the bigger one is, the longer a first call runs
+# unoptimised code. The stats module's own computation ran slower so
+# (docs/performance.md, 2026-11-27, seventh session).
 for wasm in pkg/weave_usage_bg.wasm pkg/weave_usage_stats_bg.wasm; do
-  "$wasm_opt" -O3 --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
+  inlining=()
+  if [ "$wasm" = pkg/weave_usage_bg.wasm ]; then inlining=(-ocimfs 300); fi
+  "$wasm_opt" -O3 "${inlining[@]}" --strip-producers --strip-target-features "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
 done
 

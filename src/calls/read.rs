@@ -7,6 +7,14 @@
 //!
 //! Invariant: on `Err`, nothing of the call has been added to the table but
 //! strings; on `Ok`, exactly one record and its usage entries.
+//!
+//! Out of line (`#[inline(never)]`): what runs once per call read in full
+//! (its summary, its held strings, its start time) or once per usage
+//! entry. Inlined, they made `object_fields` and `read_map`, which run for
+//! every call, so large that a JavaScript engine took long to optimise
+//! them, in the background, and a call made soon after the module loaded
+//! ran them unoptimised (docs/performance.md). `scripts/build.sh` keeps
+//! wasm-opt from inlining them back.
 
 use super::keys::KeyOrder;
 use super::wire::{COST_FIELDS, USAGE_FIELDS};
@@ -277,6 +285,7 @@ pub(super) fn field<T>(
 }
 
 /// `started_at`: a string is read as an instant (unreadable: `NO_INSTANT`).
+#[inline(never)]
 pub(super) fn instant_field(p: &mut Parser<'_>) -> Result<Field<i64>, ReadError> {
     field(p, b'"', |p| Ok(parse_instant(p.raw_string()?).unwrap_or(NO_INSTANT)))
 }
@@ -507,6 +516,7 @@ impl CallTable {
     }
 
     /// The strings held while a call was only checked, read as in full.
+    #[inline(never)]
     fn read_held(&mut self, held: &Held<'_>, f: &mut Fields) -> Result<(), ReadError> {
         // Interned as `text_field` does.
         f.id = held.id.try_map(|s| self.intern_recent(s, Recent::None))?;
@@ -582,6 +592,7 @@ impl CallTable {
 
     /// `summary` (at `{`): `usage` and `weave.costs`; the last of duplicate
     /// keys wins, as in `json.loads`.
+    #[inline(never)]
     fn read_summary(&mut self, p: &mut Parser<'_>) -> Result<(), ReadError> {
         p.bump();
         if p.empty_object() {
@@ -699,6 +710,7 @@ pub(super) enum Map {
 /// skipped; absent ones are `zero`, and so are unreadable ones (`read` gives
 /// `None`), which also set their bit in the returned mask. Of duplicate keys
 /// the last counts, for the mask too.
+#[inline(never)]
 fn read_fields<T: Copy, const N: usize>(
     p: &mut Parser<'_>,
     order: &mut KeyOrder<Option<usize>>,
@@ -756,6 +768,7 @@ pub(super) const COMPACT: &str = "expected a compact call as the objects path wr
 
 /// A compact entry (at `[`): the N fields in order, each read as
 /// `read::read_fields` reads it (`null` standing for an absent one).
+#[inline(never)]
 fn read_list<T: Copy, const N: usize>(p: &mut Parser<'_>, read: fn(&Value) -> Option<T>, zero: T) -> Result<([T; N], u16), Stop> {
     let mut out = [zero; N];
     let mut bad = 0u16;

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { isUsageError, judge, nearLimit } from './stack.mjs';
+import { rollup } from '../../bench/baseline.mjs';
 
 // Coverage is on while the package loads and makes its first call, which
 // warms it up, one that takes none of its paths but the shortest.
@@ -228,6 +229,28 @@ test('a process that imports the package and makes no call: it warms up when idl
   const t = performance.now();
   execFileSync(process.execPath, ['--input-type=module', '-e', "import 'weave-usage';"], { encoding: 'utf8', timeout: 30_000 });
   assert.ok(performance.now() - t < 10_000);
+});
+
+test('the idle tier-up body: Weave-shaped calls, half of them passed over, answered as the plain-JS rollup answers them', async () => {
+  // guard.js swallows a failure of the idle tier-up call (the module is no
+  // worse off), so a body that stopped reading, or stopped reaching the
+  // answer's stage, would go unnoticed but for this.
+  const { tierUpBody, TIER_UP_REQUEST } = await import('../../pkg/guard.js');
+  const body = tierUpBody();
+  const calls = new TextDecoder().decode(body).trim().split('\n').map((line) => JSON.parse(line));
+  const requested = new Set(TIER_UP_REQUEST.call_ids);
+  const traces = new Set(calls.filter((c) => requested.has(c.id)).map((c) => c.trace_id));
+  const reached = calls.filter((c) => traces.has(c.trace_id));
+  assert.ok(TIER_UP_REQUEST.call_ids.length > 1 && traces.size === TIER_UP_REQUEST.call_ids.length, 'several traces requested');
+  assert.equal(reached.length * 2, calls.length, 'half the calls are of traces not requested');
+  assert.ok(
+    calls.every((c) => Object.keys(c).join() === Object.keys(calls[0]).join() && Object.keys(c).length >= 20),
+    'every call has the members of a Weave call, in one order',
+  );
+  assert.ok(reached.every((c) => c.started_at && (c.parent_id === null) === requested.has(c.id)), 'dated trees under the requested calls');
+  const answer = callsUsageFromJson(body, TIER_UP_REQUEST);
+  assert.deepEqual(answer, rollup(calls, TIER_UP_REQUEST));
+  for (const id of TIER_UP_REQUEST.call_ids) assert.deepEqual(Object.keys(answer.call_usage[id]).sort(), ['m0', 'm1', 'm2'], id);
 });
 
 test('a runtime that refuses timers (as Cloudflare Workers do at global scope): the package loads, and its first call answers', () => {
