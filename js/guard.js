@@ -140,9 +140,10 @@ export function attach(exports) {
  */
 let warmed = false;
 const WARM_ROUNDS = 16;
+// Calls of the requested traces in a tier-up task (`tierUpBody`; as many
+// others are passed over), and tasks: the engine counts what a function
+// has executed over all of them, and no one task is long.
 const TIER_UP_CALLS = 400;
-// Tasks of TIER_UP_CALLS calls each: the engine counts what a function has
-// executed over all of them, and no one task is long.
 const TIER_UP_TASKS = 5;
 // A call of every kind of value the bytes path reads or skips. A cost of
 // NaN takes the answer's one extra step (restore_non_finite_costs).
@@ -201,7 +202,7 @@ function warmSoon() {
   let body = null;
   // Enough calls for the engine to optimise the bytes path's hottest
   // functions (it counts what a function has executed), in tasks of
-  // about 170 KB each, so that none is felt.
+  // about 640 KB each (docs/performance.md: how long they take).
   const tierUp = (left) => {
     try {
       body ??= tierUpBody();
