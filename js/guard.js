@@ -145,6 +145,9 @@ const WARM_ROUNDS = 16;
 // has executed over all of them, and no one task is long.
 const TIER_UP_CALLS = 400;
 const TIER_UP_TASKS = 5;
+const TIER_UP_TRACES = 8;
+/** The id of call `k` of trace `trace` in `tierUpBody` (its root: k = 0). */
+const tierUpId = (trace, k) => `a${trace}-${k}`;
 // A call of every kind of value the bytes path reads or skips. A cost of
 // NaN takes the answer's one extra step (restore_non_finite_costs).
 const WARM_TEXT =
@@ -180,16 +183,15 @@ export function tierUpBody() {
   for (let i = 0; i < TIER_UP_CALLS; i++) {
     const k = i % per;
     const trace = (i - k) / per;
-    const parent = k === 0 ? 'null' : `"a${trace}-${(k - 1) >> 1}"`;
+    const parent = k === 0 ? 'null' : `"${tierUpId(trace, (k - 1) >> 1)}"`;
     const at = `2025-01-01T${String(trace).padStart(2, '0')}:00:${String(k % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`;
     const model = `m${i % 3}`;
     const usage = `{"usage":{"${model}":{"requests":1,"prompt_tokens":${i},"completion_tokens":7,"total_tokens":${i + 7}}},"weave":{"costs":{"${model}":{"prompt_tokens_total_cost":0.25,"completion_tokens_total_cost":${i}.5}},"status":"success","latency_ms":${i}}}`;
-    text += call(`a${trace}-${k}`, `t${trace}`, parent, at, usage) + call(`b${i}`, `u${i >> 2}`, 'null', at, usage);
+    text += call(tierUpId(trace, k), `t${trace}`, parent, at, usage) + call(`b${i}`, `u${i >> 2}`, 'null', at, usage);
   }
   return new Encoder().encode(text);
 }
-const TIER_UP_TRACES = 8;
-export const TIER_UP_REQUEST = { project_id: 'p', call_ids: Array.from({ length: TIER_UP_TRACES }, (_, t) => `a${t}-0`), include_costs: true };
+export const TIER_UP_REQUEST = { project_id: 'p', call_ids: Array.from({ length: TIER_UP_TRACES }, (_, t) => tierUpId(t, 0)), include_costs: true };
 
 /**
  * Warms up once the page (or process) has nothing else to do, unless a
