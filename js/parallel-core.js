@@ -287,7 +287,12 @@ export function partCalls(part) {
  * shard's bytes as a Blob, read here), then `{ op: 'end' }` (replies `{
  * calls }`); `{ op: 'read', bytes, shard, stats }` is all three at once.
  * Then `{ op: 'part', select }` (replies `{ part }`, transferred) and `{
- * op: 'free' }`. A failure replies `{ error: { status, detail, message }
+ * op: 'free' }`. With `open`'s `reach` (`{ ids }`) and the package's own
+ * `reading` (`shardHandlerWith`), the shard is read for that request's
+ * calls alone, its pieces (views of shared memory) kept: `{ op:
+ * 'reached', select }` replies `{ reached }`, whether it read in full
+ * every call of `select` (always, for a shard read in full), and `{ op:
+ * 'reread' }` reads the pieces again in full (replies `{ calls }`). A failure replies `{ error: { status, detail, message }
  * }`, at `end` for one met while opening or pushing. With `stats`, the
  * shard is read for stats, by the module `loadStats()` resolves to (the
  * package's `weave-usage/stats`), loaded the first time it is needed;
@@ -296,9 +301,19 @@ export function partCalls(part) {
  * is some), set to 1, or `{ op: 'cancel' }`, which is heeded at once, even
  * while a Blob is being read; the `free` that follows ends it.
  */
-export function shardHandler(lib, post, { loadStats } = {}) {
+export function shardHandler(lib, post, options) {
+  return shardHandlerWith(lib, post, options, null);
+}
+
+/** `shardHandler` of the package's own shard workers: `reading` (guard.js's
+ * `shardReading`) reads a shard for one request (`open`'s `reach`); without
+ * it, every shard is read in full. */
+export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
   let acc = null;
   let shard = null;
+  // A shard read for one request (`reach`): its bytes, in shared memory,
+  // to be read again in full if it passed over calls the request reaches.
+  let pieces = null;
   let failed = null;
   let told = 0;
   let read = 0;
@@ -314,12 +329,13 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     acc = null;
   };
   const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
-  const open = (s, stats, flag) => {
+  const open = (s, stats, flag, reach) => {
     free();
-    (shard = s), (failed = null), (told = 0), (read = 0), (cancel = flag ?? null);
+    (shard = s), (failed = null), (told = 0), (read = 0), (cancel = flag ?? null), (pieces = reach && reading !== null ? [] : null);
     try {
       if (stats && statsFailure !== null) throw statsFailure;
-      acc = stats ? new statsLib.UsageAccumulator({ stats: true }) : new lib.UsageAccumulator();
+      if (reach && reading !== null) acc = reading.accumulator(reach);
+      else acc = stats ? new statsLib.UsageAccumulator({ stats: true }) : new lib.UsageAccumulator();
       if (shard.prefix) acc.push(shard.prefix);
     } catch (e) {
       // Told at `end`: `open` has no reply of its own.
@@ -328,6 +344,7 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     }
   };
   const push = (bytes) => {
+    if (pieces !== null) pieces.push(bytes);
     if (failed === null) {
       try {
         for (let at = 0; at < bytes.length; at += STEP) {
@@ -349,6 +366,21 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     if (shard.suffix) acc.push(shard.suffix);
     acc.part({ traces: [], ids: [] }); // ends the input: an incomplete value throws here
     if (shard.atLeastOne && acc.calls < 1) throw new Error('the shard holds no call: it was not cut at call boundaries');
+    return { calls: acc.calls };
+  };
+  // The shard's bytes read again, in full: one view of the pieces, which
+  // lie back to back in one shared buffer.
+  const reread = () => {
+    const first = pieces?.[0];
+    let at = first?.byteOffset;
+    for (const p of pieces ?? []) {
+      if (p.buffer !== first.buffer || p.byteOffset !== at) throw new Error('the shard\'s bytes are not at hand to read again');
+      at += p.length;
+    }
+    const bytes = first ? new Uint8Array(first.buffer, first.byteOffset, at - first.byteOffset) : new Uint8Array(0);
+    const whole = readShard(lib, bytes, shard);
+    free();
+    (acc = whole), (pieces = null);
     return { calls: acc.calls };
   };
   // Messages that come while `work` runs wait for it, after `first`, in order.
@@ -392,7 +424,7 @@ export function shardHandler(lib, post, { loadStats } = {}) {
     }
     if (m.op === 'blob') return holding([], readBlob(m.blob));
     try {
-      if (m.op === 'open') open(m.shard, m.stats, m.cancel);
+      if (m.op === 'open') open(m.shard, m.stats, m.cancel, m.reach);
       else if (m.op === 'push') push(m.bytes);
       else if (m.op === 'end') post(end());
       else if (m.op === 'read') {
@@ -402,8 +434,11 @@ export function shardHandler(lib, post, { loadStats } = {}) {
       } else if (m.op === 'part') {
         const part = acc.part(m.select ?? undefined);
         post({ part }, [part.buffer]);
-      } else if (m.op === 'free') {
+      } else if (m.op === 'reached') post({ reached: pieces === null || reading.readAllOf(acc, m.select) });
+      else if (m.op === 'reread') post(reread());
+      else if (m.op === 'free') {
         free();
+        pieces = null;
         cancelled = false;
         post({ freed: true });
       }
@@ -527,14 +562,20 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
   const canShare = typeof SharedArrayBuffer === 'function';
   let shared = null;
 
-  /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why }`.
+  /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why, reach }`.
+   * With `reach` (`{ ids }`, one request's), where the body's bytes can be
+   * shared with the workers, they read in full only the calls that can
+   * reach those ids, as the one-shot does (`state.reach`); `answer` then
+   * has them read again what it finds they passed over.
    * When `signal` aborts, the workers stop reading and let the load go (the
    * caller's promise has rejected already: see `serial`). */
-  async function load(body, onProgress, stats = false, signal = undefined) {
+  async function load(body, onProgress, stats = false, signal = undefined, reach = null) {
     checkAbort(signal);
-    const state = { body, ok: false, shards: 0, why: null, used: [] };
     const blob = isBlob(body);
     const bytes = blob ? null : toBytes(body);
+    // Only from shared bytes: a shard is read again from them.
+    const forShard = reach !== null && !blob && bytes !== null && (canShare || isShared(bytes)) ? reach : null;
+    const state = { body, ok: false, shards: 0, why: null, used: [], reach: forShard !== null };
     if (!blob && bytes === null) return state;
     const total = blob ? body.size : bytes.length;
     let plan;
@@ -576,7 +617,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         if (shared === null || shared.length < bytes.length) (shared = null), (shared = new Uint8Array(new SharedArrayBuffer(bytes.length)));
         source = shared;
       }
-      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats, cancel }));
+      shards.forEach((s, i) => used[i].send({ op: 'open', shard: s, stats, cancel, reach: forShard }));
       // A Blob goes to each worker as its shard's slice, which the worker
       // reads itself (a Blob is sent as a handle, not its bytes), where
       // the pool may send Blobs (`sendBlobs`) and the Blob can be sent.
@@ -721,6 +762,17 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         if (got.some((r) => r.error)) throw new Error('a shard failed');
         return got.map((r) => r.part);
       };
+      // Shards read for one request (`state.reach`) read in full only what
+      // it can reach, as far as each could tell alone: the ones that passed
+      // over a call the others show to count read their bytes again, in
+      // full (each at most once), and the scope is asked for again.
+      let rereads = 0;
+      const rereadAll = async (which) => {
+        const got = await Promise.all(which.map((i) => state.used[i].ask({ op: 'reread' })));
+        checkAbort(signal);
+        if (got.some((r) => r.error)) throw new Error('a shard failed');
+        rereads += which.length;
+      };
       let final;
       const diagnostics = opts !== null && typeof opts === 'object' && opts.diagnostics;
       if (kind === 'calls' && !diagnostics) {
@@ -728,17 +780,33 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         // holding a requested id, and every call sharing an id with one of
         // those (a later duplicate replaces an earlier one), in body order.
         const ids = Object.keys(empty.call_usage);
-        const traces = new Set();
-        for (const p of await parts({ ids })) for (const t of partCalls(p).traces) traces.add(t);
-        if (traces.size === 0) final = [];
-        else {
-          const named = new Set(ids);
-          for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
-          final = await parts({ traces: [...traces], ids: [...named] });
+        while (final === undefined) {
+          const traces = new Set();
+          for (const p of await parts({ ids })) for (const t of partCalls(p).traces) traces.add(t);
+          if (traces.size === 0) final = [];
+          else {
+            const named = new Set(ids);
+            for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
+            const select = { traces: [...traces], ids: [...named] };
+            const stale = [];
+            if (state.reach) {
+              const got = await Promise.all(state.used.map((e) => e.ask({ op: 'reached', select })));
+              checkAbort(signal);
+              if (got.some((r) => r.error)) throw new Error('a shard failed');
+              got.forEach((r, i) => r.reached || stale.push(i));
+            }
+            if (stale.length > 0) await rereadAll(stale);
+            else final = await parts(select);
+          }
         }
-      } else final = await parts(null);
+      } else {
+        // Every call: shards read for one request read again in full first.
+        if (state.reach) await rereadAll(state.used.map((_, i) => i));
+        state.reach = false;
+        final = await parts(null);
+      }
       const result = fromParts(final, req, opts);
-      pool.last = { shards: state.shards, oneShot: false };
+      pool.last = { shards: state.shards, oneShot: false, rereads };
       return result;
     } catch (e) {
       return oneShot(e); // which throws the reason if `signal` aborted
@@ -820,9 +888,13 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
     serial(async () => {
       checkAbort(signal);
       // The request is checked before the body is read, as the one-shot does.
-      (kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts)([], request, options);
+      const checked = (kind === 'calls' ? lib.callsUsageFromParts : lib.traceUsageFromParts)([], request, options);
       if (loaded !== null) await unload(loaded);
-      const state = await load(body, onProgress, false, signal);
+      // For one /calls/usage request, the shards read only what it can reach
+      // (diagnostics look at every call).
+      const diagnostics = options !== null && typeof options === 'object' && options.diagnostics;
+      const reach = kind === 'calls' && !diagnostics ? { ids: Object.keys(checked.call_usage) } : null;
+      const state = await load(body, onProgress, false, signal, reach);
       if (state.ok) loaded = state;
       try {
         return await answer(state, kind, request, options, signal);

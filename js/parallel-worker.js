@@ -3,7 +3,7 @@
 // instantiates the module with a top-level await, and a message reaching a
 // worker before its handler is installed is lost, so the handler is
 // installed first and holds messages until the package is ready.
-import { shardHandler } from './parallel-core.js';
+import { shardHandlerWith } from './parallel-core.js';
 
 let post = (message, transfer) => self.postMessage(message, transfer);
 const waiting = [];
@@ -21,10 +21,10 @@ self.addEventListener('message', (e) => {
   }
   handle(e.data);
 });
-import('./index.js').then(
-  (lib) => {
+Promise.all([import('./index.js'), import('./guard.js')]).then(
+  ([lib, { shardReading }]) => {
     // With stats fields, shards are read by weave-usage/stats, loaded when first needed.
-    handle = shardHandler(lib, (message, transfer) => post(message, transfer), { loadStats: () => import('./stats.js') });
+    handle = shardHandlerWith(lib, (message, transfer) => post(message, transfer), { loadStats: () => import('./stats.js') }, shardReading);
     for (const m of waiting.splice(0)) handle(m);
   },
   (e) => {

@@ -111,8 +111,11 @@ export interface LoadedBody {
 /** Workers kept for many requests (one at a time). */
 export interface UsagePool {
   readonly workers: number;
-  /** How the last answer was made: across `shards` workers, or by the one-shot path. */
-  readonly last: { shards: number; oneShot: boolean } | null;
+  /** How the last answer was made: across `shards` workers, or by the
+   * one-shot path; `rereads`: shards read again in full because, read for
+   * one request's calls alone, they passed over calls the other shards
+   * showed it reaches (docs/parallel.md). */
+  readonly last: { shards: number; oneShot: boolean; rereads?: number } | null;
   /** Reads `body` into the workers once; its answers then cost only the
    * merge. `stats`: the shards also read the fields stats need (with
    * `weave-usage/stats`), so that `parts()` carry them. */

@@ -71,6 +71,13 @@ pub fn read_for(prepared: &Prepared, mut push: impl FnMut(&mut CallStream) -> Re
     Ok(stream)
 }
 
+/// Whether `table` holds, read in full, every call of `traces` and every
+/// call with one of `ids` (see [`CallTable::read_all_of`]); a 413 when the
+/// strings do not fit in memory.
+pub fn read_all_of(table: &CallTable, traces: &[String], ids: &[String]) -> Result<bool> {
+    table.read_all_of(traces.iter().chain(ids).map(String::as_str)).map_err(|e| table.too_large(e))
+}
+
 /// The table that `parts` (as [`CallTable::part`] writes them, back to
 /// back, in body order) make, made for stats if they have stats fields: a
 /// 422 at `["parts"]` for bytes that are no parts, a 413 for parts that do

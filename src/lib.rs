@@ -67,7 +67,7 @@ static ALLOCATOR: wasm_alloc::GrowInSteps = wasm_alloc::GrowInSteps;
 
 pub use api::{
     argument_from_json, calls_usage_from_json, compute, compute_projects, compute_query, compute_stats, compute_trace, prepare,
-    prepare_query, prepare_stats, prepare_trace, query_request_from_json, read_for, select_from_json, stats_request_from_json,
+    prepare_query, prepare_stats, prepare_trace, query_request_from_json, read_all_of, read_for, select_from_json, stats_request_from_json,
     table_from_parts, trace_request_from_json, trace_usage_from_json, usage_stats_from_json, Prepared, PreparedStats, PreparedTrace,
 };
 pub use calls::{CallStream, Select};

@@ -397,6 +397,75 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Shards of a body cut between calls, each read for one request's
+    /// calls alone (`CallStream::for_calls_from_middle`), then merged as
+    /// weave-usage/parallel merges them: the traces of the requested ids,
+    /// the ids of their calls, and each shard that did not read all of
+    /// those (`read_all_of`) read again in full, until none; the parts of
+    /// those traces and ids, imported in order, answer as every call does.
+    #[test]
+    fn shards_read_for_one_request_merge_as_reading_all(
+        calls in prop::collection::vec(arb_call(), 1..24),
+        cuts in prop::collection::btree_set(1..24usize, 0..4),
+        request in arb_request(),
+        order in 0..3usize,
+    ) {
+        let lines: Vec<String> = calls.iter().map(|c| in_order(c, &ORDERS[order])).collect();
+        let options = options_of(false, false);
+        let mut all = weave_usage::CallStream::new();
+        all.push(lines.join("\n").as_bytes()).unwrap();
+        let want = answer_of(all.finish().unwrap(), &request, &options);
+
+        let ids: Vec<String> = request["call_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let mut bounds: Vec<usize> = cuts.into_iter().filter(|&c| c < lines.len()).collect();
+        bounds.insert(0, 0);
+        bounds.push(lines.len());
+        let shard_bodies: Vec<String> = bounds.windows(2).map(|w| lines[w[0]..w[1]].join("\n")).collect();
+        let mut shards: Vec<weave_usage::CallStream> = shard_bodies
+            .iter()
+            .map(|b| {
+                let mut s = weave_usage::CallStream::for_calls_from_middle(&ids).unwrap();
+                s.push(b.as_bytes()).unwrap();
+                s.finish().unwrap();
+                s
+            })
+            .collect();
+        let strings_of = |parts: &[Vec<u8>], traces: bool| -> Vec<String> {
+            let table = weave_usage::table_from_parts(&parts.concat()).unwrap();
+            table.calls().iter().map(|c| table.str(if traces { c.trace } else { c.id }).to_string()).collect()
+        };
+        let mut rereads = 0;
+        let parts = loop {
+            let select = |s: &weave_usage::CallStream, traces: &[String], ids: &[String]| s.table().part(&weave_usage::Select::Of { traces, ids }).unwrap();
+            let found: Vec<Vec<u8>> = shards.iter().map(|s| select(s, &[], &ids)).collect();
+            let mut traces = strings_of(&found, true);
+            traces.sort();
+            traces.dedup();
+            let of_traces: Vec<Vec<u8>> = shards.iter().map(|s| select(s, &traces, &[])).collect();
+            let mut named = [ids.clone(), strings_of(&of_traces, false)].concat();
+            named.sort();
+            named.dedup();
+            let stale: Vec<usize> = (0..shards.len()).filter(|&i| !weave_usage::read_all_of(shards[i].table(), &traces, &named).unwrap()).collect();
+            if stale.is_empty() {
+                break shards.iter().map(|s| select(s, &traces, &named)).collect::<Vec<_>>();
+            }
+            for i in stale {
+                let mut full = weave_usage::CallStream::new();
+                full.push(shard_bodies[i].as_bytes()).unwrap();
+                full.finish().unwrap();
+                shards[i] = full;
+                rereads += 1;
+            }
+        };
+        prop_assert!(rereads <= shards.len(), "each shard is read again at most once");
+        let merged = weave_usage::table_from_parts(&parts.concat()).unwrap();
+        prop_assert_eq!(answer_of(&merged, &request, &options), want);
+    }
+}
+
 /// What `for_calls` reads and when it says it has read enough: a trace's
 /// calls after its requested root are read and the rest passed over; a
 /// call passed over before its trace (or its id) became wanted makes the

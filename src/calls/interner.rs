@@ -30,6 +30,12 @@ impl Interner {
         Interner { arena: Vec::new(), spans: Vec::new(), hashes: Vec::new(), index: HashTable::new(), keys: Keys::fresh() }
     }
 
+    /// An empty interner hashing as this one does: a string's
+    /// [`Interner::hash64`] is the same in both.
+    pub(super) fn same_keys(&self) -> Interner {
+        Interner { keys: self.keys, ..Interner::new() }
+    }
+
     /// The symbol of `s`, added if new; the memory a new one takes is
     /// reserved fallibly first.
     pub(super) fn intern(&mut self, s: &[u8]) -> Result<Sym, Exhausted> {

@@ -196,6 +196,17 @@ impl CallTable {
         self.wanted.as_ref().is_none_or(|w| w.complete(&self.strings))
     }
 
+    /// Whether this table holds, read in full, every call whose id or trace
+    /// id is one of `strings` (besides being [`complete`](Self::complete)):
+    /// for a shard read for one request, which the request's other shards
+    /// may show to reach calls it passed over.
+    pub fn read_all_of<'s>(&self, strings: impl Iterator<Item = &'s str>) -> Result<bool, Exhausted> {
+        match &self.wanted {
+            None => Ok(true),
+            Some(w) => Ok(w.complete(&self.strings) && w.passed_none_of(&self.strings, strings)?),
+        }
+    }
+
     /// The calls, in input order.
     pub fn calls(&self) -> &[CallRec] {
         &self.calls

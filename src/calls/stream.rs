@@ -12,7 +12,7 @@
 //! each value ends its line (blank lines and CRLF are fine, and a value may
 //! span lines). Errors name the line, the column and the byte offset.
 
-use super::{CallTable, ReadError};
+use super::{CallTable, ReadError, Wanted};
 use crate::error::{Kind, UsageError};
 use crate::json::{Failure, Lines, Parser, Stop};
 use crate::limits::{reserve, room};
@@ -83,11 +83,24 @@ impl CallStream {
     /// a call passed over may count, and the body must be read again by a
     /// [`CallStream::new`].
     pub fn for_calls(call_ids: &[String]) -> Result<CallStream, UsageError> {
+        CallStream::wanting(call_ids, Wanted::default())
+    }
+
+    /// [`for_calls`](Self::for_calls) for a part of a body cut between calls
+    /// (a shard): its first call is read in full too, whose trace may have
+    /// begun in the part before. Which other calls it passed over that the
+    /// request can reach, only the other parts can tell
+    /// ([`CallTable::read_all_of`]).
+    pub fn for_calls_from_middle(call_ids: &[String]) -> Result<CallStream, UsageError> {
+        CallStream::wanting(call_ids, Wanted::from_middle())
+    }
+
+    fn wanting(call_ids: &[String], wanted: Wanted) -> Result<CallStream, UsageError> {
         let mut table = CallTable::new(false);
         for id in call_ids {
             table.strings.intern(id.as_bytes()).map_err(|e| table.too_large(e))?;
         }
-        table.wanted = Some(Box::default());
+        table.wanted = Some(Box::new(wanted));
         Ok(CallStream::with_table(table))
     }
 

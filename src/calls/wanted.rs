@@ -16,6 +16,11 @@
 //! another reason (a parent id, a model name) only makes more calls read
 //! in full. Which calls count is still decided by the usage stage: reading
 //! a call that turns out not to count changes nothing.
+//!
+//! A shard of a body (weave-usage/parallel) is read the same way
+//! ([`Wanted::from_middle`]); whether it passed over a call that other
+//! shards show to count, [`Wanted::passed_none_of`] tells, and if so the
+//! shard is read again in full (docs/parallel.md).
 
 use super::interner::Interner;
 use crate::json::same;
@@ -32,6 +37,8 @@ pub(super) struct Wanted {
     last_hash: Option<u64>,
     /// The hash of the trace id last noted in `passed`.
     last_passed: Option<u64>,
+    /// Read the next call in full whatever it holds (see [`Wanted::from_middle`]).
+    first: bool,
 }
 
 /// The hashes of a call's id and trace id, for [`Wanted::pass`].
@@ -42,9 +49,20 @@ pub(super) struct Hashes {
 }
 
 impl Wanted {
+    /// For a body read from its middle (a shard of one): the first call is
+    /// read in full too, so that the rest of its trace, which may have begun
+    /// before, is read in full rather than passed over (calls of a trace
+    /// come together).
+    pub(super) fn from_middle() -> Wanted {
+        Wanted { first: true, ..Wanted::default() }
+    }
+
     /// `None` if a call with this id and trace id is to be read in full
     /// (`strings`: the table's); else their hashes, to [`Wanted::pass`] it.
     pub(super) fn reaches(&mut self, strings: &Interner, id: &[u8], trace: &[u8]) -> Option<Hashes> {
+        if std::mem::take(&mut self.first) {
+            return None;
+        }
         let trace_hash = match self.last_hash {
             Some(h) if same(&self.last_trace, trace) => h,
             _ => {
@@ -82,6 +100,18 @@ impl Wanted {
     /// a second reading.
     pub(super) fn complete(&self, strings: &Interner) -> bool {
         !self.passed.iter().any(|&h| strings.holds_hash(h))
+    }
+
+    /// Whether no call passed over holds one of `held` (as its id or trace
+    /// id), by their hashes as [`Wanted::complete`] checks (`strings` hashes
+    /// them): they are interned apart, under the same keys, and each hash
+    /// passed over looked for among them.
+    pub(super) fn passed_none_of<'s>(&self, strings: &Interner, held: impl Iterator<Item = &'s str>) -> Result<bool, Exhausted> {
+        let mut those = strings.same_keys();
+        for s in held {
+            those.intern(s.as_bytes())?;
+        }
+        Ok(!self.passed.iter().any(|&h| those.holds_hash(h)))
     }
 
     /// Bytes held, roughly: for reporting memory use.

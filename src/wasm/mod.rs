@@ -483,17 +483,36 @@ impl UsageAccumulator {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "{ traces?: string[]; ids?: string[] }")] select: Option<JsValue>,
     ) -> Result<Vec<u8>, JsValue> {
-        let select = select.unwrap_or(JsValue::NULL);
-        let select = match stringify_arg("select", &select).map_err(throw)? {
-            Some(text) => api::select_from_json(text.as_bytes()).map_err(throw)?,
-            None => None,
-        };
+        let select = read_select(&select.unwrap_or(JsValue::NULL)).map_err(throw)?;
         let table = self.stream.finish().map_err(throw)?;
         let which = match &select {
             Some((traces, ids)) => Select::Of { traces, ids },
             None => Select::All,
         };
         table.part(&which).map_err(|e| throw(table.too_large(e)))
+    }
+
+    /// weave-usage/parallel's shard reader for one `/calls/usage` request
+    /// (not part of the API): an accumulator that reads in full only the
+    /// calls holding one of `select`'s strings (the request's ids), those
+    /// its table then holds, and its first call, and passes over the others
+    /// as `callsUsageFromJson` does. Whether it passed over one that other
+    /// shards show to count, `readAllOf` tells.
+    #[wasm_bindgen(js_name = forShard, skip_typescript)]
+    pub fn for_shard(select: JsValue) -> Result<UsageAccumulator, JsValue> {
+        enter();
+        let strings = read_select(&select).map_err(throw)?.map(|(traces, ids)| [traces, ids].concat()).unwrap_or_default();
+        Ok(UsageAccumulator { stream: CallStream::for_calls_from_middle(&strings).map_err(throw)? })
+    }
+
+    /// Ends the input (as `finish` does) and tells whether every call holding
+    /// one of `select`'s traces or ids was read in full (always, unless made
+    /// by `forShard`). Not part of the API.
+    #[wasm_bindgen(js_name = readAllOf, skip_typescript)]
+    pub fn read_all_of(&mut self, select: JsValue) -> Result<bool, JsValue> {
+        let select = read_select(&select).map_err(throw)?.unwrap_or_default();
+        let table = self.stream.finish().map_err(throw)?;
+        api::read_all_of(table, &select.0, &select.1).map_err(throw)
     }
 
     /// Calls read so far (for progress).
@@ -627,6 +646,14 @@ fn argument(what: &str, v: &JsValue) -> Result<Value, UsageError> {
 /// which stringify to undefined: nothing sent.
 fn stringify_arg(what: &str, v: &JsValue) -> Result<Option<String>, UsageError> {
     stringify(v).map_err(|e| not_json(what, &e))
+}
+
+/// A part's selection (`{ traces, ids }`, or null for every call).
+fn read_select(select: &JsValue) -> crate::error::Result<Option<(Vec<String>, Vec<String>)>> {
+    match stringify_arg("select", select)? {
+        Some(text) => api::select_from_json(text.as_bytes()),
+        None => Ok(None),
+    }
 }
 
 /// A thrown value's `message` ("" if it has none).

@@ -1,12 +1,14 @@
 // weave-usage/parallel in the browser (Chromium; Firefox with
 // BROWSER=firefox): module Workers made by the package's browser entry, the
-// page not cross-origin isolated (so shards get copies of their bytes).
+// page not cross-origin isolated (so shards get copies of their bytes),
+// and once cross-origin isolated (shards read for one request).
 // Answers are checked against the package's one-shot answers computed here
 // in Node.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { callsUsageFromJson } from 'weave-usage';
 import { launch, openPage, readSample, repo, rootsOf, serve } from './helpers.mjs';
+import { ISOLATED } from '../../tools/serve.mjs';
 
 let browser, server, url;
 before(async () => {
@@ -56,7 +58,7 @@ test('a pool in a Web Worker whose page makes its shard workers (connect, startS
     );
     const want = callsUsageFromJson(sample, request);
     assert.deepEqual(got.made.result, want);
-    assert.deepEqual(got.made.last, { shards: 2, oneShot: false });
+    assert.deepEqual(got.made.last, { shards: 2, oneShot: false, rereads: 0 });
     assert.equal(got.made.made, 2, 'the page made both shard workers');
     assert.equal(got.made.ended, 2, "the pool's close ended both");
     assert.deepEqual(got.failed.result, want);
@@ -100,6 +102,44 @@ test('a pool of module Workers gives the one-shot answers, for JSON Lines and an
   }
 });
 
+test('cross-origin isolated: the shards, sharing the body, read for one request; those that passed over calls it reaches read again; the one-shot answers', async () => {
+  const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
+  const { page, problems, close } = await openPage(browser, isolated.url);
+  try {
+    await page.goto(isolated.url);
+    const lines = sample.toString().split('\n').filter((l) => l.trim());
+    // A trace's calls far apart: the shard after the cut passes over calls
+    // of traces whose roots the shard before holds.
+    const woven = lines.map((l, i) => [i % 5, i, l]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+    const bodies = { 'body order': lines.join('\n') + '\n', woven: woven.join('\n') + '\n' };
+    const got = await page.evaluate(
+      async ({ bodies, request }) => {
+        const { createUsagePool } = await import('/pkg/parallel.js');
+        const pool = createUsagePool({ workers: 2 });
+        const out = { isolated: self.crossOriginIsolated === true, answers: {} };
+        for (const [name, text] of Object.entries(bodies)) {
+          const result = await pool.callsUsage(new TextEncoder().encode(text), request);
+          out.answers[name] = { result, last: pool.last };
+        }
+        await pool.close();
+        return out;
+      },
+      { bodies, request },
+    );
+    assert.equal(got.isolated, true);
+    for (const [name, text] of Object.entries(bodies)) {
+      const a = got.answers[name];
+      assert.deepEqual(a.result, callsUsageFromJson(text, request), name);
+      assert.equal(a.last.oneShot, false, `${name}: read across workers (${JSON.stringify(a.last)})`);
+    }
+    assert.ok(got.answers.woven.last.rereads > 0, JSON.stringify(got.answers.woven.last));
+    assert.deepEqual(problems, [], 'the console stayed clean');
+  } finally {
+    await close();
+    isolated.server.close();
+  }
+});
+
 test('a File given up halfway (an AbortSignal): the promise rejects with the reason, no progress is told after it, and the pool answers the next file', async () => {
   const { page, problems, close } = await openPage(browser, url);
   try {
@@ -135,7 +175,7 @@ test('a File given up halfway (an AbortSignal): the promise rejects with the rea
     assert.equal(got.before, 1);
     assert.equal(got.after, 0, 'no progress told after the abort');
     assert.deepEqual(got.next, callsUsageFromJson(sample, request));
-    assert.deepEqual(got.last, { shards: 2, oneShot: false }, 'the next file read across the workers');
+    assert.deepEqual(got.last, { shards: 2, oneShot: false, rereads: 0 }, 'the next file read across the workers');
     assert.deepEqual(problems, [], 'the console stayed clean');
   } finally {
     await close();
@@ -174,7 +214,7 @@ test('a File (as an <input type=file> gives it) and a Blob: the pool reads them 
     const want = callsUsageFromJson(sample, request);
     for (const a of got.slice(0, 3)) {
       assert.deepEqual(a.result, want, a.name);
-      assert.deepEqual(a.last, { shards: 2, oneShot: false }, `${a.name}: read across workers`);
+      assert.deepEqual(a.last, { shards: 2, oneShot: false, rereads: 0 }, `${a.name}: read across workers`);
     }
     assert.deepEqual(got[0].seen, { bytes: got[0].size, total: got[0].size }, 'progress reaches the whole file');
     assert.deepEqual(got[2].again, want);

@@ -13,14 +13,17 @@ import * as lib from 'weave-usage';
 import { callsUsageFromJson, traceUsageFromJson, callsUsageFromParts, UsageAccumulator } from 'weave-usage';
 import { splitBody, shardsAt, callsUsageParallel, traceUsageParallel, createUsagePool, partCalls, startShardWorker } from 'weave-usage/parallel';
 import { MessageChannel } from 'node:worker_threads';
-import { makePool, shardHandler, splitBlob } from '../../pkg/parallel-core.js';
+import { makePool, shardHandler, shardHandlerWith, splitBlob } from '../../pkg/parallel-core.js';
+import { shardReading } from '../../pkg/guard.js';
 import { fixtures, requestAsSent, bodies } from './helpers.mjs';
 import { generate } from '../../bench/data.mjs';
 
-/** Workers that run the shard handler over `l` on this thread, asynchronously. */
-const inProcessWith = (l) => () => {
+/** Workers that run the shard handler over `l` on this thread,
+ * asynchronously: the package's own workers' handler, which reads a shard
+ * for one request (`shardReading`), unless `reading` is null. */
+const inProcessWith = (l, reading = shardReading) => () => {
   let onMessage = () => {};
-  const handle = shardHandler(l, (m) => setImmediate(() => onMessage(m)));
+  const handle = shardHandlerWith(l, (m) => setImmediate(() => onMessage(m)), {}, reading);
   return { worker: { postMessage: (m) => setImmediate(() => handle(m)) }, on: (message) => (onMessage = message), close: async () => {} };
 };
 const inProcess = inProcessWith(lib);
@@ -111,6 +114,55 @@ test('random cuts at every place the rules allow, inside values and strings too:
     }
   }
   assert.ok(merged > 100 && fellBack > 20, `merged ${merged}, fell back ${fellBack}`);
+});
+
+test('shards read for one request: cut inside its traces, children before roots, copies in other shards: the one-shot answer, shards read again where needed', async () => {
+  const g = generate(400, 11);
+  const lines = new TextDecoder().decode(g.body).trim().split('\n');
+  const calls = lines.map((l) => JSON.parse(l));
+  const traces = [...new Set(calls.map((c) => c.trace_id))];
+  assert.ok(traces.length >= 6, `${traces.length} traces`);
+  const rootOf = (t) => calls.find((c) => c.trace_id === t && !c.parent_id).id;
+  const request = { project_id: 'acme/agents', call_ids: [rootOf(traces[1]), rootOf(traces[3]), rootOf(traces[5]), 'no-such-call'], include_costs: true };
+  // Later copies, in other traces: of a child of a requested trace (the
+  // copy replaces it) and of a requested root, unfinished.
+  const child = calls.find((c) => c.trace_id === traces[1] && c.parent_id);
+  const moved = JSON.stringify({ ...child, trace_id: traces[4] });
+  const open = JSON.stringify({ ...calls.find((c) => c.id === request.call_ids[1]), ended_at: null });
+  const forms = {
+    'body order': lines,
+    'children before roots': [...lines].reverse(),
+    // Traces woven together: a trace's calls are far apart.
+    woven: lines.map((l, i) => [i % 5, i, l]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]),
+    'copies at the end': [...lines, moved, open],
+    'copies in the middle': [...lines.slice(0, 250), open, ...lines.slice(250, 330), moved, ...lines.slice(330)],
+  };
+  const tally = {};
+  for (const [name, form] of Object.entries(forms)) {
+    const body = enc.encode(form.join('\n') + '\n');
+    const want = callsUsageFromJson(body, request);
+    const starts = [];
+    for (let i = 0, at = 0; i < form.length; at += enc.encode(form[i]).length + 1, i++) if (i > 0) starts.push(at);
+    const runs = [...starts.filter((_, i) => i % 3 === 0).map((c) => [c]), [starts[40], starts[200]], [starts[100], starts[260], starts[300]]];
+    const t = (tally[name] = { rereads: 0, none: 0 });
+    for (const cuts of runs) {
+      const pool = makePool(lib, inProcess, cuts.length + 1, () => cuts);
+      assert.deepEqual(await pool.callsUsage(body, request), want, `${name} cut at ${cuts}`);
+      assert.equal(pool.last.oneShot, false, `${name} cut at ${cuts}: ${pool.last.why?.message}`);
+      if (pool.last.rereads > 0) t.rereads++;
+      else t.none++;
+    }
+  }
+  // Calls of a trace together: the shard after a cut inside a requested
+  // trace reads that trace in full from its first call, so nothing is read
+  // again. Otherwise some shards were: in every run when a requested
+  // root comes after its children (the one-shot reads such a body again
+  // too) or its trace's calls are far apart; with a copy only in the runs
+  // that cut between it and the call it copies.
+  assert.equal(tally['body order'].rereads, 0, JSON.stringify(tally));
+  for (const name of ['children before roots', 'woven', 'copies at the end', 'copies in the middle']) {
+    assert.ok(tally[name].rereads > 0 && (!name.startsWith('copies') || tally[name].none > 0), `${name}: ${JSON.stringify(tally[name])}`);
+  }
 });
 
 test('bad bodies: the one-shot error, exactly (status, detail, loc, message)', async () => {
@@ -267,7 +319,7 @@ test('connect: shard workers made by another thread, reached through ports, give
   const pool = createUsagePool({ workers: 2, connect });
   try {
     assert.deepEqual(await pool.callsUsage(g.body, request), want);
-    assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+    assert.deepEqual(pool.last, { shards: 2, oneShot: false, rereads: 0 });
     const loaded = await pool.load(g.body, { stats: true });
     assert.equal(loaded.shards, 2);
     const stats = await import('weave-usage/stats');
@@ -595,7 +647,7 @@ test('a Blob the workers read themselves: one they cannot read, or that comes sh
   const pool = makePool(lib, inProcess, 2, null, true);
   const real = new Blob([g.body]);
   assert.deepEqual(await pool.callsUsage(real, request), want);
-  assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+  assert.deepEqual(pool.last, { shards: 2, oneShot: false, rereads: 0 });
   // No stream() (a Blob-like of one's own): the workers fail, this thread reads it in pieces.
   const plain = (blob) => ({ size: blob.size, slice: (a, b) => plain(blob.slice(a, b)), arrayBuffer: () => blob.arrayBuffer() });
   assert.deepEqual(await pool.callsUsage(plain(real), request), want);
@@ -607,7 +659,7 @@ test('a Blob the workers read themselves: one they cannot read, or that comes sh
   assert.match(pool.last.why.message, /changed while it was read/);
   // And the pool goes on.
   assert.deepEqual(await pool.callsUsage(real, request), want);
-  assert.deepEqual(pool.last, { shards: 2, oneShot: false });
+  assert.deepEqual(pool.last, { shards: 2, oneShot: false, rereads: 0 });
 });
 
 /** Shard workers' `lib` whose accumulators count the bytes pushed into
@@ -624,6 +676,8 @@ function givingUp(reason) {
     }
   }
   counter.lib = { ...lib, UsageAccumulator: Counting };
+  // Shards read for one request count their pushes too.
+  counter.reading = { ...shardReading, accumulator: (select) => Object.setPrototypeOf(shardReading.accumulator(select), Counting.prototype) };
   counter.abortAtFirstPush = () => {
     const c = new AbortController();
     onPush = () => ((onPush = () => {}), c.abort(reason));
@@ -659,7 +713,7 @@ test('a signal gives the work up: the promise rejects with its reason at once, t
   const isReason = (e) => e === reason;
 
   // Aborted before: nothing is read.
-  const pool = makePool(lib, inProcessWith(read.lib), 2);
+  const pool = makePool(lib, inProcessWith(read.lib, read.reading), 2);
   const before = AbortSignal.abort(reason);
   await assert.rejects(pool.callsUsage(g.body, request, null, { signal: before }), isReason);
   await assert.rejects(pool.load(g.body, { signal: before }), isReason);
@@ -700,7 +754,7 @@ test('a signal gives the work up: the promise rejects with its reason at once, t
   assert.deepEqual(order, ['second', 'first']);
 
   // Workers reading Blob slices themselves (browsers): told at once, they stop.
-  const slices = makePool(lib, inProcessWith(read.lib), 2, null, true);
+  const slices = makePool(lib, inProcessWith(read.lib, read.reading), 2, null, true);
   read.pushed = 0;
   await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: read.abortAtFirstPush() }), isReason);
   await settled(slices);
@@ -728,7 +782,7 @@ test('a signal gives the work up where nothing can be shared: no piece of a Blob
   const Shared = globalThis.SharedArrayBuffer;
   globalThis.SharedArrayBuffer = undefined;
   try {
-    const pool = makePool(lib, inProcessWith(read.lib), 2);
+    const pool = makePool(lib, inProcessWith(read.lib, read.reading), 2);
     await assert.rejects(pool.callsUsage(g.body, request, null, { signal: read.abortAtFirstPush() }), (e) => e === reason);
     assert.deepEqual(await pool.callsUsage(g.body, request), want);
     const signal = read.abortAtFirstPush();
@@ -736,7 +790,7 @@ test('a signal gives the work up where nothing can be shared: no piece of a Blob
     assert.equal(late, 0, 'no piece of the Blob read after the abort');
     assert.deepEqual(await pool.callsUsage(new Blob([g.body]), request), want);
     // Workers reading Blob slices themselves: the message tells them at once.
-    const slices = makePool(lib, inProcessWith(read.lib), 2, null, true);
+    const slices = makePool(lib, inProcessWith(read.lib, read.reading), 2, null, true);
     read.pushed = 0;
     await assert.rejects(slices.callsUsage(chunked(g.body), request, null, { signal: read.abortAtFirstPush() }), (e) => e === reason);
     await settled(slices);
