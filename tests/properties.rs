@@ -5,6 +5,7 @@
 //! written from the contract's words, plus invariants across input forms.
 
 mod common;
+mod harness;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -424,44 +425,8 @@ proptest! {
         bounds.insert(0, 0);
         bounds.push(lines.len());
         let shard_bodies: Vec<String> = bounds.windows(2).map(|w| lines[w[0]..w[1]].join("\n")).collect();
-        let mut shards: Vec<weave_usage::CallStream> = shard_bodies
-            .iter()
-            .map(|b| {
-                let mut s = weave_usage::CallStream::for_calls_from_middle(&ids).unwrap();
-                s.push(b.as_bytes()).unwrap();
-                s.finish().unwrap();
-                s
-            })
-            .collect();
-        let strings_of = |parts: &[Vec<u8>], traces: bool| -> Vec<String> {
-            let table = weave_usage::table_from_parts(&parts.concat()).unwrap();
-            table.calls().iter().map(|c| table.str(if traces { c.trace } else { c.id }).to_string()).collect()
-        };
-        let mut rereads = 0;
-        let parts = loop {
-            let select = |s: &weave_usage::CallStream, traces: &[String], ids: &[String]| s.table().part(&weave_usage::Select::Of { traces, ids }).unwrap();
-            let found: Vec<Vec<u8>> = shards.iter().map(|s| select(s, &[], &ids)).collect();
-            let mut traces = strings_of(&found, true);
-            traces.sort();
-            traces.dedup();
-            let of_traces: Vec<Vec<u8>> = shards.iter().map(|s| select(s, &traces, &[])).collect();
-            let mut named = [ids.clone(), strings_of(&of_traces, false)].concat();
-            named.sort();
-            named.dedup();
-            let stale: Vec<usize> = (0..shards.len()).filter(|&i| !weave_usage::read_all_of(shards[i].table(), &traces, &named).unwrap()).collect();
-            if stale.is_empty() {
-                break shards.iter().map(|s| select(s, &traces, &named)).collect::<Vec<_>>();
-            }
-            for i in stale {
-                let mut full = weave_usage::CallStream::new();
-                full.push(shard_bodies[i].as_bytes()).unwrap();
-                full.finish().unwrap();
-                shards[i] = full;
-                rereads += 1;
-            }
-        };
-        prop_assert!(rereads <= shards.len(), "each shard is read again at most once");
-        let merged = weave_usage::table_from_parts(&parts.concat()).unwrap();
+        let shards: Vec<&[u8]> = shard_bodies.iter().map(|b| b.as_bytes()).collect();
+        let (merged, _) = harness::merged_for_request(&shards, &ids).unwrap();
         prop_assert_eq!(answer_of(&merged, &request, &options), want);
     }
 }

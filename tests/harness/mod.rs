@@ -17,8 +17,10 @@
 //!   stats fields are of the wrong type) and answers a stats request alike;
 //! - [`parts`]: arbitrary bytes imported as parts (`callsUsageFromParts`)
 //!   are a table that answers like any other, or a 422 at `["parts"]`; and
-//!   the parts of a body cut in two make the table of the whole body, while
-//!   a cut-short or altered part is imported or refused, never a panic.
+//!   the parts of a body cut in two make the table of the whole body (and,
+//!   each piece read for one request, as weave-usage/parallel reads shards,
+//!   answer that request as it does), while a cut-short or altered part is
+//!   imported or refused, never a panic.
 #![allow(dead_code)]
 
 use serde_json::Value as Json;
@@ -607,6 +609,19 @@ pub fn parts(data: &[u8]) {
         let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
         assert_eq!(weave_usage::compute(&merged, &p).map(|r| r.to_json()), weave_usage::compute(w, &p).map(|r| r.to_json()));
     }
+    // Read for one request, as weave-usage/parallel reads shards over shared
+    // bytes: the same answer (what such a reading fails on, a full one fails on).
+    if !stats {
+        for req in [derived_request(w, cut as u64), derived_request(w, 1)] {
+            let p = weave_usage::prepare(&req, None).expect("the harness's requests are valid");
+            let (merged, _) = merged_for_request(&[x, y], &p.request.call_ids).expect("shards read in full are read for a request");
+            assert_eq!(
+                weave_usage::compute(&merged, &p).map(|r| r.to_json()),
+                weave_usage::compute(w, &p).map(|r| r.to_json()),
+                "shards read for a request"
+            );
+        }
+    }
     // A selection keeps exactly the calls of its traces and with its ids, in order.
     if let Some(first) = w.calls().first() {
         let (trace, id) = (w.str(first.trace).to_string(), w.str(first.id).to_string());
@@ -628,6 +643,56 @@ pub fn parts(data: &[u8]) {
         *byte ^= (h >> 24) as u8 | 1;
     }
     imported_or_refused(&changed);
+}
+
+/// The table weave-usage/parallel's merge makes of `shards` (a body's
+/// pieces, cut between calls), each read for one request's `ids`
+/// (`CallStream::for_calls_from_middle`): the traces of the calls with those
+/// ids, the ids of those traces' calls, each shard that did not read all of
+/// those in full (`read_all_of`) read again in full, until none did; then
+/// the parts of those traces and ids, in order. Also how many shards were
+/// read again (each at most once).
+pub fn merged_for_request(shards: &[&[u8]], ids: &[String]) -> Result<(CallTable, usize), UsageError> {
+    let read = |body: &[u8], stream: &mut CallStream| stream.push(body).and_then(|()| stream.finish().map(|_| ()));
+    let mut tables = Vec::new();
+    for body in shards {
+        let mut stream = CallStream::for_calls_from_middle(ids)?;
+        read(body, &mut stream)?;
+        tables.push(stream);
+    }
+    let select =
+        |s: &CallStream, traces: &[String], ids: &[String]| s.table().part(&Select::Of { traces, ids }).expect("a small part is written");
+    let strings_of = |parts: Vec<Vec<u8>>, traces: bool| -> Vec<String> {
+        let table = weave_usage::table_from_parts(&parts.concat()).expect("parts as written are imported");
+        let mut out: Vec<String> = table.calls().iter().map(|c| table.str(if traces { c.trace } else { c.id }).to_string()).collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let mut rereads = 0;
+    loop {
+        let traces = strings_of(tables.iter().map(|s| select(s, &[], ids)).collect(), true);
+        let mut named = [ids.to_vec(), strings_of(tables.iter().map(|s| select(s, &traces, &[])).collect(), false)].concat();
+        named.sort();
+        named.dedup();
+        let mut stale = Vec::new();
+        for (i, s) in tables.iter().enumerate() {
+            if !weave_usage::read_all_of(s.table(), &traces, &named)? {
+                stale.push(i);
+            }
+        }
+        if stale.is_empty() {
+            let parts: Vec<Vec<u8>> = tables.iter().map(|s| select(s, &traces, &named)).collect();
+            return Ok((weave_usage::table_from_parts(&parts.concat())?, rereads));
+        }
+        for i in stale {
+            let mut full = CallStream::new();
+            read(shards[i], &mut full)?;
+            tables[i] = full;
+            rereads += 1;
+            assert!(rereads <= shards.len(), "each shard is read again at most once");
+        }
+    }
 }
 
 /// `bytes` imported as parts: a table whose answers keep their invariants,
