@@ -289,10 +289,11 @@ export function partCalls(part) {
  * Then `{ op: 'part', select }` (replies `{ part }`, transferred) and `{
  * op: 'free' }`. With `open`'s `reach` (`{ ids }`) and the package's own
  * `reading` (`shardHandlerWith`), the shard is read for that request's
- * calls alone, its pieces (views of shared memory) kept: `{ op:
- * 'reached', select }` replies `{ reached }`, whether it read in full
- * every call of `select` (always, for a shard read in full), and `{ op:
- * 'reread' }` reads the pieces again in full (replies `{ calls }`). A failure replies `{ error: { status, detail, message }
+ * calls alone: `{ op: 'reached', select }` replies `{ reached }`, whether
+ * it read in full every call of `select` (always, for a shard read in
+ * full), and `{ op: 'reread' }` reads its pieces again in full (replies `{
+ * calls }`), which it keeps where they are views of shared memory (copies
+ * are sent again, after an `open`). A failure replies `{ error: { status, detail, message }
  * }`, at `end` for one met while opening or pushing. With `stats`, the
  * shard is read for stats, by the module `loadStats()` resolves to (the
  * package's `weave-usage/stats`), loaded the first time it is needed;
@@ -311,8 +312,10 @@ export function shardHandler(lib, post, options) {
 export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
   let acc = null;
   let shard = null;
-  // A shard read for one request (`reach`): its bytes, in shared memory,
-  // to be read again in full if it passed over calls the request reaches.
+  // A shard read for one request (`reach`): its bytes, where they are
+  // views of shared memory, to be read again in full if it passed over
+  // calls the request reaches (copies are sent again instead).
+  let forRequest = false;
   let pieces = null;
   let failed = null;
   let told = 0;
@@ -331,7 +334,7 @@ export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
   const fail = (e) => ({ error: { status: e?.status, detail: e?.detail, message: String(e?.message ?? e) } });
   const open = (s, stats, flag, reach) => {
     free();
-    (shard = s), (failed = null), (told = 0), (read = 0), (cancel = flag ?? null), (pieces = reach && reading !== null ? [] : null);
+    (shard = s), (failed = null), (told = 0), (read = 0), (cancel = flag ?? null), (forRequest = !!reach && reading !== null), (pieces = forRequest ? [] : null);
     try {
       if (stats && statsFailure !== null) throw statsFailure;
       if (reach && reading !== null) acc = reading.accumulator(reach);
@@ -344,7 +347,10 @@ export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
     }
   };
   const push = (bytes) => {
-    if (pieces !== null) pieces.push(bytes);
+    if (pieces !== null) {
+      if (bytes.buffer instanceof ArrayBuffer) pieces = null; // a copy: sent again if need be
+      else pieces.push(bytes);
+    }
     if (failed === null) {
       try {
         for (let at = 0; at < bytes.length; at += STEP) {
@@ -371,16 +377,17 @@ export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
   // The shard's bytes read again, in full: one view of the pieces, which
   // lie back to back in one shared buffer.
   const reread = () => {
-    const first = pieces?.[0];
+    if (pieces === null) throw new Error('the shard\'s bytes are not at hand to read again');
+    const first = pieces[0];
     let at = first?.byteOffset;
-    for (const p of pieces ?? []) {
+    for (const p of pieces) {
       if (p.buffer !== first.buffer || p.byteOffset !== at) throw new Error('the shard\'s bytes are not at hand to read again');
       at += p.length;
     }
     const bytes = first ? new Uint8Array(first.buffer, first.byteOffset, at - first.byteOffset) : new Uint8Array(0);
     const whole = readShard(lib, bytes, shard);
     free();
-    (acc = whole), (pieces = null);
+    (acc = whole), (pieces = null), (forRequest = false);
     return { calls: acc.calls };
   };
   // Messages that come while `work` runs wait for it, after `first`, in order.
@@ -434,11 +441,11 @@ export function shardHandlerWith(lib, post, { loadStats } = {}, reading) {
       } else if (m.op === 'part') {
         const part = acc.part(m.select ?? undefined);
         post({ part }, [part.buffer]);
-      } else if (m.op === 'reached') post({ reached: pieces === null || reading.readAllOf(acc, m.select) });
+      } else if (m.op === 'reached') post({ reached: !forRequest || reading.readAllOf(acc, m.select) });
       else if (m.op === 'reread') post(reread());
       else if (m.op === 'free') {
         free();
-        pieces = null;
+        (pieces = null), (forRequest = false);
         cancelled = false;
         post({ freed: true });
       }
@@ -563,18 +570,19 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
   let shared = null;
 
   /** The body read into the workers' tables (for stats: with their fields), or why not: `{ body, ok, shards, why, reach }`.
-   * With `reach` (`{ ids }`, one request's), where the body's bytes can be
-   * shared with the workers, they read in full only the calls that can
-   * reach those ids, as the one-shot does (`state.reach`); `answer` then
-   * has them read again what it finds they passed over.
+   * With `reach` (`{ ids }`, one request's), for bytes, the workers read in
+   * full only the calls that can reach those ids, as the one-shot does
+   * (`state.reach`); `answer` then has a shard that passed over one it
+   * finds to count read again in full: the worker from its own views of
+   * shared bytes, or from copies sent again (`state.resend`).
    * When `signal` aborts, the workers stop reading and let the load go (the
    * caller's promise has rejected already: see `serial`). */
   async function load(body, onProgress, stats = false, signal = undefined, reach = null) {
     checkAbort(signal);
     const blob = isBlob(body);
     const bytes = blob ? null : toBytes(body);
-    // Only from shared bytes: a shard is read again from them.
-    const forShard = reach !== null && !blob && bytes !== null && (canShare || isShared(bytes)) ? reach : null;
+    // Only from bytes, which a shard can read again (not from a Blob).
+    const forShard = reach !== null && !blob && bytes !== null ? reach : null;
     const state = { body, ok: false, shards: 0, why: null, used: [], reach: forShard !== null };
     if (!blob && bytes === null) return state;
     const total = blob ? body.size : bytes.length;
@@ -653,6 +661,44 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
           used[i].send({ op: 'push', bytes: own }, [own.buffer]);
         }
       };
+      // Copies, or a Blob's pieces, only AHEAD of each worker's reading:
+      // the next as it tells its progress (a worker that died tells
+      // Infinity). A copy is sent as it is made; a Blob's pieces are read
+      // several at a time (one at a time, each read's start would be the
+      // worker's wait) and sent in order.
+      const paced = (s, i) =>
+        new Promise((resolve, reject) => {
+          const reading = []; // a Blob's pieces being read, in order
+          let waiting = false; // for the first of `reading`
+          const more = () => {
+            if (aborted) return;
+            while (next[i] < s.end && ahead[i] < AHEAD && !used[i].gone) {
+              const piece = sendPiece(i);
+              if (piece === undefined) continue;
+              piece.catch(() => {}); // told through `reading[0]`, below
+              reading.push(piece);
+            }
+            if (used[i].gone) (next[i] = s.end), (reading.length = 0); // nothing more will be read there
+            if (waiting) return;
+            if (reading.length > 0) {
+              waiting = true;
+              reading[0].then((own) => {
+                waiting = false;
+                reading.shift();
+                if (!aborted) used[i].send({ op: 'push', bytes: own }, [own.buffer]);
+                more();
+              }, reject);
+            } else if (next[i] >= s.end && used[i].onRead !== null) {
+              used[i].onRead = null;
+              resolve(used[i].ask({ op: 'end' }));
+            }
+          };
+          used[i].onRead = (n) => {
+            ahead[i] -= n;
+            more();
+          };
+          more();
+        });
       let reads;
       if (direct || !copies) {
         // Shared pieces, round-robin, all at once (none when the workers read a Blob).
@@ -663,53 +709,21 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
           });
         }
         reads = await Promise.race([Promise.all(used.map((e) => e.ask({ op: 'end' }))), stop.promise]);
-      } else {
-        // Copies, or a Blob's pieces, only AHEAD of each worker's reading:
-        // the next as it tells its progress (a worker that died tells
-        // Infinity). A copy is sent as it is made; a Blob's pieces are read
-        // several at a time (one at a time, each read's start would be the
-        // worker's wait) and sent in order.
-        const paced = (s, i) =>
-          new Promise((resolve, reject) => {
-            const reading = []; // a Blob's pieces being read, in order
-            let waiting = false; // for the first of `reading`
-            const more = () => {
-              if (aborted) return;
-              while (next[i] < s.end && ahead[i] < AHEAD && !used[i].gone) {
-                const piece = sendPiece(i);
-                if (piece === undefined) continue;
-                piece.catch(() => {}); // told through `reading[0]`, below
-                reading.push(piece);
-              }
-              if (used[i].gone) (next[i] = s.end), (reading.length = 0); // nothing more will be read there
-              if (waiting) return;
-              if (reading.length > 0) {
-                waiting = true;
-                reading[0].then((own) => {
-                  waiting = false;
-                  reading.shift();
-                  if (!aborted) used[i].send({ op: 'push', bytes: own }, [own.buffer]);
-                  more();
-                }, reject);
-              } else if (next[i] >= s.end && used[i].onRead !== null) {
-                used[i].onRead = null;
-                resolve(used[i].ask({ op: 'end' }));
-              }
-            };
-            used[i].onRead = (n) => {
-              ahead[i] -= n;
-              more();
-            };
-            more();
-          });
-        reads = await Promise.race([Promise.all(shards.map(paced)), stop.promise]);
-      }
+      } else reads = await Promise.race([Promise.all(shards.map(paced)), stop.promise]);
       const failed = reads.find((r) => r.error);
       if (failed) {
         await Promise.all(used.map((e) => e.ask({ op: 'free' })));
         return { ...state, why: failed.error };
       }
-      return { ...state, ok: true, shards: shards.length, used };
+      // A shard read for the request alone, read again in full, from copies
+      // made again as for its first reading (where the workers share the
+      // bytes, a worker reads its own again: `reread`).
+      const resend = (i) => {
+        (next[i] = shards[i].start), (ahead[i] = 0);
+        used[i].send({ op: 'open', shard: shards[i], stats: false });
+        return paced(shards[i], i);
+      };
+      return { ...state, ok: true, shards: shards.length, used, resend: copies ? resend : null };
     } catch (e) {
       // Memory for the shared copy, a message that could not be sent, a
       // Blob that could not be read: the one-shot path answers. Aborted:
@@ -768,7 +782,7 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       // full (each at most once), and the scope is asked for again.
       let rereads = 0;
       const rereadAll = async (which) => {
-        const got = await Promise.all(which.map((i) => state.used[i].ask({ op: 'reread' })));
+        const got = await Promise.all(which.map((i) => (state.resend ? state.resend(i) : state.used[i].ask({ op: 'reread' }))));
         checkAbort(signal);
         if (got.some((r) => r.error)) throw new Error('a shard failed');
         rereads += which.length;

@@ -1,7 +1,7 @@
 // weave-usage/parallel in the browser (Chromium; Firefox with
 // BROWSER=firefox): module Workers made by the package's browser entry, the
 // page not cross-origin isolated (so shards get copies of their bytes),
-// and once cross-origin isolated (shards read for one request).
+// and once cross-origin isolated (the body shared).
 // Answers are checked against the package's one-shot answers computed here
 // in Node.
 import assert from 'node:assert/strict';
@@ -102,40 +102,45 @@ test('a pool of module Workers gives the one-shot answers, for JSON Lines and an
   }
 });
 
-test('cross-origin isolated: the shards, sharing the body, read for one request; those that passed over calls it reaches read again; the one-shot answers', async () => {
+test('shards read for one request, the page cross-origin isolated (the body shared) and not (copies): those that passed over calls it reaches read again; the one-shot answers', async () => {
   const isolated = await serve({ root: `${repo}www`, mounts: { '/pkg/': `${repo}pkg` }, headers: ISOLATED });
-  const { page, problems, close } = await openPage(browser, isolated.url);
+  const lines = sample.toString().split('\n').filter((l) => l.trim());
+  // A trace's calls far apart: the shard after the cut passes over calls
+  // of traces whose roots the shard before holds.
+  const woven = lines.map((l, i) => [i % 5, i, l]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+  const bodies = { 'body order': lines.join('\n') + '\n', woven: woven.join('\n') + '\n' };
   try {
-    await page.goto(isolated.url);
-    const lines = sample.toString().split('\n').filter((l) => l.trim());
-    // A trace's calls far apart: the shard after the cut passes over calls
-    // of traces whose roots the shard before holds.
-    const woven = lines.map((l, i) => [i % 5, i, l]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
-    const bodies = { 'body order': lines.join('\n') + '\n', woven: woven.join('\n') + '\n' };
-    const got = await page.evaluate(
-      async ({ bodies, request }) => {
-        const { createUsagePool } = await import('/pkg/parallel.js');
-        const pool = createUsagePool({ workers: 2 });
-        const out = { isolated: self.crossOriginIsolated === true, answers: {} };
+    for (const [at, crossOriginIsolated] of [[isolated.url, true], [url, false]]) {
+      const { page, problems, close } = await openPage(browser, at);
+      try {
+        await page.goto(at);
+        const got = await page.evaluate(
+          async ({ bodies, request }) => {
+            const { createUsagePool } = await import('/pkg/parallel.js');
+            const pool = createUsagePool({ workers: 2 });
+            const out = { isolated: self.crossOriginIsolated === true, answers: {} };
+            for (const [name, text] of Object.entries(bodies)) {
+              const result = await pool.callsUsage(new TextEncoder().encode(text), request);
+              out.answers[name] = { result, last: pool.last };
+            }
+            await pool.close();
+            return out;
+          },
+          { bodies, request },
+        );
+        assert.equal(got.isolated, crossOriginIsolated);
         for (const [name, text] of Object.entries(bodies)) {
-          const result = await pool.callsUsage(new TextEncoder().encode(text), request);
-          out.answers[name] = { result, last: pool.last };
+          const a = got.answers[name];
+          assert.deepEqual(a.result, callsUsageFromJson(text, request), `${name}, isolated: ${crossOriginIsolated}`);
+          assert.equal(a.last.oneShot, false, `${name}, isolated: ${crossOriginIsolated}: read across workers (${JSON.stringify(a.last)})`);
         }
-        await pool.close();
-        return out;
-      },
-      { bodies, request },
-    );
-    assert.equal(got.isolated, true);
-    for (const [name, text] of Object.entries(bodies)) {
-      const a = got.answers[name];
-      assert.deepEqual(a.result, callsUsageFromJson(text, request), name);
-      assert.equal(a.last.oneShot, false, `${name}: read across workers (${JSON.stringify(a.last)})`);
+        assert.ok(got.answers.woven.last.rereads > 0, `isolated: ${crossOriginIsolated}: ${JSON.stringify(got.answers.woven.last)}`);
+        assert.deepEqual(problems, [], 'the console stayed clean');
+      } finally {
+        await close();
+      }
     }
-    assert.ok(got.answers.woven.last.rereads > 0, JSON.stringify(got.answers.woven.last));
-    assert.deepEqual(problems, [], 'the console stayed clean');
   } finally {
-    await close();
     isolated.server.close();
   }
 });

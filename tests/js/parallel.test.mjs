@@ -116,7 +116,7 @@ test('random cuts at every place the rules allow, inside values and strings too:
   assert.ok(merged > 100 && fellBack > 20, `merged ${merged}, fell back ${fellBack}`);
 });
 
-test('shards read for one request: cut inside its traces, children before roots, copies in other shards: the one-shot answer, shards read again where needed', async () => {
+test('shards read for one request, the body shared or copied: cut inside its traces, children before roots, copies in other shards: the one-shot answer, shards read again where needed', async () => {
   const g = generate(400, 11);
   const lines = new TextDecoder().decode(g.body).trim().split('\n');
   const calls = lines.map((l) => JSON.parse(l));
@@ -137,31 +137,42 @@ test('shards read for one request: cut inside its traces, children before roots,
     'copies at the end': [...lines, moved, open],
     'copies in the middle': [...lines.slice(0, 250), open, ...lines.slice(250, 330), moved, ...lines.slice(330)],
   };
-  const tally = {};
-  for (const [name, form] of Object.entries(forms)) {
-    const body = enc.encode(form.join('\n') + '\n');
-    const want = callsUsageFromJson(body, request);
-    const starts = [];
-    for (let i = 0, at = 0; i < form.length; at += enc.encode(form[i]).length + 1, i++) if (i > 0) starts.push(at);
-    const runs = [...starts.filter((_, i) => i % 3 === 0).map((c) => [c]), [starts[40], starts[200]], [starts[100], starts[260], starts[300]]];
-    const t = (tally[name] = { rereads: 0, none: 0 });
-    for (const cuts of runs) {
-      const pool = makePool(lib, inProcess, cuts.length + 1, () => cuts);
-      assert.deepEqual(await pool.callsUsage(body, request), want, `${name} cut at ${cuts}`);
-      assert.equal(pool.last.oneShot, false, `${name} cut at ${cuts}: ${pool.last.why?.message}`);
-      if (pool.last.rereads > 0) t.rereads++;
-      else t.none++;
+  // The body shared with the workers (each reads its own bytes again), and
+  // not (copies, which the pool sends again).
+  const Shared = globalThis.SharedArrayBuffer;
+  for (const shared of [true, false]) {
+    const tally = {};
+    for (const [name, form] of Object.entries(forms)) {
+      const body = enc.encode(form.join('\n') + '\n');
+      const want = callsUsageFromJson(body, request);
+      const starts = [];
+      for (let i = 0, at = 0; i < form.length; at += enc.encode(form[i]).length + 1, i++) if (i > 0) starts.push(at);
+      const runs = [...starts.filter((_, i) => i % 3 === 0).map((c) => [c]), [starts[40], starts[200]], [starts[100], starts[260], starts[300]]];
+      const t = (tally[name] = { rereads: 0, none: 0 });
+      for (const cuts of runs) {
+        if (!shared) globalThis.SharedArrayBuffer = undefined;
+        let pool;
+        try {
+          pool = makePool(lib, inProcess, cuts.length + 1, () => cuts);
+          assert.deepEqual(await pool.callsUsage(body, request), want, `${name} cut at ${cuts}, shared: ${shared}`);
+        } finally {
+          globalThis.SharedArrayBuffer = Shared;
+        }
+        assert.equal(pool.last.oneShot, false, `${name} cut at ${cuts}, shared: ${shared}: ${pool.last.why?.message}`);
+        if (pool.last.rereads > 0) t.rereads++;
+        else t.none++;
+      }
     }
-  }
-  // Calls of a trace together: the shard after a cut inside a requested
-  // trace reads that trace in full from its first call, so nothing is read
-  // again. Otherwise some shards were: in every run when a requested
-  // root comes after its children (the one-shot reads such a body again
-  // too) or its trace's calls are far apart; with a copy only in the runs
-  // that cut between it and the call it copies.
-  assert.equal(tally['body order'].rereads, 0, JSON.stringify(tally));
-  for (const name of ['children before roots', 'woven', 'copies at the end', 'copies in the middle']) {
-    assert.ok(tally[name].rereads > 0 && (!name.startsWith('copies') || tally[name].none > 0), `${name}: ${JSON.stringify(tally[name])}`);
+    // Calls of a trace together: the shard after a cut inside a requested
+    // trace reads that trace in full from its first call, so nothing is read
+    // again. Otherwise some shards were: in every run when a requested
+    // root comes after its children (the one-shot reads such a body again
+    // too) or its trace's calls are far apart; with a copy only in the runs
+    // that cut between it and the call it copies.
+    assert.equal(tally['body order'].rereads, 0, JSON.stringify(tally));
+    for (const name of ['children before roots', 'woven', 'copies at the end', 'copies in the middle']) {
+      assert.ok(tally[name].rereads > 0 && (!name.startsWith('copies') || tally[name].none > 0), `shared: ${shared}, ${name}: ${JSON.stringify(tally[name])}`);
+    }
   }
 });
 
