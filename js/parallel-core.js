@@ -797,21 +797,18 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
         while (final === undefined) {
           const traces = new Set();
           for (const p of await parts({ ids })) for (const t of partCalls(p).traces) traces.add(t);
-          if (traces.size === 0) final = [];
-          else {
-            const named = new Set(ids);
-            for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
-            const select = { traces: [...traces], ids: [...named] };
-            const stale = [];
-            if (state.reach) {
-              const got = await Promise.all(state.used.map((e) => e.ask({ op: 'reached', select })));
-              checkAbort(signal);
-              if (got.some((r) => r.error)) throw new Error('a shard failed');
-              got.forEach((r, i) => r.reached || stale.push(i));
-            }
-            if (stale.length > 0) await rereadAll(stale);
-            else final = await parts(select);
+          const named = new Set(ids);
+          if (traces.size > 0) for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
+          const select = { traces: [...traces], ids: [...named] };
+          const stale = [];
+          if (state.reach) {
+            const got = await Promise.all(state.used.map((e) => e.ask({ op: 'reached', select })));
+            checkAbort(signal);
+            if (got.some((r) => r.error)) throw new Error('a shard failed');
+            got.forEach((r, i) => r.reached || stale.push(i));
           }
+          if (stale.length > 0) await rereadAll(stale);
+          else final = traces.size === 0 ? [] : await parts(select);
         }
       } else {
         // Every call: shards read for one request read again in full first.

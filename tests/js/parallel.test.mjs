@@ -176,6 +176,19 @@ test('shards read for one request, the body shared or copied: cut inside its tra
   }
 });
 
+test('a request whose JSON changes between reads (toJSON): shards read for other ids still give the answer for the ids read last', async () => {
+  const g = generate(300, 5);
+  const last = { project_id: 'acme/agents', call_ids: g.roots.slice(3, 6), include_costs: true };
+  let reads = 0;
+  // The pool checks the request (and seeds the shards with its ids) before
+  // the body is read, and reads it again for the answer.
+  const request = { toJSON: () => (reads++ === 0 ? { ...last, call_ids: ['no-such-call'] } : last) };
+  const pool = makePool(lib, inProcess, 2);
+  assert.deepEqual(await pool.callsUsage(g.body, request), callsUsageFromJson(g.body, last));
+  assert.equal(pool.last.oneShot, false);
+  assert.ok(pool.last.rereads > 0, JSON.stringify(pool.last));
+});
+
 test('bad bodies: the one-shot error, exactly (status, detail, loc, message)', async () => {
   const g = generate(300, 5);
   const request = { project_id: 'acme/agents', call_ids: g.roots, include_costs: true };
