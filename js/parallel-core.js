@@ -770,21 +770,23 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       return oneShot(e);
     }
     try {
-      const parts = async (select) => {
-        const got = await Promise.all(state.used.map((e) => e.ask({ op: 'part', select })));
+      // The replies of the shards `which` (all by default) to `ask(end, i)`;
+      // a shard that failed fails the answer (the one-shot path then answers).
+      const every = state.used.map((_, i) => i);
+      const askAll = async (ask, which = every) => {
+        const got = await Promise.all(which.map((i) => ask(state.used[i], i)));
         checkAbort(signal);
         if (got.some((r) => r.error)) throw new Error('a shard failed');
-        return got.map((r) => r.part);
+        return got;
       };
+      const parts = async (select) => (await askAll((e) => e.ask({ op: 'part', select }))).map((r) => r.part);
       // Shards read for one request (`state.reach`) read in full only what
       // it can reach, as far as each could tell alone: the ones that passed
       // over a call the others show to count read their bytes again, in
       // full (each at most once), and the scope is asked for again.
       let rereads = 0;
       const rereadAll = async (which) => {
-        const got = await Promise.all(which.map((i) => (state.resend ? state.resend(i) : state.used[i].ask({ op: 'reread' }))));
-        checkAbort(signal);
-        if (got.some((r) => r.error)) throw new Error('a shard failed');
+        await askAll((e, i) => (state.resend ? state.resend(i) : e.ask({ op: 'reread' })), which);
         rereads += which.length;
       };
       let final;
@@ -801,18 +803,13 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
           if (traces.size > 0) for (const p of await parts({ traces: [...traces] })) for (const id of partCalls(p).ids) named.add(id);
           const select = { traces: [...traces], ids: [...named] };
           const stale = [];
-          if (state.reach) {
-            const got = await Promise.all(state.used.map((e) => e.ask({ op: 'reached', select })));
-            checkAbort(signal);
-            if (got.some((r) => r.error)) throw new Error('a shard failed');
-            got.forEach((r, i) => r.reached || stale.push(i));
-          }
+          if (state.reach) (await askAll((e) => e.ask({ op: 'reached', select }))).forEach((r, i) => r.reached || stale.push(i));
           if (stale.length > 0) await rereadAll(stale);
           else final = traces.size === 0 ? [] : await parts(select);
         }
       } else {
         // Every call: shards read for one request read again in full first.
-        if (state.reach) await rereadAll(state.used.map((_, i) => i));
+        if (state.reach) await rereadAll(every);
         state.reach = false;
         final = await parts(null);
       }
