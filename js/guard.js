@@ -567,6 +567,14 @@ function run(acc, op, a, b) {
   }
 }
 
+/** An accumulator over the generated one that `op(arg)` makes (not by the
+ * constructor: `fromParts`, `shardReading.accumulator`). */
+function made(op, arg) {
+  const acc = Object.create(UsageAccumulator.prototype);
+  states.set(acc, { inner: enter(op, arg), busy: false, lost: null });
+  return acc;
+}
+
 /**
  * Streams a body in: `push(chunk)` as chunks arrive (split anywhere), then
  * `finish(request, options?)` for the same answer `callsUsageFromJson` gives
@@ -596,9 +604,7 @@ export class UsageAccumulator {
    * module, `finishStats`; it takes no more input. */
   static fromParts(parts) {
     try {
-      const acc = Object.create(UsageAccumulator.prototype);
-      states.set(acc, { inner: enter(FROM_PARTS, parts), busy: false, lost: null });
-      return acc;
+      return made(FROM_PARTS, parts);
     } catch (e) {
       let out = STACK_ERROR;
       try {
@@ -784,9 +790,7 @@ if (Symbol.dispose) UsageAccumulator.prototype[Symbol.dispose] = UsageAccumulato
 export const shardReading = {
   accumulator(select) {
     try {
-      const acc = Object.create(UsageAccumulator.prototype);
-      states.set(acc, { inner: enter(FOR_SHARD, select), busy: false, lost: null });
-      return acc;
+      return made(FOR_SHARD, select);
     } catch (e) {
       let out = STACK_ERROR;
       try {

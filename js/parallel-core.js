@@ -810,7 +810,6 @@ export function makePool(lib, spawn, workers, cutsOf = null, sendBlobs = false) 
       } else {
         // Every call: shards read for one request read again in full first.
         if (state.reach) await rereadAll(every);
-        state.reach = false;
         final = await parts(null);
       }
       const result = fromParts(final, req, opts);

@@ -60,7 +60,8 @@ impl Wanted {
     /// `None` if a call with this id and trace id is to be read in full
     /// (`strings`: the table's); else their hashes, to [`Wanted::pass`] it.
     pub(super) fn reaches(&mut self, strings: &Interner, id: &[u8], trace: &[u8]) -> Option<Hashes> {
-        if std::mem::take(&mut self.first) {
+        if self.first {
+            self.first = false;
             return None;
         }
         let trace_hash = match self.last_hash {
